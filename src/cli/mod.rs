@@ -1,0 +1,83 @@
+//! Command-line definitions and dispatch. Flags are parsed once into checked structures;
+//! each command module does its work and returns an [`Outcome`] that `main` maps to an
+//! exit code.
+
+mod schema;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// How a command ended, mapped to the documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 0: success (with `--detailed-exitcode`: no changes).
+    Success,
+    /// 2: changes present (only with `--detailed-exitcode`).
+    Changes,
+    /// 3: a guard refused the plan.
+    Refused,
+    /// 1: any other error.
+    Failed,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> Self {
+        ExitCode::from(match o {
+            Outcome::Success => 0,
+            Outcome::Failed => 1,
+            Outcome::Changes => 2,
+            Outcome::Refused => 3,
+        })
+    }
+}
+
+/// Contact-center accounts as code: plan and apply users, roles and teams from YAML.
+#[derive(Debug, Parser)]
+#[command(name = "roster", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a roster file or directory and report every problem with its location.
+    Validate(validate::Args),
+    /// Print the JSON Schema of the roster format.
+    Schema(schema::Args),
+}
+
+/// Output format for machine-readable commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// Markdown for a pull-request comment.
+    Markdown,
+    /// JSON for scripts.
+    Json,
+}
+
+/// The roster path when none is given.
+fn default_path() -> PathBuf {
+    PathBuf::from("roster")
+}
+
+/// Parses the command line, runs the command and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Schema(args) => schema::run(args),
+    };
+    match outcome {
+        Ok(o) => o.into(),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Outcome::Failed.into()
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `roster validate`: load a roster and report every problem, or a one-line summary.
+
+use std::path::PathBuf;
+
+use super::{Format, Outcome, default_path};
+use crate::config;
+
+/// Flags of `roster validate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A roster file or a directory of YAML files.
+    #[arg(default_value_os_t = default_path())]
+    path: PathBuf,
+    /// Output format (text or json).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Runs `roster validate`.
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let result = config::load(&args.path);
+    let json = args.format == Format::Json;
+    match result {
+        Ok(loaded) => {
+            let r = &loaded.roster;
+            let summary = format!(
+                "{} users, {} roles, {} teams: valid",
+                r.users.len(),
+                r.roles.len(),
+                r.teams.len()
+            );
+            if json {
+                let v = serde_json::json!({"valid": true, "users": r.users.len(), "roles": r.roles.len(), "teams": r.teams.len(), "errors": []});
+                println!("{v}");
+            } else {
+                println!("{summary}");
+            }
+            Ok(Outcome::Success)
+        }
+        Err(diags) => {
+            if json {
+                let v = serde_json::json!({"valid": false, "errors": diags.0});
+                println!("{v}");
+            } else {
+                eprintln!("{diags}");
+                eprintln!("{} error(s) found", diags.0.len());
+            }
+            Ok(Outcome::Failed)
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! Loading a roster: a file or a directory of YAML files, merged, validated against the
+//! JSON Schema and then semantically, with every problem located at file:line:column.
+
+mod checks;
+mod diagnostic;
+mod source;
+mod types;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
+
+pub use checks::{ignore_set, is_e164, is_reserved_extension};
+pub use diagnostic::{Diagnostic, Diagnostics, Loc};
+pub use source::SourceMap;
+pub use types::{
+    MaxDeactivations, Policy, ProviderConfig, ProviderKind, RoleDecl, Roster, Seats, TeamDecl,
+    Unmanaged, UserDecl,
+};
+
+/// Sections that several files may each contribute to; their lists are concatenated.
+const LIST_SECTIONS: [&str; 4] = ["roles", "teams", "ring_groups", "users"];
+
+/// A validated roster and where each of its parts came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The roster.
+    pub roster: Roster,
+    /// Pointer → file:line:column, for diagnostics found later (planning).
+    pub map: SourceMap,
+    /// The files read, in merge order.
+    pub files: Vec<PathBuf>,
+}
+
+/// The JSON Schema of the roster format (draft 2020-12), as checked in under `schema/`.
+pub fn schema() -> Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(Roster)).unwrap_or(Value::Null);
+    if let Value::Object(obj) = &mut schema {
+        obj.insert(
+            "$id".into(),
+            Value::from("https://roster.acme.example/schema/roster.schema.json"),
+        );
+    }
+    schema
+}
+
+/// The schema as the pretty JSON text written to `schema/roster.schema.json`.
+pub fn schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(&schema()).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        jsonschema::draft202012::new(&schema()).expect("the generated roster schema compiles")
+    })
+}
+
+/// The YAML files a path names: the file itself, or every `*.yaml`/`*.yml` in a
+/// directory (not recursive), sorted by name.
+pub fn files_of(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
+    let one = |msg: String, hint: &str| {
+        Diagnostics(vec![
+            Diagnostic::new(Loc::file(path.to_path_buf()), msg).hint(hint),
+        ])
+    };
+    let meta = std::fs::metadata(path).map_err(|e| {
+        one(
+            format!("cannot read {}: {e}", path.display()),
+            "pass a roster file or a directory of YAML files",
+        )
+    })?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path)
+        .map_err(|e| one(format!("cannot read directory: {e}"), "check its permissions"))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("yaml") | Some("yml")
+                )
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(one(
+            "no *.yaml or *.yml files in this directory".into(),
+            "point at the directory that holds the roster files",
+        ));
+    }
+    Ok(files)
+}
+
+/// Loads, merges and validates a roster file or directory.
+pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
+    let files = files_of(path)?;
+    let mut diags = Vec::new();
+    let mut docs = Vec::new();
+    for f in &files {
+        match source::read_file(f) {
+            Ok(doc) => docs.push(doc),
+            Err(d) => diags.push(d),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
+    let (value, map) = merge(docs, &mut diags);
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
+    from_value(value, map, files)
+}
+
+/// Validates one in-memory YAML document (used by tests and fuzzing).
+pub fn load_str(name: &str, text: &[u8]) -> Result<Loaded, Diagnostics> {
+    let path = PathBuf::from(name);
+    let doc = source::parse(&path, text).map_err(|d| Diagnostics(vec![d]))?;
+    from_value(doc.value, doc.map, vec![path])
+}
+
+fn from_value(value: Value, map: SourceMap, files: Vec<PathBuf>) -> Result<Loaded, Diagnostics> {
+    let mut diags = schema_errors(&value, &map);
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
+    let roster: Roster = serde_json::from_value(value).map_err(|e| {
+        Diagnostics(vec![Diagnostic::new(
+            map.value(""),
+            format!("roster does not match its format: {e}"),
+        )])
+    })?;
+    diags.extend(checks::check(&roster, &map));
+    sort(&mut diags);
+    if diags.is_empty() {
+        Ok(Loaded { roster, map, files })
+    } else {
+        Err(Diagnostics(diags))
+    }
+}
+
+fn schema_errors(value: &Value, map: &SourceMap) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = validator()
+        .iter_errors(value)
+        .map(|e| {
+            let ptr = e.instance_path().as_str().to_string();
+            match e.kind() {
+                jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    let field = unexpected.first().cloned().unwrap_or_default();
+                    let child = format!("{ptr}/{}", field.replace('~', "~0").replace('/', "~1"));
+                    Diagnostic::new(map.key(&child), format!("unknown field `{field}`{}", context(&ptr)))
+                        .hint("check the spelling; the schema lists every field (roster schema)")
+                }
+                jsonschema::error::ValidationErrorKind::Required { property } => Diagnostic::new(
+                    map.value(&ptr),
+                    format!("missing field {property}{}", context(&ptr)),
+                )
+                .hint("add the field; see schema/roster.schema.json"),
+                _ => Diagnostic::new(map.value(&ptr), format!("{}{}", e.masked(), context(&ptr)))
+                    .hint(schema_hint(value, &ptr)),
+            }
+        })
+        .collect();
+    sort(&mut out);
+    out
+}
+
+/// Orders diagnostics as an editor would walk them: by file, line, column.
+fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by(|a, b| {
+        (&a.loc.file, a.loc.line, a.loc.col).cmp(&(&b.loc.file, b.loc.line, b.loc.col))
+    });
+}
+
+fn context(ptr: &str) -> String {
+    if ptr.is_empty() {
+        " at the top level".into()
+    } else {
+        format!(" (at {ptr})")
+    }
+}
+
+fn schema_hint(root: &Value, ptr: &str) -> String {
+    match root.pointer(ptr) {
+        Some(Value::Number(_)) if ptr.ends_with("extension") => {
+            "quote extensions so leading zeros survive: extension: \"2001\"".into()
+        }
+        _ => "see schema/roster.schema.json for the allowed values".into(),
+    }
+}
+
+/// Merges the files of a directory: list sections concatenate, `version` may repeat
+/// with the same value, `provider` and `policy` belong to one file.
+fn merge(docs: Vec<source::Document>, diags: &mut Vec<Diagnostic>) -> (Value, SourceMap) {
+    let mut out = Map::new();
+    let mut map = SourceMap::default();
+    for doc in docs {
+        let Value::Object(obj) = doc.value else { continue };
+        for (key, value) in obj {
+            let ptr = format!("/{key}");
+            match (out.get_mut(&key), value) {
+                (Some(Value::Array(existing)), Value::Array(items))
+                    if LIST_SECTIONS.contains(&key.as_str()) =>
+                {
+                    map.graft(&doc.map, &ptr, existing.len());
+                    existing.extend(items);
+                }
+                (Some(existing), value) => {
+                    if key == "version" && *existing == value {
+                        continue;
+                    }
+                    diags.push(
+                        Diagnostic::new(
+                            doc.map.key(&ptr),
+                            format!("`{key}` is declared twice: here and at {}", map.key(&ptr)),
+                        )
+                        .hint("declare it in one file of the directory only"),
+                    );
+                }
+                (None, value) => {
+                    map.graft(&doc.map, &ptr, 0);
+                    out.insert(key, value);
+                }
+            }
+        }
+    }
+    (Value::Object(out), map)
+}
+
+/// Writes `text` to `path` atomically: a temporary file in the same directory, renamed.
+pub fn write_atomic(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(text)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

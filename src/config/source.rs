@@ -1,0 +1,393 @@
+//! YAML text → JSON value plus a map from JSON pointers to file:line:column.
+//!
+//! The schema validator and the semantic checks work on JSON pointers; this map is what
+//! lets every one of their errors name the line the operator has to edit.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use serde_saphyr::Spanned;
+
+use super::diagnostic::{Diagnostic, Loc};
+
+/// Largest roster file accepted; a roster of 100,000 users is about 20 MiB.
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Where each JSON pointer of a (merged) document came from.
+#[derive(Debug, Default, Clone)]
+pub struct SourceMap {
+    files: Vec<Arc<PathBuf>>,
+    values: HashMap<String, (usize, u64, u64)>,
+    keys: HashMap<String, (usize, u64, u64)>,
+}
+
+impl SourceMap {
+    /// The location of the value at `pointer`, or of its nearest ancestor.
+    pub fn value(&self, pointer: &str) -> Loc {
+        let mut p = pointer;
+        loop {
+            if let Some(&(file, line, col)) = self.values.get(p) {
+                return self.loc(file, line, col);
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return Loc::file(self.files.first().map(|f| f.to_path_buf()).unwrap_or_default()),
+            }
+        }
+    }
+
+    /// The location of the key whose value is at `pointer` (falls back to the value).
+    pub fn key(&self, pointer: &str) -> Loc {
+        match self.keys.get(pointer) {
+            Some(&(file, line, col)) => self.loc(file, line, col),
+            None => self.value(pointer),
+        }
+    }
+
+    fn loc(&self, file: usize, line: u64, col: u64) -> Loc {
+        Loc {
+            file: self.files[file].to_path_buf(),
+            line,
+            col,
+        }
+    }
+
+    fn add_file(&mut self, path: &Path) -> usize {
+        self.files.push(Arc::new(path.to_path_buf()));
+        self.files.len() - 1
+    }
+
+    /// Copies the entries of `other` under `section`, shifting list indices directly
+    /// below it by `offset` (the items earlier files already put in that list).
+    pub(super) fn graft(&mut self, other: &SourceMap, section: &str, offset: usize) {
+        let base = self.files.len();
+        self.files.extend(other.files.iter().cloned());
+        for (src, dst) in [(&other.values, &mut self.values), (&other.keys, &mut self.keys)] {
+            for (ptr, &(file, line, col)) in src {
+                let Some(rest) = ptr.strip_prefix(section) else { continue };
+                let target = match rest.strip_prefix('/') {
+                    None if rest.is_empty() => section.to_string(),
+                    None => continue,
+                    Some(tail) => {
+                        let (index, more) = tail.split_at(tail.find('/').unwrap_or(tail.len()));
+                        match index.parse::<usize>() {
+                            Ok(i) if offset > 0 => format!("{section}/{}{more}", i + offset),
+                            _ => ptr.clone(),
+                        }
+                    }
+                };
+                dst.insert(target, (file + base, line, col));
+            }
+        }
+    }
+}
+
+/// A YAML node with the position of each child.
+enum Node {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Spanned<Node>>),
+    Map(Vec<(Spanned<Node>, Spanned<Node>)>),
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a YAML value")
+    }
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_none<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        Node::deserialize(d)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+        Ok(Node::UInt(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Str(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Node, E> {
+        Ok(Node::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<Node>>()? {
+            let value = map.next_value::<Spanned<Node>>()?;
+            entries.push((key, value));
+        }
+        Ok(Node::Map(entries))
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Node, E> {
+        Err(E::custom("binary values are not allowed in a roster"))
+    }
+}
+
+/// One parsed file.
+pub struct Document {
+    /// The content as JSON.
+    pub value: Value,
+    /// Where each pointer came from.
+    pub map: SourceMap,
+}
+
+/// Reads and parses one YAML file; every failure is a diagnostic with a location.
+pub fn read_file(path: &Path) -> Result<Document, Diagnostic> {
+    let here = || Loc::file(path.to_path_buf());
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Diagnostic::new(here(), format!("cannot read file: {e}")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::new(
+            here(),
+            format!(
+                "file is {} MiB; roster files are limited to {} MiB",
+                meta.len() / (1024 * 1024),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        )
+        .hint("split the roster into one file per team in a directory"));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::new(here(), format!("cannot read file: {e}")))?;
+    parse(path, &bytes)
+}
+
+/// Parses YAML bytes that claim to come from `path`.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Document, Diagnostic> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        let col = good.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
+        Diagnostic::new(
+            Loc {
+                file: path.to_path_buf(),
+                line,
+                col,
+            },
+            "file is not valid UTF-8",
+        )
+        .hint("save the file as UTF-8")
+    })?;
+    if text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---"
+    }) {
+        return Err(Diagnostic::new(Loc::file(path.to_path_buf()), "file is empty")
+            .hint("declare at least `version: 1`, or remove the file"));
+    }
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        strict_booleans: true,
+        budget: Some(budget()),
+        alias_limits: alias_limits(),
+    };
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| yaml_error(path, text, &e))?;
+    let mut map = SourceMap::default();
+    let file = map.add_file(path);
+    if !matches!(root.value, Node::Map(_)) {
+        return Err(Diagnostic::new(
+            loc_of(path, &root),
+            "the top level of a roster file must be a mapping (version:, provider:, users: ...)",
+        ));
+    }
+    let mut value = Value::Null;
+    to_json(root, String::new(), file, &mut map, &mut value)?;
+    Ok(Document { value, map })
+}
+
+/// Room for a 32 MiB roster of plain users, far less for anything built from aliases:
+/// a legitimate roster has no reason to expand anchors more than a few thousand times.
+fn budget() -> serde_saphyr::Budget {
+    let mut b = serde_saphyr::Budget::default();
+    b.max_events = 8_000_000;
+    b.max_nodes = 4_000_000;
+    b
+}
+
+fn alias_limits() -> serde_saphyr::options::AliasLimits {
+    let mut a = serde_saphyr::options::AliasLimits::default();
+    a.max_total_replayed_events = 100_000;
+    a
+}
+
+fn loc_of<T>(path: &Path, s: &Spanned<T>) -> Loc {
+    Loc {
+        file: path.to_path_buf(),
+        line: s.referenced.line().max(1),
+        col: s.referenced.column().max(1),
+    }
+}
+
+fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
+    let (line, col) = e
+        .location()
+        .map(|l| (l.line().max(1), l.column().max(1)))
+        .unwrap_or((1, 1));
+    let raw = e.to_string();
+    // The library prefixes positions itself; keep only the message.
+    // The library prefixes positions and advice about its own API; keep only the message.
+    let message = raw.split_once(" at line ").map_or(raw.as_str(), |(m, _)| m);
+    let message = message
+        .split_once(", set DuplicateKeyPolicy")
+        .or_else(|| message.split_once("; use from_str_multiple"))
+        .map_or(message, |(m, _)| m);
+    let lower = message.to_lowercase();
+    let message = if lower.contains("budget") || lower.contains("alias replay") {
+        "the document expands to too many nodes (anchors and aliases nested into a bomb?)"
+    } else {
+        message
+    };
+    let line_text = text.lines().nth(line as usize - 1).unwrap_or("");
+    let hint = if line_text.starts_with('\t') || line_text.trim_start_matches(' ').starts_with('\t') {
+        "YAML does not allow tabs for indentation: use spaces"
+    } else if lower.contains("duplicate") {
+        "remove one of the two entries"
+    } else if lower.contains("budget") || lower.contains("alias") {
+        "anchors and aliases may not expand into huge documents; write the values out"
+    } else if lower.contains("recursion") || lower.contains("depth") {
+        "the document nests deeper than any roster needs; flatten it"
+    } else if lower.contains("multiple yaml documents") {
+        "a roster file holds one YAML document: remove the `---` separators"
+    } else {
+        "fix the YAML syntax at this position"
+    };
+    Diagnostic::new(
+        Loc {
+            file: path.to_path_buf(),
+            line,
+            col,
+        },
+        format!("invalid YAML: {message}"),
+    )
+    .hint(hint)
+}
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn to_json(
+    node: Spanned<Node>,
+    pointer: String,
+    file: usize,
+    map: &mut SourceMap,
+    out: &mut Value,
+) -> Result<(), Diagnostic> {
+    let here = (file, node.referenced.line().max(1), node.referenced.column().max(1));
+    map.values.insert(pointer.clone(), here);
+    *out = match node.value {
+        Node::Null => Value::Null,
+        Node::Bool(b) => Value::Bool(b),
+        Node::Int(i) => Value::from(i),
+        Node::UInt(u) => Value::from(u),
+        Node::Float(f) => serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or_else(|| Value::String(f.to_string())),
+        Node::Str(s) => Value::String(s),
+        Node::Seq(items) => {
+            let mut arr = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                let mut v = Value::Null;
+                to_json(item, format!("{pointer}/{i}"), file, map, &mut v)?;
+                arr.push(v);
+            }
+            Value::Array(arr)
+        }
+        Node::Map(entries) => {
+            let mut obj = Map::new();
+            for (key, value) in entries {
+                let name = match &key.value {
+                    Node::Str(s) => s.clone(),
+                    Node::Bool(b) => b.to_string(),
+                    Node::Int(i) => i.to_string(),
+                    Node::UInt(u) => u.to_string(),
+                    Node::Float(f) => f.to_string(),
+                    Node::Null => "null".to_string(),
+                    Node::Seq(_) | Node::Map(_) => {
+                        return Err(Diagnostic::new(
+                            loc_of(&map.files[file], &key),
+                            "a mapping key must be a plain string",
+                        ));
+                    }
+                };
+                let child = format!("{pointer}/{}", escape(&name));
+                map.keys.insert(
+                    child.clone(),
+                    (file, key.referenced.line().max(1), key.referenced.column().max(1)),
+                );
+                let mut v = Value::Null;
+                to_json(value, child, file, map, &mut v)?;
+                obj.insert(name, v);
+            }
+            Value::Object(obj)
+        }
+    };
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_lines_of_nested_values() {
+        let doc = parse(
+            Path::new("r.yaml"),
+            b"version: 1\nusers:\n  - email: a@acme.example\n    name: A\n",
+        )
+        .unwrap();
+        assert_eq!(doc.value["users"][0]["name"], "A");
+        let loc = doc.map.value("/users/0/name");
+        assert_eq!((loc.line, loc.col), (4, 11));
+        let key = doc.map.key("/users/0/name");
+        assert_eq!((key.line, key.col), (4, 5));
+        // An unknown pointer falls back to its nearest ancestor.
+        assert_eq!(doc.map.value("/users/0/nope").line, 3);
+    }
+
+    #[test]
+    fn quoted_numbers_stay_strings() {
+        let doc = parse(Path::new("r.yaml"), b"a: \"2001\"\nb: 2001\nc: NO\n").unwrap();
+        assert_eq!(doc.value["a"], "2001");
+        assert_eq!(doc.value["b"], 2001);
+        assert_eq!(doc.value["c"], "NO");
+    }
+}

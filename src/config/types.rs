@@ -1,0 +1,230 @@
+//! The roster format: serde and JSON Schema derives for every section.
+//!
+//! Unknown fields are errors everywhere (`deny_unknown_fields`), and a field left out is
+//! not managed, which is why most user fields are `Option`s.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{PhoneSettings, Status};
+
+/// A whole roster, merged from one file or a directory of files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "roster")]
+pub struct Roster {
+    /// Format version; only 1 exists.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// Which API manages the account.
+    pub provider: ProviderConfig,
+    /// Guards and how unmanaged users are treated.
+    #[serde(default)]
+    pub policy: Policy,
+    /// Roles the roster refers to; `admin: true` marks administrative roles.
+    #[serde(default)]
+    pub roles: Vec<RoleDecl>,
+    /// Teams (CloudTalk: groups).
+    #[serde(default)]
+    pub teams: Vec<TeamDecl>,
+    /// Ring group names.
+    #[serde(default)]
+    pub ring_groups: Vec<String>,
+    /// The people.
+    #[serde(default)]
+    pub users: Vec<UserDecl>,
+}
+
+/// The provider section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Which API.
+    pub kind: ProviderKind,
+    /// The account (subdomain or company) this roster describes; plans carry it.
+    #[schemars(length(min = 1))]
+    pub account: String,
+}
+
+/// The APIs roster talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderKind {
+    /// Talkdesk REST API with OAuth client credentials.
+    Talkdesk,
+    /// Talkdesk SCIM 2.0.
+    TalkdeskScim,
+    /// CloudTalk REST API.
+    Cloudtalk,
+}
+
+impl ProviderKind {
+    /// The roster spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Talkdesk => "talkdesk",
+            ProviderKind::TalkdeskScim => "talkdesk-scim",
+            ProviderKind::Cloudtalk => "cloudtalk",
+        }
+    }
+}
+
+/// What happens to live users the roster does not declare.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Unmanaged {
+    /// Deactivate them (within `max_deactivations`).
+    #[default]
+    Deactivate,
+    /// Leave them alone.
+    Ignore,
+}
+
+/// Guards and defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Active administrators that must remain at every step; at least 1.
+    #[serde(default = "default_min_admins")]
+    pub min_admins: u32,
+    /// Emails that must stay active administrators.
+    #[serde(default)]
+    pub required_admins: Vec<String>,
+    /// What to do with live users the roster does not declare.
+    #[serde(default)]
+    pub unmanaged_users: Unmanaged,
+    /// Email glob patterns never touched and never reported as drift.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// Most deactivations one plan may carry: a count or `"N%"` of active users.
+    #[serde(default)]
+    pub max_deactivations: Option<MaxDeactivations>,
+    /// Seat limit and price.
+    #[serde(default)]
+    pub seats: Option<Seats>,
+    /// Add-on entitlements by add-on name.
+    #[serde(default)]
+    pub addons: BTreeMap<String, u32>,
+}
+
+fn default_min_admins() -> u32 {
+    1
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            min_admins: default_min_admins(),
+            required_admins: Vec::new(),
+            unmanaged_users: Unmanaged::default(),
+            ignore: Vec::new(),
+            max_deactivations: None,
+            seats: None,
+            addons: BTreeMap::new(),
+        }
+    }
+}
+
+/// A count, or a percentage string such as `"10%"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MaxDeactivations {
+    /// At most this many.
+    Count(u32),
+    /// A percentage of active users, written `"N%"`.
+    Percent(#[schemars(regex(pattern = r"^[0-9]{1,3}%$"))] String),
+}
+
+/// Seat limit and price.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Seats {
+    /// Most active users allowed.
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Price of one seat per month.
+    #[serde(default)]
+    pub price_per_month: Option<f64>,
+    /// Currency of the price, e.g. USD.
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+/// A role the roster refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDecl {
+    /// The role name as the account spells it.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Whether holders count as administrators for the guards.
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// A team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamDecl {
+    /// The team name.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Former names: a live team with one of them is this team, renamed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previously: Vec<String>,
+}
+
+/// A declared user. Fields left out are not managed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserDecl {
+    /// Login email; compared case-insensitively.
+    #[schemars(length(min = 3))]
+    pub email: String,
+    /// Former emails: a live user with one of them is this user, renamed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previously: Vec<String>,
+    /// Display name.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Role name; must be declared under `roles`.
+    #[schemars(length(min = 1))]
+    pub role: String,
+    /// Team names; each must be declared under `teams`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teams: Option<Vec<String>>,
+    /// Ring group names; each must be declared under `ring_groups`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring_groups: Option<Vec<String>>,
+    /// Extension, digits only, quoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]{2,8}$"))]
+    pub extension: Option<String>,
+    /// IANA time zone, e.g. Europe/Lisbon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// BCP 47 language tag, e.g. en-US.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// `active` (default) or `inactive` to deactivate on purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// Add-on licenses, e.g. salesforce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addons: Option<Vec<String>>,
+    /// Talkdesk Phone settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<PhoneSettings>,
+    /// Claims a user that another system manages: the live `externalId` it carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+}
+
+impl UserDecl {
+    /// The declared status, `active` when left out.
+    pub fn status(&self) -> Status {
+        self.status.unwrap_or(Status::Active)
+    }
+}

@@ -1,0 +1,9 @@
+//! roster: contact-center accounts as code.
+//!
+//! `config` loads and validates the YAML, `plan` diffs it against a live `model::Account`,
+//! `render` prints plans, `provider` talks to the vendors, `apply` carries plans out and
+//! `sandbox` emulates the vendors on loopback.
+
+pub mod cli;
+pub mod config;
+pub mod model;

@@ -1,0 +1,154 @@
+//! `roster validate` and `roster schema`: valid examples, every class of bad input, and
+//! the checked-in schema.
+
+use std::fs;
+
+use crate::support::{roster, root, stderr, stdout};
+
+const HEAD: &str = "version: 1\nprovider: { kind: talkdesk, account: acme }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\n";
+
+fn admin(email: &str) -> String {
+    format!("  - {{ email: {email}, name: Admin, role: Administrator }}\n")
+}
+
+/// Validates `text` written to a file named `name` in a fresh directory; returns the
+/// exit code and standard error.
+fn check(name: &str, text: &[u8]) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(name), text).unwrap();
+    let out = roster(dir.path(), &["validate", name]);
+    (out.status.code().unwrap(), stderr(&out))
+}
+
+#[test]
+fn examples_validate() {
+    for ex in ["examples/acme", "examples/split", "examples/acme/roster.yaml"] {
+        let out = roster(&root(), &["validate", ex]);
+        assert_eq!(out.status.code(), Some(0), "{ex}: {}", stderr(&out));
+        assert_eq!(stdout(&out), "25 users, 3 roles, 3 teams: valid\n");
+    }
+}
+
+#[test]
+fn checked_in_schema_is_current() {
+    let checked_in = fs::read_to_string(root().join("schema/roster.schema.json")).unwrap();
+    assert_eq!(
+        checked_in,
+        roster::config::schema_text(),
+        "schema/roster.schema.json is stale: run `cargo run -- schema --out schema/roster.schema.json`"
+    );
+    let out = roster(&root(), &["schema"]);
+    assert_eq!(stdout(&out), checked_in);
+}
+
+#[test]
+fn schema_errors_point_at_the_node() {
+    let text = format!(
+        "{HEAD}users:\n{}  - email: b@acme.example\n    name: B\n    role: Agent\n    colour: red\n    extension: 2001\n",
+        admin("a@acme.example")
+    );
+    let (code, err) = check("roster.yaml", text.as_bytes());
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn duplicate_email_names_both_lines() {
+    let text = format!(
+        "{HEAD}users:\n{}  - email: B@acme.example\n    name: B\n    role: Agent\n  - email: b@ACME.example\n    name: B2\n    role: Agent\n",
+        admin("a@acme.example")
+    );
+    let (code, err) = check("roster.yaml", text.as_bytes());
+    assert_eq!(code, 1);
+    assert!(err.contains("roster.yaml:11:12") && err.contains("roster.yaml:8:12"), "{err}");
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn semantic_errors_are_all_reported() {
+    let text = format!(
+        "{HEAD}policy:\n  min_admins: 2\n  required_admins: [boss@acme.example]\n  ignore: [\"*@vendor.example\", \"[bad\"]\n  max_deactivations: \"150%\"\nteams: [ {{ name: Billing }} ]\nusers:\n{}  - email: not-an-email\n    name: B\n    role: Manager\n    teams: [Sales]\n    extension: \"1911\"\n    time_zone: Mars/Olympus\n    language: \"english please\"\n  - email: c@vendor.example\n    name: C\n    role: Agent\n    extension: \"1911\"\n    phone:\n      caller_id: \"12345\"\n      call_forward: {{ enabled: true }}\n      default_country_code: XX\n",
+        admin("a@acme.example")
+    );
+    let (code, err) = check("roster.yaml", text.as_bytes());
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn min_admins_zero_is_an_error() {
+    let text = format!("{HEAD}policy: {{ min_admins: 0 }}\nusers:\n{}", admin("a@acme.example"));
+    let (code, err) = check("roster.yaml", text.as_bytes());
+    assert_eq!(code, 1);
+    assert!(err.contains("min_admins is 0; the floor is 1"), "{err}");
+}
+
+#[test]
+fn json_format_lists_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("r.yaml"), format!("{HEAD}users:\n  - {{ email: x, name: X, role: Agent }}\n")).unwrap();
+    let out = roster(dir.path(), &["validate", "r.yaml", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert!(v["errors"].as_array().unwrap().iter().any(|e| e["line"] == 7 && e["file"] == "r.yaml"));
+}
+
+#[test]
+fn directory_merges_and_reports_keys_declared_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.yaml"), format!("{HEAD}users:\n{}", admin("a@acme.example"))).unwrap();
+    fs::write(
+        dir.path().join("b.yml"),
+        "provider: { kind: talkdesk, account: other }\nroles:\n  - { name: Agent }\nusers:\n  - { email: A@acme.example, name: A2, role: Agent }\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("notes.txt"), "not yaml").unwrap();
+    let out = roster(dir.path(), &["validate", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(stderr(&out));
+}
+
+/// Every class of hostile input: a clear located error, never a panic.
+#[test]
+fn hostile_inputs() {
+    let bomb = {
+        let mut s = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(["b", "c", "d", "e", "f", "g", "h", "i"]) {
+            let refs = vec![format!("*{prev}"); 9].join(", ");
+            s.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        s
+    };
+    let deep = format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("alias_bomb", bomb.into_bytes()),
+        ("deep_nesting", deep.into_bytes()),
+        ("invalid_utf8", b"version: 1\nprovider: \xff\xfe\n".to_vec()),
+        ("duplicate_key", b"version: 1\nversion: 1\n".to_vec()),
+        ("tab_indent", b"version: 1\nprovider:\n\tkind: talkdesk\n".to_vec()),
+        ("non_mapping_root", b"- a\n- b\n".to_vec()),
+        ("empty", b"# nothing here\n".to_vec()),
+        ("multi_document", b"version: 1\n---\nversion: 1\n".to_vec()),
+        ("unclosed_flow", b"version: 1\nroles: [ { name: A\n".to_vec()),
+    ];
+    let mut all = String::new();
+    for (name, bytes) in cases {
+        let (code, err) = check("roster.yaml", &bytes);
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(err.starts_with("roster.yaml:"), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        all.push_str(&format!("--- {name}\n{err}"));
+    }
+    insta::assert_snapshot!(all);
+}
+
+#[test]
+fn hundred_megabyte_file_is_refused_without_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fs::File::create(dir.path().join("big.yaml")).unwrap();
+    f.set_len(100 * 1024 * 1024).unwrap();
+    let out = roster(dir.path(), &["validate", "big.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(stderr(&out));
+}
