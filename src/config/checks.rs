@@ -19,9 +19,7 @@ const RESERVED_EXTENSIONS: [&str; 5] = ["911", "112", "999", "933", "988"];
 pub fn is_reserved_extension(ext: &str) -> bool {
     RESERVED_EXTENSIONS.iter().any(|r| {
         ext == *r
-            || (ext.len() == r.len() + 1
-                && ext.ends_with(r)
-                && ext.as_bytes()[0].is_ascii_digit())
+            || (ext.len() == r.len() + 1 && ext.ends_with(r) && ext.as_bytes()[0].is_ascii_digit())
     })
 }
 
@@ -91,8 +89,9 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
     }
     if !roster.roles.is_empty() && !roster.roles.iter().any(|r| r.admin) {
         out.push(
-            Diagnostic::new(at("/roles"), "no role is marked `admin: true`")
-                .hint("mark the administrative role, e.g. `- { name: Administrator, admin: true }`"),
+            Diagnostic::new(at("/roles"), "no role is marked `admin: true`").hint(
+                "mark the administrative role, e.g. `- { name: Administrator, admin: true }`",
+            ),
         );
     }
     if roster.roles.is_empty() {
@@ -105,23 +104,32 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
     let policy = &roster.policy;
     if policy.min_admins == 0 {
         out.push(
-            Diagnostic::new(at("/policy/min_admins"), "min_admins is 0; the floor is 1")
-                .hint("an account without an administrator is locked out: set min_admins to 1 or more"),
+            Diagnostic::new(at("/policy/min_admins"), "min_admins is 0; the floor is 1").hint(
+                "an account without an administrator is locked out: set min_admins to 1 or more",
+            ),
         );
     }
     if let Some(MaxDeactivations::Percent(p)) = &policy.max_deactivations
-        && p.trim_end_matches('%').parse::<u32>().map_or(true, |n| n > 100)
+        && p.trim_end_matches('%')
+            .parse::<u32>()
+            .map_or(true, |n| n > 100)
     {
         out.push(
-            Diagnostic::new(at("/policy/max_deactivations"), format!("{p:?} is not a percentage from 0% to 100%"))
-                .hint("write a count such as 5 or a percentage such as \"10%\""),
+            Diagnostic::new(
+                at("/policy/max_deactivations"),
+                format!("{p:?} is not a percentage from 0% to 100%"),
+            )
+            .hint("write a count such as 5 or a percentage such as \"10%\""),
         );
     }
     for (i, p) in policy.ignore.iter().enumerate() {
         if let Err(e) = Glob::new(p) {
             out.push(
-                Diagnostic::new(at(&format!("/policy/ignore/{i}")), format!("invalid glob pattern {p:?}: {}", e.kind()))
-                    .hint("use * and ? wildcards, e.g. \"*@vendor.example\""),
+                Diagnostic::new(
+                    at(&format!("/policy/ignore/{i}")),
+                    format!("invalid glob pattern {p:?}: {}", e.kind()),
+                )
+                .hint("use * and ? wildcards, e.g. \"*@vendor.example\""),
             );
         }
     }
@@ -176,24 +184,35 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
         for (j, t) in u.teams.iter().flatten().enumerate() {
             if !roster.teams.iter().any(|d| &d.name == t) {
                 out.push(
-                    Diagnostic::new(at(&format!("{base}/teams/{j}")), format!("team {t:?} is not declared"))
-                        .hint("declare it under `teams:`"),
+                    Diagnostic::new(
+                        at(&format!("{base}/teams/{j}")),
+                        format!("team {t:?} is not declared"),
+                    )
+                    .hint("declare it under `teams:`"),
                 );
             }
         }
         for (j, g) in u.ring_groups.iter().flatten().enumerate() {
             if !roster.ring_groups.contains(g) {
                 out.push(
-                    Diagnostic::new(at(&format!("{base}/ring_groups/{j}")), format!("ring group {g:?} is not declared"))
-                        .hint("declare it under `ring_groups:`"),
+                    Diagnostic::new(
+                        at(&format!("{base}/ring_groups/{j}")),
+                        format!("ring group {g:?} is not declared"),
+                    )
+                    .hint("declare it under `ring_groups:`"),
                 );
             }
         }
         for (j, a) in u.addons.iter().flatten().enumerate() {
             if !policy.addons.contains_key(a) {
                 out.push(
-                    Diagnostic::new(at(&format!("{base}/addons/{j}")), format!("add-on {a:?} has no entitlement in `policy.addons`"))
-                        .hint("add it with its seat count, e.g. `policy: { addons: { salesforce: 40 } }`"),
+                    Diagnostic::new(
+                        at(&format!("{base}/addons/{j}")),
+                        format!("add-on {a:?} has no entitlement in `policy.addons`"),
+                    )
+                    .hint(
+                        "add it with its seat count, e.g. `policy: { addons: { salesforce: 40 } }`",
+                    ),
                 );
             }
         }
@@ -201,16 +220,22 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
             && chrono_tz::Tz::from_str(tz).is_err()
         {
             out.push(
-                Diagnostic::new(at(&format!("{base}/time_zone")), format!("{tz:?} is not an IANA time zone"))
-                    .hint("use a name such as Europe/Lisbon or America/New_York"),
+                Diagnostic::new(
+                    at(&format!("{base}/time_zone")),
+                    format!("{tz:?} is not an IANA time zone"),
+                )
+                .hint("use a name such as Europe/Lisbon or America/New_York"),
             );
         }
         if let Some(lang) = &u.language
             && oxilangtag::LanguageTag::parse(lang.as_str()).is_err()
         {
             out.push(
-                Diagnostic::new(at(&format!("{base}/language")), format!("{lang:?} is not a BCP 47 language tag"))
-                    .hint("use a tag such as en-US or pt-PT"),
+                Diagnostic::new(
+                    at(&format!("{base}/language")),
+                    format!("{lang:?} is not a BCP 47 language tag"),
+                )
+                .hint("use a tag such as en-US or pt-PT"),
             );
         }
         let exts = [
@@ -261,8 +286,11 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
                 match (&cf.number, cf.enabled) {
                     (Some(n), _) => e164(format!("{pbase}/call_forward/number"), n, &mut out),
                     (None, true) => out.push(
-                        Diagnostic::new(at(&format!("{pbase}/call_forward")), "call forward is enabled without a number")
-                            .hint("add `number: \"+...\"` or set `enabled: false`"),
+                        Diagnostic::new(
+                            at(&format!("{pbase}/call_forward")),
+                            "call forward is enabled without a number",
+                        )
+                        .hint("add `number: \"+...\"` or set `enabled: false`"),
                     ),
                     (None, false) => {}
                 }
@@ -271,8 +299,11 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
                 && isocountry::CountryCode::for_alpha2(cc).is_err()
             {
                 out.push(
-                    Diagnostic::new(at(&format!("{pbase}/default_country_code")), format!("{cc:?} is not an ISO 3166 alpha-2 country code"))
-                        .hint("use two capital letters, e.g. PT, US, GB"),
+                    Diagnostic::new(
+                        at(&format!("{pbase}/default_country_code")),
+                        format!("{cc:?} is not an ISO 3166 alpha-2 country code"),
+                    )
+                    .hint("use two capital letters, e.g. PT, US, GB"),
                 );
             }
         }
@@ -293,8 +324,11 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
     for (i, email) in policy.required_admins.iter().enumerate() {
         if !admins_active.contains(&email.to_lowercase()) {
             out.push(
-                Diagnostic::new(at(&format!("/policy/required_admins/{i}")), format!("required admin {email} is not declared as an active administrator"))
-                    .hint("declare the user with an `admin: true` role and status active"),
+                Diagnostic::new(
+                    at(&format!("/policy/required_admins/{i}")),
+                    format!("required admin {email} is not declared as an active administrator"),
+                )
+                .hint("declare the user with an `admin: true` role and status active"),
             );
         }
     }

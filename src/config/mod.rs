@@ -76,8 +76,12 @@ pub fn files_of(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let entries = std::fs::read_dir(path)
-        .map_err(|e| one(format!("cannot read directory: {e}"), "check its permissions"))?;
+    let entries = std::fs::read_dir(path).map_err(|e| {
+        one(
+            format!("cannot read directory: {e}"),
+            "check its permissions",
+        )
+    })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
@@ -155,8 +159,11 @@ fn schema_errors(value: &Value, map: &SourceMap) -> Vec<Diagnostic> {
                 jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
                     let field = unexpected.first().cloned().unwrap_or_default();
                     let child = format!("{ptr}/{}", field.replace('~', "~0").replace('/', "~1"));
-                    Diagnostic::new(map.key(&child), format!("unknown field `{field}`{}", context(&ptr)))
-                        .hint("check the spelling; the schema lists every field (roster schema)")
+                    Diagnostic::new(
+                        map.key(&child),
+                        format!("unknown field `{field}`{}", context(&ptr)),
+                    )
+                    .hint("check the spelling; the schema lists every field (roster schema)")
                 }
                 jsonschema::error::ValidationErrorKind::Required { property } => Diagnostic::new(
                     map.value(&ptr),
@@ -202,7 +209,9 @@ fn merge(docs: Vec<source::Document>, diags: &mut Vec<Diagnostic>) -> (Value, So
     let mut out = Map::new();
     let mut map = SourceMap::default();
     for doc in docs {
-        let Value::Object(obj) = doc.value else { continue };
+        let Value::Object(obj) = doc.value else {
+            continue;
+        };
         for (key, value) in obj {
             let ptr = format!("/{key}");
             match (out.get_mut(&key), value) {

@@ -8,8 +8,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
 
@@ -36,7 +36,14 @@ impl SourceMap {
             }
             match p.rfind('/') {
                 Some(i) => p = &p[..i],
-                None => return Loc::file(self.files.first().map(|f| f.to_path_buf()).unwrap_or_default()),
+                None => {
+                    return Loc::file(
+                        self.files
+                            .first()
+                            .map(|f| f.to_path_buf())
+                            .unwrap_or_default(),
+                    );
+                }
             }
         }
     }
@@ -67,9 +74,14 @@ impl SourceMap {
     pub(super) fn graft(&mut self, other: &SourceMap, section: &str, offset: usize) {
         let base = self.files.len();
         self.files.extend(other.files.iter().cloned());
-        for (src, dst) in [(&other.values, &mut self.values), (&other.keys, &mut self.keys)] {
+        for (src, dst) in [
+            (&other.values, &mut self.values),
+            (&other.keys, &mut self.keys),
+        ] {
             for (ptr, &(file, line, col)) in src {
-                let Some(rest) = ptr.strip_prefix(section) else { continue };
+                let Some(rest) = ptr.strip_prefix(section) else {
+                    continue;
+                };
                 let target = match rest.strip_prefix('/') {
                     None if rest.is_empty() => section.to_string(),
                     None => continue,
@@ -209,8 +221,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Document, Diagnostic> {
         let t = l.trim();
         t.is_empty() || t.starts_with('#') || t == "---"
     }) {
-        return Err(Diagnostic::new(Loc::file(path.to_path_buf()), "file is empty")
-            .hint("declare at least `version: 1`, or remove the file"));
+        return Err(
+            Diagnostic::new(Loc::file(path.to_path_buf()), "file is empty")
+                .hint("declare at least `version: 1`, or remove the file"),
+        );
     }
     let options = serde_saphyr::options! {
         with_snippet: false,
@@ -276,7 +290,8 @@ fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
         message
     };
     let line_text = text.lines().nth(line as usize - 1).unwrap_or("");
-    let hint = if line_text.starts_with('\t') || line_text.trim_start_matches(' ').starts_with('\t') {
+    let hint = if line_text.starts_with('\t') || line_text.trim_start_matches(' ').starts_with('\t')
+    {
         "YAML does not allow tabs for indentation: use spaces"
     } else if lower.contains("duplicate") {
         "remove one of the two entries"
@@ -311,7 +326,11 @@ fn to_json(
     map: &mut SourceMap,
     out: &mut Value,
 ) -> Result<(), Diagnostic> {
-    let here = (file, node.referenced.line().max(1), node.referenced.column().max(1));
+    let here = (
+        file,
+        node.referenced.line().max(1),
+        node.referenced.column().max(1),
+    );
     map.values.insert(pointer.clone(), here);
     *out = match node.value {
         Node::Null => Value::Null,
@@ -351,7 +370,11 @@ fn to_json(
                 let child = format!("{pointer}/{}", escape(&name));
                 map.keys.insert(
                     child.clone(),
-                    (file, key.referenced.line().max(1), key.referenced.column().max(1)),
+                    (
+                        file,
+                        key.referenced.line().max(1),
+                        key.referenced.column().max(1),
+                    ),
                 );
                 let mut v = Value::Null;
                 to_json(value, child, file, map, &mut v)?;

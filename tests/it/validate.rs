@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::support::{roster, root, stderr, stdout};
+use crate::support::{root, roster, stderr, stdout};
 
 const HEAD: &str = "version: 1\nprovider: { kind: talkdesk, account: acme }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\n";
 
@@ -22,7 +22,11 @@ fn check(name: &str, text: &[u8]) -> (i32, String) {
 
 #[test]
 fn examples_validate() {
-    for ex in ["examples/acme", "examples/split", "examples/acme/roster.yaml"] {
+    for ex in [
+        "examples/acme",
+        "examples/split",
+        "examples/acme/roster.yaml",
+    ] {
         let out = roster(&root(), &["validate", ex]);
         assert_eq!(out.status.code(), Some(0), "{ex}: {}", stderr(&out));
         assert_eq!(stdout(&out), "25 users, 3 roles, 3 teams: valid\n");
@@ -60,7 +64,10 @@ fn duplicate_email_names_both_lines() {
     );
     let (code, err) = check("roster.yaml", text.as_bytes());
     assert_eq!(code, 1);
-    assert!(err.contains("roster.yaml:11:12") && err.contains("roster.yaml:8:12"), "{err}");
+    assert!(
+        err.contains("roster.yaml:11:12") && err.contains("roster.yaml:8:12"),
+        "{err}"
+    );
     insta::assert_snapshot!(err);
 }
 
@@ -77,7 +84,10 @@ fn semantic_errors_are_all_reported() {
 
 #[test]
 fn min_admins_zero_is_an_error() {
-    let text = format!("{HEAD}policy: {{ min_admins: 0 }}\nusers:\n{}", admin("a@acme.example"));
+    let text = format!(
+        "{HEAD}policy: {{ min_admins: 0 }}\nusers:\n{}",
+        admin("a@acme.example")
+    );
     let (code, err) = check("roster.yaml", text.as_bytes());
     assert_eq!(code, 1);
     assert!(err.contains("min_admins is 0; the floor is 1"), "{err}");
@@ -86,18 +96,32 @@ fn min_admins_zero_is_an_error() {
 #[test]
 fn json_format_lists_errors() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("r.yaml"), format!("{HEAD}users:\n  - {{ email: x, name: X, role: Agent }}\n")).unwrap();
+    fs::write(
+        dir.path().join("r.yaml"),
+        format!("{HEAD}users:\n  - {{ email: x, name: X, role: Agent }}\n"),
+    )
+    .unwrap();
     let out = roster(dir.path(), &["validate", "r.yaml", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], false);
-    assert!(v["errors"].as_array().unwrap().iter().any(|e| e["line"] == 7 && e["file"] == "r.yaml"));
+    assert!(
+        v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["line"] == 7 && e["file"] == "r.yaml")
+    );
 }
 
 #[test]
 fn directory_merges_and_reports_keys_declared_twice() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("a.yaml"), format!("{HEAD}users:\n{}", admin("a@acme.example"))).unwrap();
+    fs::write(
+        dir.path().join("a.yaml"),
+        format!("{HEAD}users:\n{}", admin("a@acme.example")),
+    )
+    .unwrap();
     fs::write(
         dir.path().join("b.yml"),
         "provider: { kind: talkdesk, account: other }\nroles:\n  - { name: Agent }\nusers:\n  - { email: A@acme.example, name: A2, role: Agent }\n",
@@ -114,7 +138,10 @@ fn directory_merges_and_reports_keys_declared_twice() {
 fn hostile_inputs() {
     let bomb = {
         let mut s = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
-        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(["b", "c", "d", "e", "f", "g", "h", "i"]) {
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
             let refs = vec![format!("*{prev}"); 9].join(", ");
             s.push_str(&format!("{name}: &{name} [{refs}]\n"));
         }
@@ -126,11 +153,17 @@ fn hostile_inputs() {
         ("deep_nesting", deep.into_bytes()),
         ("invalid_utf8", b"version: 1\nprovider: \xff\xfe\n".to_vec()),
         ("duplicate_key", b"version: 1\nversion: 1\n".to_vec()),
-        ("tab_indent", b"version: 1\nprovider:\n\tkind: talkdesk\n".to_vec()),
+        (
+            "tab_indent",
+            b"version: 1\nprovider:\n\tkind: talkdesk\n".to_vec(),
+        ),
         ("non_mapping_root", b"- a\n- b\n".to_vec()),
         ("empty", b"# nothing here\n".to_vec()),
         ("multi_document", b"version: 1\n---\nversion: 1\n".to_vec()),
-        ("unclosed_flow", b"version: 1\nroles: [ { name: A\n".to_vec()),
+        (
+            "unclosed_flow",
+            b"version: 1\nroles: [ { name: A\n".to_vec(),
+        ),
     ];
     let mut all = String::new();
     for (name, bytes) in cases {
