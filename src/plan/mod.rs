@@ -1,0 +1,316 @@
+//! `diff(desired, live) -> Plan`: matching, changes, apply order, guards and checksum.
+//! Pure: no I/O, so every planner test runs without a network.
+
+mod diff;
+#[cfg(test)]
+mod tests;
+mod types;
+
+use std::collections::{BTreeMap, HashMap};
+
+use sha2::{Digest, Sha256};
+
+pub use diff::{Capabilities, PlanError, precondition};
+pub use types::{Action, Change, FieldChange, Guard, Kind, Phase, Plan, Summary};
+
+use crate::config::{MaxDeactivations, Roster};
+use crate::model::Account;
+use diff::{Planned, Seat};
+
+/// Share of active users one plan may deactivate when the roster sets no
+/// `max_deactivations`: a roster that lost half its users by mistake is stopped.
+pub const DEFAULT_MAX_DEACTIVATIONS_PERCENT: u32 = 10;
+
+/// Options from the command line that the planner needs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--allow-deactivations N`: lets a plan deactivate up to N users past the policy.
+    pub allow_deactivations: Option<u32>,
+}
+
+/// Diffs the roster against the live account and checks the guards.
+pub fn diff(
+    roster: &Roster,
+    live: &Account,
+    caps: &Capabilities,
+    opts: &Options,
+) -> Result<Plan, Vec<PlanError>> {
+    let mut d = diff::changes(roster, live, caps)?;
+    d.planned.sort_by(|a, b| {
+        (a.change.phase, !a.admin_order, &a.change.key).cmp(&(
+            b.change.phase,
+            !b.admin_order,
+            &b.change.key,
+        ))
+    });
+    let sim = simulate(&d.seats, &d.planned);
+    let mut warnings = d.warnings;
+    warnings.extend(sim.emptied.iter().cloned());
+    let count = |a: Action| d.planned.iter().filter(|p| p.change.action == a).count();
+    let seats = roster.policy.seats.as_ref();
+    let price = seats.and_then(|s| s.price_per_month).unwrap_or(0.0);
+    let summary = Summary {
+        create: count(Action::Create),
+        update: count(Action::Update),
+        reactivate: count(Action::Reactivate),
+        deactivate: count(Action::Deactivate),
+        offboard: count(Action::Offboard),
+        create_team: count(Action::CreateTeam),
+        seats_before: sim.seats_before,
+        seats_after: sim.seats_after,
+        monthly_cost_delta: (sim.seats_after as f64 - sim.seats_before as f64) * price,
+        currency: seats.and_then(|s| s.currency.clone()),
+        welcome_emails: count(Action::Create),
+    };
+    let guards = guards(roster, live, opts, &summary, &sim);
+    let floor = roster.policy.min_admins.max(1);
+    let mut plan = Plan {
+        format_version: 1,
+        provider: roster.provider.kind.as_str().to_string(),
+        account: roster.provider.account.clone(),
+        checksum: String::new(),
+        summary,
+        guards,
+        warnings,
+        manual_steps: d.manual_steps,
+        admin_roles: d.admin_roles.into_iter().collect(),
+        min_admins: floor,
+        team_aliases: d.team_aliases,
+        changes: d.planned.into_iter().map(|p| p.change).collect(),
+    };
+    plan.checksum = checksum(&plan);
+    Ok(plan)
+}
+
+/// sha256 of the plan's JSON with an empty checksum field.
+pub fn checksum(plan: &Plan) -> String {
+    let mut copy = plan.clone();
+    copy.checksum.clear();
+    let bytes = serde_json::to_vec(&copy).unwrap_or_default();
+    format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
+}
+
+/// What walking the plan in apply order shows.
+struct Simulation {
+    seats_before: usize,
+    seats_after: usize,
+    admins_before: usize,
+    admins_after: usize,
+    admins_lowest: usize,
+    seats_highest: usize,
+    addons_highest: BTreeMap<String, usize>,
+    deactivations: usize,
+    emptied: Vec<String>,
+    /// Email → whether the user is an active administrator after the plan.
+    final_admin: HashMap<String, bool>,
+}
+
+/// Applies the changes one at a time to the live seats and records the extremes. Within a
+/// phase every change moves the counts the same way, so the extremes of this sequence
+/// bound any order the concurrent apply may take inside a phase.
+fn simulate(seats: &[Seat], planned: &[Planned]) -> Simulation {
+    let active = |s: &Seat| s.active;
+    let admin = |s: &Seat| s.active && s.admin;
+    let mut seats_now = seats.iter().filter(|s| active(s)).count();
+    let mut admins_now = seats.iter().filter(|s| admin(s)).count();
+    let mut addons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut members: HashMap<(bool, String), isize> = HashMap::new();
+    for s in seats.iter().filter(|s| s.active) {
+        for a in &s.addons {
+            *addons.entry(a.clone()).or_default() += 1;
+        }
+        for t in &s.teams {
+            *members.entry((true, t.clone())).or_default() += 1;
+        }
+        for g in &s.ring_groups {
+            *members.entry((false, g.clone())).or_default() += 1;
+        }
+    }
+    let members_before = members.clone();
+    let (seats_before, admins_before) = (seats_now, admins_now);
+    let mut sim = Simulation {
+        seats_before,
+        seats_after: 0,
+        admins_before,
+        admins_after: 0,
+        admins_lowest: admins_now,
+        seats_highest: seats_now,
+        addons_highest: addons.clone(),
+        deactivations: 0,
+        emptied: Vec::new(),
+        final_admin: seats.iter().map(|s| (s.email.clone(), admin(s))).collect(),
+    };
+    for p in planned {
+        if matches!(p.change.action, Action::Deactivate | Action::Offboard) {
+            sim.deactivations += 1;
+        }
+        let mut step = |s: &Seat, sign: isize| {
+            if !s.active {
+                return;
+            }
+            for a in &s.addons {
+                let n = addons.entry(a.clone()).or_default();
+                *n = n.saturating_add_signed(sign);
+            }
+            for t in &s.teams {
+                *members.entry((true, t.clone())).or_default() += sign;
+            }
+            for g in &s.ring_groups {
+                *members.entry((false, g.clone())).or_default() += sign;
+            }
+        };
+        if p.change.kind == Kind::User {
+            if let Some(b) = &p.before {
+                sim.final_admin.remove(&b.email);
+            }
+            sim.final_admin
+                .insert(p.after.email.clone(), admin(&p.after));
+        }
+        if let Some(b) = &p.before {
+            step(b, -1);
+            seats_now -= usize::from(active(b));
+            admins_now -= usize::from(admin(b));
+        }
+        step(&p.after, 1);
+        seats_now += usize::from(active(&p.after));
+        admins_now += usize::from(admin(&p.after));
+        sim.admins_lowest = sim.admins_lowest.min(admins_now);
+        sim.seats_highest = sim.seats_highest.max(seats_now);
+        for (a, n) in &addons {
+            let high = sim.addons_highest.entry(a.clone()).or_default();
+            *high = (*high).max(*n);
+        }
+    }
+    sim.seats_after = seats_now;
+    sim.admins_after = admins_now;
+    let mut emptied: Vec<String> = members_before
+        .iter()
+        .filter(|(k, n)| **n > 0 && members.get(*k).copied().unwrap_or(0) <= 0)
+        .map(|((team, name), _)| {
+            let what = if *team { "team" } else { "ring group" };
+            format!("{what} {name:?} is left with no active member")
+        })
+        .collect();
+    emptied.sort();
+    sim.emptied = emptied;
+    sim
+}
+
+fn guards(
+    roster: &Roster,
+    live: &Account,
+    opts: &Options,
+    summary: &Summary,
+    sim: &Simulation,
+) -> Vec<Guard> {
+    let policy = &roster.policy;
+    let floor = policy.min_admins.max(1) as usize;
+    let mut out = vec![Guard {
+        name: "admin_floor".into(),
+        ok: sim.admins_lowest >= floor,
+        detail: format!(
+            "active admins {} → {} (lowest {} during apply), floor {floor}",
+            sim.admins_before, sim.admins_after, sim.admins_lowest
+        ),
+    }];
+    let missing: Vec<&String> = policy
+        .required_admins
+        .iter()
+        .filter(|e| sim.final_admin.get(&e.to_lowercase()) != Some(&true))
+        .collect();
+    if !policy.required_admins.is_empty() {
+        out.push(Guard {
+            name: "required_admins".into(),
+            ok: missing.is_empty(),
+            detail: if missing.is_empty() {
+                format!(
+                    "{} required admin(s) stay active administrators",
+                    policy.required_admins.len()
+                )
+            } else {
+                format!(
+                    "not active administrators after the plan: {}",
+                    join(&missing)
+                )
+            },
+        });
+    }
+    let (limit, basis) = match &policy.max_deactivations {
+        Some(MaxDeactivations::Count(n)) => (*n as usize, format!("max_deactivations {n}")),
+        Some(MaxDeactivations::Percent(p)) => {
+            let pct: usize = p.trim_end_matches('%').parse().unwrap_or(0);
+            (
+                pct * summary.seats_before / 100,
+                format!("max_deactivations {p} of {} active", summary.seats_before),
+            )
+        }
+        None => (
+            DEFAULT_MAX_DEACTIVATIONS_PERCENT as usize * summary.seats_before / 100,
+            format!(
+                "default {DEFAULT_MAX_DEACTIVATIONS_PERCENT}% of {} active",
+                summary.seats_before
+            ),
+        ),
+    };
+    let allowed = opts.allow_deactivations.map(|n| n as usize);
+    let n = sim.deactivations;
+    let (ok, detail) = if n <= limit {
+        (
+            true,
+            format!("{n} deactivation(s), limit {limit} ({basis})"),
+        )
+    } else if allowed.is_some_and(|a| a >= n) {
+        (
+            true,
+            format!(
+                "{n} deactivation(s) over the limit {limit} ({basis}), allowed by --allow-deactivations {}",
+                allowed.unwrap_or(0)
+            ),
+        )
+    } else {
+        (
+            false,
+            format!(
+                "{n} deactivation(s) exceed the limit {limit} ({basis}); pass --allow-deactivations {n} if they are intended"
+            ),
+        )
+    };
+    out.push(Guard {
+        name: "max_deactivations".into(),
+        ok,
+        detail,
+    });
+    if let Some(limit) = policy.seats.as_ref().and_then(|s| s.limit) {
+        out.push(Guard {
+            name: "seat_limit".into(),
+            ok: sim.seats_highest <= limit as usize,
+            detail: format!(
+                "active seats {} → {} (highest {} during apply), limit {limit}",
+                summary.seats_before, summary.seats_after, sim.seats_highest
+            ),
+        });
+    }
+    let mut entitlements: BTreeMap<String, u32> = live
+        .addons
+        .iter()
+        .map(|a| (a.name.clone(), a.entitlement))
+        .collect();
+    entitlements.extend(policy.addons.iter().map(|(k, v)| (k.clone(), *v)));
+    for (name, ent) in entitlements {
+        let high = sim.addons_highest.get(&name).copied().unwrap_or(0);
+        out.push(Guard {
+            name: "addon_entitlement".into(),
+            ok: high <= ent as usize,
+            detail: format!("{name}: {high} seat(s) at most during apply, entitlement {ent}"),
+        });
+    }
+    out
+}
+
+fn join(items: &[&String]) -> String {
+    items
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,972 @@
+//! Planner tests: a table of cases, a property test over random accounts, and snapshots
+//! of the three renderings of one rich plan.
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::config::Roster;
+use crate::model::{Account, Addon, Named, Status, User};
+
+const ROLES: &str = "roles:\n  - { name: Administrator, admin: true }\n  - { name: Supervisor }\n  - { name: Agent }\nteams: [ { name: Billing }, { name: Sales }, { name: Support, previously: [Tier 1] } ]\nring_groups: [billing, sales]\n";
+
+fn roster(policy: &str, users: &str) -> Roster {
+    let mut policy = policy.to_string();
+    for (key, default) in [
+        ("unmanaged_users", "deactivate"),
+        ("max_deactivations", "100"),
+    ] {
+        if !policy.contains(key) {
+            policy.push_str(&format!("\n  {key}: {default}"));
+        }
+    }
+    let text = format!(
+        "version: 1\nprovider: {{ kind: talkdesk, account: acme }}\npolicy:\n{policy}\n{ROLES}users:\n{users}"
+    );
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn named(names: &[&str]) -> Vec<Named> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Named {
+            id: format!("id-{i}-{n}"),
+            name: n.to_string(),
+        })
+        .collect()
+}
+
+fn account(users: Vec<User>) -> Account {
+    Account {
+        roles: named(&["Administrator", "Supervisor", "Agent"]),
+        teams: named(&["Billing", "Sales", "Tier 1"]),
+        ring_groups: named(&["billing", "sales"]),
+        users,
+        addons: vec![Addon {
+            name: "salesforce".into(),
+            entitlement: 2,
+        }],
+    }
+}
+
+/// A live active user whose name is the part of the email before `@`.
+fn lu(email: &str, role: &str) -> User {
+    User {
+        id: format!("u-{email}"),
+        email: email.into(),
+        name: email.split('@').next().unwrap_or_default().into(),
+        role: Some(role.into()),
+        status: Status::Active,
+        teams: BTreeSet::new(),
+        ring_groups: BTreeSet::new(),
+        extension: None,
+        time_zone: None,
+        language: None,
+        addons: BTreeSet::new(),
+        phone: None,
+        external_id: None,
+        updated_at: Some(format!("2026-01-01T00:00:00Z#{email}")),
+    }
+}
+
+fn with(mut u: User, f: impl FnOnce(&mut User)) -> User {
+    f(&mut u);
+    u
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// A declared user line whose name matches [`lu`]'s.
+fn du(email: &str, role: &str, extra: &str) -> String {
+    let name = email.split('@').next().unwrap_or_default();
+    format!("  - {{ email: {email}, name: {name}, role: {role}{extra} }}\n")
+}
+
+struct Case {
+    name: &'static str,
+    policy: &'static str,
+    users: String,
+    live: Vec<User>,
+    caps: Capabilities,
+    allow: Option<u32>,
+    /// Declares the team Escalations, which the live account lacks.
+    extra_team: bool,
+    /// "action key: field,field" in plan order.
+    expect: Vec<&'static str>,
+    /// Names of the guards that must fail.
+    refused: Vec<&'static str>,
+}
+
+impl Default for Case {
+    fn default() -> Self {
+        Case {
+            name: "",
+            policy: "",
+            users: String::new(),
+            live: Vec::new(),
+            caps: Capabilities::talkdesk(),
+            allow: None,
+            extra_team: false,
+            expect: Vec::new(),
+            refused: Vec::new(),
+        }
+    }
+}
+
+fn describe(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .map(|c| {
+            let fields: Vec<&str> = c.fields.keys().map(String::as_str).collect();
+            if fields.is_empty() {
+                format!("{} {}", c.action.as_str(), c.key)
+            } else {
+                format!("{} {}: {}", c.action.as_str(), c.key, fields.join(","))
+            }
+        })
+        .collect()
+}
+
+fn admins2() -> String {
+    du("a1@acme.example", "Administrator", "") + &du("a2@acme.example", "Administrator", "")
+}
+
+fn live_admins2() -> Vec<User> {
+    vec![
+        lu("a1@acme.example", "Administrator"),
+        lu("a2@acme.example", "Administrator"),
+    ]
+}
+
+fn cases() -> Vec<Case> {
+    let agents = |n: usize| -> Vec<User> {
+        (0..n)
+            .map(|i| lu(&format!("ag{i}@acme.example"), "Agent"))
+            .collect()
+    };
+    let mut v = vec![
+        Case {
+            name: "equal account has no changes",
+            users: admins2(),
+            live: live_admins2(),
+            ..Case::default()
+        },
+        Case {
+            name: "create a new user",
+            users: admins2() + &du("new@acme.example", "Agent", ", teams: [Billing]"),
+            live: live_admins2(),
+            expect: vec!["create new@acme.example: email,name,role,teams"],
+            ..Case::default()
+        },
+        Case {
+            name: "update only the changed field",
+            users: admins2() + &du("b@acme.example", "Agent", ", extension: \"2001\""),
+            live: [
+                live_admins2(),
+                vec![with(lu("b@acme.example", "Agent"), |u| {
+                    u.extension = Some("2002".into())
+                })],
+            ]
+            .concat(),
+            expect: vec!["update b@acme.example: extension"],
+            ..Case::default()
+        },
+        Case {
+            name: "email case change is not a change",
+            users: admins2() + "  - { email: Bea@ACME.example, name: bea, role: Agent }\n",
+            live: [live_admins2(), vec![lu("bea@acme.example", "Agent")]].concat(),
+            ..Case::default()
+        },
+        Case {
+            name: "email rename via previously",
+            users: admins2()
+                + "  - { email: jane@acme.example, previously: [jane.doe@acme.example], name: jane.doe, role: Agent }\n",
+            live: [live_admins2(), vec![lu("jane.doe@acme.example", "Agent")]].concat(),
+            expect: vec!["update jane@acme.example: email"],
+            ..Case::default()
+        },
+        Case {
+            name: "reactivation instead of a duplicate",
+            users: admins2() + &du("old@acme.example", "Agent", ""),
+            live: [
+                live_admins2(),
+                vec![with(lu("old@acme.example", "Agent"), |u| {
+                    u.status = Status::Inactive
+                })],
+            ]
+            .concat(),
+            expect: vec!["reactivate old@acme.example: status"],
+            ..Case::default()
+        },
+        Case {
+            name: "declared inactive deactivates and clears ring groups",
+            users: admins2() + &du("gone@acme.example", "Agent", ", status: inactive"),
+            live: [
+                live_admins2(),
+                vec![with(lu("gone@acme.example", "Agent"), |u| {
+                    u.ring_groups = set(&["sales"])
+                })],
+            ]
+            .concat(),
+            expect: vec!["deactivate gone@acme.example: ring_groups,status"],
+            ..Case::default()
+        },
+        Case {
+            name: "declared inactive and absent creates nothing",
+            users: admins2() + &du("never@acme.example", "Agent", ", status: inactive"),
+            live: live_admins2(),
+            ..Case::default()
+        },
+        Case {
+            name: "both inactive is no change",
+            users: admins2() + &du("idle@acme.example", "Agent", ", status: inactive"),
+            live: [
+                live_admins2(),
+                vec![with(lu("idle@acme.example", "Supervisor"), |u| {
+                    u.status = Status::Inactive
+                })],
+            ]
+            .concat(),
+            ..Case::default()
+        },
+        Case {
+            name: "unmanaged live user is deactivated",
+            users: admins2(),
+            live: [live_admins2(), vec![lu("stray@acme.example", "Agent")]].concat(),
+            expect: vec!["deactivate stray@acme.example: status"],
+            ..Case::default()
+        },
+        Case {
+            name: "unmanaged_users: ignore leaves them",
+            policy: "  unmanaged_users: ignore",
+            users: admins2(),
+            live: [live_admins2(), vec![lu("stray@acme.example", "Agent")]].concat(),
+            ..Case::default()
+        },
+        Case {
+            name: "ignored pattern is never touched",
+            policy: "  ignore: [\"*@vendor.example\", \"svc-*@acme.example\"]",
+            users: admins2(),
+            live: [
+                live_admins2(),
+                vec![
+                    lu("x@vendor.example", "Agent"),
+                    lu("svc-bot@acme.example", "Administrator"),
+                ],
+            ]
+            .concat(),
+            ..Case::default()
+        },
+        Case {
+            name: "demoting the only admin is refused",
+            users: du("a1@acme.example", "Agent", ""),
+            live: vec![lu("a1@acme.example", "Administrator")],
+            expect: vec!["update a1@acme.example: role"],
+            refused: vec!["admin_floor"],
+            ..Case::default()
+        },
+        Case {
+            name: "demoting one of two admins with min_admins 2 is refused",
+            policy: "  min_admins: 2",
+            users: du("a1@acme.example", "Administrator", "")
+                + &du("a2@acme.example", "Supervisor", ""),
+            live: live_admins2(),
+            expect: vec!["update a2@acme.example: role"],
+            refused: vec!["admin_floor"],
+            ..Case::default()
+        },
+        Case {
+            name: "swapping admins promotes before it demotes",
+            policy: "  min_admins: 2",
+            users: du("a1@acme.example", "Administrator", "")
+                + &du("a2@acme.example", "Agent", "")
+                + &du("b@acme.example", "Administrator", ""),
+            live: [live_admins2(), vec![lu("b@acme.example", "Agent")]].concat(),
+            expect: vec![
+                "update b@acme.example: role",
+                "update a2@acme.example: role",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "deactivating the last admin is refused even when allowed",
+            users: du("a2@acme.example", "Agent", "")
+                + &du("a1@acme.example", "Administrator", ", status: inactive"),
+            live: vec![
+                lu("a1@acme.example", "Administrator"),
+                lu("a2@acme.example", "Agent"),
+            ],
+            allow: Some(10),
+            expect: vec!["deactivate a1@acme.example: status"],
+            refused: vec!["admin_floor"],
+            ..Case::default()
+        },
+        Case {
+            name: "mass deactivation exactly at the threshold",
+            policy: "  max_deactivations: \"20%\"",
+            users: admins2()
+                + &(2..10)
+                    .map(|i| du(&format!("ag{i}@acme.example"), "Agent", ""))
+                    .collect::<String>(),
+            live: [live_admins2(), agents(10)].concat(),
+            expect: vec![
+                "deactivate ag0@acme.example: status",
+                "deactivate ag1@acme.example: status",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "mass deactivation one over the threshold",
+            policy: "  max_deactivations: \"20%\"",
+            users: admins2()
+                + &(3..10)
+                    .map(|i| du(&format!("ag{i}@acme.example"), "Agent", ""))
+                    .collect::<String>(),
+            live: [live_admins2(), agents(10)].concat(),
+            expect: vec![
+                "deactivate ag0@acme.example: status",
+                "deactivate ag1@acme.example: status",
+                "deactivate ag2@acme.example: status",
+            ],
+            refused: vec!["max_deactivations"],
+            ..Case::default()
+        },
+        Case {
+            name: "allow-deactivations covering the count passes",
+            policy: "  max_deactivations: 1",
+            users: admins2(),
+            live: [live_admins2(), agents(3)].concat(),
+            allow: Some(3),
+            expect: vec![
+                "deactivate ag0@acme.example: status",
+                "deactivate ag1@acme.example: status",
+                "deactivate ag2@acme.example: status",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "allow-deactivations short of the count is refused",
+            policy: "  max_deactivations: 1",
+            users: admins2(),
+            live: [live_admins2(), agents(3)].concat(),
+            allow: Some(2),
+            expect: vec![
+                "deactivate ag0@acme.example: status",
+                "deactivate ag1@acme.example: status",
+                "deactivate ag2@acme.example: status",
+            ],
+            refused: vec!["max_deactivations"],
+            ..Case::default()
+        },
+        Case {
+            name: "no small-account exemption from the default limit",
+            policy: "",
+            users: admins2(),
+            live: [live_admins2(), agents(1)].concat(),
+            expect: vec!["deactivate ag0@acme.example: status"],
+            ..Case::default()
+        },
+        Case {
+            name: "team rename via previously keeps members unchanged",
+            users: admins2() + &du("t@acme.example", "Agent", ", teams: [Support]"),
+            live: [
+                live_admins2(),
+                vec![with(lu("t@acme.example", "Agent"), |u| {
+                    u.teams = set(&["Tier 1"])
+                })],
+            ]
+            .concat(),
+            ..Case::default()
+        },
+        Case {
+            name: "seat limit exceeded",
+            policy: "  seats: { limit: 3 }",
+            users: admins2()
+                + &du("n1@acme.example", "Agent", "")
+                + &du("n2@acme.example", "Agent", ""),
+            live: live_admins2(),
+            expect: vec![
+                "create n1@acme.example: email,name,role",
+                "create n2@acme.example: email,name,role",
+            ],
+            refused: vec!["seat_limit"],
+            ..Case::default()
+        },
+        Case {
+            name: "seat limit counts the peak before deactivations",
+            policy: "  seats: { limit: 3 }",
+            users: admins2() + &du("n1@acme.example", "Agent", ""),
+            live: [live_admins2(), vec![lu("old@acme.example", "Agent")]].concat(),
+            expect: vec![
+                "create n1@acme.example: email,name,role",
+                "deactivate old@acme.example: status",
+            ],
+            refused: vec!["seat_limit"],
+            ..Case::default()
+        },
+        Case {
+            name: "add-on entitlement exceeded",
+            policy: "  addons: { salesforce: 1 }",
+            users: admins2()
+                + &du("s1@acme.example", "Agent", ", addons: [salesforce]")
+                + &du("s2@acme.example", "Agent", ", addons: [salesforce]"),
+            live: [
+                live_admins2(),
+                vec![
+                    lu("s1@acme.example", "Agent"),
+                    lu("s2@acme.example", "Agent"),
+                ],
+            ]
+            .concat(),
+            expect: vec![
+                "update s1@acme.example: addons",
+                "update s2@acme.example: addons",
+            ],
+            refused: vec!["addon_entitlement"],
+            ..Case::default()
+        },
+        Case {
+            name: "lists in a different order are equal",
+            users: admins2()
+                + &du(
+                    "l@acme.example",
+                    "Agent",
+                    ", teams: [Sales, Billing], ring_groups: [sales, billing]",
+                ),
+            live: [
+                live_admins2(),
+                vec![with(lu("l@acme.example", "Agent"), |u| {
+                    u.teams = set(&["Billing", "Sales"]);
+                    u.ring_groups = set(&["billing", "sales"]);
+                })],
+            ]
+            .concat(),
+            ..Case::default()
+        },
+        Case {
+            name: "a field left out is not managed",
+            users: admins2() + &du("f@acme.example", "Agent", ""),
+            live: [
+                live_admins2(),
+                vec![with(lu("f@acme.example", "Agent"), |u| {
+                    u.extension = Some("2001".into());
+                    u.time_zone = Some("Europe/Lisbon".into());
+                    u.teams = set(&["Sales"]);
+                })],
+            ]
+            .concat(),
+            ..Case::default()
+        },
+        Case {
+            name: "language compares case-insensitively",
+            users: admins2() + &du("g@acme.example", "Agent", ", language: en-us"),
+            live: [
+                live_admins2(),
+                vec![with(lu("g@acme.example", "Agent"), |u| {
+                    u.language = Some("en-US".into())
+                })],
+            ]
+            .concat(),
+            ..Case::default()
+        },
+        Case {
+            name: "missing team where the provider can create teams",
+            users: admins2() + &du("h@acme.example", "Agent", ", teams: [Escalations]"),
+            live: live_admins2(),
+            caps: Capabilities {
+                create_teams: true,
+                ..Capabilities::talkdesk()
+            },
+            extra_team: true,
+            expect: vec![
+                "create_team Escalations: name",
+                "create h@acme.example: email,name,role,teams",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "managed by another system is left alone",
+            users: admins2() + &du("idp@acme.example", "Supervisor", ""),
+            live: [
+                live_admins2(),
+                vec![with(lu("idp@acme.example", "Agent"), |u| {
+                    u.external_id = Some("okta-1".into())
+                })],
+            ]
+            .concat(),
+            ..Case::default()
+        },
+        Case {
+            name: "claimed external user is managed",
+            users: admins2() + &du("idp@acme.example", "Supervisor", ", external_id: okta-1"),
+            live: [
+                live_admins2(),
+                vec![with(lu("idp@acme.example", "Agent"), |u| {
+                    u.external_id = Some("okta-1".into())
+                })],
+            ]
+            .concat(),
+            expect: vec!["update idp@acme.example: role"],
+            ..Case::default()
+        },
+        Case {
+            name: "offboard where the provider cannot deactivate",
+            users: admins2(),
+            live: [
+                live_admins2(),
+                vec![with(lu("c@acme.example", "Agent"), |u| {
+                    u.teams = set(&["Sales"])
+                })],
+            ]
+            .concat(),
+            caps: Capabilities {
+                deactivate: false,
+                ..Capabilities::talkdesk()
+            },
+            expect: vec!["offboard c@acme.example: status,teams"],
+            ..Case::default()
+        },
+        Case {
+            name: "immutable field becomes a manual step",
+            users: admins2() + &du("e@acme.example", "Agent", ", extension: \"3001\""),
+            live: [
+                live_admins2(),
+                vec![with(lu("e@acme.example", "Agent"), |u| {
+                    u.extension = Some("3000".into())
+                })],
+            ]
+            .concat(),
+            caps: Capabilities {
+                immutable_fields: vec!["extension"],
+                ..Capabilities::talkdesk()
+            },
+            ..Case::default()
+        },
+        Case {
+            name: "required admin demoted is refused",
+            policy: "  required_admins: [a1@acme.example]",
+            users: du("a1@acme.example", "Agent", "") + &du("a2@acme.example", "Administrator", ""),
+            live: live_admins2(),
+            expect: vec!["update a1@acme.example: role"],
+            refused: vec!["required_admins"],
+            ..Case::default()
+        },
+        Case {
+            name: "admins are created first",
+            users: admins2()
+                + &du("z-admin@acme.example", "Administrator", "")
+                + &du("b-agent@acme.example", "Agent", ""),
+            live: live_admins2(),
+            expect: vec![
+                "create z-admin@acme.example: email,name,role",
+                "create b-agent@acme.example: email,name,role",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "phone settings diff field by field",
+            users: admins2()
+                + &du(
+                    "p@acme.example",
+                    "Agent",
+                    ", phone: { call_waiting: true, numbers: [\"+351211230001\"], do_not_disturb: false }",
+                ),
+            live: [
+                live_admins2(),
+                vec![with(lu("p@acme.example", "Agent"), |u| {
+                    u.phone = Some(crate::model::PhoneSettings {
+                        call_waiting: Some(false),
+                        numbers: Some(vec!["+351211230001".into()]),
+                        do_not_disturb: Some(false),
+                        ..Default::default()
+                    })
+                })],
+            ]
+            .concat(),
+            expect: vec!["update p@acme.example: phone.call_waiting"],
+            ..Case::default()
+        },
+    ];
+    v.retain(|c| !c.name.is_empty());
+    v
+}
+
+#[test]
+fn planner_cases() {
+    let cases = cases();
+    assert!(cases.len() >= 30, "only {} cases", cases.len());
+    for case in cases {
+        let mut r = roster(case.policy, &case.users);
+        if case.extra_team {
+            r.teams.push(escalations());
+        }
+        let opts = Options {
+            allow_deactivations: case.allow,
+        };
+        let plan = diff(&r, &account(case.live.clone()), &case.caps, &opts)
+            .unwrap_or_else(|e| panic!("{}: plan error {e:?}", case.name));
+        assert_eq!(describe(&plan), case.expect, "{}", case.name);
+        let refused: Vec<&str> = plan.refusals().map(|g| g.name.as_str()).collect();
+        assert_eq!(refused, case.refused, "{}: {:?}", case.name, plan.guards);
+    }
+}
+
+#[test]
+fn missing_team_without_team_creation_is_a_plan_error() {
+    let mut r = roster(
+        "",
+        &(admins2() + &du("h@acme.example", "Agent", ", teams: [Escalations]")),
+    );
+    r.teams.push(escalations());
+    let err = diff(
+        &r,
+        &account(live_admins2()),
+        &Capabilities::talkdesk(),
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.len(), 1);
+    assert_eq!(err[0].pointer, "/teams/3/name");
+    assert!(
+        err[0]
+            .message
+            .contains("\"Escalations\" does not exist and this provider cannot create teams")
+    );
+}
+
+#[test]
+fn missing_role_is_a_plan_error() {
+    let mut live = account(live_admins2());
+    live.roles.retain(|r| r.name != "Supervisor");
+    let err = diff(
+        &roster("", &admins2()),
+        &live,
+        &Capabilities::talkdesk(),
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err[0].pointer, "/roles/1/name");
+}
+
+#[test]
+fn team_left_without_members_warns_and_rename_is_a_manual_step() {
+    let users = admins2();
+    let live = [
+        live_admins2(),
+        vec![with(lu("s@acme.example", "Agent"), |u| {
+            u.teams = set(&["Tier 1"])
+        })],
+    ]
+    .concat();
+    let plan = diff(
+        &roster("", &users),
+        &account(live),
+        &Capabilities::talkdesk(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        plan.warnings,
+        vec!["team \"Support\" is left with no active member"]
+    );
+    assert_eq!(
+        plan.team_aliases.get("Support").map(String::as_str),
+        Some("Tier 1")
+    );
+    assert!(plan.manual_steps[0].contains("rename team \"Tier 1\" to \"Support\""));
+}
+
+#[test]
+fn summary_counts_seats_cost_and_welcome_emails() {
+    let users =
+        admins2() + &du("n1@acme.example", "Agent", "") + &du("n2@acme.example", "Agent", "");
+    let live = [live_admins2(), vec![lu("x@acme.example", "Agent")]].concat();
+    let plan = diff(
+        &roster("  seats: { price_per_month: 115, currency: USD }", &users),
+        &account(live),
+        &Capabilities::talkdesk(),
+        &Options::default(),
+    )
+    .unwrap();
+    let s = &plan.summary;
+    assert_eq!(
+        (
+            s.create,
+            s.deactivate,
+            s.seats_before,
+            s.seats_after,
+            s.welcome_emails
+        ),
+        (2, 1, 3, 4, 2)
+    );
+    assert_eq!(s.monthly_cost_delta, 115.0);
+}
+
+#[test]
+fn preconditions_and_checksum() {
+    let live = [
+        live_admins2(),
+        vec![with(lu("b@acme.example", "Agent"), |u| u.updated_at = None)],
+    ]
+    .concat();
+    let users = admins2() + &du("b@acme.example", "Supervisor", "");
+    let plan = diff(
+        &roster("", &users),
+        &account(live.clone()),
+        &Capabilities::talkdesk(),
+        &Options::default(),
+    )
+    .unwrap();
+    let pre = plan.changes[0].precondition.clone().unwrap();
+    assert!(pre.starts_with("sha256:") && pre.len() == 23, "{pre}");
+    assert_eq!(plan.checksum, checksum(&plan));
+    let again = diff(
+        &roster("", &users),
+        &account(live),
+        &Capabilities::talkdesk(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        plan.checksum, again.checksum,
+        "the checksum is deterministic"
+    );
+    let mut edited = plan.clone();
+    edited.changes[0].key = "mallory@acme.example".into();
+    assert_ne!(checksum(&edited), plan.checksum);
+}
+
+/// The plan order applied to the live account, one change at a time.
+fn apply_in_order(live: &Account, plan: &Plan, roster: &Roster) -> (Account, usize) {
+    let admin_roles: Vec<String> = roster
+        .roles
+        .iter()
+        .filter(|r| r.admin)
+        .map(|r| r.name.to_lowercase())
+        .collect();
+    let count = |a: &Account| {
+        a.users
+            .iter()
+            .filter(|u| {
+                u.status == Status::Active
+                    && u.role
+                        .as_ref()
+                        .is_some_and(|r| admin_roles.contains(&r.to_lowercase()))
+            })
+            .count()
+    };
+    let mut acc = live.clone();
+    let mut lowest = count(&acc);
+    for c in &plan.changes {
+        let to = |k: &str| c.fields.get(k).map(|f| f.to.clone());
+        let strs = |v: serde_json::Value| -> BTreeSet<String> {
+            serde_json::from_value(v).unwrap_or_default()
+        };
+        let user = match c.action {
+            Action::Create => {
+                acc.users.push(with(lu(&c.key, "Agent"), |u| {
+                    u.id = format!("new-{}", c.key);
+                    u.name = String::new();
+                }));
+                acc.users.last_mut().unwrap()
+            }
+            _ => acc
+                .users
+                .iter_mut()
+                .find(|u| Some(&u.id) == c.id.as_ref())
+                .unwrap(),
+        };
+        if let Some(v) = to("email") {
+            user.email = v.as_str().unwrap().into();
+        }
+        if let Some(v) = to("name") {
+            user.name = v.as_str().unwrap().into();
+        }
+        if let Some(v) = to("role") {
+            user.role = v.as_str().map(String::from);
+        }
+        if let Some(v) = to("teams") {
+            user.teams = strs(v);
+        }
+        if let Some(v) = to("ring_groups") {
+            user.ring_groups = strs(v);
+        }
+        if let Some(v) = to("addons") {
+            user.addons = strs(v);
+        }
+        if let Some(v) = to("status") {
+            user.status = serde_json::from_value(v).unwrap();
+        }
+        user.updated_at = Some(format!("changed-{}", c.key));
+        lowest = lowest.min(count(&acc));
+    }
+    (acc, lowest)
+}
+
+fn arb_user(i: usize) -> impl Strategy<Value = (User, Option<String>)> {
+    let roles = prop::sample::select(vec!["Administrator", "Supervisor", "Agent"]);
+    let teams = prop::sample::subsequence(vec!["Billing", "Sales"], 0..=2);
+    (
+        roles.clone(),
+        roles,
+        teams.clone(),
+        teams,
+        any::<bool>(),
+        0u8..4,
+    )
+        .prop_map(
+            move |(live_role, want_role, live_teams, want_teams, live_active, fate)| {
+                let email = format!("u{i}@acme.example");
+                let mut u = with(lu(&email, live_role), |u| {
+                    u.teams = live_teams.iter().map(|s| s.to_string()).collect();
+                    u.status = if live_active {
+                        Status::Active
+                    } else {
+                        Status::Inactive
+                    };
+                });
+                // fate: 0 not in the live account, 1 not in the roster, 2-3 in both.
+                let decl = match fate {
+                    1 => None,
+                    _ => Some(du(
+                        &email,
+                        want_role,
+                        &format!(", teams: [{}]", want_teams.join(", ")),
+                    )),
+                };
+                if fate == 0 {
+                    u.email = format!("gone-{email}");
+                    u.status = Status::Inactive;
+                }
+                (u, decl)
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, max_global_rejects: 100_000, ..ProptestConfig::default() })]
+    #[test]
+    fn accepted_plans_keep_the_floor_and_converge(
+        users in (1usize..12).prop_flat_map(|n| (0..n).map(arb_user).collect::<Vec<_>>()),
+        min_admins in 1u32..3,
+    ) {
+        let live: Vec<User> = users.iter().map(|(u, _)| u.clone()).collect();
+        let declared: String = users.iter().filter_map(|(_, d)| d.clone()).collect();
+        prop_assume!(!declared.is_empty());
+        let r = roster(&format!("  min_admins: {min_admins}"), &declared);
+        let live = account(live);
+        let plan = diff(&r, &live, &Capabilities::talkdesk(), &Options::default()).unwrap();
+        prop_assume!(plan.accepted());
+        let (after, lowest) = apply_in_order(&live, &plan, &r);
+        prop_assert!(lowest >= min_admins as usize, "dipped to {lowest} admins");
+        let again = diff(&r, &after, &Capabilities::talkdesk(), &Options::default()).unwrap();
+        prop_assert!(again.changes.is_empty(), "replan not empty: {:?}", describe(&again));
+    }
+}
+
+fn escalations() -> crate::config::TeamDecl {
+    crate::config::TeamDecl {
+        name: "Escalations".into(),
+        previously: Vec::new(),
+    }
+}
+
+/// One plan with every action, a failed guard, warnings and manual steps.
+fn rich_plan() -> Plan {
+    let users = admins2()
+        + &du(
+            "new.agent@acme.example",
+            "Agent",
+            ", teams: [Escalations], ring_groups: [sales]",
+        )
+        + &du("promoted@acme.example", "Administrator", "")
+        + &du(
+            "moved@acme.example",
+            "Agent",
+            ", teams: [Sales], extension: \"2301\"",
+        )
+        + "  - { email: jane@acme.example, previously: [jane.doe@acme.example], name: Jane Doe, role: Agent }\n"
+        + &du("back@acme.example", "Agent", "")
+        + &du("quit@acme.example", "Agent", ", status: inactive");
+    let mut r = roster(
+        "  max_deactivations: 1\n  seats: { limit: 40, price_per_month: 115, currency: USD }",
+        &users,
+    );
+    r.teams.push(escalations());
+    let live = account(vec![
+        lu("a1@acme.example", "Administrator"),
+        lu("a2@acme.example", "Administrator"),
+        lu("promoted@acme.example", "Supervisor"),
+        with(lu("moved@acme.example", "Agent"), |u| {
+            u.teams = set(&["Billing"]);
+            u.extension = Some("2101".into());
+        }),
+        with(lu("jane.doe@acme.example", "Agent"), |u| {
+            u.name = "Jane Doe".into()
+        }),
+        with(lu("back@acme.example", "Agent"), |u| {
+            u.status = Status::Inactive
+        }),
+        with(lu("quit@acme.example", "Agent"), |u| {
+            u.ring_groups = set(&["billing"]);
+            u.teams = set(&["Billing"]);
+        }),
+        with(lu("stray@acme.example", "Agent"), |u| {
+            u.teams = set(&["Tier 1"])
+        }),
+        with(lu("idp@acme.example", "Agent"), |u| {
+            u.external_id = Some("okta-7".into())
+        }),
+    ]);
+    diff(
+        &r,
+        &live,
+        &Capabilities {
+            create_teams: true,
+            ..Capabilities::talkdesk()
+        },
+        &Options::default(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn renderings_of_a_rich_plan() {
+    let plan = rich_plan();
+    assert!(!plan.accepted());
+    insta::assert_snapshot!("text", crate::render::text(&plan, false));
+    insta::assert_snapshot!("markdown", crate::render::markdown(&plan));
+    insta::assert_snapshot!("json", crate::render::json(&plan));
+}
+
+#[test]
+fn markdown_stays_under_the_limit() {
+    let users: String = (0..3000)
+        .map(|i| {
+            du(
+                &format!("new{i:04}@acme.example"),
+                "Agent",
+                ", teams: [Billing, Sales], ring_groups: [billing, sales]",
+            )
+        })
+        .collect();
+    let plan = diff(
+        &roster("", &(admins2() + &users)),
+        &account(live_admins2()),
+        &Capabilities::talkdesk(),
+        &Options::default(),
+    )
+    .unwrap();
+    let md = crate::render::markdown(&plan);
+    assert!(
+        md.chars().count() < crate::render::MARKDOWN_LIMIT,
+        "{}",
+        md.len()
+    );
+    assert!(md.contains("… and "), "the tail is collapsed");
+    assert!(md.contains(&plan.checksum));
+}

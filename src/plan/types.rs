@@ -1,0 +1,212 @@
+//! The plan: what will change, in which order, and whether the guards allow it.
+//! Serialized as the JSON plan (`format_version: 1`) that `apply --plan` reads back.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What a change does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Create a team.
+    CreateTeam,
+    /// Create a user (sends a welcome email).
+    Create,
+    /// Reactivate an inactive user instead of creating a duplicate.
+    Reactivate,
+    /// Change some fields of a user.
+    Update,
+    /// Deactivate a user (ring groups cleared first).
+    Deactivate,
+    /// Remove a user from everything where the provider has no deactivation.
+    Offboard,
+}
+
+impl Action {
+    /// The snake_case spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::CreateTeam => "create_team",
+            Action::Create => "create",
+            Action::Reactivate => "reactivate",
+            Action::Update => "update",
+            Action::Deactivate => "deactivate",
+            Action::Offboard => "offboard",
+        }
+    }
+}
+
+/// Apply phases, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Teams first, so users can join them.
+    CreateTeams,
+    /// Creates and reactivations, administrators first.
+    CreateUsers,
+    /// Role changes that make someone an administrator.
+    Promotions,
+    /// Every other update.
+    Updates,
+    /// Role changes that take administration away.
+    Demotions,
+    /// Deactivations and offboards, last.
+    Deactivations,
+}
+
+impl Phase {
+    /// Every phase in order.
+    pub const ALL: [Phase; 6] = [
+        Phase::CreateTeams,
+        Phase::CreateUsers,
+        Phase::Promotions,
+        Phase::Updates,
+        Phase::Demotions,
+        Phase::Deactivations,
+    ];
+
+    /// A human name for progress lines.
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::CreateTeams => "create teams",
+            Phase::CreateUsers => "create and reactivate users",
+            Phase::Promotions => "promotions",
+            Phase::Updates => "updates",
+            Phase::Demotions => "demotions",
+            Phase::Deactivations => "deactivations",
+        }
+    }
+}
+
+/// What kind of object a change touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A user.
+    User,
+    /// A team.
+    Team,
+}
+
+/// One field's old and new value (null when absent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// The live value.
+    pub from: Value,
+    /// The value after the change.
+    pub to: Value,
+}
+
+/// One change to one object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// What it does.
+    pub action: Action,
+    /// What it touches.
+    pub kind: Kind,
+    /// The user's (new) email or the team's name.
+    pub key: String,
+    /// The live object's ID (None for creates).
+    pub id: Option<String>,
+    /// The apply phase it belongs to.
+    pub phase: Phase,
+    /// Changed fields, by roster field name (`phone.caller_id` for nested ones).
+    pub fields: BTreeMap<String, FieldChange>,
+    /// The live object's `updated_at`, or `sha256:` of its fields; apply refuses the
+    /// change when the object no longer matches.
+    pub precondition: Option<String>,
+}
+
+/// One guard's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guard {
+    /// Stable name: admin_floor, required_admins, max_deactivations, seat_limit,
+    /// addon_entitlement.
+    pub name: String,
+    /// Whether it passes.
+    pub ok: bool,
+    /// The numbers behind the verdict.
+    pub detail: String,
+}
+
+/// Counts and money.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Users to create.
+    pub create: usize,
+    /// Users to update.
+    pub update: usize,
+    /// Users to reactivate.
+    pub reactivate: usize,
+    /// Users to deactivate.
+    pub deactivate: usize,
+    /// Users to offboard.
+    pub offboard: usize,
+    /// Teams to create.
+    pub create_team: usize,
+    /// Active seats now.
+    pub seats_before: usize,
+    /// Active seats after the plan.
+    pub seats_after: usize,
+    /// Change of the monthly seat cost (0 without a price).
+    pub monthly_cost_delta: f64,
+    /// Currency of the cost delta.
+    pub currency: Option<String>,
+    /// Welcome emails the creates will send (they cannot be suppressed).
+    pub welcome_emails: usize,
+}
+
+impl Summary {
+    /// Total number of changes.
+    pub fn total(&self) -> usize {
+        self.create
+            + self.update
+            + self.reactivate
+            + self.deactivate
+            + self.offboard
+            + self.create_team
+    }
+}
+
+/// A complete plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Always 1.
+    pub format_version: u32,
+    /// Provider kind, e.g. talkdesk.
+    pub provider: String,
+    /// The account the plan was made against.
+    pub account: String,
+    /// sha256 of the plan's content with this field empty.
+    pub checksum: String,
+    /// Counts and money.
+    pub summary: Summary,
+    /// Guard verdicts; any `ok: false` refuses the plan.
+    pub guards: Vec<Guard>,
+    /// Things a reviewer should know that are not changes.
+    pub warnings: Vec<String>,
+    /// Steps a person has to do in the vendor's console.
+    pub manual_steps: Vec<String>,
+    /// Roles that count as administrative (lowercase), for apply's own floor check.
+    pub admin_roles: Vec<String>,
+    /// The admin floor, max(1, min_admins).
+    pub min_admins: u32,
+    /// Declared team name → live name, for teams renamed through `previously`.
+    pub team_aliases: BTreeMap<String, String>,
+    /// Changes in apply order.
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    /// Whether every guard passes.
+    pub fn accepted(&self) -> bool {
+        self.guards.iter().all(|g| g.ok)
+    }
+
+    /// The guards that fail.
+    pub fn refusals(&self) -> impl Iterator<Item = &Guard> {
+        self.guards.iter().filter(|g| !g.ok)
+    }
+}

@@ -1,0 +1,311 @@
+//! Plans as text (Terraform idiom, colour aware), Markdown (pull-request comment) and JSON.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::plan::{Action, Change, FieldChange, Plan, Summary};
+
+/// Markdown output stays below this many characters (GitHub allows 65,536 per comment).
+pub const MARKDOWN_LIMIT: usize = 60_000;
+
+/// The plan as pretty JSON (`format_version: 1`).
+pub fn json(plan: &Plan) -> String {
+    let mut s = serde_json::to_string_pretty(plan).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// ANSI colours, or none.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Whether colour is wanted: not when `--no-color` is given or `NO_COLOR` is set.
+pub fn color_wanted(no_color_flag: bool) -> bool {
+    !no_color_flag && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn symbol(a: Action) -> (&'static str, &'static str) {
+    match a {
+        Action::Create | Action::CreateTeam => ("+", "32"),
+        Action::Update | Action::Reactivate => ("~", "33"),
+        Action::Deactivate | Action::Offboard => ("-", "31"),
+    }
+}
+
+fn heading(c: &Change) -> String {
+    let what = match c.kind {
+        crate::plan::Kind::User => "user",
+        crate::plan::Kind::Team => "team",
+    };
+    match c.action {
+        Action::Create | Action::CreateTeam | Action::Update => format!("{what} {}", c.key),
+        other => format!("{what} {} ({})", c.key, other.as_str()),
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "(none)".into(),
+        other => other.to_string(),
+    }
+}
+
+/// `"old" → "new"`, with an inline character diff when both are long strings.
+fn field_line(f: &FieldChange) -> String {
+    if f.from.is_null() {
+        return show(&f.to);
+    }
+    if let (Value::String(a), Value::String(b)) = (&f.from, &f.to)
+        && a.len() > 40
+        && b.len() > 40
+    {
+        let diff = similar::TextDiff::from_chars(a.as_str(), b.as_str());
+        let mut out = String::new();
+        for op in diff.iter_all_changes() {
+            match op.tag() {
+                similar::ChangeTag::Equal => out.push_str(op.value()),
+                similar::ChangeTag::Delete => {
+                    let _ = write!(out, "[-{}-]", op.value());
+                }
+                similar::ChangeTag::Insert => {
+                    let _ = write!(out, "{{+{}+}}", op.value());
+                }
+            }
+        }
+        return format!("\"{out}\"");
+    }
+    format!("{} → {}", show(&f.from), show(&f.to))
+}
+
+/// "Plan: 3 to create, 2 to update, 1 to reactivate, 1 to deactivate."
+pub fn plan_line(s: &Summary) -> String {
+    if s.total() == 0 {
+        return "No changes. The account matches the roster.".into();
+    }
+    let mut parts = vec![
+        format!("{} to create", s.create),
+        format!("{} to update", s.update),
+        format!("{} to reactivate", s.reactivate),
+        format!("{} to deactivate", s.deactivate),
+    ];
+    if s.offboard > 0 {
+        parts.push(format!("{} to offboard", s.offboard));
+    }
+    if s.create_team > 0 {
+        parts.push(format!("{} team(s) to create", s.create_team));
+    }
+    format!("Plan: {}.", parts.join(", "))
+}
+
+fn money(s: &Summary) -> String {
+    let sign = if s.monthly_cost_delta >= 0.0 {
+        "+"
+    } else {
+        "-"
+    };
+    let cur = s
+        .currency
+        .as_deref()
+        .map(|c| format!(" {c}"))
+        .unwrap_or_default();
+    format!("{sign}{:.2}{cur}", s.monthly_cost_delta.abs())
+}
+
+fn seats_line(s: &Summary) -> String {
+    let delta = s.seats_after as i64 - s.seats_before as i64;
+    format!(
+        "Seats {} → {} ({delta:+}), monthly cost {}, welcome emails {}.",
+        s.seats_before,
+        s.seats_after,
+        money(s),
+        s.welcome_emails
+    )
+}
+
+/// The plan as terminal text.
+pub fn text(plan: &Plan, color: bool) -> String {
+    let p = Paint(color);
+    let mut out = String::new();
+    if !plan.changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "roster will make these changes to {} account {}:\n",
+            plan.provider, plan.account
+        );
+    }
+    for c in &plan.changes {
+        let (sym, code) = symbol(c.action);
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            p.paint(code, sym),
+            p.paint("1", &heading(c))
+        );
+        let width = c.fields.keys().map(String::len).max().unwrap_or(0);
+        for (name, f) in &c.fields {
+            let _ = writeln!(out, "      {name:<width$}  {}", field_line(f));
+        }
+    }
+    if !plan.changes.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "Guards:");
+    for g in &plan.guards {
+        let mark = if g.ok {
+            p.paint("32", "pass")
+        } else {
+            p.paint("31", "FAIL")
+        };
+        let _ = writeln!(out, "  {mark} {}: {}", g.name, g.detail);
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out, "\nWarnings:");
+        for w in &plan.warnings {
+            let _ = writeln!(out, "  {} {w}", p.paint("33", "!"));
+        }
+    }
+    if !plan.manual_steps.is_empty() {
+        let _ = writeln!(out, "\nManual steps:");
+        for m in &plan.manual_steps {
+            let _ = writeln!(out, "  * {m}");
+        }
+    }
+    let _ = writeln!(out, "\n{}", seats_line(&plan.summary));
+    let _ = writeln!(out, "{}", p.paint("1", &plan_line(&plan.summary)));
+    if !plan.accepted() {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.paint(
+                "31",
+                "Refused: a guard failed; apply will not run this plan."
+            )
+        );
+    }
+    out
+}
+
+/// The plan as a pull-request comment, always under [`MARKDOWN_LIMIT`] characters.
+pub fn markdown(plan: &Plan) -> String {
+    let s = &plan.summary;
+    let mut head = String::new();
+    let status = if !plan.accepted() {
+        "❌ refused"
+    } else if s.total() == 0 {
+        "✅ no changes"
+    } else {
+        "📋"
+    };
+    let _ = writeln!(
+        head,
+        "### roster plan for `{}/{}`: {status}\n",
+        plan.provider, plan.account
+    );
+    let _ = writeln!(head, "**{}**\n", plan_line(s));
+    let _ = writeln!(head, "| Guard | Result | Detail |\n|---|---|---|");
+    for g in &plan.guards {
+        let r = if g.ok { "✅ pass" } else { "❌ fail" };
+        let _ = writeln!(
+            head,
+            "| `{}` | {r} | {} |",
+            g.name,
+            g.detail.replace('|', "\\|")
+        );
+    }
+    let delta = s.seats_after as i64 - s.seats_before as i64;
+    let _ = writeln!(
+        head,
+        "\n**Seats** {} → {} ({delta:+}) · **Monthly cost** {} · **Welcome emails** {}\n",
+        s.seats_before,
+        s.seats_after,
+        money(s),
+        s.welcome_emails
+    );
+    for (title, items) in [
+        ("Warnings", &plan.warnings),
+        ("Manual steps", &plan.manual_steps),
+    ] {
+        if !items.is_empty() {
+            let _ = writeln!(head, "**{title}**\n");
+            for w in items {
+                let _ = writeln!(head, "- {w}");
+            }
+            head.push('\n');
+        }
+    }
+    let foot = format!("<sub>checksum `{}`</sub>\n", plan.checksum);
+    let mut budget = MARKDOWN_LIMIT.saturating_sub(head.len() + foot.len() + 200);
+    let mut body = String::new();
+    for action in [
+        Action::CreateTeam,
+        Action::Create,
+        Action::Reactivate,
+        Action::Update,
+        Action::Deactivate,
+        Action::Offboard,
+    ] {
+        let changes: Vec<&Change> = plan.changes.iter().filter(|c| c.action == action).collect();
+        if changes.is_empty() {
+            continue;
+        }
+        let open = format!(
+            "<details><summary>{} ({})</summary>\n\n```diff\n",
+            action.as_str(),
+            changes.len()
+        );
+        let close = "```\n</details>\n\n";
+        let mut section = String::new();
+        let mut shown = 0;
+        for c in &changes {
+            let mut entry = format!("{} {}\n", symbol(c.action).0, heading(c));
+            for (name, f) in &c.fields {
+                let _ = writeln!(
+                    entry,
+                    "{}     {name}: {}",
+                    symbol(c.action).0,
+                    field_line(f)
+                );
+            }
+            if open.len() + section.len() + entry.len() + close.len() + 40 > budget {
+                break;
+            }
+            section.push_str(&entry);
+            shown += 1;
+        }
+        if shown < changes.len() {
+            let _ = writeln!(section, "… and {} more", changes.len() - shown);
+        }
+        let full = format!("{open}{section}{close}");
+        budget = budget.saturating_sub(full.len());
+        body.push_str(&full);
+    }
+    format!("{head}{body}{foot}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_strings_get_an_inline_diff() {
+        let f = FieldChange {
+            from: Value::from("Support agent for the northern region, weekdays"),
+            to: Value::from("Support agent for the southern region, weekdays"),
+        };
+        assert_eq!(
+            field_line(&f),
+            "\"Support agent for the [-n-]{+s+}o[-r-]{+u+}thern region, weekdays\""
+        );
+    }
+}
