@@ -4,8 +4,11 @@
 //! `render` prints plans, `provider` talks to the vendors, `apply` carries plans out and
 //! `sandbox` emulates the vendors on loopback.
 
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod model;
 pub mod plan;
+pub mod provider;
 pub mod render;
+pub mod sandbox;

@@ -30,9 +30,13 @@ impl Paint {
     }
 }
 
-/// Whether colour is wanted: not when `--no-color` is given or `NO_COLOR` is set.
+/// Whether colour is wanted: only on a terminal, and not with `--no-color` or
+/// `NO_COLOR`.
 pub fn color_wanted(no_color_flag: bool) -> bool {
-    !no_color_flag && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    use std::io::IsTerminal;
+    !no_color_flag
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn symbol(a: Action) -> (&'static str, &'static str) {

@@ -2,7 +2,11 @@
 //! each command module does its work and returns an [`Outcome`] that `main` maps to an
 //! exit code.
 
+mod apply;
+mod plan;
+mod sandbox;
 mod schema;
+mod target;
 mod validate;
 
 use std::path::PathBuf;
@@ -46,6 +50,12 @@ pub struct Cli {
 enum Command {
     /// Check a roster file or directory and report every problem with its location.
     Validate(validate::Args),
+    /// Compare the roster with the live account and print what apply would change.
+    Plan(plan::Args),
+    /// Carry out a plan, with guards that refuse to lock the account out.
+    Apply(apply::Args),
+    /// Run the vendor emulators.
+    Sandbox(sandbox::Args),
     /// Print the JSON Schema of the roster format.
     Schema(schema::Args),
 }
@@ -71,12 +81,18 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Sandbox(args) => sandbox::run(args),
         Command::Schema(args) => schema::run(args),
     };
     match outcome {
         Ok(o) => o.into(),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            match e.downcast_ref::<crate::config::Diagnostics>() {
+                Some(d) => eprintln!("{d}\n{} error(s) found", d.0.len()),
+                None => eprintln!("error: {e:#}"),
+            }
             Outcome::Failed.into()
         }
     }

@@ -20,6 +20,10 @@ pub struct Capabilities {
     pub roles: bool,
     /// Fields that can be set at creation but never changed afterwards.
     pub immutable_fields: Vec<&'static str>,
+    /// Talkdesk Phone settings can be read and written.
+    pub phone: bool,
+    /// Add-on licenses can be read and assigned.
+    pub addons: bool,
 }
 
 impl Capabilities {
@@ -30,6 +34,8 @@ impl Capabilities {
             deactivate: true,
             roles: true,
             immutable_fields: Vec::new(),
+            phone: false,
+            addons: false,
         }
     }
 }
@@ -177,6 +183,25 @@ pub(super) fn changes(
         return Err(errors);
     }
 
+    for (declared, managed, what) in [
+        (
+            roster.users.iter().any(|u| u.phone.is_some()),
+            caps.phone,
+            "phone settings",
+        ),
+        (
+            roster.users.iter().any(|u| u.addons.is_some()),
+            caps.addons,
+            "add-on licenses",
+        ),
+    ] {
+        if declared && !managed {
+            warnings.push(format!(
+                "{what} are declared but this provider does not manage them; they are not planned"
+            ));
+        }
+    }
+
     // Live users, normalized to declared team names.
     let live_users: Vec<User> = live
         .users
@@ -218,10 +243,10 @@ pub(super) fn changes(
         let want = decl.status();
         let Some(idx) = found else {
             if want == Status::Active {
-                let after = desired_seat(decl, None, &is_admin);
+                let after = desired_seat(decl, None, caps, &is_admin);
                 planned.push(Planned {
                     admin_order: after.admin,
-                    change: create(decl),
+                    change: create(decl, caps),
                     before: None,
                     after,
                 });
@@ -268,7 +293,7 @@ pub(super) fn changes(
                 ring_groups: BTreeSet::new(),
                 ..before.clone()
             },
-            _ => desired_seat(decl, Some(live_user), &is_admin),
+            _ => desired_seat(decl, Some(live_user), caps, &is_admin),
         };
         let phase = match action {
             Action::Reactivate => Phase::CreateUsers,
@@ -393,6 +418,7 @@ fn set_value(items: &BTreeSet<String>) -> Value {
 fn desired_seat(
     decl: &UserDecl,
     live: Option<&User>,
+    caps: &Capabilities,
     is_admin: &dyn Fn(Option<&str>) -> bool,
 ) -> Seat {
     let keep = |d: &Option<Vec<String>>, l: Option<&BTreeSet<String>>| match d {
@@ -403,13 +429,17 @@ fn desired_seat(
         email: decl.email.to_lowercase(),
         active: decl.status() == Status::Active,
         admin: is_admin(Some(&decl.role)),
-        addons: keep(&decl.addons, live.map(|l| &l.addons)),
+        addons: if caps.addons {
+            keep(&decl.addons, live.map(|l| &l.addons))
+        } else {
+            live.map(|l| l.addons.clone()).unwrap_or_default()
+        },
         teams: keep(&decl.teams, live.map(|l| &l.teams)),
         ring_groups: keep(&decl.ring_groups, live.map(|l| &l.ring_groups)),
     }
 }
 
-fn create(decl: &UserDecl) -> Change {
+fn create(decl: &UserDecl, caps: &Capabilities) -> Change {
     let mut fields = BTreeMap::new();
     let mut put = |k: &str, v: Value| {
         if !v.is_null() {
@@ -434,13 +464,14 @@ fn create(decl: &UserDecl) -> Change {
     put("extension", json!(decl.extension));
     put("time_zone", json!(decl.time_zone));
     put("language", json!(decl.language));
-    put(
-        "addons",
-        decl.addons
-            .as_ref()
-            .map_or(Value::Null, |t| set_value(&t.iter().cloned().collect())),
-    );
-    if let Some(phone) = &decl.phone {
+    let set_of = |v: &Option<Vec<String>>| {
+        v.as_ref()
+            .map_or(Value::Null, |t| set_value(&t.iter().cloned().collect()))
+    };
+    if caps.addons {
+        put("addons", set_of(&decl.addons));
+    }
+    if let Some(phone) = decl.phone.as_ref().filter(|_| caps.phone) {
         for (k, v) in phone_fields(phone) {
             put(&format!("phone.{k}"), v);
         }
@@ -530,10 +561,10 @@ fn update_fields(
             cmp("language", json!(live.language), json!(lang));
         }
     }
-    if let Some(a) = &decl.addons {
+    if let Some(a) = decl.addons.as_ref().filter(|_| caps.addons) {
         cmp("addons", set_value(&live.addons), set_value(&set(a)));
     }
-    if let Some(phone) = &decl.phone {
+    if let Some(phone) = decl.phone.as_ref().filter(|_| caps.phone) {
         let current = live.phone.clone().unwrap_or_default();
         let now: BTreeMap<&str, Value> = phone_fields(&current).into_iter().collect();
         for (k, v) in phone_fields(phone) {

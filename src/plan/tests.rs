@@ -86,6 +86,15 @@ fn du(email: &str, role: &str, extra: &str) -> String {
     format!("  - {{ email: {email}, name: {name}, role: {role}{extra} }}\n")
 }
 
+/// Talkdesk with the phone and add-on surfaces.
+fn full() -> Capabilities {
+    Capabilities {
+        phone: true,
+        addons: true,
+        ..Capabilities::talkdesk()
+    }
+}
+
 struct Case {
     name: &'static str,
     policy: &'static str,
@@ -414,6 +423,7 @@ fn cases() -> Vec<Case> {
             users: admins2()
                 + &du("s1@acme.example", "Agent", ", addons: [salesforce]")
                 + &du("s2@acme.example", "Agent", ", addons: [salesforce]"),
+            caps: full(),
             live: [
                 live_admins2(),
                 vec![
@@ -569,6 +579,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "phone settings diff field by field",
+            caps: full(),
             users: admins2()
                 + &du(
                     "p@acme.example",

@@ -1,0 +1,169 @@
+//! `roster apply`: plan afresh (or load a saved plan and check it), confirm, carry it
+//! out phase by phase, report.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+use super::target::{self, Connection};
+use super::{Outcome, default_path};
+use crate::plan::{self, Plan};
+use crate::provider::Reader;
+use crate::{apply, render};
+
+/// Flags of `roster apply`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A roster file or a directory of YAML files.
+    #[arg(default_value_os_t = default_path())]
+    path: PathBuf,
+    /// Apply this saved JSON plan (from `plan --out`) instead of planning afresh.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+    /// Do not ask for confirmation (required when not on a terminal).
+    #[arg(long)]
+    auto_approve: bool,
+    /// Let the plan deactivate up to N users beyond `policy.max_deactivations`.
+    #[arg(long, value_name = "N", conflicts_with = "plan")]
+    allow_deactivations: Option<u32>,
+    /// Directory of the JSON-lines journal.
+    #[arg(long, default_value = ".roster/journal")]
+    journal_dir: PathBuf,
+    /// No colour in text output (also: the NO_COLOR environment variable).
+    #[arg(long)]
+    no_color: bool,
+    #[command(flatten)]
+    conn: Connection,
+}
+
+/// Reads a saved plan and checks that nobody edited it.
+fn read_plan(path: &PathBuf) -> anyhow::Result<Plan> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read the plan {}", path.display()))?;
+    let plan: Plan = serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "{} is not a roster plan (JSON, format_version 1)",
+            path.display()
+        )
+    })?;
+    if plan.format_version != 1 {
+        bail!(
+            "{}: plan format_version {} is not supported; re-run `roster plan --out`",
+            path.display(),
+            plan.format_version
+        );
+    }
+    if plan::checksum(&plan) != plan.checksum {
+        bail!(
+            "{}: the plan was modified after it was made (checksum mismatch); re-run `roster plan --out`",
+            path.display()
+        );
+    }
+    Ok(plan)
+}
+
+/// Asks on the terminal; refuses when there is none.
+fn confirm(plan: &Plan) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "not on a terminal, so nobody can confirm: pass --auto-approve to apply without asking"
+        );
+    }
+    eprint!(
+        "Apply {} change(s) to {} account {}? Only 'yes' is accepted: ",
+        plan.changes.len(),
+        plan.provider,
+        plan.account
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// Runs `roster apply`.
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let saved = args.plan.as_ref().map(read_plan).transpose()?;
+    let loaded = target::load(&args.path)?;
+    if let Some(p) = &saved {
+        let r = &loaded.roster.provider;
+        if p.provider != r.kind.as_str() || p.account != r.account {
+            bail!(
+                "the plan is for {} account {}, but the roster describes {} account {}; refusing to apply it here",
+                p.provider,
+                p.account,
+                r.kind.as_str(),
+                r.account
+            );
+        }
+    }
+    let color = render::color_wanted(args.no_color);
+    let rt = target::runtime()?;
+    rt.block_on(async {
+        let conn = target::connect(&loaded, &args.conn).await?;
+        let (plan, live) = match saved {
+            Some(plan) => {
+                let live = conn.provider.read(&target::scope(&loaded)).await.context("cannot read the account")?;
+                let stale = apply::stale_changes(&plan, &live);
+                if !stale.is_empty() {
+                    for s in &stale {
+                        eprintln!("error: {}: {}", s.key, s.reason);
+                    }
+                    bail!(
+                        "the saved plan is stale: {} object(s) changed since it was made, so none of its changes were applied; re-run `roster plan`",
+                        stale.len()
+                    );
+                }
+                (plan, live)
+            }
+            None => {
+                let opts = plan::Options { allow_deactivations: args.allow_deactivations };
+                target::make_plan(&loaded, &conn.provider, &opts).await?
+            }
+        };
+        print!("{}", render::text(&plan, color));
+        if !plan.accepted() {
+            for g in plan.refusals() {
+                eprintln!("error: guard {} refused the plan: {}", g.name, g.detail);
+            }
+            return Ok(Outcome::Refused);
+        }
+        if plan.changes.is_empty() {
+            return Ok(Outcome::Success);
+        }
+        if !args.auto_approve && !confirm(&plan)? {
+            eprintln!("Apply cancelled; nothing was changed.");
+            return Ok(Outcome::Failed);
+        }
+        let opts = apply::Options {
+            concurrency: args.conn.concurrency as usize,
+            journal_dir: args.journal_dir.clone(),
+            progress_bar: std::io::stderr().is_terminal(),
+        };
+        let report = apply::run(&conn.provider, &plan, &live, &opts).await.context("cannot write the apply journal")?;
+        report_outcome(&report)
+    })
+}
+
+fn report_outcome(report: &apply::Report) -> anyhow::Result<Outcome> {
+    if report.failed.is_empty() {
+        println!(
+            "Apply complete: {} change(s) applied. Journal: {}",
+            report.applied,
+            report.journal.display()
+        );
+        return Ok(Outcome::Success);
+    }
+    println!(
+        "Apply finished with {} failure(s); {} change(s) applied. Journal: {}",
+        report.failed.len(),
+        report.applied,
+        report.journal.display()
+    );
+    for f in &report.failed {
+        println!("  failed {}: {}", f.key, f.reason);
+    }
+    println!("Fix the cause and run apply again: it converges on what is left.");
+    Ok(Outcome::Failed)
+}

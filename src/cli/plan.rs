@@ -1,0 +1,66 @@
+//! `roster plan`: read the account, diff, render; optionally save the JSON plan.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::target::{self, Connection};
+use super::{Format, Outcome, default_path};
+use crate::{config, plan, render};
+
+/// Flags of `roster plan`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A roster file or a directory of YAML files.
+    #[arg(default_value_os_t = default_path())]
+    path: PathBuf,
+    /// Also write the JSON plan here (atomically), for `apply --plan`.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Output format on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Exit 2 when there are changes, 0 when there are none.
+    #[arg(long)]
+    detailed_exitcode: bool,
+    /// Let the plan deactivate up to N users beyond `policy.max_deactivations`.
+    #[arg(long, value_name = "N")]
+    allow_deactivations: Option<u32>,
+    /// No colour in text output (also: the NO_COLOR environment variable).
+    #[arg(long)]
+    no_color: bool,
+    #[command(flatten)]
+    conn: Connection,
+}
+
+/// Runs `roster plan`.
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let loaded = target::load(&args.path)?;
+    let opts = plan::Options {
+        allow_deactivations: args.allow_deactivations,
+    };
+    let rt = target::runtime()?;
+    let plan = rt.block_on(async {
+        let conn = target::connect(&loaded, &args.conn).await?;
+        target::make_plan(&loaded, &conn.provider, &opts)
+            .await
+            .map(|(p, _)| p)
+    })?;
+    if let Some(out) = &args.out {
+        config::write_atomic(out, render::json(&plan).as_bytes())
+            .with_context(|| format!("cannot write the plan to {}", out.display()))?;
+    }
+    let text = match args.format {
+        Format::Text => render::text(&plan, render::color_wanted(args.no_color)),
+        Format::Markdown => render::markdown(&plan),
+        Format::Json => render::json(&plan),
+    };
+    print!("{text}");
+    Ok(if !plan.accepted() {
+        Outcome::Refused
+    } else if args.detailed_exitcode && !plan.changes.is_empty() {
+        Outcome::Changes
+    } else {
+        Outcome::Success
+    })
+}

@@ -1,0 +1,93 @@
+//! `roster sandbox serve`: the vendor emulators on a real port.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use super::Outcome;
+use super::target::runtime;
+use crate::{config, sandbox};
+
+/// `roster sandbox ...`
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the emulated APIs; prints `listening on http://HOST:PORT` first.
+    Serve(Serve),
+}
+
+#[derive(Debug, clap::Args)]
+struct Serve {
+    /// State file, read at start and rewritten atomically after every change.
+    #[arg(long, default_value = super::target::DEFAULT_SANDBOX_STATE)]
+    state: PathBuf,
+    /// When the state file is absent, seed it from this roster (with drift).
+    #[arg(long, value_name = "ROSTER")]
+    seed: Option<PathBuf>,
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Delay added to every response, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Share of requests that fail (429 with and without Retry-After, 500, dropped).
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    /// Requests per second served before answering 429.
+    #[arg(long, value_name = "RPS")]
+    rate_limit: Option<NonZeroU32>,
+    /// Lifetime of issued access tokens, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    token_ttl: u64,
+}
+
+/// Runs `roster sandbox`.
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let Command::Serve(s) = args.command;
+    if !(0.0..=1.0).contains(&s.fault_rate) {
+        anyhow::bail!("--fault-rate must be between 0 and 1, not {}", s.fault_rate);
+    }
+    let state = if s.state.exists() {
+        sandbox::State::load(&s.state)
+            .with_context(|| format!("cannot read {}", s.state.display()))?
+    } else {
+        let mut state = match &s.seed {
+            Some(path) => sandbox::seed::from_roster(&config::load(path)?.roster),
+            None => sandbox::State::default(),
+        };
+        if state.roles.is_empty() {
+            state.roles = sandbox::State::default_roles();
+        }
+        state
+            .save(&s.state)
+            .with_context(|| format!("cannot write {}", s.state.display()))?;
+        state
+    };
+    let cfg = sandbox::Config {
+        state_file: Some(s.state.clone()),
+        latency: Duration::from_millis(s.latency_ms),
+        fault_rate: s.fault_rate,
+        rate_limit: s.rate_limit,
+        token_ttl: s.token_ttl.max(1),
+    };
+    runtime()?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(s.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", s.listen))?;
+        let addr = listener.local_addr()?;
+        println!("listening on http://{addr}");
+        std::io::stdout().flush()?;
+        sandbox::serve(listener, sandbox::Shared::new(cfg, state)).await?;
+        Ok(Outcome::Success)
+    })
+}

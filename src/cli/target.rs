@@ -1,0 +1,137 @@
+//! Shared by `plan` and `apply`: load the roster, reach the account (real or sandbox),
+//! read it, and turn problems into located diagnostics.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::config::{self, Diagnostic, Diagnostics, Loaded, ProviderKind};
+use crate::model::Account;
+use crate::plan::{self, Plan};
+use crate::provider::talkdesk::{Settings, Talkdesk};
+use crate::provider::{ReadScope, Reader};
+use crate::sandbox;
+
+/// Where the sandbox state lives when `--sandbox` has no value.
+pub const DEFAULT_SANDBOX_STATE: &str = ".roster/sandbox.json";
+
+/// Flags shared by the commands that talk to an account.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Connection {
+    /// Run against the embedded sandbox over a state file (default .roster/sandbox.json,
+    /// seeded from the roster with some drift when absent). Give a file with `=`.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = DEFAULT_SANDBOX_STATE, value_name = "STATE")]
+    pub sandbox: Option<PathBuf>,
+    /// Requests in flight at once (page reads, and changes within an apply phase).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+/// A connected provider, and the sandbox behind it when there is one.
+pub struct Connected {
+    /// The provider.
+    pub provider: Talkdesk,
+    /// The in-process sandbox, kept alive while the command runs.
+    _sandbox: Option<sandbox::Handle>,
+}
+
+/// Loads a roster or returns its diagnostics as the error.
+pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
+    config::load(path)
+}
+
+/// Connects to the account the roster names, or to the sandbox.
+pub async fn connect(loaded: &Loaded, conn: &Connection) -> anyhow::Result<Connected> {
+    let kind = loaded.roster.provider.kind;
+    if kind != ProviderKind::Talkdesk {
+        bail!(
+            "provider {} is not supported yet; this build manages `kind: talkdesk` (Talkdesk REST)",
+            kind.as_str()
+        );
+    }
+    let (mut settings, handle) = match &conn.sandbox {
+        Some(state_path) => {
+            let state = if state_path.exists() {
+                sandbox::State::load(state_path).with_context(|| {
+                    format!("cannot read the sandbox state {}", state_path.display())
+                })?
+            } else {
+                let s = sandbox::seed::from_roster(&loaded.roster);
+                s.save(state_path).with_context(|| {
+                    format!("cannot write the sandbox state {}", state_path.display())
+                })?;
+                eprintln!(
+                    "sandbox: seeded {} from the roster, with drift",
+                    state_path.display()
+                );
+                s
+            };
+            let cfg = sandbox::Config {
+                state_file: Some(state_path.clone()),
+                ..sandbox::Config::default()
+            };
+            let handle = sandbox::spawn(cfg, state)
+                .await
+                .context("cannot start the sandbox")?;
+            let settings = Settings {
+                base_url: handle.url(),
+                token_url: format!("{}/oauth/token", handle.url()),
+                client_id: sandbox::CLIENT_ID.into(),
+                client_secret: crate::provider::http::Secret::new(sandbox::CLIENT_SECRET),
+                basic_auth: false,
+                concurrency: 4,
+                max_rps: None,
+            };
+            (settings, Some(handle))
+        }
+        None => (Settings::from_env()?, None),
+    };
+    settings.concurrency = conn.concurrency as usize;
+    Ok(Connected {
+        provider: Talkdesk::new(settings)?,
+        _sandbox: handle,
+    })
+}
+
+/// What the plan needs read: phone settings only for users that declare them.
+pub fn scope(loaded: &Loaded) -> ReadScope {
+    ReadScope {
+        phone_for: loaded
+            .roster
+            .users
+            .iter()
+            .filter(|u| u.phone.is_some())
+            .map(|u| u.email.to_lowercase())
+            .collect(),
+    }
+}
+
+/// Reads the live account and diffs the roster against it.
+pub async fn make_plan(
+    loaded: &Loaded,
+    provider: &Talkdesk,
+    opts: &plan::Options,
+) -> anyhow::Result<(Plan, Account)> {
+    let live = provider
+        .read(&scope(loaded))
+        .await
+        .context("cannot read the account")?;
+    let plan =
+        plan::diff(&loaded.roster, &live, &provider.capabilities(), opts).map_err(|errs| {
+            Diagnostics(
+                errs.into_iter()
+                    .map(|e| Diagnostic::new(loaded.map.value(&e.pointer), e.message).hint(e.hint))
+                    .collect(),
+            )
+        })?;
+    Ok((plan, live))
+}
+
+/// Two workers: the in-process sandbox serves while the client waits on it.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}

@@ -1,0 +1,514 @@
+//! The one HTTP path every provider uses: authentication, token caching, retries with
+//! backoff and `Retry-After`, a client-side rate limit, timeouts and bounded bodies.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use super::ProviderError;
+
+/// Largest response body read; a bigger one is a hostile or broken server.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// A credential that never prints: `Debug` and `Display` show `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a credential.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The credential, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How a client authenticates.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// OAuth 2.0 client credentials, exchanged for a bearer token at `token_url`.
+    ClientCredentials {
+        /// The token endpoint.
+        token_url: String,
+        /// Client ID.
+        client_id: String,
+        /// Client secret.
+        client_secret: Secret,
+        /// Send the credentials as HTTP Basic (Talkdesk's docs) instead of in the form
+        /// body (seed 002).
+        basic: bool,
+        /// The environment variables that hold them, for error messages.
+        names: &'static str,
+    },
+}
+
+/// Connection settings shared by every request of one client.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// API base URL without a trailing slash.
+    pub base_url: String,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Client-side limit in requests per second, if any.
+    pub max_rps: Option<NonZeroU32>,
+    /// Retries of a transient failure before giving up.
+    pub max_retries: usize,
+}
+
+impl HttpConfig {
+    /// Defaults for `base_url`: 30 s timeout, no rate limit, 10 retries.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        HttpConfig {
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+            timeout: Duration::from_secs(30),
+            max_rps: None,
+            max_retries: 10,
+        }
+    }
+}
+
+struct Token {
+    value: Secret,
+    refresh_at: Instant,
+}
+
+/// An authenticated, retrying, rate-limited JSON client.
+pub struct HttpClient {
+    client: reqwest::Client,
+    config: HttpConfig,
+    auth: Auth,
+    token: Mutex<Option<Token>>,
+    limiter: Option<DefaultDirectRateLimiter>,
+}
+
+/// Whether a request may be sent twice without harm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotence {
+    /// GET, PATCH of absolute values, PUT: retried on any transient failure.
+    Safe,
+    /// POST that creates: retried only when the server certainly did nothing (429);
+    /// otherwise the caller must look the object up first.
+    Unsafe,
+}
+
+/// One failed attempt, classified for the retry loop.
+#[derive(Debug)]
+enum Attempt {
+    /// Try again, after `after` if the server said so.
+    Retry {
+        after: Option<Duration>,
+        error: ProviderError,
+    },
+    /// The token was refused: refresh it and try once more.
+    Reauth(ProviderError),
+    /// Do not retry.
+    Fail(ProviderError),
+}
+
+impl HttpClient {
+    /// Builds a client; installs the ring crypto provider for rustls once.
+    pub fn new(config: HttpConfig, auth: Auth) -> Result<Self, ProviderError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")))
+            .timeout(config.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| ProviderError::Setup(format!("cannot build the HTTP client: {e}")))?;
+        let limiter = config
+            .max_rps
+            .map(|n| RateLimiter::direct(Quota::per_second(n)));
+        Ok(HttpClient {
+            client,
+            config,
+            auth,
+            token: Mutex::new(None),
+            limiter,
+        })
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.config.base_url
+    }
+
+    /// Sends one JSON request with retries; returns the status and the parsed body
+    /// (`Value::Null` for an empty one).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idem: Idempotence,
+    ) -> Result<(StatusCode, Value), ProviderError> {
+        let label = format!("{method} {}", path.split('?').next().unwrap_or(path));
+        let reauthed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(50))
+            .with_max_delay(Duration::from_secs(20))
+            .with_max_times(self.config.max_retries)
+            .with_jitter();
+        let result = (|| async {
+            match self.attempt(&method, path, body, idem, &label).await {
+                Ok(v) => Ok(v),
+                Err(Attempt::Reauth(e))
+                    if !reauthed.swap(true, std::sync::atomic::Ordering::SeqCst) =>
+                {
+                    *self.token.lock().await = None;
+                    Err(Attempt::Retry {
+                        after: Some(Duration::ZERO),
+                        error: e,
+                    })
+                }
+                Err(Attempt::Reauth(e)) => Err(Attempt::Fail(e)),
+                Err(other) => Err(other),
+            }
+        })
+        .retry(backoff)
+        .when(|a| matches!(a, Attempt::Retry { .. }))
+        .adjust(|a, planned| match a {
+            Attempt::Retry {
+                after: Some(after), ..
+            } => planned.map(|_| *after),
+            _ => planned,
+        })
+        .notify(|a, wait| {
+            if let Attempt::Retry { error, .. } = a {
+                tracing::debug!("{label}: {error}; retrying in {wait:?}");
+            }
+        })
+        .await;
+        result.map_err(|a| match a {
+            Attempt::Retry { error, .. } | Attempt::Reauth(error) | Attempt::Fail(error) => error,
+        })
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+        idem: Idempotence,
+        label: &str,
+    ) -> Result<(StatusCode, Value), Attempt> {
+        if let Some(l) = &self.limiter {
+            l.until_ready().await;
+        }
+        let token = self.token(label).await?;
+        let url = format!("{}{}", self.config.base_url, path);
+        let mut req = self
+            .client
+            .request(method.clone(), &url)
+            .bearer_auth(token.expose())
+            .header("accept", "application/json");
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let unknown = |e: String| {
+            let error = ProviderError::Transport {
+                request: label.to_string(),
+                message: e,
+            };
+            match idem {
+                Idempotence::Safe => Attempt::Retry { after: None, error },
+                Idempotence::Unsafe => {
+                    Attempt::Fail(ProviderError::OutcomeUnknown(Box::new(error)))
+                }
+            }
+        };
+        let resp = req.send().await.map_err(|e| unknown(describe(&e)))?;
+        let status = resp.status();
+        let retry_after = retry_after(resp.headers());
+        let bytes = read_body(resp).await.map_err(|e| match e {
+            BodyError::TooLarge => Attempt::Fail(ProviderError::Decode {
+                request: label.to_string(),
+                message: format!(
+                    "the response is larger than {} MiB",
+                    MAX_BODY_BYTES / (1024 * 1024)
+                ),
+            }),
+            BodyError::Io(msg) => unknown(msg),
+        })?;
+        if status.is_success() {
+            let value = parse_json(&bytes).map_err(|m| {
+                Attempt::Fail(ProviderError::Decode {
+                    request: label.to_string(),
+                    message: m,
+                })
+            })?;
+            return Ok((status, value));
+        }
+        let error = ProviderError::Api {
+            request: label.to_string(),
+            status: status.as_u16(),
+            message: error_message(&bytes),
+        };
+        Err(match status {
+            StatusCode::UNAUTHORIZED => Attempt::Reauth(self.unauthorized(label)),
+            StatusCode::TOO_MANY_REQUESTS => Attempt::Retry {
+                after: retry_after,
+                error,
+            },
+            s if s.is_server_error() && idem == Idempotence::Safe => Attempt::Retry {
+                after: retry_after,
+                error,
+            },
+            s if s.is_server_error() => {
+                Attempt::Fail(ProviderError::OutcomeUnknown(Box::new(error)))
+            }
+            _ => Attempt::Fail(error),
+        })
+    }
+
+    fn unauthorized(&self, label: &str) -> ProviderError {
+        let Auth::ClientCredentials { names, .. } = &self.auth;
+        ProviderError::Unauthorized {
+            request: label.to_string(),
+            hint: format!(
+                "the API refused the token: check {names} and that the OAuth client has the scopes users:read, users:write and roles:read (a newly granted scope can take a few minutes); a SCIM token does not authorize the REST API"
+            ),
+        }
+    }
+
+    /// A valid bearer token, fetched or refreshed when needed.
+    async fn token(&self, label: &str) -> Result<Secret, Attempt> {
+        let mut guard = self.token.lock().await;
+        if let Some(t) = guard.as_ref()
+            && Instant::now() < t.refresh_at
+        {
+            return Ok(t.value.clone());
+        }
+        let Auth::ClientCredentials {
+            token_url,
+            client_id,
+            client_secret,
+            basic,
+            names,
+        } = &self.auth;
+        let mut form = vec![("grant_type", "client_credentials")];
+        let mut req = self.client.post(token_url);
+        if *basic {
+            req = req.basic_auth(client_id, Some(client_secret.expose()));
+        } else {
+            form.push(("client_id", client_id));
+            form.push(("client_secret", client_secret.expose()));
+        }
+        let request = format!("POST {} (token for {label})", path_of(token_url));
+        let transient = |message: String| Attempt::Retry {
+            after: None,
+            error: ProviderError::Transport {
+                request: request.clone(),
+                message,
+            },
+        };
+        let resp = req
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| transient(describe(&e)))?;
+        let status = resp.status();
+        let after = retry_after(resp.headers());
+        let bytes = read_body(resp).await.map_err(|e| match e {
+            BodyError::TooLarge => transient("token response too large".into()),
+            BodyError::Io(m) => transient(m),
+        })?;
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            return Err(Attempt::Retry {
+                after,
+                error: ProviderError::Api {
+                    request,
+                    status: status.as_u16(),
+                    message: error_message(&bytes),
+                },
+            });
+        }
+        if !status.is_success() {
+            return Err(Attempt::Fail(ProviderError::Unauthorized {
+                request,
+                hint: format!(
+                    "the token endpoint refused the client credentials ({}): check {names}",
+                    status.as_u16()
+                ),
+            }));
+        }
+        let v = parse_json(&bytes).map_err(|m| {
+            Attempt::Fail(ProviderError::Decode {
+                request: request.clone(),
+                message: m,
+            })
+        })?;
+        let Some(access) = v.get("access_token").and_then(Value::as_str) else {
+            return Err(Attempt::Fail(ProviderError::Decode {
+                request,
+                message: "no access_token in the token response".into(),
+            }));
+        };
+        let ttl = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
+        // Refresh a minute early, or halfway through a short-lived token.
+        let early = if ttl > 120 { ttl - 60 } else { ttl / 2 };
+        let value = Secret::new(access);
+        *guard = Some(Token {
+            value: value.clone(),
+            refresh_at: Instant::now() + Duration::from_millis(early * 1000),
+        });
+        Ok(value)
+    }
+}
+
+fn path_of(url: &str) -> &str {
+    url.find("://")
+        .and_then(|i| url[i + 3..].find('/').map(|j| &url[i + 3 + j..]))
+        .unwrap_or(url)
+}
+
+/// A transport error's message without the URL (which may carry a query) repeated.
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the connection broke while reading the response"
+    } else {
+        "the request failed"
+    };
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Io(String),
+}
+
+async fn read_body(mut resp: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n as usize > MAX_BODY_BYTES)
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let mut out = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if out.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(BodyError::TooLarge);
+                }
+                out.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(out),
+            Err(e) => return Err(BodyError::Io(describe(&e))),
+        }
+    }
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, String> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        let start = String::from_utf8_lossy(&bytes[..bytes.len().min(60)]).replace('\n', " ");
+        format!("the response is not JSON ({e}); it starts with {start:?}")
+    })
+}
+
+/// The message of an error body: `message`, `error_description`, `detail`, or the
+/// start of the text.
+fn error_message(bytes: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+        for key in ["message", "error_description", "detail", "error"] {
+            if let Some(m) = v.get(key).and_then(Value::as_str) {
+                return m.to_string();
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+        .trim()
+        .to_string();
+    if text.is_empty() {
+        "(empty body)".into()
+    } else {
+        text
+    }
+}
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    v.trim()
+        .parse::<u64>()
+        .ok()
+        .map(|s| Duration::from_secs(s.min(120)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s} {s:?}"), "*** ***");
+        let auth = Auth::ClientCredentials {
+            token_url: "http://x/oauth/token".into(),
+            client_id: "id".into(),
+            client_secret: s,
+            basic: false,
+            names: "X",
+        };
+        assert!(!format!("{auth:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn error_messages_from_bodies() {
+        assert_eq!(
+            error_message(br#"{"code":"x","message":"Duplicate email"}"#),
+            "Duplicate email"
+        );
+        assert_eq!(
+            error_message(b"<html>Bad gateway</html>"),
+            "<html>Bad gateway</html>"
+        );
+        assert_eq!(error_message(b""), "(empty body)");
+        assert!(parse_json(b"<html>").unwrap_err().contains("not JSON"));
+    }
+
+    #[test]
+    fn token_path() {
+        assert_eq!(
+            path_of("https://acme.talkdeskid.com/oauth/token"),
+            "/oauth/token"
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! Providers: one module per vendor API over the shared [`http`] client. Reading and
+//! writing are separate traits, so `plan` is given something that cannot write.
+
+pub mod http;
+pub mod talkdesk;
+
+use std::future::Future;
+
+use crate::model::{Account, User};
+use crate::plan::{Capabilities, Change, Plan};
+
+/// What went wrong talking to a vendor; each variant names the request.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The client could not be set up (configuration, TLS).
+    #[error("{0}")]
+    Setup(String),
+    /// The request never got an answer.
+    #[error("{request}: {message}")]
+    Transport {
+        /// Method and path.
+        request: String,
+        /// What failed.
+        message: String,
+    },
+    /// The server answered with an error status.
+    #[error("{request}: HTTP {status}: {message}")]
+    Api {
+        /// Method and path.
+        request: String,
+        /// HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// Credentials were refused.
+    #[error("{request}: unauthorized: {hint}")]
+    Unauthorized {
+        /// Method and path.
+        request: String,
+        /// Which credential is needed.
+        hint: String,
+    },
+    /// The answer could not be understood.
+    #[error("{request}: {message}")]
+    Decode {
+        /// Method and path.
+        request: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A write may or may not have happened; look before retrying.
+    #[error("outcome unknown: {0}")]
+    OutcomeUnknown(Box<ProviderError>),
+    /// The provider cannot do this.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// What a plan needs read besides users, roles, teams and ring groups.
+#[derive(Debug, Clone, Default)]
+pub struct ReadScope {
+    /// Lowercased emails of users whose roster declares `phone:`.
+    pub phone_for: std::collections::HashSet<String>,
+}
+
+/// Reads the live account.
+pub trait Reader: Sync {
+    /// What this provider can do, for the planner.
+    fn capabilities(&self) -> Capabilities;
+    /// Reads roles, teams, ring groups and every user.
+    fn read(
+        &self,
+        scope: &ReadScope,
+    ) -> impl Future<Output = Result<Account, ProviderError>> + Send;
+}
+
+/// Carries out changes. Never deletes.
+pub trait Writer: Reader {
+    /// Performs one change of `plan`.
+    fn perform(
+        &self,
+        change: &Change,
+        plan: &Plan,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send;
+    /// Looks a user up by email (used before retrying a create whose outcome is unknown).
+    fn find_user(
+        &self,
+        email: &str,
+    ) -> impl Future<Output = Result<Option<User>, ProviderError>> + Send;
+}

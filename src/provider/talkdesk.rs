@@ -1,0 +1,535 @@
+//! Talkdesk REST: users, roles, teams and ring groups (API-FACTS.md, "Talkdesk REST").
+//!
+//! IDs are account-specific, so the provider keeps a catalog of name ↔ ID from its last
+//! read and translates at the edge; plans carry names only.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::RwLock;
+
+use futures_util::{StreamExt, TryStreamExt, stream};
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::http::{Auth, HttpClient, HttpConfig, Idempotence, Secret};
+use super::{ProviderError, ReadScope, Reader, Writer};
+use crate::model::{Account, Named, Status, User};
+use crate::plan::{Action, Capabilities, Change, Plan};
+
+/// The largest page the API serves.
+pub const PAGE_SIZE: usize = 100;
+
+/// How many times a create with an unknown outcome is looked up and sent again.
+const CREATE_ATTEMPTS: usize = 5;
+
+/// Where and how to reach a Talkdesk account.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// API base URL.
+    pub base_url: String,
+    /// OAuth token URL.
+    pub token_url: String,
+    /// OAuth client ID.
+    pub client_id: String,
+    /// OAuth client secret.
+    pub client_secret: Secret,
+    /// Send client credentials as HTTP Basic instead of in the form body.
+    pub basic_auth: bool,
+    /// Concurrent page reads.
+    pub concurrency: usize,
+    /// Client-side requests per second, if limited.
+    pub max_rps: Option<std::num::NonZeroU32>,
+}
+
+impl Settings {
+    /// From `TALKDESK_CLIENT_ID`, `TALKDESK_CLIENT_SECRET`, `TALKDESK_BASE_URL`,
+    /// `TALKDESK_TOKEN_URL` and `TALKDESK_TOKEN_AUTH` (`body` or `basic`).
+    pub fn from_env() -> Result<Self, ProviderError> {
+        let need = |k: &str| {
+            std::env::var(k).map_err(|_| {
+                ProviderError::Setup(format!(
+                    "{k} is not set: export TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET of an OAuth client with the scopes users:read, users:write and roles:read (or use --sandbox)"
+                ))
+            })
+        };
+        let base_url = std::env::var("TALKDESK_BASE_URL")
+            .unwrap_or_else(|_| "https://api.talkdeskapp.com".into());
+        let token_url = std::env::var("TALKDESK_TOKEN_URL")
+            .unwrap_or_else(|_| format!("{}/oauth/token", base_url.trim_end_matches('/')));
+        Ok(Settings {
+            client_id: need("TALKDESK_CLIENT_ID")?,
+            client_secret: Secret::new(need("TALKDESK_CLIENT_SECRET")?),
+            basic_auth: std::env::var("TALKDESK_TOKEN_AUTH").is_ok_and(|v| v == "basic"),
+            base_url,
+            token_url,
+            concurrency: 4,
+            max_rps: None,
+        })
+    }
+}
+
+/// Name → ID and ID → name for roles, teams and ring groups.
+#[derive(Default)]
+struct Catalog {
+    roles: HashMap<String, String>,
+    teams: HashMap<String, String>,
+    ring_groups: HashMap<String, String>,
+    names: HashMap<String, String>,
+}
+
+impl Catalog {
+    fn new(roles: &[Named], teams: &[Named], ring_groups: &[Named]) -> Self {
+        let by_name = |v: &[Named]| v.iter().map(|n| (n.name.clone(), n.id.clone())).collect();
+        Catalog {
+            roles: by_name(roles),
+            teams: by_name(teams),
+            ring_groups: by_name(ring_groups),
+            names: roles
+                .iter()
+                .chain(teams)
+                .chain(ring_groups)
+                .map(|n| (n.id.clone(), n.name.clone()))
+                .collect(),
+        }
+    }
+
+    /// The name of an ID, or the ID itself when the account has no such object.
+    fn name(&self, id: String) -> String {
+        self.names.get(&id).cloned().unwrap_or(id)
+    }
+}
+
+/// The Talkdesk REST provider.
+pub struct Talkdesk {
+    http: HttpClient,
+    concurrency: usize,
+    catalog: RwLock<Catalog>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireUser {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    email: String,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    extension: Option<String>,
+    #[serde(default)]
+    ring_groups: Option<Vec<String>>,
+    #[serde(default)]
+    teams: Option<Vec<String>>,
+    #[serde(default)]
+    time_zone: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    updated_at: Option<String>,
+    #[serde(default)]
+    external_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireNamed {
+    id: String,
+    name: String,
+}
+
+/// One page of users, from either envelope.
+#[derive(Debug)]
+struct Page {
+    users: Vec<WireUser>,
+    total: usize,
+}
+
+impl Talkdesk {
+    /// A provider for the account `settings` describe.
+    pub fn new(settings: Settings) -> Result<Self, ProviderError> {
+        let mut cfg = HttpConfig::new(&settings.base_url);
+        cfg.max_rps = settings.max_rps;
+        let auth = Auth::ClientCredentials {
+            token_url: settings.token_url,
+            client_id: settings.client_id,
+            client_secret: settings.client_secret,
+            basic: settings.basic_auth,
+            names: "TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET",
+        };
+        Ok(Talkdesk {
+            http: HttpClient::new(cfg, auth)?,
+            concurrency: settings.concurrency.max(1),
+            catalog: RwLock::new(Catalog::default()),
+        })
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, ProviderError> {
+        Ok(self
+            .http
+            .send(Method::GET, path, None, Idempotence::Safe)
+            .await?
+            .1)
+    }
+
+    async fn named(&self, path: &str, key: &str) -> Result<Vec<Named>, ProviderError> {
+        let v = self.get(path).await?;
+        let items = v
+            .get(key)
+            .or_else(|| v.get("_embedded").and_then(|e| e.get(key)))
+            .cloned()
+            .ok_or_else(|| decode(path, format!("the response has no `{key}` list")))?;
+        let list: Vec<WireNamed> = serde_json::from_value(items)
+            .map_err(|e| decode(path, format!("unexpected `{key}`: {e}")))?;
+        Ok(list
+            .into_iter()
+            .map(|n| Named {
+                id: n.id,
+                name: n.name,
+            })
+            .collect())
+    }
+
+    async fn page(&self, number: usize, extra: &str) -> Result<Page, ProviderError> {
+        let path = format!("/users?page[number]={number}&page[size]={PAGE_SIZE}{extra}");
+        let v = self.get(&path).await?;
+        parse_page(&v).map_err(|m| decode(&format!("/users?page[number]={number}"), m))
+    }
+
+    async fn read_users(&self) -> Result<Vec<WireUser>, ProviderError> {
+        let first = self.page(1, "").await?;
+        let pages = first.total.div_ceil(PAGE_SIZE);
+        // A server claiming absurd totals would have us fetch forever.
+        if pages > 100_000 {
+            return Err(decode(
+                "/users",
+                format!(
+                    "the server reports {} users, more than roster reads",
+                    first.total
+                ),
+            ));
+        }
+        let rest: Vec<Page> = stream::iter(2..=pages.max(1))
+            .map(|n| self.page(n, ""))
+            .buffered(self.concurrency)
+            .try_collect()
+            .await?;
+        let mut seen = std::collections::HashSet::new();
+        let mut users = Vec::with_capacity(first.total);
+        for u in first
+            .users
+            .into_iter()
+            .chain(rest.into_iter().flat_map(|p| p.users))
+        {
+            if seen.insert(u.id.clone()) {
+                users.push(u);
+            }
+        }
+        Ok(users)
+    }
+
+    fn to_user(&self, w: WireUser, cat: &Catalog) -> User {
+        let names = |ids: Option<Vec<String>>| -> BTreeSet<String> {
+            ids.unwrap_or_default()
+                .into_iter()
+                .map(|id| cat.name(id))
+                .collect()
+        };
+        let role = w.role.map(|id| cat.name(id));
+        User {
+            id: w.id,
+            name: w.name.unwrap_or_default(),
+            email: w.email,
+            role,
+            status: if w.status.as_deref() == Some("inactive") {
+                Status::Inactive
+            } else {
+                Status::Active
+            },
+            teams: names(w.teams),
+            ring_groups: names(w.ring_groups),
+            extension: w.extension,
+            time_zone: w.time_zone,
+            language: w.language,
+            addons: BTreeSet::new(),
+            phone: None,
+            external_id: w.external_id,
+            updated_at: w.updated_at,
+        }
+    }
+
+    /// Translates roster field values to the API's: names to IDs.
+    fn body(&self, change: &Change, plan: &Plan) -> Result<Map<String, Value>, ProviderError> {
+        let cat = self
+            .catalog
+            .read()
+            .map_err(|_| ProviderError::Setup("catalog lock poisoned".into()))?;
+        let mut body = Map::new();
+        for (field, fc) in &change.fields {
+            let to = fc.to.clone();
+            let value = match field.as_str() {
+                "role" => {
+                    let name = to.as_str().unwrap_or_default();
+                    let id = cat
+                        .roles
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                        .map(|(_, id)| id.clone())
+                        .ok_or_else(|| {
+                            ProviderError::Unsupported(format!(
+                                "role {name:?} does not exist in the account"
+                            ))
+                        })?;
+                    json!(id)
+                }
+                "teams" | "ring_groups" => {
+                    let map = if field == "teams" {
+                        &cat.teams
+                    } else {
+                        &cat.ring_groups
+                    };
+                    let names: Vec<String> = serde_json::from_value(to).unwrap_or_default();
+                    let mut ids = Vec::new();
+                    for n in names {
+                        let live = plan
+                            .team_aliases
+                            .get(&n)
+                            .filter(|_| field == "teams")
+                            .unwrap_or(&n);
+                        let id = map.get(live).ok_or_else(|| {
+                            ProviderError::Unsupported(format!(
+                                "{} {n:?} does not exist in the account",
+                                if field == "teams" {
+                                    "team"
+                                } else {
+                                    "ring group"
+                                }
+                            ))
+                        })?;
+                        ids.push(id.clone());
+                    }
+                    json!(ids)
+                }
+                "email" | "name" | "extension" | "time_zone" | "language" | "status" => to,
+                other => {
+                    return Err(ProviderError::Unsupported(format!(
+                        "Talkdesk REST cannot change {other}"
+                    )));
+                }
+            };
+            body.insert(field.clone(), value);
+        }
+        Ok(body)
+    }
+
+    async fn patch(&self, id: &str, body: Value) -> Result<(), ProviderError> {
+        self.http
+            .send(
+                Method::PATCH,
+                &format!("/users/{id}"),
+                Some(&body),
+                Idempotence::Safe,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn create(&self, change: &Change, plan: &Plan) -> Result<(), ProviderError> {
+        let body = Value::Object(self.body(change, plan)?);
+        let mut last = None;
+        for _ in 0..CREATE_ATTEMPTS {
+            match self
+                .http
+                .send(Method::POST, "/users", Some(&body), Idempotence::Unsafe)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                // The create may have happened: look before sending it again, so a
+                // lost answer never makes a duplicate.
+                Err(ProviderError::OutcomeUnknown(e)) => {
+                    if self.find_user(&change.key).await?.is_some() {
+                        return Ok(());
+                    }
+                    last = Some(*e);
+                }
+                Err(ProviderError::Api { status: 409, .. })
+                    if self
+                        .find_user(&change.key)
+                        .await?
+                        .is_some_and(|u| u.status == Status::Active) =>
+                {
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| ProviderError::Setup("create failed".into())))
+    }
+}
+
+fn decode(request: &str, message: String) -> ProviderError {
+    ProviderError::Decode {
+        request: format!("GET {request}"),
+        message,
+    }
+}
+
+/// Reads the seed's envelope `{users, meta: {total}}` or the HAL one
+/// `{total, _embedded: {users}}`.
+fn parse_page(v: &Value) -> Result<Page, String> {
+    let (items, total) = if let Some(users) = v.get("users") {
+        let total = v
+            .pointer("/meta/total")
+            .and_then(Value::as_u64)
+            .ok_or("the response has `users` but no `meta.total`")?;
+        (users.clone(), total)
+    } else if let Some(users) = v.pointer("/_embedded/users") {
+        let total = v
+            .get("total")
+            .and_then(Value::as_u64)
+            .ok_or("the HAL response has no `total`")?;
+        (users.clone(), total)
+    } else {
+        return Err(format!(
+            "expected `users` or `_embedded.users`, got {}",
+            shape(v)
+        ));
+    };
+    let users: Vec<WireUser> =
+        serde_json::from_value(items).map_err(|e| format!("unexpected user object: {e}"))?;
+    Ok(Page {
+        users,
+        total: total as usize,
+    })
+}
+
+fn shape(v: &Value) -> String {
+    match v {
+        Value::Object(m) => format!(
+            "an object with keys {:?}",
+            m.keys().take(5).collect::<Vec<_>>()
+        ),
+        Value::Array(_) => "a list".into(),
+        other => format!("{other}"),
+    }
+}
+
+impl Reader for Talkdesk {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::talkdesk()
+    }
+
+    async fn read(&self, _scope: &ReadScope) -> Result<Account, ProviderError> {
+        let (roles, teams, ring_groups) = tokio::try_join!(
+            self.named("/roles", "roles"),
+            self.named("/teams", "teams"),
+            self.named("/ring-groups", "ring_groups"),
+        )?;
+        *self
+            .catalog
+            .write()
+            .map_err(|_| ProviderError::Setup("catalog lock poisoned".into()))? =
+            Catalog::new(&roles, &teams, &ring_groups);
+        let wire = self.read_users().await?;
+        let cat = self
+            .catalog
+            .read()
+            .map_err(|_| ProviderError::Setup("catalog lock poisoned".into()))?;
+        let users = wire.into_iter().map(|w| self.to_user(w, &cat)).collect();
+        Ok(Account {
+            roles,
+            teams,
+            ring_groups,
+            users,
+            addons: Vec::new(),
+        })
+    }
+}
+
+impl Writer for Talkdesk {
+    async fn perform(&self, change: &Change, plan: &Plan) -> Result<(), ProviderError> {
+        let id = || {
+            change.id.clone().ok_or_else(|| {
+                ProviderError::Setup(format!("{}: the plan has no user ID", change.key))
+            })
+        };
+        match change.action {
+            Action::Create => self.create(change, plan).await,
+            Action::Update | Action::Reactivate => {
+                let body = self.body(change, plan)?;
+                self.patch(&id()?, Value::Object(body)).await
+            }
+            Action::Deactivate => {
+                let id = id()?;
+                // Talkdesk leaves a deactivated user in its ring groups (seed 000).
+                if change.fields.contains_key("ring_groups") {
+                    self.patch(&id, json!({"ring_groups": []})).await?;
+                }
+                self.patch(&id, json!({"status": "inactive"})).await
+            }
+            Action::Offboard => Err(ProviderError::Unsupported(
+                "Talkdesk REST deactivates; it has no offboard".into(),
+            )),
+            Action::CreateTeam => Err(ProviderError::Unsupported(format!(
+                "Talkdesk REST cannot create teams: create {:?} in the admin console",
+                change.key
+            ))),
+        }
+    }
+
+    async fn find_user(&self, email: &str) -> Result<Option<User>, ProviderError> {
+        let page = self
+            .page(1, &format!("&email={}", urlencode(email)))
+            .await?;
+        let cat = self
+            .catalog
+            .read()
+            .map_err(|_| ProviderError::Setup("catalog lock poisoned".into()))?;
+        Ok(page
+            .users
+            .into_iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .map(|w| self.to_user(w, &cat)))
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_envelopes() {
+        let seed = json!({"users": [{"id": "1", "email": "a@acme.example"}], "meta": {"total": 250, "page": 1}});
+        let p = parse_page(&seed).unwrap();
+        assert_eq!((p.users.len(), p.total), (1, 250));
+        let hal = json!({"count": 1, "total": 3, "page": 1, "per_page": 100, "total_pages": 1,
+            "_embedded": {"users": [{"id": "1", "email": "a@acme.example"}]}, "_links": {"next": null}});
+        assert_eq!(parse_page(&hal).unwrap().total, 3);
+        assert!(
+            parse_page(&json!({"data": []}))
+                .unwrap_err()
+                .contains("expected `users`")
+        );
+        assert!(
+            parse_page(&json!({"users": [{"id": 5}], "meta": {"total": 1}}))
+                .unwrap_err()
+                .contains("unexpected user object")
+        );
+    }
+
+    #[test]
+    fn emails_are_encoded() {
+        assert_eq!(urlencode("a+b@acme.example"), "a%2Bb@acme.example");
+    }
+}

@@ -1,0 +1,317 @@
+//! The sandbox: a real HTTP server on loopback that emulates the vendor APIs with the
+//! same paths, envelopes, limits and errors, persisted state, fault injection, a request
+//! log and an invariant history. The server takes its listener as an argument, so tests
+//! start it on `127.0.0.1:0`.
+
+pub mod seed;
+mod state;
+mod talkdesk;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State as Extract};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde_json::json;
+
+pub use state::{HistoryEntry, RequestRecord, SandboxUser, State};
+
+/// The client credentials the emulator accepts.
+pub const CLIENT_ID: &str = "sandbox";
+/// The client secret the emulator accepts.
+pub const CLIENT_SECRET: &str = "sandbox-secret";
+
+/// Knobs of the emulator.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where state persists (atomically, after every change); None keeps it in memory.
+    pub state_file: Option<PathBuf>,
+    /// Delay added to every response.
+    pub latency: Duration,
+    /// Share of requests that fail: 429 with or without Retry-After, 500, or a
+    /// connection dropped mid-body.
+    pub fault_rate: f64,
+    /// Requests per second served before answering 429.
+    pub rate_limit: Option<NonZeroU32>,
+    /// Lifetime of issued tokens, in seconds.
+    pub token_ttl: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            state_file: None,
+            latency: Duration::ZERO,
+            fault_rate: 0.0,
+            rate_limit: None,
+            token_ttl: 3600,
+        }
+    }
+}
+
+/// Everything the handlers share.
+pub struct Shared {
+    config: Config,
+    state: Mutex<State>,
+    log: Mutex<Vec<RequestRecord>>,
+    history: Mutex<Vec<HistoryEntry>>,
+    tokens: Mutex<HashMap<String, Instant>>,
+    limiter: Option<DefaultDirectRateLimiter>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A handler that panicked mid-change cannot leave a half-applied change behind
+    // (changes are applied to a copy first), so the data is still consistent.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    /// Shared state over `state` with `config`.
+    pub fn new(config: Config, state: State) -> Arc<Self> {
+        let limiter = config
+            .rate_limit
+            .map(|n| RateLimiter::direct(Quota::per_second(n)));
+        Arc::new(Shared {
+            config,
+            state: Mutex::new(state),
+            log: Mutex::new(Vec::new()),
+            history: Mutex::new(Vec::new()),
+            tokens: Mutex::new(HashMap::new()),
+            limiter,
+        })
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        lock(&self.log).clone()
+    }
+
+    /// Every state change so far.
+    pub fn history(&self) -> Vec<HistoryEntry> {
+        lock(&self.history).clone()
+    }
+
+    /// A copy of the current state.
+    pub fn snapshot(&self) -> State {
+        lock(&self.state).clone()
+    }
+
+    /// Applies `f` to the state; when it succeeds, records the change and persists.
+    fn change<T>(
+        &self,
+        request: String,
+        f: impl FnOnce(&mut State) -> Result<(T, String), ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut state = lock(&self.state);
+        let mut next = state.clone();
+        let (out, email) = f(&mut next)?;
+        if let Some(path) = &self.config.state_file
+            && let Err(e) = next.save(path)
+        {
+            return Err(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage",
+                &format!("cannot persist state: {e}"),
+            ));
+        }
+        let mut emails: Vec<String> = next.users.iter().map(|u| u.email.to_lowercase()).collect();
+        emails.sort();
+        let unique = emails.windows(2).all(|w| w[0] != w[1]);
+        let mut history = lock(&self.history);
+        let seq = history.len() as u64 + 1;
+        history.push(HistoryEntry {
+            seq,
+            request,
+            email,
+            active_admins: next.active_admins(),
+            active_users: next.users.iter().filter(|u| u.status == "active").count(),
+            emails_unique: unique,
+        });
+        *state = next;
+        Ok(out)
+    }
+}
+
+/// An API error: status and a JSON body `{code, message}`.
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: String,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = axum::Json(json!({"code": self.code, "message": self.message}));
+        (self.status, body).into_response()
+    }
+}
+
+/// An API error with the given status, code and message.
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> ApiError {
+    ApiError {
+        status,
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+/// The router of every emulated API.
+pub fn router(shared: Arc<Shared>) -> Router {
+    let api = talkdesk::routes()
+        .layer(middleware::from_fn_with_state(shared.clone(), faults))
+        .merge(
+            Router::new()
+                .route("/_sandbox/requests", axum::routing::get(requests))
+                .route("/_sandbox/history", axum::routing::get(history)),
+        );
+    api.layer(middleware::from_fn_with_state(shared.clone(), record))
+        .with_state(shared)
+}
+
+/// Serves the emulator on `listener` until the task is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) -> std::io::Result<()> {
+    axum::serve(listener, router(shared)).await
+}
+
+/// A sandbox running in this process.
+pub struct Handle {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its shared state, for inspection.
+    pub shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Handle {
+    /// The base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a sandbox on 127.0.0.1:0 in the current runtime.
+pub async fn spawn(config: Config, state: State) -> std::io::Result<Handle> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let shared = Shared::new(config, state);
+    let task = tokio::spawn(serve(listener, shared.clone()));
+    Ok(Handle { addr, shared, task })
+}
+
+async fn requests(Extract(s): Extract<Arc<Shared>>) -> Response {
+    axum::Json(s.requests()).into_response()
+}
+
+async fn history(Extract(s): Extract<Arc<Shared>>) -> Response {
+    axum::Json(s.history()).into_response()
+}
+
+/// Records every request with the status it got (and any fault injected).
+async fn record(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(String::from);
+    let resp = next.run(req).await;
+    if !path.starts_with("/_sandbox") {
+        let fault = resp
+            .headers()
+            .get("x-sandbox-fault")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        lock(&s.log).push(RequestRecord {
+            method,
+            path,
+            query,
+            status: resp.status().as_u16(),
+            fault,
+        });
+    }
+    resp
+}
+
+/// Marks a response as an injected fault, for the request log.
+fn tag(r: impl IntoResponse, what: &'static str) -> Response {
+    let mut r = r.into_response();
+    r.headers_mut()
+        .insert("x-sandbox-fault", HeaderValue::from_static(what));
+    r
+}
+
+/// Latency, rate limit and injected faults, in that order.
+async fn faults(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> Response {
+    if !s.config.latency.is_zero() {
+        tokio::time::sleep(s.config.latency).await;
+    }
+    if let Some(l) = &s.limiter
+        && l.check().is_err()
+    {
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "rate limit exceeded",
+        )
+        .into_response();
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+        return r;
+    }
+    if s.config.fault_rate <= 0.0 || fastrand::f64() >= s.config.fault_rate {
+        return next.run(req).await;
+    }
+    match fastrand::u8(0..4) {
+        0 => {
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "slow down",
+            )
+            .into_response();
+            r.headers_mut()
+                .insert("retry-after", HeaderValue::from_static("1"));
+            tag(r, "429-retry-after")
+        }
+        1 => tag(
+            error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "slow down",
+            ),
+            "429",
+        ),
+        2 => tag(
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "injected failure",
+            ),
+            "500",
+        ),
+        _ => {
+            // The request is handled, then the connection drops mid-body: the client
+            // cannot know whether its write happened.
+            let handled = next.run(req).await;
+            let broken = futures_util::stream::iter(vec![
+                Ok(bytes::Bytes::from_static(b"{\"partial\":")),
+                Err(std::io::Error::other("connection dropped by the sandbox")),
+            ]);
+            let mut r = Response::new(Body::from_stream(broken));
+            *r.status_mut() = handled.status();
+            tag(r, "dropped")
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! A sandbox account seeded from a roster, with drift, so that a first plan has
+//! something to do: creates, updates, a reactivation and deactivations.
+
+use crate::config::{Roster, UserDecl};
+use crate::model::{Named, Status};
+
+use super::{SandboxUser, State};
+
+/// Declared users left out of the account (they become creates).
+const MISSING: usize = 5;
+/// Declared users with a changed field (they become updates).
+const CHANGED: usize = 5;
+
+/// An account that matches `roster` except for deliberate drift: five declared
+/// non-admins missing, five with a field changed, one inactive, users with
+/// `previously` under their old email, and two people who have left the company but
+/// are still active.
+pub fn from_roster(roster: &Roster) -> State {
+    let mut s = State {
+        roles: State::default_roles(),
+        ..State::default()
+    };
+    for r in &roster.roles {
+        if !s.roles.iter().any(|l| l.name.eq_ignore_ascii_case(&r.name)) {
+            let id = format!("role-{}", s.roles.len() + 1);
+            s.roles.push(Named {
+                id,
+                name: r.name.clone(),
+            });
+        }
+    }
+    s.teams = roster
+        .teams
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Named {
+            id: format!("team-{}", i + 1),
+            name: t.name.clone(),
+        })
+        .collect();
+    s.ring_groups = roster
+        .ring_groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| Named {
+            id: format!("rg-{}", i + 1),
+            name: g.clone(),
+        })
+        .collect();
+    let admin_roles: Vec<String> = roster
+        .roles
+        .iter()
+        .filter(|r| r.admin)
+        .map(|r| r.name.to_lowercase())
+        .collect();
+    let mut drifted = 0;
+    for decl in roster.users.iter().filter(|u| u.status() == Status::Active) {
+        let admin = admin_roles.contains(&decl.role.to_lowercase());
+        let mut u = user(&mut s, decl);
+        if !admin {
+            drifted += 1;
+            match drifted {
+                n if n <= MISSING => continue,
+                n if n <= MISSING + CHANGED => match n % 3 {
+                    0 => u.extension = Some(format!("9{}", n)),
+                    1 => u.time_zone = Some("UTC".into()),
+                    _ => u.name = format!("{} (old name)", u.name),
+                },
+                n if n == MISSING + CHANGED + 1 => u.status = "inactive".into(),
+                _ => {}
+            }
+        }
+        s.users.push(u);
+    }
+    let agent = s
+        .roles
+        .iter()
+        .find(|r| r.name == "Agent")
+        .map(|r| r.id.clone())
+        .unwrap_or_default();
+    let domain = roster
+        .users
+        .first()
+        .and_then(|u| u.email.split_once('@'))
+        .map_or("acme.example", |(_, d)| d)
+        .to_string();
+    for (i, name) in ["Former Agent One", "Former Agent Two"].iter().enumerate() {
+        let stamp = s.stamp();
+        s.users.push(SandboxUser {
+            id: format!("former-{}", i + 1),
+            name: name.to_string(),
+            email: format!("former.agent{}@{domain}", i + 1),
+            role: agent.clone(),
+            status: "active".into(),
+            extension: None,
+            ring_groups: s
+                .ring_groups
+                .first()
+                .map(|g| vec![g.id.clone()])
+                .unwrap_or_default(),
+            teams: Vec::new(),
+            time_zone: None,
+            language: None,
+            created_at: stamp.clone(),
+            updated_at: stamp,
+        });
+    }
+    s
+}
+
+fn user(s: &mut State, d: &UserDecl) -> SandboxUser {
+    let ids = |names: &Option<Vec<String>>, list: &[Named]| -> Vec<String> {
+        names
+            .iter()
+            .flatten()
+            .filter_map(|n| list.iter().find(|l| &l.name == n).map(|l| l.id.clone()))
+            .collect()
+    };
+    let stamp = s.stamp();
+    SandboxUser {
+        id: format!("user-{:04}", s.seq),
+        name: d.name.clone(),
+        // A user renamed through `previously` still has the old email live.
+        email: d.previously.first().unwrap_or(&d.email).clone(),
+        role: s
+            .roles
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(&d.role))
+            .map(|r| r.id.clone())
+            .unwrap_or_default(),
+        status: "active".into(),
+        extension: d.extension.clone(),
+        ring_groups: ids(&d.ring_groups, &s.ring_groups),
+        teams: ids(&d.teams, &s.teams),
+        time_zone: d.time_zone.clone(),
+        language: d.language.clone(),
+        created_at: stamp.clone(),
+        updated_at: stamp,
+    }
+}

@@ -1,0 +1,185 @@
+//! The emulated account: what the sandbox persists, and the records it keeps of every
+//! request and every state change.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Named;
+
+/// A user as the Talkdesk REST API stores it: roles, teams and ring groups by ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxUser {
+    /// Immutable UUID.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Login email.
+    pub email: String,
+    /// Role ID.
+    pub role: String,
+    /// `active` or `inactive`.
+    pub status: String,
+    /// Extension.
+    #[serde(default)]
+    pub extension: Option<String>,
+    /// Ring group IDs.
+    #[serde(default)]
+    pub ring_groups: Vec<String>,
+    /// Team IDs.
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// IANA time zone.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// Language tag.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change time (RFC 3339 with a sequence suffix, so every change differs).
+    pub updated_at: String,
+}
+
+/// The whole emulated account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// Roles.
+    pub roles: Vec<Named>,
+    /// Teams.
+    pub teams: Vec<Named>,
+    /// Ring groups.
+    pub ring_groups: Vec<Named>,
+    /// Users in creation order.
+    pub users: Vec<SandboxUser>,
+    /// Counter behind `updated_at` and IDs.
+    pub seq: u64,
+}
+
+impl State {
+    /// Reads a state file.
+    pub fn load(path: &Path) -> std::io::Result<State> {
+        let bytes = std::fs::read(path)?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
+        })
+    }
+
+    /// Writes the state file atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        crate::config::write_atomic(path, &bytes)
+    }
+
+    /// A fresh timestamp that differs from every earlier one.
+    pub fn stamp(&mut self) -> String {
+        self.seq += 1;
+        format!(
+            "{}#{}",
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+            self.seq
+        )
+    }
+
+    /// Whether a role ID names an administrative role (its name contains "admin").
+    pub fn is_admin_role(&self, role_id: &str) -> bool {
+        self.roles
+            .iter()
+            .any(|r| r.id == role_id && r.name.to_lowercase().contains("admin"))
+    }
+
+    /// Active users whose role is administrative.
+    pub fn active_admins(&self) -> usize {
+        self.users
+            .iter()
+            .filter(|u| u.status == "active" && self.is_admin_role(&u.role))
+            .count()
+    }
+
+    /// The default roles of a new Talkdesk account.
+    pub fn default_roles() -> Vec<Named> {
+        ["Administrator", "Supervisor", "Agent"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Named {
+                id: format!("00000000-0000-4000-8000-00000000000{}", i + 1),
+                name: n.to_string(),
+            })
+            .collect()
+    }
+
+    /// An account of `n` agents and two administrators, for load tests and benchmarks.
+    pub fn synthetic(n: usize) -> State {
+        let mut s = State {
+            roles: State::default_roles(),
+            ..State::default()
+        };
+        s.teams = vec![Named {
+            id: "team-1".into(),
+            name: "Support".into(),
+        }];
+        s.ring_groups = vec![Named {
+            id: "rg-1".into(),
+            name: "support".into(),
+        }];
+        for i in 0..n {
+            let role = if i < 2 {
+                &s.roles[0].id
+            } else {
+                &s.roles[2].id
+            };
+            let stamp = format!("2026-01-01T00:00:00Z#{i}");
+            s.users.push(SandboxUser {
+                id: format!("user-{i:06}"),
+                name: format!("Agent {i:06}"),
+                email: format!("agent{i:06}@acme.example"),
+                role: role.clone(),
+                status: "active".into(),
+                extension: Some(format!("{}", 10_000 + i)),
+                ring_groups: vec!["rg-1".into()],
+                teams: vec!["team-1".into()],
+                time_zone: Some("Europe/Lisbon".into()),
+                language: Some("en-US".into()),
+                created_at: stamp.clone(),
+                updated_at: stamp,
+            });
+        }
+        s.seq = n as u64;
+        s
+    }
+}
+
+/// One request the sandbox received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// HTTP method.
+    pub method: String,
+    /// Path without the query.
+    pub path: String,
+    /// The query string, if any.
+    pub query: Option<String>,
+    /// Status sent back.
+    pub status: u16,
+    /// The fault injected instead of or after handling, if any.
+    pub fault: Option<String>,
+}
+
+/// One state change and the invariants after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Position in the history.
+    pub seq: u64,
+    /// Method and path that changed the state.
+    pub request: String,
+    /// The user changed.
+    pub email: String,
+    /// Active administrators after the change.
+    pub active_admins: usize,
+    /// Active users after the change.
+    pub active_users: usize,
+    /// Whether every email is still unique (case-insensitively).
+    pub emails_unique: bool,
+}
