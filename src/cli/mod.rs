@@ -79,6 +79,13 @@ fn default_path() -> PathBuf {
 /// Parses the command line, runs the command and returns its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Diagnostics go to stderr, off unless RUST_LOG asks (e.g. RUST_LOG=roster=debug
+    // shows every retry). Secrets never reach them: they are held in `Secret`.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
     let outcome = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),

@@ -103,6 +103,7 @@ pub fn from_roster(roster: &Roster) -> State {
             language: None,
             created_at: stamp.clone(),
             updated_at: stamp,
+            external_id: None,
         });
     }
     s
@@ -136,5 +137,6 @@ fn user(s: &mut State, d: &UserDecl) -> SandboxUser {
         language: d.language.clone(),
         created_at: stamp.clone(),
         updated_at: stamp,
+        external_id: None,
     }
 }

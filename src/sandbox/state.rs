@@ -39,6 +39,9 @@ pub struct SandboxUser {
     pub created_at: String,
     /// Last change time (RFC 3339 with a sequence suffix, so every change differs).
     pub updated_at: String,
+    /// Set when an identity provider provisioned the user over SCIM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 /// The whole emulated account.
@@ -145,6 +148,7 @@ impl State {
                 language: Some("en-US".into()),
                 created_at: stamp.clone(),
                 updated_at: stamp,
+                external_id: None,
             });
         }
         s.seq = n as u64;

@@ -334,6 +334,7 @@ async fn create_user(
             language: None,
             created_at: stamp.clone(),
             updated_at: stamp,
+            external_id: None,
         };
         let mut fields = body.clone();
         fields.remove("status");

@@ -1,5 +1,6 @@
 //! The integration tests: one binary, one module per command, all over real files and,
 //! for plan and apply, real HTTP against the sandbox on 127.0.0.1:0.
 
+mod apply;
 mod support;
 mod validate;

@@ -29,3 +29,132 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// A `roster sandbox serve` child process on 127.0.0.1:0, killed on drop.
+pub struct Server {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The directory holding its state file; commands run here.
+    pub dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts a sandbox seeded from `seed` (a roster path relative to the repository)
+    /// or from the state `state`, with extra flags.
+    pub fn start(
+        seed: Option<&str>,
+        state: Option<&roster::sandbox::State>,
+        flags: &[&str],
+    ) -> Server {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(s) = state {
+            s.save(&dir.path().join("state.json")).unwrap();
+        }
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
+        cmd.args([
+            "sandbox",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--state",
+            "state.json",
+        ])
+        .args(flags)
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+        if let Some(seed) = seed {
+            cmd.arg("--seed").arg(root().join(seed));
+        }
+        let mut child = cmd.spawn().expect("the sandbox starts");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("first line names the address")
+            .to_string();
+        Server { child, url, dir }
+    }
+
+    /// Runs `roster` in the server's directory with credentials for it.
+    pub fn roster(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("TALKDESK_BASE_URL", &self.url)
+            .env("TALKDESK_CLIENT_ID", roster::sandbox::CLIENT_ID)
+            .env("TALKDESK_CLIENT_SECRET", roster::sandbox::CLIENT_SECRET)
+            .env_remove("TALKDESK_TOKEN_URL")
+            .output()
+            .expect("the roster binary runs")
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            reqwest_client()
+                .get(format!("{}{path}", self.url))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        })
+    }
+
+    /// Every request the sandbox received.
+    pub fn requests(&self) -> Vec<roster::sandbox::RequestRecord> {
+        self.get("/_sandbox/requests")
+    }
+
+    /// Every state change.
+    pub fn history(&self) -> Vec<roster::sandbox::HistoryEntry> {
+        self.get("/_sandbox/history")
+    }
+
+    /// Asserts the promise every test checks: no DELETE ever reached the sandbox.
+    pub fn assert_no_delete(&self) {
+        let deletes: Vec<_> = self
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "DELETE")
+            .collect();
+        assert!(
+            deletes.is_empty(),
+            "DELETE requests reached the sandbox: {deletes:?}"
+        );
+    }
+
+    /// A path inside the server's directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP client for poking the sandbox directly.
+pub fn reqwest_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+/// The exit code.
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
