@@ -137,4 +137,10 @@ pub struct Account {
     pub users: Vec<User>,
     /// Add-on entitlements known to the account.
     pub addons: Vec<Addon>,
+    /// Purchased numbers (DIDs) that can be assigned, E.164; read only when a roster
+    /// declares phone settings.
+    pub phone_numbers: Vec<String>,
+    /// SIP phone IDs that can be assigned; read only when a roster declares phone
+    /// settings.
+    pub phone_devices: Vec<String>,
 }

@@ -179,10 +179,12 @@ pub fn text(plan: &Plan, color: bool) -> String {
             let _ = writeln!(out, "  {} {w}", p.paint("33", "!"));
         }
     }
-    if !plan.manual_steps.is_empty() {
-        let _ = writeln!(out, "\nManual steps:");
-        for m in &plan.manual_steps {
-            let _ = writeln!(out, "  * {m}");
+    for (title, items) in [("Manual steps", &plan.manual_steps), ("Notes", &plan.notes)] {
+        if !items.is_empty() {
+            let _ = writeln!(out, "\n{title}:");
+            for m in items {
+                let _ = writeln!(out, "  * {m}");
+            }
         }
     }
     let _ = writeln!(out, "\n{}", seats_line(&plan.summary));
@@ -239,6 +241,7 @@ pub fn markdown(plan: &Plan) -> String {
     for (title, items) in [
         ("Warnings", &plan.warnings),
         ("Manual steps", &plan.manual_steps),
+        ("Notes", &plan.notes),
     ] {
         if !items.is_empty() {
             let _ = writeln!(head, "**{title}**\n");

@@ -139,6 +139,7 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
     let mut emails: HashMap<String, String> = HashMap::new();
     let mut extensions: HashMap<String, String> = HashMap::new();
     let mut numbers: HashMap<String, String> = HashMap::new();
+    let mut devices: HashMap<String, String> = HashMap::new();
     let mut admins_active: Vec<String> = Vec::new();
     let admin_roles: Vec<String> = roster
         .roles
@@ -280,6 +281,12 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
                 e164(ptr.clone(), n, &mut out);
                 if let Some(first) = numbers.insert(n.clone(), ptr.clone()) {
                     dup(&mut out, &format!("number {n}"), &first, &ptr);
+                }
+            }
+            for (j, d) in phone.sip_phones.iter().flatten().enumerate() {
+                let ptr = format!("{pbase}/sip_phones/{j}");
+                if let Some(first) = devices.insert(d.clone(), ptr.clone()) {
+                    dup(&mut out, &format!("SIP phone {d:?}"), &first, &ptr);
                 }
             }
             if let Some(cf) = &phone.call_forward {

@@ -27,15 +27,16 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    /// Talkdesk REST: deactivation, roles, no team creation.
+    /// Talkdesk REST with the Phone and add-on surfaces: deactivation, roles, no team
+    /// creation.
     pub fn talkdesk() -> Self {
         Capabilities {
             create_teams: false,
             deactivate: true,
             roles: true,
             immutable_fields: Vec::new(),
-            phone: false,
-            addons: false,
+            phone: true,
+            addons: true,
         }
     }
 }
@@ -65,6 +66,8 @@ pub(super) struct Seat {
 /// A change with the guard-relevant state on both sides.
 pub(super) struct Planned {
     pub change: Change,
+    /// The live role, for notes about what depends on it.
+    pub role: Option<String>,
     pub before: Option<Seat>,
     pub after: Seat,
     pub admin_order: bool,
@@ -76,6 +79,7 @@ pub(super) struct Diffed {
     pub seats: Vec<Seat>,
     pub warnings: Vec<String>,
     pub manual_steps: Vec<String>,
+    pub notes: Vec<String>,
     pub team_aliases: BTreeMap<String, String>,
     pub admin_roles: BTreeSet<String>,
 }
@@ -149,6 +153,7 @@ pub(super) fn changes(
         }
         if caps.create_teams {
             planned.push(Planned {
+                role: None,
                 change: Change {
                     action: Action::CreateTeam,
                     kind: Kind::Team,
@@ -178,6 +183,9 @@ pub(super) fn changes(
                 hint: "create it in the vendor's admin console first".into(),
             });
         }
+    }
+    if caps.phone {
+        errors.extend(phone_errors(roster, live));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -246,6 +254,7 @@ pub(super) fn changes(
                 let after = desired_seat(decl, None, caps, &is_admin);
                 planned.push(Planned {
                     admin_order: after.admin,
+                    role: None,
                     change: create(decl, caps),
                     before: None,
                     after,
@@ -304,6 +313,7 @@ pub(super) fn changes(
         };
         planned.push(Planned {
             admin_order: after.admin,
+            role: live_user.role.clone(),
             change: Change {
                 action,
                 kind: Kind::User,
@@ -337,6 +347,7 @@ pub(super) fn changes(
         let before = seat_of(u);
         planned.push(Planned {
             admin_order: false,
+            role: u.role.clone(),
             change: Change {
                 action: if caps.deactivate {
                     Action::Deactivate
@@ -370,15 +381,126 @@ pub(super) fn changes(
         }
     }
 
+    let notes = if caps.addons {
+        permission_set_notes(&planned, &mut manual_steps)
+    } else {
+        Vec::new()
+    };
     let seats = live_users.iter().map(seat_of).collect();
     Ok(Diffed {
         planned,
         seats,
         warnings,
         manual_steps,
+        notes,
         team_aliases,
         admin_roles,
     })
+}
+
+/// Phone settings that cannot be applied to this account: numbers it has not bought,
+/// SIP phones it does not own, caller IDs that are not the user's or the account's.
+fn phone_errors(roster: &Roster, live: &Account) -> Vec<PlanError> {
+    let mut errors = Vec::new();
+    for (i, u) in roster.users.iter().enumerate() {
+        let Some(phone) = &u.phone else { continue };
+        let base = format!("/users/{i}/phone");
+        for (j, n) in phone.numbers.iter().flatten().enumerate() {
+            if !live.phone_numbers.contains(n) {
+                errors.push(PlanError {
+                    pointer: format!("{base}/numbers/{j}"),
+                    message: format!("number {n} is not one of the account's purchased numbers"),
+                    hint: "buy the number in Talkdesk Phone first, or assign one the account has"
+                        .into(),
+                });
+            }
+        }
+        for (j, d) in phone.sip_phones.iter().flatten().enumerate() {
+            if !live.phone_devices.contains(d) {
+                errors.push(PlanError {
+                    pointer: format!("{base}/sip_phones/{j}"),
+                    message: format!("SIP phone {d:?} does not exist in the account"),
+                    hint: "register the device in Talkdesk Phone first".into(),
+                });
+            }
+        }
+        if let Some(c) = &phone.caller_id {
+            let own = phone.numbers.as_ref().is_some_and(|n| n.contains(c));
+            if !own && !live.phone_numbers.contains(c) {
+                errors.push(PlanError {
+                    pointer: format!("{base}/caller_id"),
+                    message: format!(
+                        "caller ID {c} is neither one of the user's numbers nor an account number"
+                    ),
+                    hint: "use one of the user's `numbers` or a number the account owns".into(),
+                });
+            }
+        }
+    }
+    errors
+}
+
+/// The Salesforce permission set a role gets when a license is added (seed 003): a
+/// role containing "Admin" gets Talkdesk Admin, "Supervisor" gets Talkdesk Supervisor
+/// (Admin for Voice, which has no supervisor set), any other Talkdesk Agent.
+pub fn permission_set(role: &str, addon: &str) -> &'static str {
+    let voice = addon == "salesforce_voice";
+    if role.contains("Admin") || (voice && role.contains("Supervisor")) {
+        "Talkdesk Admin"
+    } else if role.contains("Supervisor") {
+        "Talkdesk Supervisor"
+    } else {
+        "Talkdesk Agent"
+    }
+}
+
+/// Notes on the permission sets new Salesforce licenses bring, and manual steps where a
+/// role change leaves an existing license's permission set behind (sets are assigned
+/// only when a license is added).
+fn permission_set_notes(planned: &[Planned], manual_steps: &mut Vec<String>) -> Vec<String> {
+    let mut notes = Vec::new();
+    let strs = |v: Option<&Value>| -> BTreeSet<String> {
+        v.and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default()
+    };
+    for p in planned
+        .iter()
+        .filter(|p| p.change.kind == Kind::User && p.after.active)
+    {
+        let c = &p.change;
+        let role = c
+            .fields
+            .get("role")
+            .and_then(|f| f.to.as_str())
+            .map(String::from)
+            .or_else(|| p.role.clone());
+        let Some(role) = role else { continue };
+        let (before, after) = match c.fields.get("addons") {
+            Some(f) => (strs(Some(&f.from)), strs(Some(&f.to))),
+            None => (
+                p.before
+                    .as_ref()
+                    .map(|b| b.addons.clone())
+                    .unwrap_or_default(),
+                p.after.addons.clone(),
+            ),
+        };
+        for addon in after.iter().filter(|a| a.starts_with("salesforce")) {
+            let set = permission_set(&role, addon);
+            if !before.contains(addon) {
+                notes.push(format!(
+                    "{}: {addon} license brings the permission set {set:?} (role {role})",
+                    c.key
+                ));
+            } else if c.fields.contains_key("role") {
+                manual_steps.push(format!(
+                    "{}: role changes to {role}, but permission sets follow only new licenses: set {set:?} for {addon} in Subscriptions → Change Permission Set",
+                    c.key
+                ));
+            }
+        }
+    }
+    notes
 }
 
 impl Seat {

@@ -73,6 +73,7 @@ pub fn diff(
         guards,
         warnings,
         manual_steps: d.manual_steps,
+        notes: d.notes,
         admin_roles: d.admin_roles.into_iter().collect(),
         min_admins: floor,
         team_aliases: d.team_aliases,
@@ -295,7 +296,11 @@ fn guards(
         .iter()
         .map(|a| (a.name.clone(), a.entitlement))
         .collect();
-    entitlements.extend(policy.addons.iter().map(|(k, v)| (k.clone(), *v)));
+    // The smaller of the contract the roster states and the one the account reports.
+    for (name, ent) in &policy.addons {
+        let e = entitlements.entry(name.clone()).or_insert(*ent);
+        *e = (*e).min(*ent);
+    }
     for (name, ent) in entitlements {
         let high = sim.addons_highest.get(&name).copied().unwrap_or(0);
         out.push(Guard {

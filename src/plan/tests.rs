@@ -48,6 +48,8 @@ fn account(users: Vec<User>) -> Account {
             name: "salesforce".into(),
             entitlement: 2,
         }],
+        phone_numbers: vec!["+351211230001".into()],
+        phone_devices: Vec::new(),
     }
 }
 
@@ -423,7 +425,6 @@ fn cases() -> Vec<Case> {
             users: admins2()
                 + &du("s1@acme.example", "Agent", ", addons: [salesforce]")
                 + &du("s2@acme.example", "Agent", ", addons: [salesforce]"),
-            caps: full(),
             live: [
                 live_admins2(),
                 vec![
@@ -579,7 +580,6 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "phone settings diff field by field",
-            caps: full(),
             users: admins2()
                 + &du(
                     "p@acme.example",

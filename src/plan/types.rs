@@ -189,6 +189,8 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Steps a person has to do in the vendor's console.
     pub manual_steps: Vec<String>,
+    /// Consequences worth knowing, such as the permission set a new license brings.
+    pub notes: Vec<String>,
     /// Roles that count as administrative (lowercase), for apply's own floor check.
     pub admin_roles: Vec<String>,
     /// The admin floor, max(1, min_admins).

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::http::{Auth, HttpClient, HttpConfig, Idempotence, Secret};
 use super::{ProviderError, ReadScope, Reader, Writer};
-use crate::model::{Account, Named, Status, User};
+use crate::model::{Account, Addon, Named, PhoneSettings, Status, User};
 use crate::plan::{Action, Capabilities, Change, Plan};
 
 /// The largest page the API serves.
@@ -104,6 +104,7 @@ pub struct Talkdesk {
     http: HttpClient,
     concurrency: usize,
     catalog: RwLock<Catalog>,
+    addon_lock: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,6 +131,42 @@ struct WireUser {
     updated_at: Option<String>,
     #[serde(default)]
     external_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireAddon {
+    name: String,
+    entitlement: u32,
+    #[serde(default)]
+    assigned: Vec<String>,
+}
+
+/// Whether a plan field belongs to the REST user object (not phone or add-ons).
+fn is_user_field(field: &str) -> bool {
+    !field.starts_with("phone.") && field != "addons"
+}
+
+/// Every path of the API in one place. The Phone and add-on paths are modeled (no
+/// public contract exists; API-FACTS.md) and the emulator serves the same constants.
+pub mod paths {
+    /// Users.
+    pub const USERS: &str = "/users";
+    /// Purchased numbers (DIDs).
+    pub const PHONE_NUMBERS: &str = "/phone/numbers";
+    /// SIP phones.
+    pub const PHONE_DEVICES: &str = "/phone/devices";
+    /// Add-on licenses with entitlements and assignees.
+    pub const ADDONS: &str = "/subscriptions/addons";
+
+    /// One user's phone settings.
+    pub fn phone_settings(user_id: &str) -> String {
+        format!("/phone/users/{user_id}/settings")
+    }
+
+    /// The assignees of one add-on (PUT replaces the list).
+    pub fn addon_users(addon: &str) -> String {
+        format!("/subscriptions/addons/{addon}/users")
+    }
 }
 
 #[derive(Deserialize)]
@@ -161,6 +198,7 @@ impl Talkdesk {
             http: HttpClient::new(cfg, auth)?,
             concurrency: settings.concurrency.max(1),
             catalog: RwLock::new(Catalog::default()),
+            addon_lock: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -265,7 +303,7 @@ impl Talkdesk {
             .read()
             .map_err(|_| ProviderError::Setup("catalog lock poisoned".into()))?;
         let mut body = Map::new();
-        for (field, fc) in &change.fields {
+        for (field, fc) in change.fields.iter().filter(|(f, _)| is_user_field(f)) {
             let to = fc.to.clone();
             let value = match field.as_str() {
                 "role" => {
@@ -334,36 +372,164 @@ impl Talkdesk {
         Ok(())
     }
 
-    async fn create(&self, change: &Change, plan: &Plan) -> Result<(), ProviderError> {
+    /// Creates the user and returns its ID.
+    async fn create(&self, change: &Change, plan: &Plan) -> Result<String, ProviderError> {
         let body = Value::Object(self.body(change, plan)?);
         let mut last = None;
         for _ in 0..CREATE_ATTEMPTS {
             match self
                 .http
-                .send(Method::POST, "/users", Some(&body), Idempotence::Unsafe)
+                .send(Method::POST, paths::USERS, Some(&body), Idempotence::Unsafe)
                 .await
             {
-                Ok(_) => return Ok(()),
+                Ok((_, created)) => {
+                    return created
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .map(String::from)
+                        .ok_or_else(|| ProviderError::Decode {
+                            request: format!("POST {}", paths::USERS),
+                            message: "the created user has no id".into(),
+                        });
+                }
                 // The create may have happened: look before sending it again, so a
                 // lost answer never makes a duplicate.
                 Err(ProviderError::OutcomeUnknown(e)) => {
-                    if self.find_user(&change.key).await?.is_some() {
-                        return Ok(());
+                    if let Some(u) = self.find_user(&change.key).await? {
+                        return Ok(u.id);
                     }
                     last = Some(*e);
                 }
-                Err(ProviderError::Api { status: 409, .. })
-                    if self
-                        .find_user(&change.key)
-                        .await?
-                        .is_some_and(|u| u.status == Status::Active) =>
-                {
-                    return Ok(());
+                Err(e @ ProviderError::Api { status: 409, .. }) => {
+                    return match self.find_user(&change.key).await? {
+                        Some(u) if u.status == Status::Active => Ok(u.id),
+                        _ => Err(e),
+                    };
                 }
                 Err(e) => return Err(e),
             }
         }
         Err(last.unwrap_or_else(|| ProviderError::Setup("create failed".into())))
+    }
+
+    /// PATCHes the changed phone settings, if any.
+    async fn write_phone(&self, id: &str, change: &Change) -> Result<(), ProviderError> {
+        let body: Map<String, Value> = change
+            .fields
+            .iter()
+            .filter_map(|(f, fc)| {
+                f.strip_prefix("phone.")
+                    .map(|k| (k.to_string(), fc.to.clone()))
+            })
+            .collect();
+        if body.is_empty() {
+            return Ok(());
+        }
+        let path = paths::phone_settings(id);
+        self.http
+            .send(
+                Method::PATCH,
+                &path,
+                Some(&Value::Object(body)),
+                Idempotence::Safe,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Assigns or releases add-on licenses. The API replaces an add-on's whole user
+    /// list, so each change reads it afresh under a lock and writes it back.
+    async fn write_addons(&self, id: &str, change: &Change) -> Result<(), ProviderError> {
+        let Some(fc) = change.fields.get("addons") else {
+            return Ok(());
+        };
+        let set = |v: &Value| -> BTreeSet<String> {
+            serde_json::from_value(v.clone()).unwrap_or_default()
+        };
+        let (from, to) = (set(&fc.from), set(&fc.to));
+        let _guard = self.addon_lock.lock().await;
+        let current = self.read_addons().await?;
+        for name in from.symmetric_difference(&to) {
+            let Some(addon) = current.iter().find(|a| &a.name == name) else {
+                return Err(ProviderError::Unsupported(format!(
+                    "add-on {name:?} does not exist in the account"
+                )));
+            };
+            let mut users: BTreeSet<String> = addon.assigned.iter().cloned().collect();
+            if to.contains(name) {
+                users.insert(id.to_string());
+            } else {
+                users.remove(id);
+            }
+            let body = json!({ "user_ids": users });
+            self.http
+                .send(
+                    Method::PUT,
+                    &paths::addon_users(name),
+                    Some(&body),
+                    Idempotence::Safe,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn read_addons(&self) -> Result<Vec<WireAddon>, ProviderError> {
+        let v = self.get(paths::ADDONS).await?;
+        let list = v
+            .get("addons")
+            .cloned()
+            .ok_or_else(|| decode(paths::ADDONS, "the response has no `addons` list".into()))?;
+        serde_json::from_value(list)
+            .map_err(|e| decode(paths::ADDONS, format!("unexpected add-on: {e}")))
+    }
+
+    /// Purchased numbers and SIP phones, and the settings of the users in `scope`.
+    async fn read_phone(
+        &self,
+        users: &mut [User],
+        scope: &ReadScope,
+    ) -> Result<(Vec<String>, Vec<String>), ProviderError> {
+        if scope.phone_for.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let (numbers, devices) = tokio::try_join!(
+            self.get(paths::PHONE_NUMBERS),
+            self.get(paths::PHONE_DEVICES)
+        )?;
+        let list =
+            |v: &Value, key: &str, field: &str, path: &str| -> Result<Vec<String>, ProviderError> {
+                let items = v
+                    .get(key)
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| decode(path, format!("the response has no `{key}` list")))?;
+                Ok(items
+                    .iter()
+                    .filter_map(|i| i.get(field).and_then(Value::as_str).map(String::from))
+                    .collect())
+            };
+        let numbers = list(&numbers, "numbers", "number", paths::PHONE_NUMBERS)?;
+        let devices = list(&devices, "devices", "id", paths::PHONE_DEVICES)?;
+        let wanted: Vec<usize> = (0..users.len())
+            .filter(|&i| scope.phone_for.contains(&users[i].email.to_lowercase()))
+            .collect();
+        let settings: Vec<(usize, PhoneSettings)> = stream::iter(wanted)
+            .map(|i| {
+                let path = paths::phone_settings(&users[i].id);
+                async move {
+                    let v = self.get(&path).await?;
+                    let s: PhoneSettings = serde_json::from_value(v)
+                        .map_err(|e| decode(&path, format!("unexpected phone settings: {e}")))?;
+                    Ok::<_, ProviderError>((i, s))
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .try_collect()
+            .await?;
+        for (i, s) in settings {
+            users[i].phone = Some(s);
+        }
+        Ok((numbers, devices))
     }
 }
 
@@ -419,7 +585,7 @@ impl Reader for Talkdesk {
         Capabilities::talkdesk()
     }
 
-    async fn read(&self, _scope: &ReadScope) -> Result<Account, ProviderError> {
+    async fn read(&self, scope: &ReadScope) -> Result<Account, ProviderError> {
         let (roles, teams, ring_groups) = tokio::try_join!(
             self.named("/roles", "roles"),
             self.named("/teams", "teams"),
@@ -431,17 +597,41 @@ impl Reader for Talkdesk {
             .map_err(|_| ProviderError::Setup("catalog lock poisoned".into()))? =
             Catalog::new(&roles, &teams, &ring_groups);
         let wire = self.read_users().await?;
-        let cat = self
-            .catalog
-            .read()
-            .map_err(|_| ProviderError::Setup("catalog lock poisoned".into()))?;
-        let users = wire.into_iter().map(|w| self.to_user(w, &cat)).collect();
+        let mut users: Vec<User> = {
+            let cat = self
+                .catalog
+                .read()
+                .map_err(|_| ProviderError::Setup("catalog lock poisoned".into()))?;
+            wire.into_iter().map(|w| self.to_user(w, &cat)).collect()
+        };
+        let wire_addons = self.read_addons().await?;
+        let mut held: HashMap<&str, Vec<&str>> = HashMap::new();
+        for a in &wire_addons {
+            for id in &a.assigned {
+                held.entry(id.as_str()).or_default().push(a.name.as_str());
+            }
+        }
+        for u in &mut users {
+            if let Some(names) = held.get(u.id.as_str()) {
+                u.addons = names.iter().map(|n| n.to_string()).collect();
+            }
+        }
+        let addons = wire_addons
+            .iter()
+            .map(|a| Addon {
+                name: a.name.clone(),
+                entitlement: a.entitlement,
+            })
+            .collect();
+        let (phone_numbers, phone_devices) = self.read_phone(&mut users, scope).await?;
         Ok(Account {
             roles,
             teams,
             ring_groups,
             users,
-            addons: Vec::new(),
+            addons,
+            phone_numbers,
+            phone_devices,
         })
     }
 }
@@ -454,10 +644,19 @@ impl Writer for Talkdesk {
             })
         };
         match change.action {
-            Action::Create => self.create(change, plan).await,
+            Action::Create => {
+                let id = self.create(change, plan).await?;
+                self.write_phone(&id, change).await?;
+                self.write_addons(&id, change).await
+            }
             Action::Update | Action::Reactivate => {
+                let id = id()?;
                 let body = self.body(change, plan)?;
-                self.patch(&id()?, Value::Object(body)).await
+                if !body.is_empty() {
+                    self.patch(&id, Value::Object(body)).await?;
+                }
+                self.write_phone(&id, change).await?;
+                self.write_addons(&id, change).await
             }
             Action::Deactivate => {
                 let id = id()?;

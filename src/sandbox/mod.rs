@@ -3,6 +3,7 @@
 //! log and an invariant history. The server takes its listener as an argument, so tests
 //! start it on `127.0.0.1:0`.
 
+mod phone;
 pub mod seed;
 mod state;
 mod talkdesk;
@@ -23,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::json;
 
-pub use state::{HistoryEntry, RequestRecord, SandboxUser, State};
+pub use state::{HistoryEntry, RequestRecord, SandboxAddon, SandboxUser, State};
 
 /// The client credentials the emulator accepts.
 pub const CLIENT_ID: &str = "sandbox";
@@ -167,6 +168,7 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> ApiError {
 /// The router of every emulated API.
 pub fn router(shared: Arc<Shared>) -> Router {
     let api = talkdesk::routes()
+        .merge(phone::routes())
         .layer(middleware::from_fn_with_state(shared.clone(), faults))
         .merge(
             Router::new()

@@ -4,7 +4,67 @@
 use crate::config::{Roster, UserDecl};
 use crate::model::{Named, Status};
 
-use super::{SandboxUser, State};
+use super::{SandboxAddon, SandboxUser, State};
+
+/// Add-on holders left unassigned (they become add-on changes).
+const UNASSIGNED: usize = 3;
+
+/// Phone settings, purchased numbers, devices and add-ons for the seeded users.
+fn phone_and_addons(s: &mut State, roster: &Roster) {
+    let id_of = |s: &State, d: &UserDecl| {
+        let email = d.previously.first().unwrap_or(&d.email);
+        s.users
+            .iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .map(|u| u.id.clone())
+    };
+    for d in &roster.users {
+        let Some(phone) = &d.phone else { continue };
+        s.phone_numbers
+            .extend(phone.numbers.iter().flatten().cloned());
+        s.phone_devices
+            .extend(phone.sip_phones.iter().flatten().cloned());
+        let Some(id) = id_of(s, d) else { continue };
+        // Drift: call waiting and do-not-disturb the other way round, no caller ID.
+        let mut live = s.phone_of(&id);
+        live.numbers = phone.numbers.clone().or(live.numbers);
+        live.sip_phones = phone.sip_phones.clone().or(live.sip_phones);
+        live.call_waiting = phone.call_waiting.map(|b| !b).or(Some(true));
+        live.do_not_disturb = phone.do_not_disturb.map(|b| !b).or(live.do_not_disturb);
+        live.call_forward = phone.call_forward.clone().or(live.call_forward);
+        live.default_country_code = phone
+            .default_country_code
+            .clone()
+            .or(live.default_country_code);
+        live.extension = phone.extension.clone();
+        s.phone.insert(id, live);
+    }
+    s.phone_numbers
+        .extend((1..=3).map(|i| format!("+35121123990{i}")));
+    s.phone_devices
+        .extend((1..=3).map(|i| format!("sip-spare-{i}")));
+    let mut unassigned = 0;
+    for (name, entitlement) in &roster.policy.addons {
+        let mut assigned = Vec::new();
+        for d in roster
+            .users
+            .iter()
+            .filter(|d| d.addons.iter().flatten().any(|a| a == name))
+        {
+            let Some(id) = id_of(s, d) else { continue };
+            if name == "salesforce" && unassigned < UNASSIGNED {
+                unassigned += 1;
+                continue;
+            }
+            assigned.push(id);
+        }
+        s.addons.push(SandboxAddon {
+            name: name.clone(),
+            entitlement: *entitlement,
+            assigned,
+        });
+    }
+}
 
 /// Declared users left out of the account (they become creates).
 const MISSING: usize = 5;
@@ -13,8 +73,9 @@ const CHANGED: usize = 5;
 
 /// An account that matches `roster` except for deliberate drift: five declared
 /// non-admins missing, five with a field changed, one inactive, users with
-/// `previously` under their old email, and two people who have left the company but
-/// are still active.
+/// `previously` under their old email, phone settings that differ, three add-on
+/// licenses not yet assigned, and two people who have left the company but are still
+/// active.
 pub fn from_roster(roster: &Roster) -> State {
     let mut s = State {
         roles: State::default_roles(),
@@ -72,6 +133,7 @@ pub fn from_roster(roster: &Roster) -> State {
         }
         s.users.push(u);
     }
+    phone_and_addons(&mut s, roster);
     let agent = s
         .roles
         .iter()

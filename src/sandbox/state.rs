@@ -1,11 +1,23 @@
 //! The emulated account: what the sandbox persists, and the records it keeps of every
 //! request and every state change.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Named;
+use crate::model::{Named, PhoneSettings};
+
+/// An add-on license: its entitlement and the users holding it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxAddon {
+    /// Add-on name, e.g. salesforce.
+    pub name: String,
+    /// Seats the contract allows.
+    pub entitlement: u32,
+    /// IDs of the users holding it.
+    pub assigned: Vec<String>,
+}
 
 /// A user as the Talkdesk REST API stores it: roles, teams and ring groups by ID.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +67,18 @@ pub struct State {
     pub ring_groups: Vec<Named>,
     /// Users in creation order.
     pub users: Vec<SandboxUser>,
+    /// Phone settings by user ID (users without an entry have the defaults).
+    #[serde(default)]
+    pub phone: BTreeMap<String, PhoneSettings>,
+    /// Purchased numbers (DIDs).
+    #[serde(default)]
+    pub phone_numbers: Vec<String>,
+    /// SIP phone IDs.
+    #[serde(default)]
+    pub phone_devices: Vec<String>,
+    /// Add-on licenses.
+    #[serde(default)]
+    pub addons: Vec<SandboxAddon>,
     /// Counter behind `updated_at` and IDs.
     pub seq: u64,
 }
@@ -100,6 +124,26 @@ impl State {
             .iter()
             .filter(|u| u.status == "active" && self.is_admin_role(&u.role))
             .count()
+    }
+
+    /// The phone settings of a user: stored ones, or the defaults of a new user.
+    pub fn phone_of(&self, user_id: &str) -> PhoneSettings {
+        self.phone
+            .get(user_id)
+            .cloned()
+            .unwrap_or_else(|| PhoneSettings {
+                extension: None,
+                caller_id: None,
+                numbers: Some(Vec::new()),
+                sip_phones: Some(Vec::new()),
+                call_waiting: Some(false),
+                call_forward: Some(crate::model::CallForward {
+                    enabled: false,
+                    number: None,
+                }),
+                default_country_code: Some("US".into()),
+                do_not_disturb: Some(false),
+            })
     }
 
     /// The default roles of a new Talkdesk account.

@@ -85,7 +85,7 @@ async fn token(
 }
 
 /// 401 unless the request carries a live token from [`token`].
-fn authorize(s: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) fn authorize(s: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -383,7 +383,14 @@ async fn patch_user(
         };
         set_fields(u, &body)?;
         u.updated_at = stamp;
-        Ok((user_json(u), u.email.clone()))
+        let (out, email, inactive) = (user_json(u), u.email.clone(), u.status == "inactive");
+        if inactive {
+            // Deactivation releases the user's add-on seats.
+            for a in &mut st.addons {
+                a.assigned.retain(|x| x != &id);
+            }
+        }
+        Ok((out, email))
     });
     match result {
         Ok(u) => Json(u).into_response(),

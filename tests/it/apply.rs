@@ -38,7 +38,7 @@ fn plan_apply_plan_converges_on_acme() {
     let out = server.roster(&["apply", &acme(), "--auto-approve"]);
     assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
     assert!(
-        stdout(&out).contains("Apply complete: 14 change(s) applied."),
+        stdout(&out).contains("Apply complete: 17 change(s) applied."),
         "{}",
         stdout(&out)
     );
@@ -58,7 +58,7 @@ fn plan_apply_plan_converges_on_acme() {
             .lines()
             .filter(|l| l.contains("\"outcome\":\"ok\""))
             .count(),
-        14
+        17
     );
     server.assert_no_delete();
 }
@@ -103,7 +103,7 @@ fn faults_are_retried_to_zero_failures() {
     let server = Server::start(Some("examples/acme"), None, &["--fault-rate", "0.3"]);
     let out = server.roster(&["apply", &acme(), "--auto-approve"]);
     assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains("Apply complete: 14 change(s) applied."));
+    assert!(stdout(&out).contains("Apply complete: 17 change(s) applied."));
     let faults = server
         .requests()
         .iter()

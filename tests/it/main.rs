@@ -2,5 +2,6 @@
 //! for plan and apply, real HTTP against the sandbox on 127.0.0.1:0.
 
 mod apply;
+mod phone;
 mod support;
 mod validate;

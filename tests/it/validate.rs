@@ -185,3 +185,14 @@ fn hundred_megabyte_file_is_refused_without_reading_it() {
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!(stderr(&out));
 }
+
+#[test]
+fn a_number_or_sip_phone_on_two_users_names_both_lines() {
+    let text = format!(
+        "{HEAD}users:\n{}  - email: b@acme.example\n    name: B\n    role: Agent\n    phone: {{ numbers: [\"+351211230001\"], sip_phones: [desk-1] }}\n  - email: c@acme.example\n    name: C\n    role: Agent\n    phone:\n      numbers: [\"+351211230009\", \"+351211230001\"]\n      sip_phones: [desk-1]\n",
+        admin("a@acme.example")
+    );
+    let (code, err) = check("roster.yaml", text.as_bytes());
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(err);
+}
