@@ -88,11 +88,11 @@ fn du(email: &str, role: &str, extra: &str) -> String {
     format!("  - {{ email: {email}, name: {name}, role: {role}{extra} }}\n")
 }
 
-/// Talkdesk with the phone and add-on surfaces.
-fn full() -> Capabilities {
+/// A provider without the phone and add-on surfaces.
+fn bare() -> Capabilities {
     Capabilities {
-        phone: true,
-        addons: true,
+        phone: false,
+        addons: false,
         ..Capabilities::talkdesk()
     }
 }
@@ -555,6 +555,30 @@ fn cases() -> Vec<Case> {
                 immutable_fields: vec!["extension"],
                 ..Capabilities::talkdesk()
             },
+            ..Case::default()
+        },
+        Case {
+            name: "fields the provider does not manage are not planned",
+            caps: bare(),
+            users: admins2()
+                + &du(
+                    "q@acme.example",
+                    "Agent",
+                    ", addons: [salesforce], phone: { call_waiting: true }",
+                ),
+            live: [live_admins2(), vec![lu("q@acme.example", "Agent")]].concat(),
+            ..Case::default()
+        },
+        Case {
+            name: "add-ons and phone settings are planned where managed",
+            users: admins2()
+                + &du(
+                    "q@acme.example",
+                    "Agent",
+                    ", addons: [salesforce], phone: { call_waiting: true }",
+                ),
+            live: [live_admins2(), vec![lu("q@acme.example", "Agent")]].concat(),
+            expect: vec!["update q@acme.example: addons,phone.call_waiting"],
             ..Case::default()
         },
         Case {
