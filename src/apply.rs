@@ -190,14 +190,16 @@ pub async fn run<W: Writer>(
                         }
                         *n -= 1;
                     }
-                    let result = writer.perform(c, plan).await.map_err(|e| e.to_string());
+                    let result = writer.perform(c, plan).await;
                     let mut n = admins.lock().unwrap_or_else(|p| p.into_inner());
                     match (&result, takes, adds) {
-                        (Err(_), true, _) => *n += 1,
+                        // Give the administrator back only when the demotion surely
+                        // did not happen; an unknown outcome counts as done.
+                        (Err(e), true, _) if e.surely_not_applied() => *n += 1,
                         (Ok(()), _, true) => *n += 1,
                         _ => {}
                     }
-                    (c, result)
+                    (c, result.map_err(|e| e.to_string()))
                 }
             })
             .buffer_unordered(opts.concurrency.max(1))

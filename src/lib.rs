@@ -7,6 +7,8 @@
 pub mod apply;
 pub mod cli;
 pub mod config;
+#[cfg(test)]
+mod fuzzing;
 pub mod model;
 pub mod plan;
 pub mod provider;

@@ -49,6 +49,15 @@ struct Serve {
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, default_value_t = 3600)]
     token_ttl: u64,
+    /// The kinds of fault --fault-rate injects (default: all but slow).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    faults: Vec<sandbox::Fault>,
+    /// How late a `slow` fault answers, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    slow_ms: u64,
+    /// After N writes, drop every connection: a crash in the middle of an apply.
+    #[arg(long, value_name = "N")]
+    crash_after_writes: Option<usize>,
 }
 
 /// Runs `roster sandbox`.
@@ -79,6 +88,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         fault_rate: s.fault_rate,
         rate_limit: s.rate_limit,
         token_ttl: s.token_ttl.max(1),
+        faults: if s.faults.is_empty() {
+            sandbox::Fault::DEFAULT.to_vec()
+        } else {
+            s.faults.clone()
+        },
+        slow: Duration::from_millis(s.slow_ms),
+        crash_after_writes: s.crash_after_writes,
     };
     runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(s.listen)

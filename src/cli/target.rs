@@ -25,6 +25,15 @@ pub struct Connection {
     /// Requests in flight at once (page reads, and changes within an apply phase).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// Client-side limit on requests per second.
+    #[arg(long, value_name = "RPS")]
+    pub max_rps: Option<std::num::NonZeroU32>,
+    /// Retries of a transient failure (429, 5xx, broken connection) per request.
+    #[arg(long, default_value_t = 10)]
+    pub retries: usize,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
 }
 
 /// A connected provider, and the sandbox behind it when there is one.
@@ -81,12 +90,17 @@ pub async fn connect(loaded: &Loaded, conn: &Connection) -> anyhow::Result<Conne
                 basic_auth: false,
                 concurrency: 4,
                 max_rps: None,
+                retries: 10,
+                timeout: std::time::Duration::from_secs(30),
             };
             (settings, Some(handle))
         }
         None => (Settings::from_env()?, None),
     };
     settings.concurrency = conn.concurrency as usize;
+    settings.max_rps = conn.max_rps;
+    settings.retries = conn.retries;
+    settings.timeout = std::time::Duration::from_secs(conn.timeout);
     Ok(Connected {
         provider: Talkdesk::new(settings)?,
         _sandbox: handle,

@@ -257,3 +257,37 @@ pub fn write_atomic(path: &Path, text: &[u8]) -> std::io::Result<()> {
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    /// Mutated rosters and YAML oddities never panic the loader.
+    #[test]
+    fn fuzz_config_loading() {
+        let corpus = vec![
+            include_bytes!("../../examples/acme/roster.yaml").to_vec(),
+            include_bytes!("../../examples/split/01-billing.yaml").to_vec(),
+            b"version: 1\nprovider: { kind: talkdesk, account: a }\nusers: []\n".to_vec(),
+        ];
+        let tokens: &[&[u8]] = &[
+            b"&a ",
+            b"*a",
+            b"<<: *a\n",
+            b"\t",
+            b"---\n",
+            b"[",
+            b"{",
+            b"\"",
+            b"!!binary ",
+            b"\xff",
+            b": ",
+            b"- ",
+            b"~",
+            b"%YAML 1.1\n",
+            b"? ",
+        ];
+        let tried = crate::fuzzing::run(&corpus, tokens, |input| {
+            let _ = super::load_str("fuzz.yaml", input);
+        });
+        assert!(tried > 0);
+    }
+}

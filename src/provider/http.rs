@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 use super::ProviderError;
 
 /// Largest response body read; a bigger one is a hostile or broken server.
-pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// A credential that never prints: `Debug` and `Display` show `***`.
 #[derive(Clone, PartialEq, Eq)]

@@ -57,6 +57,23 @@ pub enum ProviderError {
     Unsupported(String),
 }
 
+impl ProviderError {
+    /// Whether the write certainly did not happen: the server refused it (a 4xx, 429
+    /// included) or it was never sent. Broken connections, timeouts and 5xx leave the
+    /// outcome unknown.
+    pub fn surely_not_applied(&self) -> bool {
+        match self {
+            ProviderError::Api { status, .. } => *status < 500,
+            ProviderError::Unauthorized { .. }
+            | ProviderError::Unsupported(_)
+            | ProviderError::Setup(_) => true,
+            ProviderError::Transport { .. }
+            | ProviderError::Decode { .. }
+            | ProviderError::OutcomeUnknown(_) => false,
+        }
+    }
+}
+
 /// What a plan needs read besides users, roles, teams and ring groups.
 #[derive(Debug, Clone, Default)]
 pub struct ReadScope {

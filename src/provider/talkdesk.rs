@@ -19,6 +19,9 @@ use crate::plan::{Action, Capabilities, Change, Plan};
 /// The largest page the API serves.
 pub const PAGE_SIZE: usize = 100;
 
+/// The most users an account may report; beyond it the server is not believed.
+const MAX_USERS: usize = 1_000_000;
+
 /// How many times a create with an unknown outcome is looked up and sent again.
 const CREATE_ATTEMPTS: usize = 5;
 
@@ -39,6 +42,10 @@ pub struct Settings {
     pub concurrency: usize,
     /// Client-side requests per second, if limited.
     pub max_rps: Option<std::num::NonZeroU32>,
+    /// Retries of a transient failure.
+    pub retries: usize,
+    /// Per-request timeout.
+    pub timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -64,6 +71,8 @@ impl Settings {
             token_url,
             concurrency: 4,
             max_rps: None,
+            retries: 10,
+            timeout: std::time::Duration::from_secs(30),
         })
     }
 }
@@ -187,6 +196,8 @@ impl Talkdesk {
     pub fn new(settings: Settings) -> Result<Self, ProviderError> {
         let mut cfg = HttpConfig::new(&settings.base_url);
         cfg.max_rps = settings.max_rps;
+        cfg.max_retries = settings.retries;
+        cfg.timeout = settings.timeout;
         let auth = Auth::ClientCredentials {
             token_url: settings.token_url,
             client_id: settings.client_id,
@@ -236,32 +247,44 @@ impl Talkdesk {
 
     async fn read_users(&self) -> Result<Vec<WireUser>, ProviderError> {
         let first = self.page(1, "").await?;
-        let pages = first.total.div_ceil(PAGE_SIZE);
-        // A server claiming absurd totals would have us fetch forever.
-        if pages > 100_000 {
+        // A server claiming absurd totals would have us fetch for hours.
+        if first.total > MAX_USERS {
             return Err(decode(
                 "/users",
                 format!(
-                    "the server reports {} users, more than roster reads",
+                    "the server reports {} users; roster reads at most {MAX_USERS}",
                     first.total
                 ),
             ));
         }
-        let rest: Vec<Page> = stream::iter(2..=pages.max(1))
-            .map(|n| self.page(n, ""))
-            .buffered(self.concurrency)
-            .try_collect()
-            .await?;
-        let mut seen = std::collections::HashSet::new();
+        let pages = first.total.div_ceil(PAGE_SIZE);
+        let mut seen = std::collections::HashSet::with_capacity(first.total);
         let mut users = Vec::with_capacity(first.total);
-        for u in first
-            .users
-            .into_iter()
-            .chain(rest.into_iter().flat_map(|p| p.users))
-        {
-            if seen.insert(u.id.clone()) {
-                users.push(u);
+        let mut keep = |page: Page, number: usize| -> Result<(), ProviderError> {
+            let before = users.len();
+            let size = page.users.len();
+            for u in page.users {
+                if seen.insert(u.id.clone()) {
+                    users.push(u);
+                }
             }
+            // A page of users already seen is a server going round in circles:
+            // stop now rather than read the same page forever.
+            if size > 0 && users.len() == before && number > 1 {
+                return Err(decode(
+                    &format!("/users?page[number]={number}"),
+                    "the page repeats users of earlier pages; the server's paging is broken".into(),
+                ));
+            }
+            Ok(())
+        };
+        keep(first, 1)?;
+        let mut rest = stream::iter(2..=pages.max(1))
+            .map(|n| async move { self.page(n, "").await.map(|p| (p, n)) })
+            .buffered(self.concurrency);
+        while let Some(page) = rest.next().await {
+            let (page, n) = page?;
+            keep(page, n)?;
         }
         Ok(users)
     }
@@ -725,6 +748,32 @@ mod tests {
                 .unwrap_err()
                 .contains("unexpected user object")
         );
+    }
+
+    /// Mutated pages of either envelope never panic the parser.
+    #[test]
+    fn fuzz_users_page_parsing() {
+        let corpus = vec![
+            br#"{"users": [{"id": "1", "email": "a@acme.example", "name": "A", "role": "r", "status": "active", "teams": ["t"], "ring_groups": [], "extension": "2001", "updated_at": "x"}], "meta": {"total": 250, "page": 1}}"#.to_vec(),
+            br#"{"count": 1, "total": 3, "page": 1, "_embedded": {"users": [{"id": "1", "email": "a@acme.example"}]}, "_links": {"next": null}}"#.to_vec(),
+        ];
+        let tokens: &[&[u8]] = &[
+            b"null",
+            b"-1",
+            b"1e999",
+            b"[]",
+            b"{}",
+            b"\"",
+            b"\\u0000",
+            b"18446744073709551616",
+            b"true",
+        ];
+        let tried = crate::fuzzing::run(&corpus, tokens, |input| {
+            if let Ok(v) = serde_json::from_slice::<Value>(input) {
+                let _ = parse_page(&v);
+            }
+        });
+        assert!(tried > 0);
     }
 
     #[test]

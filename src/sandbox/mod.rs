@@ -45,6 +45,41 @@ pub struct Config {
     pub rate_limit: Option<NonZeroU32>,
     /// Lifetime of issued tokens, in seconds.
     pub token_ttl: u64,
+    /// The kinds of fault `fault_rate` draws from.
+    pub faults: Vec<Fault>,
+    /// How late a `slow` fault answers.
+    pub slow: Duration,
+    /// After this many writes, drop every connection (a crash in the middle of an
+    /// apply); the write that reaches the count loses its answer.
+    pub crash_after_writes: Option<usize>,
+}
+
+/// An injectable failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fault {
+    /// 429 with `Retry-After: 1`.
+    #[value(name = "429-retry-after")]
+    TooManyWithRetryAfter,
+    /// 429 without `Retry-After`.
+    #[value(name = "429")]
+    TooMany,
+    /// 500.
+    #[value(name = "500")]
+    ServerError,
+    /// Handled, then the connection breaks mid-body.
+    Drop,
+    /// Handled, then answered after `slow`.
+    Slow,
+}
+
+impl Fault {
+    /// The kinds injected unless chosen otherwise: every kind but `slow`.
+    pub const DEFAULT: [Fault; 4] = [
+        Fault::TooManyWithRetryAfter,
+        Fault::TooMany,
+        Fault::ServerError,
+        Fault::Drop,
+    ];
 }
 
 impl Default for Config {
@@ -55,6 +90,9 @@ impl Default for Config {
             fault_rate: 0.0,
             rate_limit: None,
             token_ttl: 3600,
+            faults: Fault::DEFAULT.to_vec(),
+            slow: Duration::from_secs(5),
+            crash_after_writes: None,
         }
     }
 }
@@ -254,10 +292,34 @@ fn tag(r: impl IntoResponse, what: &'static str) -> Response {
     r
 }
 
-/// Latency, rate limit and injected faults, in that order.
+/// A response whose connection breaks mid-body, keeping `status`.
+fn dropped(status: StatusCode) -> Response {
+    let broken = futures_util::stream::iter(vec![
+        Ok(bytes::Bytes::from_static(b"{\"partial\":")),
+        Err(std::io::Error::other("connection dropped by the sandbox")),
+    ]);
+    let mut r = Response::new(Body::from_stream(broken));
+    *r.status_mut() = status;
+    tag(r, "dropped")
+}
+
+/// Latency, the crash knob, rate limit and injected faults, in that order.
 async fn faults(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> Response {
     if !s.config.latency.is_zero() {
         tokio::time::sleep(s.config.latency).await;
+    }
+    if let Some(n) = s.config.crash_after_writes {
+        // After N writes the server is "dead": nothing is handled any more, and the
+        // write that reached N loses its answer.
+        if lock(&s.history).len() >= n {
+            return tag(dropped(StatusCode::OK), "crashed");
+        }
+        let handled = next.run(req).await;
+        return if lock(&s.history).len() >= n {
+            dropped(handled.status())
+        } else {
+            handled
+        };
     }
     if let Some(l) = &s.limiter
         && l.check().is_err()
@@ -275,8 +337,9 @@ async fn faults(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> R
     if s.config.fault_rate <= 0.0 || fastrand::f64() >= s.config.fault_rate {
         return next.run(req).await;
     }
-    match fastrand::u8(0..4) {
-        0 => {
+    let kinds = &s.config.faults;
+    match kinds[fastrand::usize(0..kinds.len())] {
+        Fault::TooManyWithRetryAfter => {
             let mut r = error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",
@@ -287,7 +350,7 @@ async fn faults(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> R
                 .insert("retry-after", HeaderValue::from_static("1"));
             tag(r, "429-retry-after")
         }
-        1 => tag(
+        Fault::TooMany => tag(
             error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",
@@ -295,7 +358,7 @@ async fn faults(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> R
             ),
             "429",
         ),
-        2 => tag(
+        Fault::ServerError => tag(
             error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
@@ -303,17 +366,14 @@ async fn faults(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> R
             ),
             "500",
         ),
-        _ => {
-            // The request is handled, then the connection drops mid-body: the client
-            // cannot know whether its write happened.
+        // The request is handled, then the connection drops mid-body: the client
+        // cannot know whether its write happened.
+        Fault::Drop => dropped(next.run(req).await.status()),
+        // Handled, then answered later than a client would wait.
+        Fault::Slow => {
             let handled = next.run(req).await;
-            let broken = futures_util::stream::iter(vec![
-                Ok(bytes::Bytes::from_static(b"{\"partial\":")),
-                Err(std::io::Error::other("connection dropped by the sandbox")),
-            ]);
-            let mut r = Response::new(Body::from_stream(broken));
-            *r.status_mut() = handled.status();
-            tag(r, "dropped")
+            tokio::time::sleep(s.config.slow).await;
+            tag(handled, "slow")
         }
     }
 }

@@ -3,5 +3,6 @@
 
 mod apply;
 mod phone;
+mod reliability;
 mod support;
 mod validate;

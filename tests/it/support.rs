@@ -47,11 +47,26 @@ impl Server {
         state: Option<&roster::sandbox::State>,
         flags: &[&str],
     ) -> Server {
-        use std::io::BufRead;
         let dir = tempfile::tempdir().unwrap();
         if let Some(s) = state {
             s.save(&dir.path().join("state.json")).unwrap();
         }
+        let (child, url) = Self::spawn(dir.path(), seed, flags);
+        Server { child, url, dir }
+    }
+
+    /// Stops the sandbox and starts it again over the same state file with `flags`,
+    /// as after a crash.
+    pub fn restart(&mut self, flags: &[&str]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, url) = Self::spawn(self.dir.path(), None, flags);
+        self.child = child;
+        self.url = url;
+    }
+
+    fn spawn(dir: &Path, seed: Option<&str>, flags: &[&str]) -> (std::process::Child, String) {
+        use std::io::BufRead;
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
         cmd.args([
             "sandbox",
@@ -62,7 +77,7 @@ impl Server {
             "state.json",
         ])
         .args(flags)
-        .current_dir(dir.path())
+        .current_dir(dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null());
         if let Some(seed) = seed {
@@ -78,7 +93,7 @@ impl Server {
             .strip_prefix("listening on ")
             .expect("first line names the address")
             .to_string();
-        Server { child, url, dir }
+        (child, url)
     }
 
     /// Runs `roster` in the server's directory with credentials for it.

@@ -1,0 +1,342 @@
+//! The promise: an apply can be interrupted anywhere and the account keeps its
+//! administrators, nothing is duplicated or deleted, and a re-run finishes the job.
+//! Crashes at every write, fault storms, and hostile servers.
+
+use std::fs;
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use roster::model::Named;
+use roster::sandbox::{HistoryEntry, SandboxUser, State};
+
+use crate::support::{Server, code, root, stderr, stdout};
+
+fn user(id: &str, role: &str, status: &str, ring_groups: &[&str]) -> SandboxUser {
+    SandboxUser {
+        id: id.into(),
+        name: id.into(),
+        email: format!("{id}@acme.example"),
+        role: role.into(),
+        status: status.into(),
+        extension: None,
+        ring_groups: ring_groups.iter().map(|s| s.to_string()).collect(),
+        teams: vec![],
+        time_zone: None,
+        language: None,
+        created_at: "2026-01-01T00:00:00Z".into(),
+        updated_at: format!("2026-01-01T00:00:00Z#{id}"),
+        external_id: None,
+    }
+}
+
+/// Two administrators handing over to two agents, three creates, a reactivation, a
+/// rename and three departures: every change kind Talkdesk REST has.
+fn handover() -> (State, String) {
+    let mut s = State {
+        roles: State::default_roles(),
+        ..State::default()
+    };
+    s.ring_groups = vec![Named {
+        id: "rg-1".into(),
+        name: "support".into(),
+    }];
+    let (admin, agent) = (s.roles[0].id.clone(), s.roles[2].id.clone());
+    s.users = vec![
+        user("a1", &admin, "active", &[]),
+        user("a2", &admin, "active", &["rg-1"]),
+        user("b1", &agent, "active", &[]),
+        user("b2", &agent, "active", &[]),
+        user("r1", &agent, "inactive", &[]),
+        user("m1", &agent, "active", &[]),
+        user("d1", &agent, "active", &["rg-1"]),
+        user("d2", &agent, "active", &[]),
+        user("d3", &agent, "active", &[]),
+    ];
+    let roster = "version: 1\nprovider: { kind: talkdesk, account: acme }\npolicy: { min_admins: 2, max_deactivations: 3 }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nring_groups: [support]\nusers:\n  - { email: a1@acme.example, name: a1, role: Agent }\n  - { email: a2@acme.example, name: a2, role: Agent }\n  - { email: b1@acme.example, name: b1, role: Administrator }\n  - { email: b2@acme.example, name: b2, role: Administrator }\n  - { email: r1@acme.example, name: r1, role: Agent }\n  - { email: m1@acme.example, name: Emm One, role: Agent }\n  - { email: c1@acme.example, name: c1, role: Agent }\n  - { email: c2@acme.example, name: c2, role: Agent, ring_groups: [support] }\n  - { email: c3@acme.example, name: c3, role: Administrator }\n";
+    (s, roster.to_string())
+}
+
+fn assert_safe(history: &[HistoryEntry], floor: usize, context: &str) {
+    for h in history {
+        assert!(
+            h.active_admins >= floor,
+            "{context}: admins fell to {} after {h:?}",
+            h.active_admins
+        );
+        assert!(h.emails_unique, "{context}: duplicate email after {h:?}");
+    }
+}
+
+const FAST: [&str; 4] = ["--retries", "1", "--timeout", "5"];
+
+#[test]
+fn crash_after_every_write_then_rerun_converges() {
+    let (state, roster) = handover();
+    // A clean run counts the writes the plan takes.
+    let server = Server::start(None, Some(&state), &[]);
+    fs::write(server.path("r.yaml"), &roster).unwrap();
+    let plan = server.roster(&["plan", "r.yaml", "--format", "json"]);
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let s = &plan["summary"];
+    assert_eq!(
+        (
+            s["create"].as_u64(),
+            s["reactivate"].as_u64(),
+            s["deactivate"].as_u64()
+        ),
+        (Some(3), Some(1), Some(3))
+    );
+    let phases: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases.iter().filter(|p| **p == "promotions").count(), 2);
+    assert_eq!(phases.iter().filter(|p| **p == "demotions").count(), 2);
+    let out = server.roster(&["apply", "r.yaml", "--auto-approve"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let writes = server.history().len();
+    assert!(writes >= 12, "{writes} writes");
+    server.assert_no_delete();
+    drop(server);
+
+    for n in 0..writes {
+        let context = format!("crash after {n} write(s)");
+        let mut server = Server::start(
+            None,
+            Some(&state),
+            &["--crash-after-writes", &n.to_string()],
+        );
+        fs::write(server.path("r.yaml"), &roster).unwrap();
+        let mut args = vec!["apply", "r.yaml", "--auto-approve"];
+        args.extend(FAST);
+        let crashed = server.roster(&args);
+        assert_eq!(
+            code(&crashed),
+            1,
+            "{context}: {}{}",
+            stdout(&crashed),
+            stderr(&crashed)
+        );
+        assert!(!stderr(&crashed).contains("panicked"), "{context}");
+        let mut history = server.history();
+        server.assert_no_delete();
+        server.restart(&[]);
+        let rerun = server.roster(&["apply", "r.yaml", "--auto-approve"]);
+        assert_eq!(
+            code(&rerun),
+            0,
+            "{context}: {}{}",
+            stdout(&rerun),
+            stderr(&rerun)
+        );
+        let again = server.roster(&["plan", "r.yaml", "--detailed-exitcode"]);
+        assert_eq!(code(&again), 0, "{context}: {}", stdout(&again));
+        history.extend(server.history());
+        assert_safe(&history, 2, &context);
+        let state: State =
+            serde_json::from_slice(&fs::read(server.path("state.json")).unwrap()).unwrap();
+        assert_eq!(state.users.len(), 12, "{context}: no user twice, none lost");
+        server.assert_no_delete();
+    }
+}
+
+#[test]
+fn fault_storms_of_every_kind_finish_without_duplicates() {
+    let acme = root().join("examples/acme").display().to_string();
+    for kind in ["429", "429-retry-after", "500", "drop"] {
+        let server = Server::start(
+            Some("examples/acme"),
+            None,
+            &["--fault-rate", "0.4", "--faults", kind],
+        );
+        let out = server.roster(&["apply", &acme, "--auto-approve"]);
+        assert_eq!(code(&out), 0, "{kind}: {}{}", stdout(&out), stderr(&out));
+        assert!(
+            server
+                .requests()
+                .iter()
+                .any(|r| r.fault.as_deref() == Some(kind)
+                    || (kind == "drop" && r.fault.as_deref() == Some("dropped")))
+        );
+        assert_safe(&server.history(), 2, kind);
+        let again = server.roster(&["plan", &acme, "--detailed-exitcode"]);
+        assert_eq!(code(&again), 0, "{kind}: {}", stdout(&again));
+        server.assert_no_delete();
+    }
+}
+
+#[test]
+fn answers_slower_than_the_timeout_are_retried_without_duplicates() {
+    let acme = root().join("examples/acme").display().to_string();
+    let server = Server::start(
+        Some("examples/acme"),
+        None,
+        &[
+            "--fault-rate",
+            "0.25",
+            "--faults",
+            "slow",
+            "--slow-ms",
+            "1500",
+        ],
+    );
+    let out = server.roster(&["apply", &acme, "--auto-approve", "--timeout", "1"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_safe(&server.history(), 2, "slow");
+    assert_eq!(
+        code(&server.roster(&["plan", &acme, "--detailed-exitcode"])),
+        0
+    );
+    server.assert_no_delete();
+}
+
+#[test]
+fn token_endpoint_down_is_a_clear_error() {
+    let acme = root().join("examples/acme").display().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["plan", &acme, "--retries", "1"])
+        .env("TALKDESK_BASE_URL", "http://127.0.0.1:9")
+        .env("TALKDESK_TOKEN_URL", "http://127.0.0.1:9/oauth/token")
+        .env("TALKDESK_CLIENT_ID", "x")
+        .env("TALKDESK_CLIENT_SECRET", "y")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot read the account")
+            && err.contains("POST /oauth/token")
+            && err.contains("could not connect"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+}
+
+type Answer = std::sync::Arc<dyn Fn() -> axum::response::Response + Send + Sync>;
+
+/// A server that answers `/users` with `users()` and everything else like Talkdesk.
+async fn hostile(users: Answer) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::routing::{get, post};
+    let app = axum::Router::new()
+        .route("/oauth/token", post(|| async { axum::Json(serde_json::json!({"access_token": "t", "token_type": "Bearer", "expires_in": 3600})) }))
+        .route("/roles", get(|| async { axum::Json(serde_json::json!({"roles": [{"id": "r1", "name": "Administrator"}]})) }))
+        .route("/teams", get(|| async { axum::Json(serde_json::json!({"teams": []})) }))
+        .route("/ring-groups", get(|| async { axum::Json(serde_json::json!({"ring_groups": []})) }))
+        .route("/subscriptions/addons", get(|| async { axum::Json(serde_json::json!({"addons": []})) }))
+        .route(
+            "/users",
+            get(move || {
+                let users = users.clone();
+                async move { users() }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (
+        url,
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }),
+    )
+}
+
+/// A HAL page that claims a huge total, repeats the same users and links to itself.
+fn repeating_page() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "count": 1, "total": 900_000, "page": 1, "per_page": 100, "total_pages": 9000,
+        "_embedded": {"users": [{"id": "u1", "email": "boss@acme.example", "name": "Boss", "role": "r1", "status": "active"}]},
+        "_links": {"next": {"href": "/users?page[number]=1"}}
+    }))
+}
+
+#[test]
+fn hostile_servers_get_clear_errors_and_no_half_written_file() {
+    let big = "x".repeat(50 * 1024 * 1024);
+    let cases: Vec<(&str, Answer, &str)> = vec![
+        (
+            "garbage",
+            std::sync::Arc::new(|| (StatusCode::OK, "{\"users\": [tru").into_response()),
+            "the response is not JSON",
+        ),
+        (
+            "wrong types",
+            std::sync::Arc::new(|| {
+                axum::Json(serde_json::json!({"users": [{"id": 7, "email": "a@acme.example"}], "meta": {"total": 1}})).into_response()
+            }),
+            "unexpected user object: invalid type: integer `7`, expected a string",
+        ),
+        (
+            "missing fields",
+            std::sync::Arc::new(|| axum::Json(serde_json::json!({"users": []})).into_response()),
+            "has `users` but no `meta.total`",
+        ),
+        (
+            "html error page",
+            std::sync::Arc::new(|| {
+                (
+                    StatusCode::BAD_GATEWAY,
+                    axum::response::Html("<html><body>Bad gateway</body></html>"),
+                )
+                    .into_response()
+            }),
+            "HTTP 502: <html><body>Bad gateway</body></html>",
+        ),
+        (
+            "200 with an error body",
+            std::sync::Arc::new(|| {
+                axum::Json(serde_json::json!({"error": "internal"})).into_response()
+            }),
+            "expected `users` or `_embedded.users`, got an object with keys [\"error\"]",
+        ),
+        (
+            "50 MB",
+            std::sync::Arc::new(move || (StatusCode::OK, big.clone()).into_response()),
+            "the response is larger than 16 MiB",
+        ),
+        (
+            "page that repeats forever",
+            std::sync::Arc::new(|| repeating_page().into_response()),
+            "the page repeats users of earlier pages",
+        ),
+    ];
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("r.yaml"), "version: 1\nprovider: { kind: talkdesk, account: acme }\nroles:\n  - { name: Administrator, admin: true }\nusers:\n  - { email: boss@acme.example, name: Boss, role: Administrator }\n").unwrap();
+    for (name, response, expected) in cases {
+        let (url, task) = rt.block_on(hostile(response));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(["plan", "r.yaml", "--out", "plan.json", "--retries", "1"])
+            .current_dir(dir.path())
+            .env("TALKDESK_BASE_URL", &url)
+            .env("TALKDESK_CLIENT_ID", "x")
+            .env("TALKDESK_CLIENT_SECRET", "y")
+            .output()
+            .unwrap();
+        task.abort();
+        let err = stderr(&out);
+        assert_eq!(code(&out), 1, "{name}: {err}");
+        assert!(err.contains(expected), "{name}: {err}");
+        assert!(
+            err.contains("GET /users"),
+            "{name}: the error names the request: {err}"
+        );
+        assert!(!err.contains("panicked"), "{name}");
+        assert!(
+            !dir.path().join("plan.json").exists(),
+            "{name}: no plan file was written"
+        );
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            leftovers.len(),
+            1,
+            "{name}: no temporary file left behind: {leftovers:?}"
+        );
+    }
+}
