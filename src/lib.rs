@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 #[cfg(test)]
 mod fuzzing;
+pub mod import;
 pub mod model;
 pub mod plan;
 pub mod provider;

@@ -3,6 +3,7 @@
 //! exit code.
 
 mod apply;
+mod import;
 mod plan;
 mod sandbox;
 mod schema;
@@ -54,6 +55,8 @@ enum Command {
     Plan(plan::Args),
     /// Carry out a plan, with guards that refuse to lock the account out.
     Apply(apply::Args),
+    /// Write a roster from a live account, so adoption starts from a plan with no changes.
+    Import(import::Args),
     /// Run the vendor emulators.
     Sandbox(sandbox::Args),
     /// Print the JSON Schema of the roster format.
@@ -90,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
+        Command::Import(args) => import::run(args),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Schema(args) => schema::run(args),
     };

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::config::{self, Diagnostic, Diagnostics, Loaded, ProviderKind};
+use crate::config::{self, Diagnostic, Diagnostics, Loaded, ProviderKind, Roster};
 use crate::model::Account;
 use crate::plan::{self, Plan};
 use crate::provider::talkdesk::{Settings, Talkdesk};
@@ -49,9 +49,19 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     config::load(path)
 }
 
-/// Connects to the account the roster names, or to the sandbox.
+/// Connects to the account the roster names, or to the sandbox (seeded from the
+/// roster when its state file is absent).
 pub async fn connect(loaded: &Loaded, conn: &Connection) -> anyhow::Result<Connected> {
-    let kind = loaded.roster.provider.kind;
+    connect_to(loaded.roster.provider.kind, &loaded.roster, conn).await
+}
+
+/// Connects to a `kind` account, or to the sandbox seeded from `seed` when its state
+/// file is absent.
+pub async fn connect_to(
+    kind: ProviderKind,
+    seed: &Roster,
+    conn: &Connection,
+) -> anyhow::Result<Connected> {
     if kind != ProviderKind::Talkdesk {
         bail!(
             "provider {} is not supported yet; this build manages `kind: talkdesk` (Talkdesk REST)",
@@ -65,7 +75,7 @@ pub async fn connect(loaded: &Loaded, conn: &Connection) -> anyhow::Result<Conne
                     format!("cannot read the sandbox state {}", state_path.display())
                 })?
             } else {
-                let s = sandbox::seed::from_roster(&loaded.roster);
+                let s = sandbox::seed::from_roster(seed);
                 s.save(state_path).with_context(|| {
                     format!("cannot write the sandbox state {}", state_path.display())
                 })?;
@@ -117,6 +127,7 @@ pub fn scope(loaded: &Loaded) -> ReadScope {
             .filter(|u| u.phone.is_some())
             .map(|u| u.email.to_lowercase())
             .collect(),
+        phone_for_all: false,
     }
 }
 

@@ -49,7 +49,9 @@ pub struct ProviderConfig {
 }
 
 /// The APIs roster talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProviderKind {
     /// Talkdesk REST API with OAuth client credentials.

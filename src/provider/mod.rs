@@ -79,6 +79,8 @@ impl ProviderError {
 pub struct ReadScope {
     /// Lowercased emails of users whose roster declares `phone:`.
     pub phone_for: std::collections::HashSet<String>,
+    /// Read phone settings for every active user (import).
+    pub phone_for_all: bool,
 }
 
 /// Reads the live account.

@@ -513,7 +513,7 @@ impl Talkdesk {
         users: &mut [User],
         scope: &ReadScope,
     ) -> Result<(Vec<String>, Vec<String>), ProviderError> {
-        if scope.phone_for.is_empty() {
+        if scope.phone_for.is_empty() && !scope.phone_for_all {
             return Ok((Vec::new(), Vec::new()));
         }
         let (numbers, devices) = tokio::try_join!(
@@ -534,7 +534,10 @@ impl Talkdesk {
         let numbers = list(&numbers, "numbers", "number", paths::PHONE_NUMBERS)?;
         let devices = list(&devices, "devices", "id", paths::PHONE_DEVICES)?;
         let wanted: Vec<usize> = (0..users.len())
-            .filter(|&i| scope.phone_for.contains(&users[i].email.to_lowercase()))
+            .filter(|&i| {
+                (scope.phone_for_all && users[i].status == Status::Active)
+                    || scope.phone_for.contains(&users[i].email.to_lowercase())
+            })
             .collect();
         let settings: Vec<(usize, PhoneSettings)> = stream::iter(wanted)
             .map(|i| {

@@ -202,3 +202,12 @@ fn user(s: &mut State, d: &UserDecl) -> SandboxUser {
         external_id: None,
     }
 }
+
+/// The example account (`examples/acme`), built in, for `import --sandbox` when there
+/// is no roster to seed from.
+pub fn example() -> Roster {
+    let text = include_bytes!("../../examples/acme/roster.yaml");
+    crate::config::load_str("examples/acme/roster.yaml", text)
+        .map(|l| l.roster)
+        .expect("the built-in example roster is valid (a test checks it)")
+}

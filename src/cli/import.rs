@@ -1,0 +1,96 @@
+//! `roster import`: read a live account and write a roster that plans empty.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+use super::Outcome;
+use super::target::{self, Connection};
+use crate::config::{self, ProviderKind};
+use crate::provider::{ReadScope, Reader};
+use crate::{import, sandbox};
+
+/// Flags of `roster import`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Directory to write the roster into.
+    #[arg(long, default_value = "roster")]
+    out: PathBuf,
+    /// Which API to read.
+    #[arg(long, value_enum, default_value = "talkdesk")]
+    provider: ProviderKind,
+    /// The account's name, written as `provider.account` (plans carry it).
+    #[arg(long)]
+    account: String,
+    /// One file per team (by each user's first team) plus one for users in none.
+    #[arg(long, value_name = "team", value_parser = ["team"])]
+    split_by: Option<String>,
+    /// Keep inactive users, as `status: inactive`.
+    #[arg(long)]
+    include_inactive: bool,
+    /// Email glob to leave out and write into `policy.ignore` (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    ignore: Vec<String>,
+    /// Overwrite files that exist.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    conn: Connection,
+}
+
+/// Runs `roster import`.
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    for p in &args.ignore {
+        globset::Glob::new(p).with_context(|| format!("--ignore {p:?} is not a valid glob"))?;
+    }
+    let rt = target::runtime()?;
+    let account = rt.block_on(async {
+        let conn = target::connect_to(args.provider, &sandbox::seed::example(), &args.conn).await?;
+        let scope = ReadScope {
+            phone_for_all: true,
+            ..ReadScope::default()
+        };
+        conn.provider
+            .read(&scope)
+            .await
+            .context("cannot read the account")
+    })?;
+    let opts = import::Options {
+        kind: args.provider,
+        account: args.account.clone(),
+        split_by_team: args.split_by.is_some(),
+        include_inactive: args.include_inactive,
+        ignore: args.ignore.clone(),
+    };
+    let (files, users) = import::files(&account, &opts, &config::ignore_set(&args.ignore));
+    let existing: Vec<String> = files
+        .keys()
+        .filter(|f| args.out.join(f).exists())
+        .cloned()
+        .collect();
+    if !existing.is_empty() && !args.force {
+        bail!(
+            "{} already holds {}; pass --force to overwrite",
+            args.out.display(),
+            existing.join(", ")
+        );
+    }
+    for (name, text) in &files {
+        let path = args.out.join(name);
+        config::write_atomic(&path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    eprintln!(
+        "Imported {users} user(s) into {} ({} file(s)).",
+        args.out.display(),
+        files.len()
+    );
+    if let Err(diags) = config::load(&args.out) {
+        eprintln!("{diags}");
+        eprintln!(
+            "The account holds data the roster format rejects: fix it in the files above (or the account)."
+        );
+        return Ok(Outcome::Failed);
+    }
+    Ok(Outcome::Success)
+}

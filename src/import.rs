@@ -1,0 +1,296 @@
+//! A live account written out as roster YAML that validates and plans empty.
+//! Pure: the same account always gives the same bytes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use globset::GlobSet;
+
+use crate::config::ProviderKind;
+use crate::model::{Account, PhoneSettings, Status, User};
+
+/// What to write.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The provider the account was read from.
+    pub kind: ProviderKind,
+    /// The account's name, for the roster's `provider.account`.
+    pub account: String,
+    /// One file per team instead of one file.
+    pub split_by_team: bool,
+    /// Keep inactive users (as `status: inactive`).
+    pub include_inactive: bool,
+    /// `policy.ignore` patterns: written into the policy, and matching users left out.
+    pub ignore: Vec<String>,
+}
+
+/// Whether a role name looks administrative; the operator is asked to confirm.
+fn looks_admin(name: &str) -> bool {
+    name.to_lowercase().contains("admin")
+}
+
+/// A YAML scalar: plain when that is unambiguous, else a JSON (double-quoted) string.
+fn scalar(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || " @._+/-'".contains(c))
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !s.ends_with(' ')
+        && !matches!(
+            s.to_lowercase().as_str(),
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
+        );
+    if plain {
+        s.to_string()
+    } else {
+        serde_json::to_string(s).unwrap_or_default()
+    }
+}
+
+fn list<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
+    let v: Vec<String> = items.into_iter().map(|s| scalar(s)).collect();
+    format!("[{}]", v.join(", "))
+}
+
+/// Whether phone settings say anything beyond a new user's defaults.
+fn phone_worth_writing(p: &PhoneSettings) -> bool {
+    p.numbers.as_ref().is_some_and(|n| !n.is_empty())
+        || p.sip_phones.as_ref().is_some_and(|n| !n.is_empty())
+        || p.caller_id.is_some()
+        || p.extension.is_some()
+        || p.call_waiting == Some(true)
+        || p.do_not_disturb == Some(true)
+        || p.call_forward.as_ref().is_some_and(|c| c.enabled)
+}
+
+fn user_yaml(u: &User) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "  - email: {}", scalar(&u.email));
+    let _ = writeln!(out, "    name: {}", scalar(&u.name));
+    if let Some(role) = &u.role {
+        let _ = writeln!(out, "    role: {}", scalar(role));
+    }
+    let _ = writeln!(out, "    teams: {}", list(&u.teams));
+    let _ = writeln!(out, "    ring_groups: {}", list(&u.ring_groups));
+    for (key, value) in [
+        ("extension", &u.extension),
+        ("time_zone", &u.time_zone),
+        ("language", &u.language),
+    ] {
+        if let Some(v) = value {
+            let v = if key == "extension" {
+                serde_json::to_string(v).unwrap_or_default()
+            } else {
+                scalar(v)
+            };
+            let _ = writeln!(out, "    {key}: {v}");
+        }
+    }
+    if u.status == Status::Inactive {
+        let _ = writeln!(out, "    status: inactive");
+    }
+    if let Some(ext) = &u.external_id {
+        let _ = writeln!(
+            out,
+            "    # managed by another system; this line claims it for roster, remove it to leave it alone"
+        );
+        let _ = writeln!(
+            out,
+            "    external_id: {}",
+            serde_json::to_string(ext).unwrap_or_default()
+        );
+    }
+    if !u.addons.is_empty() {
+        let _ = writeln!(out, "    addons: {}", list(&u.addons));
+    }
+    if let Some(p) = u.phone.as_ref().filter(|p| phone_worth_writing(p)) {
+        let _ = writeln!(out, "    phone:");
+        let q = |s: &String| serde_json::to_string(s).unwrap_or_default();
+        if let Some(e) = &p.extension {
+            let _ = writeln!(out, "      extension: {}", q(e));
+        }
+        if let Some(c) = &p.caller_id {
+            let _ = writeln!(out, "      caller_id: {}", q(c));
+        }
+        if let Some(n) = &p.numbers {
+            let v: Vec<String> = n.iter().map(q).collect();
+            let _ = writeln!(out, "      numbers: [{}]", v.join(", "));
+        }
+        if let Some(n) = &p.sip_phones {
+            let _ = writeln!(out, "      sip_phones: {}", list(n));
+        }
+        for (key, value) in [
+            ("call_waiting", p.call_waiting),
+            ("do_not_disturb", p.do_not_disturb),
+        ] {
+            if let Some(b) = value {
+                let _ = writeln!(out, "      {key}: {b}");
+            }
+        }
+        if let Some(cf) = &p.call_forward {
+            match &cf.number {
+                Some(n) => {
+                    let _ = writeln!(
+                        out,
+                        "      call_forward: {{ enabled: {}, number: {} }}",
+                        cf.enabled,
+                        q(n)
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "      call_forward: {{ enabled: {} }}", cf.enabled);
+                }
+            }
+        }
+        if let Some(c) = &p.default_country_code {
+            let _ = writeln!(out, "      default_country_code: {}", q(c));
+        }
+    }
+    out
+}
+
+/// The roster files for `account` (file name → content, in a stable order) and the
+/// number of users written.
+pub fn files(
+    account: &Account,
+    opts: &Options,
+    ignored: &GlobSet,
+) -> (BTreeMap<String, String>, usize) {
+    let header = format!(
+        "# Imported from {} account {} by `roster import`.\n# Review it, then commit: from now on this file is what the account should be.\n",
+        opts.kind.as_str(),
+        opts.account
+    );
+    let mut users: Vec<&User> = account
+        .users
+        .iter()
+        .filter(|u| opts.include_inactive || u.status == Status::Active)
+        .filter(|u| !ignored.is_match(u.email.to_lowercase()))
+        .collect();
+    users.sort_by_key(|u| u.email.to_lowercase());
+
+    let mut top = String::new();
+    let _ = writeln!(top, "version: 1");
+    let _ = writeln!(
+        top,
+        "provider: {{ kind: {}, account: {} }}",
+        opts.kind.as_str(),
+        scalar(&opts.account)
+    );
+    let _ = writeln!(top, "policy:");
+    let _ = writeln!(top, "  min_admins: 1");
+    let _ = writeln!(top, "  unmanaged_users: deactivate");
+    if !opts.ignore.is_empty() {
+        let v: Vec<String> = opts
+            .ignore
+            .iter()
+            .map(|p| serde_json::to_string(p).unwrap_or_default())
+            .collect();
+        let _ = writeln!(top, "  ignore: [{}]", v.join(", "));
+    }
+    let mut addons: Vec<_> = account.addons.iter().collect();
+    addons.sort_by(|a, b| a.name.cmp(&b.name));
+    if !addons.is_empty() {
+        let v: Vec<String> = addons
+            .iter()
+            .map(|a| format!("{}: {}", scalar(&a.name), a.entitlement))
+            .collect();
+        let _ = writeln!(top, "  addons: {{ {} }}", v.join(", "));
+    }
+    let mut roles: Vec<&str> = account.roles.iter().map(|r| r.name.as_str()).collect();
+    roles.sort();
+    roles.dedup();
+    let _ = writeln!(top, "roles:");
+    for r in &roles {
+        if looks_admin(r) {
+            let _ = writeln!(
+                top,
+                "  - {{ name: {}, admin: true }}   # looks administrative: confirm",
+                scalar(r)
+            );
+        } else {
+            let _ = writeln!(top, "  - {{ name: {} }}", scalar(r));
+        }
+    }
+    let mut rgs: Vec<&String> = account.ring_groups.iter().map(|g| &g.name).collect();
+    rgs.sort();
+    let _ = writeln!(top, "ring_groups: {}", list(rgs));
+    let mut teams: BTreeSet<&String> = account.teams.iter().map(|t| &t.name).collect();
+    // Teams users belong to that the account listing missed still need declaring.
+    teams.extend(users.iter().flat_map(|u| u.teams.iter()));
+
+    let mut out = BTreeMap::new();
+    if !opts.split_by_team {
+        let mut text = format!("{header}{top}");
+        let _ = writeln!(text, "teams:");
+        for t in &teams {
+            let _ = writeln!(text, "  - {{ name: {} }}", scalar(t));
+        }
+        let _ = writeln!(text, "users:");
+        for u in &users {
+            text.push_str(&user_yaml(u));
+        }
+        out.insert("roster.yaml".to_string(), text);
+        return (out, users.len());
+    }
+    out.insert("00-account.yaml".to_string(), format!("{header}{top}"));
+    let mut slugs: BTreeMap<String, usize> = BTreeMap::new();
+    for t in &teams {
+        let members: Vec<&&User> = users
+            .iter()
+            .filter(|u| u.teams.iter().next() == Some(*t))
+            .collect();
+        let mut slug: String = t
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let n = slugs.entry(slug.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            slug = format!("{slug}-{n}");
+        }
+        let mut text = format!(
+            "{header}# Team {t}.\nteams:\n  - {{ name: {} }}\nusers:\n",
+            scalar(t)
+        );
+        if members.is_empty() {
+            text = text.replace("users:\n", "users: []\n");
+        }
+        for u in members {
+            text.push_str(&user_yaml(u));
+        }
+        out.insert(format!("team-{slug}.yaml"), text);
+    }
+    let loners: Vec<&&User> = users.iter().filter(|u| u.teams.is_empty()).collect();
+    let mut text = format!("{header}# Users in no team.\nusers:\n");
+    if loners.is_empty() {
+        text = text.replace("users:\n", "users: []\n");
+    }
+    for u in loners {
+        text.push_str(&user_yaml(u));
+    }
+    out.insert("zz-no-team.yaml".to_string(), text);
+    (out, users.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_quote_what_yaml_would_misread() {
+        assert_eq!(scalar("Jane Doe"), "Jane Doe");
+        assert_eq!(scalar("jane@acme.example"), "jane@acme.example");
+        assert_eq!(scalar("no"), "\"no\"");
+        assert_eq!(scalar("2001"), "\"2001\"");
+        assert_eq!(scalar("O'Brien: the boss"), "\"O'Brien: the boss\"");
+        assert_eq!(scalar(""), "\"\"");
+        assert_eq!(scalar("Zoë"), "\"Zoë\"");
+    }
+}
