@@ -20,8 +20,19 @@ pub struct Options {
     pub concurrency: usize,
     /// Directory for the JSON-lines journal.
     pub journal_dir: PathBuf,
-    /// Draw a progress bar (on a terminal) instead of plain lines.
-    pub progress_bar: bool,
+    /// How to show progress.
+    pub progress: Progress,
+}
+
+/// How apply shows progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A bar per phase, for a terminal.
+    Bar,
+    /// One plain line per change, for CI logs.
+    Lines,
+    /// Nothing but the journal (benchmarks).
+    Quiet,
 }
 
 /// What happened to one change.
@@ -153,7 +164,8 @@ pub async fn run<W: Writer>(
             .count(),
     );
     let floor = plan.min_admins.max(1) as usize;
-    let bar = if opts.progress_bar {
+    let lines = opts.progress == Progress::Lines;
+    let bar = if opts.progress == Progress::Bar {
         let b = indicatif::ProgressBar::new(plan.changes.len() as u64);
         b.set_style(
             indicatif::ProgressStyle::with_template("{prefix:>28} [{bar:30}] {pos}/{len} {msg}")
@@ -175,7 +187,8 @@ pub async fn run<W: Writer>(
         }
         match &bar {
             Some(b) => b.set_prefix(phase.label()),
-            None => eprintln!("apply: {} ({})", phase.label(), changes.len()),
+            None if lines => eprintln!("apply: {} ({})", phase.label(), changes.len()),
+            None => {}
         }
         let outcomes: Vec<(&Change, Result<(), String>)> = stream::iter(changes)
             .map(|c| {
@@ -216,8 +229,9 @@ pub async fn run<W: Writer>(
                     b.inc(1);
                     b.set_message(line.clone());
                 }
-                (None, Ok(())) => eprintln!("  {line}: ok"),
-                (None, Err(e)) => eprintln!("  {line}: failed: {e}"),
+                (None, Ok(())) if lines => eprintln!("  {line}: ok"),
+                (None, Err(e)) if lines => eprintln!("  {line}: failed: {e}"),
+                (None, _) => {}
             }
             match result {
                 Ok(()) => report.applied += 1,

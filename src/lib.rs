@@ -5,6 +5,7 @@
 //! `sandbox` emulates the vendors on loopback.
 
 pub mod apply;
+pub mod bench;
 pub mod cli;
 pub mod config;
 #[cfg(test)]

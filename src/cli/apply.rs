@@ -139,7 +139,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         let opts = apply::Options {
             concurrency: args.conn.concurrency as usize,
             journal_dir: args.journal_dir.clone(),
-            progress_bar: std::io::stderr().is_terminal(),
+            progress: if std::io::stderr().is_terminal() {
+                apply::Progress::Bar
+            } else {
+                apply::Progress::Lines
+            },
         };
         let report = apply::run(&conn.provider, &plan, &live, &opts).await.context("cannot write the apply journal")?;
         report_outcome(&report)

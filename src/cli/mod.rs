@@ -59,6 +59,9 @@ enum Command {
     Import(import::Args),
     /// Run the vendor emulators.
     Sandbox(sandbox::Args),
+    /// Run the end-to-end benchmarks and write target/bench-report.md.
+    #[command(hide = true)]
+    Bench,
     /// Print the JSON Schema of the roster format.
     Schema(schema::Args),
 }
@@ -79,6 +82,16 @@ fn default_path() -> PathBuf {
     PathBuf::from("roster")
 }
 
+/// Runs the benchmarks, prints the table and writes it to `target/bench-report.md`.
+fn bench() -> anyhow::Result<Outcome> {
+    let table = crate::bench::run()?;
+    print!("{table}");
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    crate::config::write_atomic(&target.join("bench-report.md"), table.as_bytes())?;
+    Ok(Outcome::Success)
+}
+
 /// Parses the command line, runs the command and returns its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -95,6 +108,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(args),
         Command::Import(args) => import::run(args),
         Command::Sandbox(args) => sandbox::run(args),
+        Command::Bench => bench(),
         Command::Schema(args) => schema::run(args),
     };
     match outcome {

@@ -1,6 +1,9 @@
 //! Matching declared users to live ones and working out the changes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -76,7 +79,7 @@ pub(super) struct Planned {
 /// Everything `diff` works out before guards and ordering.
 pub(super) struct Diffed {
     pub planned: Vec<Planned>,
-    pub seats: Vec<Seat>,
+    pub baseline: Baseline,
     pub warnings: Vec<String>,
     pub manual_steps: Vec<String>,
     pub notes: Vec<String>,
@@ -99,8 +102,9 @@ pub(super) fn changes(
         .filter(|r| r.admin)
         .map(|r| r.name.to_lowercase())
         .collect();
-    let is_admin =
-        |role: Option<&str>| role.is_some_and(|r| admin_roles.contains(&r.to_lowercase()));
+    let is_admin = |role: Option<&str>| {
+        role.is_some_and(|r| admin_roles.iter().any(|a| a.eq_ignore_ascii_case(r)))
+    };
 
     // Roles: every declared role must exist in the account when the provider reads them.
     if caps.roles {
@@ -210,30 +214,38 @@ pub(super) fn changes(
         }
     }
 
-    // Live users, normalized to declared team names.
-    let live_users: Vec<User> = live
-        .users
-        .iter()
-        .map(|u| {
-            let mut u = u.clone();
-            u.teams = u
-                .teams
+    // Live users, normalized to declared team names (copied only when a team was
+    // renamed: the common case borrows).
+    let live_users: Cow<'_, [User]> = if live_to_declared.is_empty() {
+        Cow::Borrowed(&live.users)
+    } else {
+        Cow::Owned(
+            live.users
                 .iter()
-                .map(|t| {
-                    live_to_declared
-                        .get(t)
-                        .cloned()
-                        .unwrap_or_else(|| t.clone())
+                .map(|u| {
+                    let mut u = u.clone();
+                    u.teams = u
+                        .teams
+                        .iter()
+                        .map(|t| {
+                            live_to_declared
+                                .get(t)
+                                .cloned()
+                                .unwrap_or_else(|| t.clone())
+                        })
+                        .collect();
+                    u
                 })
-                .collect();
-            u
-        })
-        .collect();
-    let by_email: HashMap<String, usize> = live_users
-        .iter()
-        .enumerate()
-        .map(|(i, u)| (u.email.to_lowercase(), i))
-        .collect();
+                .collect(),
+        )
+    };
+    let mut by_email: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(live.users.len());
+    by_email.extend(
+        live.users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (lowercase(&u.email), i)),
+    );
     let mut matched = vec![false; live_users.len()];
     let seat_of = |u: &User| Seat {
         email: u.email.to_lowercase(),
@@ -247,7 +259,7 @@ pub(super) fn changes(
     for decl in &roster.users {
         let found = std::iter::once(&decl.email)
             .chain(&decl.previously)
-            .find_map(|e| by_email.get(&e.to_lowercase()).copied());
+            .find_map(|e| by_email.get(&lowercase(e)).copied());
         let want = decl.status();
         let Some(idx) = found else {
             if want == Status::Active {
@@ -273,7 +285,6 @@ pub(super) fn changes(
             ));
             continue;
         }
-        let before = seat_of(live_user);
         let (mut fields, steps) = update_fields(decl, live_user, caps);
         manual_steps.extend(steps);
         let action = match (live_user.status, want) {
@@ -296,6 +307,7 @@ pub(super) fn changes(
             (Status::Active, Status::Active) if fields.is_empty() => continue,
             (Status::Active, Status::Active) => Action::Update,
         };
+        let before = seat_of(live_user);
         let after = match action {
             Action::Deactivate | Action::Offboard => Seat {
                 active: false,
@@ -386,10 +398,10 @@ pub(super) fn changes(
     } else {
         Vec::new()
     };
-    let seats = live_users.iter().map(seat_of).collect();
+    let baseline = Baseline::of(&live_users, &is_admin);
     Ok(Diffed {
         planned,
-        seats,
+        baseline,
         warnings,
         manual_steps,
         notes,
@@ -501,6 +513,65 @@ fn permission_set_notes(planned: &[Planned], manual_steps: &mut Vec<String>) -> 
         }
     }
     notes
+}
+
+/// The live account's counts before any change: what the guards start from.
+pub(super) struct Baseline {
+    pub seats: usize,
+    pub admins: usize,
+    pub addons: BTreeMap<String, usize>,
+    /// (is a team, name) → active members.
+    pub members: HashMap<(bool, String), isize>,
+    /// Lowercased email → whether an active administrator, for `required_admins`.
+    pub admin_by_email: HashMap<String, bool>,
+}
+
+impl Baseline {
+    fn of(users: &[User], is_admin: &dyn Fn(Option<&str>) -> bool) -> Baseline {
+        let mut addons: HashMap<&str, usize> = HashMap::new();
+        let mut members: HashMap<(bool, &str), isize> = HashMap::new();
+        let (mut seats, mut admins) = (0, 0);
+        let mut admin_by_email = HashMap::new();
+        for u in users.iter().filter(|u| u.status == Status::Active) {
+            seats += 1;
+            let admin = is_admin(u.role.as_deref());
+            if admin {
+                admins += 1;
+                admin_by_email.insert(u.email.to_lowercase(), true);
+            }
+            for a in &u.addons {
+                *addons.entry(a).or_default() += 1;
+            }
+            for t in &u.teams {
+                *members.entry((true, t)).or_default() += 1;
+            }
+            for g in &u.ring_groups {
+                *members.entry((false, g)).or_default() += 1;
+            }
+        }
+        Baseline {
+            seats,
+            admins,
+            addons: addons
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            members: members
+                .into_iter()
+                .map(|((t, k), v)| ((t, k.to_string()), v))
+                .collect(),
+            admin_by_email,
+        }
+    }
+}
+
+/// A lowercased email, borrowed when it already is.
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) || !s.is_ascii() {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 impl Seat {
@@ -632,75 +703,90 @@ fn update_fields(
     live: &User,
     caps: &Capabilities,
 ) -> (BTreeMap<String, FieldChange>, Vec<String>) {
+    // Fields compare natively first; JSON values are built only for the few that
+    // differ, since this runs for every declared user.
     let mut fields = BTreeMap::new();
     let mut steps = Vec::new();
-    let mut cmp = |name: &str, from: Value, to: Value| {
-        if from == to {
-            return;
-        }
+    let mut put = |name: &str, from: Value, to: Value| {
         if caps.immutable_fields.contains(&name) {
             steps.push(format!("{}: change {name} from {from} to {to} in the vendor's console (the API cannot change it)", decl.email));
             return;
         }
         fields.insert(name.to_string(), change_of(from, to));
     };
+    let differs = |live: Option<&str>, want: Option<&str>| want.is_some() && live != want;
     if !live.email.eq_ignore_ascii_case(&decl.email) {
-        cmp("email", json!(live.email), json!(decl.email));
+        put("email", json!(live.email), json!(decl.email));
     }
-    cmp("name", json!(live.name), json!(decl.name));
-    if caps.roles {
-        let same = live
+    if live.name != decl.name {
+        put("name", json!(live.name), json!(decl.name));
+    }
+    if caps.roles
+        && !live
             .role
             .as_deref()
-            .is_some_and(|r| r.eq_ignore_ascii_case(&decl.role));
-        if !same {
-            cmp("role", json!(live.role), json!(decl.role));
+            .is_some_and(|r| r.eq_ignore_ascii_case(&decl.role))
+    {
+        put("role", json!(live.role), json!(decl.role));
+    }
+    let lists = [
+        ("teams", &decl.teams, &live.teams, true),
+        ("ring_groups", &decl.ring_groups, &live.ring_groups, true),
+        ("addons", &decl.addons, &live.addons, caps.addons),
+    ];
+    for (name, want, have, managed) in lists {
+        let Some(want) = want.as_ref().filter(|_| managed) else {
+            continue;
+        };
+        if !same_set(want, have) {
+            put(
+                name,
+                set_value(have),
+                json!(want.iter().collect::<BTreeSet<_>>()),
+            );
         }
     }
-    let set = |v: &Vec<String>| -> BTreeSet<String> { v.iter().cloned().collect() };
-    if let Some(t) = &decl.teams {
-        cmp("teams", set_value(&live.teams), set_value(&set(t)));
+    if differs(live.extension.as_deref(), decl.extension.as_deref()) {
+        put("extension", json!(live.extension), json!(decl.extension));
     }
-    if let Some(g) = &decl.ring_groups {
-        cmp(
-            "ring_groups",
-            set_value(&live.ring_groups),
-            set_value(&set(g)),
-        );
+    if differs(live.time_zone.as_deref(), decl.time_zone.as_deref()) {
+        put("time_zone", json!(live.time_zone), json!(decl.time_zone));
     }
-    if decl.extension.is_some() {
-        cmp("extension", json!(live.extension), json!(decl.extension));
-    }
-    if decl.time_zone.is_some() {
-        cmp("time_zone", json!(live.time_zone), json!(decl.time_zone));
-    }
-    if let Some(lang) = &decl.language {
-        let same = live
+    if let Some(lang) = &decl.language
+        && !live
             .language
             .as_deref()
-            .is_some_and(|l| l.eq_ignore_ascii_case(lang));
-        if !same {
-            cmp("language", json!(live.language), json!(lang));
-        }
-    }
-    if let Some(a) = decl.addons.as_ref().filter(|_| caps.addons) {
-        cmp("addons", set_value(&live.addons), set_value(&set(a)));
+            .is_some_and(|l| l.eq_ignore_ascii_case(lang))
+    {
+        put("language", json!(live.language), json!(lang));
     }
     if let Some(phone) = decl.phone.as_ref().filter(|_| caps.phone) {
         let current = live.phone.clone().unwrap_or_default();
         let now: BTreeMap<&str, Value> = phone_fields(&current).into_iter().collect();
         for (k, v) in phone_fields(phone) {
-            if v.is_null() {
-                continue;
+            let from = now.get(k).cloned().unwrap_or(Value::Null);
+            if !v.is_null() && from != v {
+                put(&format!("phone.{k}"), from, v);
             }
-            cmp(
-                &format!("phone.{k}"),
-                now.get(k).cloned().unwrap_or(Value::Null),
-                v,
-            );
         }
     }
     (fields, steps)
+}
+
+/// Whether a declared list and a live set hold the same names, ignoring order and
+/// repeats.
+fn same_set(want: &[String], have: &BTreeSet<String>) -> bool {
+    if want.len() < have.len() || !want.iter().all(|w| have.contains(w)) {
+        return false;
+    }
+    // Every declared name is live; the sets are equal unless the declared list has
+    // repeats that hide a live name it lacks. Lists are short: count the distinct.
+    let distinct = want
+        .iter()
+        .enumerate()
+        .filter(|(i, w)| !want[..*i].contains(w))
+        .count();
+    distinct == have.len()
 }
 
 /// The phone settings as (field, value) pairs; lists as sorted sets, absent as null.

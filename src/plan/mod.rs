@@ -6,7 +6,9 @@ mod diff;
 mod tests;
 mod types;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use sha2::{Digest, Sha256};
 
@@ -15,7 +17,7 @@ pub use types::{Action, Change, FieldChange, Guard, Kind, Phase, Plan, Summary};
 
 use crate::config::{MaxDeactivations, Roster};
 use crate::model::Account;
-use diff::{Planned, Seat};
+use diff::{Baseline, Planned, Seat};
 
 /// Share of active users one plan may deactivate when the roster sets no
 /// `max_deactivations`: a roster that lost half its users by mistake is stopped.
@@ -43,7 +45,7 @@ pub fn diff(
             &b.change.key,
         ))
     });
-    let sim = simulate(&d.seats, &d.planned);
+    let sim = simulate(d.baseline, &d.planned);
     let mut warnings = d.warnings;
     warnings.extend(sim.emptied.iter().cloned());
     let count = |a: Action| d.planned.iter().filter(|p| p.change.action == a).count();
@@ -79,11 +81,13 @@ pub fn diff(
         team_aliases: d.team_aliases,
         changes: d.planned.into_iter().map(|p| p.change).collect(),
     };
-    plan.checksum = checksum(&plan);
+    let bytes = serde_json::to_vec(&plan).unwrap_or_default();
+    plan.checksum = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
     Ok(plan)
 }
 
-/// sha256 of the plan's JSON with an empty checksum field.
+/// sha256 of the plan's JSON with an empty checksum field (`diff` computes it the same
+/// way before filling the field in).
 pub fn checksum(plan: &Plan) -> String {
     let mut copy = plan.clone();
     copy.checksum.clear();
@@ -109,24 +113,13 @@ struct Simulation {
 /// Applies the changes one at a time to the live seats and records the extremes. Within a
 /// phase every change moves the counts the same way, so the extremes of this sequence
 /// bound any order the concurrent apply may take inside a phase.
-fn simulate(seats: &[Seat], planned: &[Planned]) -> Simulation {
+fn simulate(base: Baseline, planned: &[Planned]) -> Simulation {
     let active = |s: &Seat| s.active;
     let admin = |s: &Seat| s.active && s.admin;
-    let mut seats_now = seats.iter().filter(|s| active(s)).count();
-    let mut admins_now = seats.iter().filter(|s| admin(s)).count();
-    let mut addons: BTreeMap<String, usize> = BTreeMap::new();
-    let mut members: HashMap<(bool, String), isize> = HashMap::new();
-    for s in seats.iter().filter(|s| s.active) {
-        for a in &s.addons {
-            *addons.entry(a.clone()).or_default() += 1;
-        }
-        for t in &s.teams {
-            *members.entry((true, t.clone())).or_default() += 1;
-        }
-        for g in &s.ring_groups {
-            *members.entry((false, g.clone())).or_default() += 1;
-        }
-    }
+    let mut seats_now = base.seats;
+    let mut admins_now = base.admins;
+    let mut addons = base.addons;
+    let mut members = base.members;
     let members_before = members.clone();
     let (seats_before, admins_before) = (seats_now, admins_now);
     let mut sim = Simulation {
@@ -139,7 +132,7 @@ fn simulate(seats: &[Seat], planned: &[Planned]) -> Simulation {
         addons_highest: addons.clone(),
         deactivations: 0,
         emptied: Vec::new(),
-        final_admin: seats.iter().map(|s| (s.email.clone(), admin(s))).collect(),
+        final_admin: base.admin_by_email,
     };
     for p in planned {
         if matches!(p.change.action, Action::Deactivate | Action::Offboard) {

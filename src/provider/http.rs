@@ -164,6 +164,24 @@ impl HttpClient {
         idem: Idempotence,
     ) -> Result<(StatusCode, Value), ProviderError> {
         let label = format!("{method} {}", path.split('?').next().unwrap_or(path));
+        let (status, bytes) = self.send_bytes(method, path, body, idem).await?;
+        let value = parse_json(&bytes).map_err(|message| ProviderError::Decode {
+            request: label,
+            message,
+        })?;
+        Ok((status, value))
+    }
+
+    /// Like [`send`](Self::send), but returns the body unparsed, for callers that
+    /// decode it into their own types in one pass.
+    pub async fn send_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idem: Idempotence,
+    ) -> Result<(StatusCode, Vec<u8>), ProviderError> {
+        let label = format!("{method} {}", path.split('?').next().unwrap_or(path));
         let reauthed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(50))
@@ -212,7 +230,7 @@ impl HttpClient {
         body: Option<&Value>,
         idem: Idempotence,
         label: &str,
-    ) -> Result<(StatusCode, Value), Attempt> {
+    ) -> Result<(StatusCode, Vec<u8>), Attempt> {
         if let Some(l) = &self.limiter {
             l.until_ready().await;
         }
@@ -252,13 +270,7 @@ impl HttpClient {
             BodyError::Io(msg) => unknown(msg),
         })?;
         if status.is_success() {
-            let value = parse_json(&bytes).map_err(|m| {
-                Attempt::Fail(ProviderError::Decode {
-                    request: label.to_string(),
-                    message: m,
-                })
-            })?;
-            return Ok((status, value));
+            return Ok((status, bytes));
         }
         let error = ProviderError::Api {
             request: label.to_string(),

@@ -184,6 +184,26 @@ struct WireNamed {
     name: String,
 }
 
+/// Either users envelope, for the one-pass parse.
+#[derive(Deserialize)]
+struct Envelope {
+    users: Option<Vec<WireUser>>,
+    meta: Option<Meta>,
+    #[serde(rename = "_embedded")]
+    embedded: Option<Embedded>,
+    total: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    total: usize,
+}
+
+#[derive(Deserialize)]
+struct Embedded {
+    users: Vec<WireUser>,
+}
+
 /// One page of users, from either envelope.
 #[derive(Debug)]
 struct Page {
@@ -241,12 +261,40 @@ impl Talkdesk {
 
     async fn page(&self, number: usize, extra: &str) -> Result<Page, ProviderError> {
         let path = format!("/users?page[number]={number}&page[size]={PAGE_SIZE}{extra}");
-        let v = self.get(&path).await?;
-        parse_page(&v).map_err(|m| decode(&format!("/users?page[number]={number}"), m))
+        let (_, bytes) = self
+            .http
+            .send_bytes(Method::GET, &path, None, Idempotence::Safe)
+            .await?;
+        let request = format!("/users?page[number]={number}");
+        // One pass into typed structs; only a page that does not fit is parsed again
+        // as a generic value, to say precisely what is wrong with it.
+        match serde_json::from_slice::<Envelope>(&bytes) {
+            Ok(Envelope {
+                users: Some(users),
+                meta: Some(Meta { total }),
+                ..
+            }) => Ok(Page { users, total }),
+            Ok(Envelope {
+                embedded: Some(Embedded { users }),
+                total: Some(total),
+                ..
+            }) => Ok(Page { users, total }),
+            _ => {
+                let v = serde_json::from_slice::<Value>(&bytes).map_err(|_| {
+                    let start =
+                        String::from_utf8_lossy(&bytes[..bytes.len().min(60)]).replace('\n', " ");
+                    decode(
+                        &request,
+                        format!("the response is not JSON; it starts with {start:?}"),
+                    )
+                })?;
+                parse_page(&v).map_err(|m| decode(&request, m))
+            }
+        }
     }
 
-    async fn read_users(&self) -> Result<Vec<WireUser>, ProviderError> {
-        let first = self.page(1, "").await?;
+    /// Every user: `first` is page 1, which says how many pages follow.
+    async fn read_users(&self, first: Page) -> Result<Vec<WireUser>, ProviderError> {
         // A server claiming absurd totals would have us fetch for hours.
         if first.total > MAX_USERS {
             return Err(decode(
@@ -612,17 +660,20 @@ impl Reader for Talkdesk {
     }
 
     async fn read(&self, scope: &ReadScope) -> Result<Account, ProviderError> {
-        let (roles, teams, ring_groups) = tokio::try_join!(
+        // Everything that does not depend on something else goes out at once.
+        let (roles, teams, ring_groups, wire_addons, first) = tokio::try_join!(
             self.named("/roles", "roles"),
             self.named("/teams", "teams"),
             self.named("/ring-groups", "ring_groups"),
+            self.read_addons(),
+            self.page(1, ""),
         )?;
         *self
             .catalog
             .write()
             .map_err(|_| ProviderError::Setup("catalog lock poisoned".into()))? =
             Catalog::new(&roles, &teams, &ring_groups);
-        let wire = self.read_users().await?;
+        let wire = self.read_users(first).await?;
         let mut users: Vec<User> = {
             let cat = self
                 .catalog
@@ -630,7 +681,6 @@ impl Reader for Talkdesk {
                 .map_err(|_| ProviderError::Setup("catalog lock poisoned".into()))?;
             wire.into_iter().map(|w| self.to_user(w, &cat)).collect()
         };
-        let wire_addons = self.read_addons().await?;
         let mut held: HashMap<&str, Vec<&str>> = HashMap::new();
         for a in &wire_addons {
             for id in &a.assigned {

@@ -303,7 +303,27 @@ fn dropped(status: StatusCode) -> Response {
     tag(r, "dropped")
 }
 
-/// Latency, the crash knob, rate limit and injected faults, in that order.
+/// The server's own rate limit, then the handler. Injected 429s and 500s come before
+/// it and do not use up its quota: they stand for a struggling backend, not for the
+/// client sending too fast.
+async fn limited(s: &Shared, req: Request, next: Next) -> Response {
+    if let Some(l) = &s.limiter
+        && l.check().is_err()
+    {
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "rate limit exceeded",
+        )
+        .into_response();
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+        return r;
+    }
+    next.run(req).await
+}
+
+/// Latency, the crash knob, injected faults and the rate limit, in that order.
 async fn faults(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> Response {
     if !s.config.latency.is_zero() {
         tokio::time::sleep(s.config.latency).await;
@@ -321,21 +341,8 @@ async fn faults(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> R
             handled
         };
     }
-    if let Some(l) = &s.limiter
-        && l.check().is_err()
-    {
-        let mut r = error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
-            "rate limit exceeded",
-        )
-        .into_response();
-        r.headers_mut()
-            .insert("retry-after", HeaderValue::from_static("1"));
-        return r;
-    }
     if s.config.fault_rate <= 0.0 || fastrand::f64() >= s.config.fault_rate {
-        return next.run(req).await;
+        return limited(&s, req, next).await;
     }
     let kinds = &s.config.faults;
     match kinds[fastrand::usize(0..kinds.len())] {
@@ -368,10 +375,10 @@ async fn faults(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> R
         ),
         // The request is handled, then the connection drops mid-body: the client
         // cannot know whether its write happened.
-        Fault::Drop => dropped(next.run(req).await.status()),
+        Fault::Drop => dropped(limited(&s, req, next).await.status()),
         // Handled, then answered later than a client would wait.
         Fault::Slow => {
-            let handled = next.run(req).await;
+            let handled = limited(&s, req, next).await;
             tokio::time::sleep(s.config.slow).await;
             tag(handled, "slow")
         }

@@ -153,22 +153,38 @@ async fn list_users(
         }
     };
     let st = lock(&s.state);
-    let matches: Vec<&SandboxUser> = st
-        .users
-        .iter()
-        .filter(|u| {
-            q.get("email")
-                .is_none_or(|e| u.email.eq_ignore_ascii_case(e))
-        })
-        .filter(|u| q.get("status").is_none_or(|v| &u.status == v))
-        .collect();
-    let page: Vec<Value> = matches
-        .iter()
-        .skip((number - 1) * size)
-        .take(size)
-        .map(|u| user_json(u))
-        .collect();
-    Json(json!({"users": page, "meta": {"total": matches.len(), "page": number}})).into_response()
+    let start = (number - 1).saturating_mul(size);
+    let filtered = q.contains_key("email") || q.contains_key("status");
+    let matches: Vec<&SandboxUser> = if filtered {
+        st.users
+            .iter()
+            .filter(|u| {
+                q.get("email")
+                    .is_none_or(|e| u.email.eq_ignore_ascii_case(e))
+            })
+            .filter(|u| q.get("status").is_none_or(|v| &u.status == v))
+            .collect()
+    } else {
+        st.users.iter().skip(start).take(size).collect()
+    };
+    let total = if filtered {
+        matches.len()
+    } else {
+        st.users.len()
+    };
+    let page: Vec<&SandboxUser> = if filtered {
+        matches.into_iter().skip(start).take(size).collect()
+    } else {
+        matches
+    };
+    // Serialized straight from the stored users, without an intermediate tree.
+    #[derive(serde::Serialize)]
+    struct UsersPage<'a> {
+        users: Vec<&'a SandboxUser>,
+        meta: Value,
+    }
+    let meta = json!({"total": total, "page": number});
+    Json(UsersPage { users: page, meta }).into_response()
 }
 
 async fn get_user(

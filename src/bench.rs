@@ -1,0 +1,335 @@
+//! End-to-end benchmarks against the emulator on loopback (`roster bench`, hidden from
+//! help): reads at 25 ms latency, apply throughput under a server rate limit with
+//! injected 429s, the diff alone, and the peak memory of a 100,000-user plan. Prints a
+//! table and writes it to `target/bench-report.md`. Figures, never assertions.
+
+use std::fmt::Write;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::config::{self, Roster};
+use crate::plan::{self, Capabilities};
+use crate::provider::talkdesk::{PAGE_SIZE, Settings, Talkdesk};
+use crate::provider::{ReadScope, Reader, http::Secret};
+use crate::sandbox::{self, Fault, State};
+
+/// One line of the report.
+pub struct Row {
+    /// What was measured.
+    pub what: String,
+    /// The figure.
+    pub figure: String,
+    /// The target from DESIGN.md, and whether it is met.
+    pub target: String,
+}
+
+/// A roster that matches `State::synthetic(n)` exactly, as YAML text.
+pub fn synthetic_roster(n: usize, rename: usize) -> String {
+    let mut out = String::from(
+        "version: 1\nprovider: { kind: talkdesk, account: bench }\npolicy: { unmanaged_users: ignore }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nteams: [ { name: Support } ]\nring_groups: [support]\nusers:\n",
+    );
+    for i in 0..n {
+        let role = if i < 2 { "Administrator" } else { "Agent" };
+        let name = if i >= 2 && i < 2 + rename {
+            format!("Renamed {i:06}")
+        } else {
+            format!("Agent {i:06}")
+        };
+        let _ = writeln!(
+            out,
+            "  - {{ email: agent{i:06}@acme.example, name: {name}, role: {role}, teams: [Support], ring_groups: [support], extension: \"{}\", time_zone: Europe/Lisbon, language: en-US }}",
+            10_000 + i
+        );
+    }
+    out
+}
+
+fn roster_of(text: &str) -> anyhow::Result<Roster> {
+    Ok(config::load_str("bench.yaml", text.as_bytes())
+        .map_err(|d| anyhow::anyhow!("{d}"))?
+        .roster)
+}
+
+fn provider(
+    url: &str,
+    concurrency: usize,
+    max_rps: Option<NonZeroU32>,
+) -> anyhow::Result<Talkdesk> {
+    Ok(Talkdesk::new(Settings {
+        base_url: url.to_string(),
+        token_url: format!("{url}/oauth/token"),
+        client_id: sandbox::CLIENT_ID.into(),
+        client_secret: Secret::new(sandbox::CLIENT_SECRET),
+        basic_auth: false,
+        concurrency,
+        max_rps,
+        retries: 10,
+        timeout: Duration::from_secs(30),
+    })?)
+}
+
+/// Planning 10,000 users at 25 ms per request, for each concurrency.
+async fn reads(rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    const USERS: usize = 10_000;
+    let latency = Duration::from_millis(25);
+    let roster = roster_of(&synthetic_roster(USERS, 0))?;
+    let pages = USERS.div_ceil(PAGE_SIZE);
+    for c in [1usize, 4, 8, 16] {
+        let cfg = sandbox::Config {
+            latency,
+            ..sandbox::Config::default()
+        };
+        let handle = sandbox::spawn(cfg, State::synthetic(USERS)).await?;
+        let p = provider(&handle.url(), c, None)?;
+        let start = Instant::now();
+        let live = p.read(&ReadScope::default()).await?;
+        let plan = plan::diff(&roster, &live, &p.capabilities(), &plan::Options::default())
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let wall = start.elapsed();
+        let requests = handle.shared.requests().len();
+        // The token first, then the pages at `c` at a time.
+        let bound = latency * (1 + pages.div_ceil(c)) as u32;
+        let ratio = wall.as_secs_f64() / bound.as_secs_f64();
+        rows.push(Row {
+            what: format!("plan 10,000 users, 25 ms latency, concurrency {c}"),
+            figure: format!(
+                "{requests} requests, {} changes, {:.0} ms; bound {:.0} ms; ratio {ratio:.2}",
+                plan.changes.len(),
+                wall.as_secs_f64() * 1e3,
+                bound.as_secs_f64() * 1e3
+            ),
+            target: format!(
+                "requests <= {} ({}); ratio <= 1.5 ({})",
+                pages + 5,
+                verdict(requests <= pages + 5),
+                verdict(ratio <= 1.5)
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// 1,000 updates against a 50 requests/second server with 20% injected 429s.
+async fn writes(rows: &mut Vec<Row>, journal: &Path) -> anyhow::Result<()> {
+    const USERS: usize = 1_010;
+    const LIMIT: u32 = 50;
+    let roster = roster_of(&synthetic_roster(USERS, 1_000))?;
+    let cfg = sandbox::Config {
+        rate_limit: NonZeroU32::new(LIMIT),
+        fault_rate: 0.2,
+        faults: vec![Fault::TooMany, Fault::TooManyWithRetryAfter],
+        ..sandbox::Config::default()
+    };
+    let handle = sandbox::spawn(cfg, State::synthetic(USERS)).await?;
+    // A client limit a little above the server's: the injected 429s do not use the
+    // server's quota, so sending only at the limit would cap success at 80%.
+    let p = provider(&handle.url(), 32, NonZeroU32::new(LIMIT + LIMIT / 5))?;
+    let live = p.read(&ReadScope::default()).await?;
+    let plan = plan::diff(
+        &roster,
+        &live,
+        &Capabilities::talkdesk(),
+        &plan::Options::default(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let opts = crate::apply::Options {
+        concurrency: 32,
+        journal_dir: journal.to_path_buf(),
+        progress: crate::apply::Progress::Quiet,
+    };
+    let start = Instant::now();
+    let report = crate::apply::run(&p, &plan, &live, &opts).await?;
+    let wall = start.elapsed().as_secs_f64();
+    let rate = report.applied as f64 / wall;
+    let share = rate / f64::from(LIMIT);
+    let injected = handle
+        .shared
+        .requests()
+        .iter()
+        .filter(|r| r.fault.is_some())
+        .count();
+    rows.push(Row {
+        what: "apply 1,000 updates, server limit 50/s, 20% injected 429s, concurrency 32, client limit 60/s".into(),
+        figure: format!(
+            "{} applied in {wall:.1} s = {rate:.1}/s ({:.0}% of the limit); {} failed; {injected} 429s injected",
+            report.applied,
+            share * 100.0,
+            report.failed.len()
+        ),
+        target: format!(">= 85% and 0 failed ({})", verdict(share >= 0.85 && report.failed.is_empty())),
+    });
+    Ok(())
+}
+
+/// The diff alone, median of several runs: with no changes (a typical pull request
+/// against a converged account) and with a tenth of the users changed.
+fn diffs(rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let mut per_user = std::collections::HashMap::new();
+    for (n, changed) in [
+        (10_000usize, 0usize),
+        (100_000, 0),
+        (10_000, 1_000),
+        (100_000, 10_000),
+    ] {
+        let roster = roster_of(&synthetic_roster(n, changed))?;
+        let live = synthetic_account(n);
+        let mut times: Vec<Duration> = (0..5)
+            .map(|_| {
+                let start = Instant::now();
+                let _ = plan::diff(
+                    &roster,
+                    &live,
+                    &Capabilities::talkdesk(),
+                    &plan::Options::default(),
+                );
+                start.elapsed()
+            })
+            .collect();
+        times.sort();
+        let median = times[2];
+        per_user.insert((n, changed > 0), median.as_secs_f64() / n as f64);
+        let target = match (n, per_user.get(&(10_000, changed > 0))) {
+            (10_000, _) if changed == 0 => {
+                format!("< 10 ms ({})", verdict(median < Duration::from_millis(10)))
+            }
+            (10_000, _) => "reported".into(),
+            (_, Some(base)) => {
+                let growth = median.as_secs_f64() / n as f64 / base;
+                format!(
+                    "linear: per-user cost x{growth:.2} of 10,000 ({})",
+                    verdict(growth < 1.5)
+                )
+            }
+            _ => "reported".into(),
+        };
+        rows.push(Row {
+            what: format!("diff {n} users, {changed} changed"),
+            figure: format!("{:.2} ms (median of 5)", median.as_secs_f64() * 1e3),
+            target,
+        });
+    }
+    Ok(())
+}
+
+/// The account `State::synthetic(n)` describes, as the planner sees it.
+pub fn synthetic_account(n: usize) -> crate::model::Account {
+    let s = State::synthetic(n);
+    let users = s
+        .users
+        .iter()
+        .map(|u| crate::model::User {
+            id: u.id.clone(),
+            email: u.email.clone(),
+            name: u.name.clone(),
+            role: Some(
+                if s.is_admin_role(&u.role) {
+                    "Administrator"
+                } else {
+                    "Agent"
+                }
+                .to_string(),
+            ),
+            status: crate::model::Status::Active,
+            teams: ["Support".to_string()].into(),
+            ring_groups: ["support".to_string()].into(),
+            extension: u.extension.clone(),
+            time_zone: u.time_zone.clone(),
+            language: u.language.clone(),
+            addons: Default::default(),
+            phone: None,
+            external_id: None,
+            updated_at: Some(u.updated_at.clone()),
+        })
+        .collect();
+    crate::model::Account {
+        roles: s.roles.clone(),
+        teams: s.teams.clone(),
+        ring_groups: s.ring_groups.clone(),
+        users,
+        ..Default::default()
+    }
+}
+
+/// `roster plan` at 100,000 users in a child process, measured by GNU time.
+fn memory(rows: &mut Vec<Row>, dir: &Path) -> anyhow::Result<()> {
+    const USERS: usize = 100_000;
+    State::synthetic(USERS).save(&dir.join("state.json"))?;
+    std::fs::write(dir.join("roster.yaml"), synthetic_roster(USERS, 0))?;
+    let exe = std::env::current_exe()?;
+    let start = Instant::now();
+    let out = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(&exe)
+        .args([
+            "plan",
+            "roster.yaml",
+            "--sandbox=state.json",
+            "--concurrency",
+            "8",
+        ])
+        .current_dir(dir)
+        .output();
+    let wall = start.elapsed().as_secs_f64();
+    let figure = match out {
+        Ok(o) if o.status.success() => {
+            let err = String::from_utf8_lossy(&o.stderr);
+            let kb: f64 = err
+                .lines()
+                .last()
+                .and_then(|l| l.trim().parse().ok())
+                .unwrap_or(0.0);
+            format!(
+                "peak RSS {:.0} MiB, {wall:.1} s (emulator in-process, no latency)",
+                kb / 1024.0
+            )
+        }
+        Ok(o) => format!(
+            "plan failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or_default()
+        ),
+        Err(e) => format!("not measured: /usr/bin/time is needed ({e})"),
+    };
+    rows.push(Row {
+        what: "roster plan, 100,000 users".into(),
+        figure,
+        target: "reported".into(),
+    });
+    Ok(())
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "NOT met" }
+}
+
+/// Runs every benchmark; returns the Markdown table.
+pub fn run() -> anyhow::Result<String> {
+    let dir = tempfile::tempdir()?;
+    let mut rows = Vec::new();
+    // The pure diff first, before the emulator runs leave the heap fragmented.
+    diffs(&mut rows)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        reads(&mut rows).await?;
+        writes(&mut rows, &dir.path().join("journal")).await
+    })?;
+    memory(&mut rows, dir.path())?;
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mut out = String::from("| benchmark | figure | target |\n|---|---|---|\n");
+    for r in &rows {
+        let _ = writeln!(out, "| {} | {} | {} |", r.what, r.figure, r.target);
+    }
+    let _ = writeln!(
+        out,
+        "\nMachine: {cpus} CPU(s), {} {}; `cargo run --release -- bench`.",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
+    Ok(out)
+}
