@@ -8,6 +8,7 @@ pub mod apply;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod github;
 #[cfg(test)]
 mod fuzzing;
 pub mod import;

@@ -204,6 +204,12 @@ pub fn text(plan: &Plan, color: bool) -> String {
 
 /// The plan as a pull-request comment, always under [`MARKDOWN_LIMIT`] characters.
 pub fn markdown(plan: &Plan) -> String {
+    markdown_limited(plan, MARKDOWN_LIMIT)
+}
+
+/// The plan as Markdown in at most about `limit` bytes: the tail of each section
+/// collapses into "and N more" when it would not fit.
+pub fn markdown_limited(plan: &Plan, limit: usize) -> String {
     let s = &plan.summary;
     let mut head = String::new();
     let status = if !plan.accepted() {
@@ -252,7 +258,7 @@ pub fn markdown(plan: &Plan) -> String {
         }
     }
     let foot = format!("<sub>checksum `{}`</sub>\n", plan.checksum);
-    let mut budget = MARKDOWN_LIMIT.saturating_sub(head.len() + foot.len() + 200);
+    let mut budget = limit.saturating_sub(head.len() + foot.len() + 200);
     let mut body = String::new();
     for action in [
         Action::CreateTeam,

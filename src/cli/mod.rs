@@ -3,6 +3,7 @@
 //! exit code.
 
 mod apply;
+mod github;
 mod import;
 mod plan;
 mod sandbox;
@@ -59,6 +60,8 @@ enum Command {
     Import(import::Args),
     /// Run the vendor emulators.
     Sandbox(sandbox::Args),
+    /// Pull-request comments, outputs and the merge check for the GitHub Action.
+    Github(github::Args),
     /// Run the end-to-end benchmarks and write target/bench-report.md.
     #[command(hide = true)]
     Bench,
@@ -80,6 +83,16 @@ pub enum Format {
 /// The roster path when none is given.
 fn default_path() -> PathBuf {
     PathBuf::from("roster")
+}
+
+/// In GitHub Actions, repeats each diagnostic as an `::error` annotation on its line.
+pub(crate) fn annotate(d: &crate::config::Diagnostics) {
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        for diag in &d.0 {
+            let msg = diag.message.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+            println!("::error file={},line={},col={}::{msg}", diag.loc.file.display(), diag.loc.line, diag.loc.col);
+        }
+    }
 }
 
 /// Runs the benchmarks, prints the table and writes it to `target/bench-report.md`.
@@ -108,6 +121,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(args),
         Command::Import(args) => import::run(args),
         Command::Sandbox(args) => sandbox::run(args),
+        Command::Github(args) => github::run(args),
         Command::Bench => bench(),
         Command::Schema(args) => schema::run(args),
     };
@@ -115,7 +129,10 @@ pub fn main() -> ExitCode {
         Ok(o) => o.into(),
         Err(e) => {
             match e.downcast_ref::<crate::config::Diagnostics>() {
-                Some(d) => eprintln!("{d}\n{} error(s) found", d.0.len()),
+                Some(d) => {
+                    eprintln!("{d}\n{} error(s) found", d.0.len());
+                    annotate(d);
+                }
                 None => eprintln!("error: {e:#}"),
             }
             Outcome::Failed.into()

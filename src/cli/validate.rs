@@ -44,6 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             } else {
                 eprintln!("{diags}");
                 eprintln!("{} error(s) found", diags.0.len());
+                super::annotate(&diags);
             }
             Ok(Outcome::Failed)
         }
