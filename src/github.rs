@@ -62,7 +62,11 @@ impl Env {
     /// Reads the step environment; the token and repository are required.
     pub fn from_env() -> anyhow::Result<Env> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let need = |k: &str| var(k).ok_or_else(|| anyhow::anyhow!("{k} is not set: run this inside GitHub Actions, or set it"));
+        let need = |k: &str| {
+            var(k).ok_or_else(|| {
+                anyhow::anyhow!("{k} is not set: run this inside GitHub Actions, or set it")
+            })
+        };
         Ok(Env {
             api: var("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
             token: Secret::new(need("GITHUB_TOKEN")?),
@@ -77,7 +81,10 @@ impl Env {
 
     /// The pull request of a `pull_request` event.
     pub fn pull_request(&self) -> anyhow::Result<u64> {
-        let path = self.event.as_ref().ok_or_else(|| anyhow::anyhow!("GITHUB_EVENT_PATH is not set"))?;
+        let path = self
+            .event
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("GITHUB_EVENT_PATH is not set"))?;
         let v: Value = serde_json::from_slice(&std::fs::read(path)?)?;
         v.pointer("/pull_request/number")
             .or_else(|| v.get("number"))
@@ -95,7 +102,11 @@ fn marker(path: &str) -> String {
 fn change_lines(plan: &Plan) -> String {
     let mut out = String::new();
     for c in &plan.changes {
-        let fields: Vec<String> = c.fields.iter().map(|(k, f)| format!("{k}={}", f.to)).collect();
+        let fields: Vec<String> = c
+            .fields
+            .iter()
+            .map(|(k, f)| format!("{k}={}", f.to))
+            .collect();
         let _ = writeln!(out, "{} {} {}", c.action.as_str(), c.key, fields.join(" "));
     }
     out.replace("--", "- -")
@@ -126,7 +137,14 @@ pub fn mask_emails(text: &str) -> String {
 }
 
 /// The comment body: marker, status line, the plan, and the hidden change list.
-pub fn comment_body(plan: &Plan, path: &str, status: Status, run: Option<&str>, mask: bool, previous: Option<&str>) -> (String, bool) {
+pub fn comment_body(
+    plan: &Plan,
+    path: &str,
+    status: Status,
+    run: Option<&str>,
+    mask: bool,
+    previous: Option<&str>,
+) -> (String, bool) {
     let status_line = match status {
         Status::Planned => String::new(),
         Status::Applied => format!("**Applied** in run {}.\n\n", run.unwrap_or("?")),
@@ -136,7 +154,10 @@ pub fn comment_body(plan: &Plan, path: &str, status: Status, run: Option<&str>, 
     if let Some(old) = previous.filter(|_| status == Status::NotApplied) {
         let new = change_lines(plan);
         let d = similar::TextDiff::from_lines(old, new.as_str());
-        let _ = writeln!(diff, "<details><summary>Difference from the approved plan</summary>\n\n```diff");
+        let _ = writeln!(
+            diff,
+            "<details><summary>Difference from the approved plan</summary>\n\n```diff"
+        );
         for change in d.iter_all_changes() {
             let sign = match change.tag() {
                 similar::ChangeTag::Delete => "-",
@@ -147,19 +168,30 @@ pub fn comment_body(plan: &Plan, path: &str, status: Status, run: Option<&str>, 
         }
         let _ = writeln!(diff, "```\n</details>\n");
     }
-    let head = format!("{}checksum={} -->\n{status_line}{diff}", marker(path), plan.checksum);
+    let head = format!(
+        "{}checksum={} -->\n{status_line}{diff}",
+        marker(path),
+        plan.checksum
+    );
     let tail = format!("\n<!-- roster:changes\n{}-->\n", change_lines(plan));
     let room = COMMENT_LIMIT.saturating_sub(head.len() + 200);
     let full = render::markdown_limited(plan, usize::MAX);
     let (mut body, cut) = if full.len() + tail.len() <= room {
         (full, false)
     } else {
-        (render::markdown_limited(plan, room.saturating_sub(tail.len().min(room / 2))), true)
+        (
+            render::markdown_limited(plan, room.saturating_sub(tail.len().min(room / 2))),
+            true,
+        )
     };
     if cut {
         body.push_str("\n_The full plan is in the run's step summary._\n");
     }
-    let tail = if head.len() + body.len() + tail.len() < COMMENT_LIMIT { tail } else { String::new() };
+    let tail = if head.len() + body.len() + tail.len() < COMMENT_LIMIT {
+        tail
+    } else {
+        String::new()
+    };
     let text = format!("{head}{body}{tail}");
     (if mask { mask_emails(&text) } else { text }, cut)
 }
@@ -196,7 +228,10 @@ impl Client {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.map_err(|e| anyhow::anyhow!("{method} {path}: {e}"))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{method} {path}: {e}"))?;
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
         if !status.is_success() {
@@ -214,7 +249,14 @@ impl Client {
         let wanted = marker(path);
         for page in 1..=50 {
             let v = self
-                .call(Method::GET, &format!("/repos/{}/issues/{pr}/comments?per_page=100&page={page}", self.env.repo), None)
+                .call(
+                    Method::GET,
+                    &format!(
+                        "/repos/{}/issues/{pr}/comments?per_page=100&page={page}",
+                        self.env.repo
+                    ),
+                    None,
+                )
                 .await?;
             let list = v.as_array().cloned().unwrap_or_default();
             for c in &list {
@@ -236,13 +278,21 @@ impl Client {
     pub async fn upsert(&self, pr: u64, path: &str, body: &str) -> anyhow::Result<u64> {
         match self.find_comment(pr, path).await? {
             Some((id, _)) => {
-                self.call(Method::PATCH, &format!("/repos/{}/issues/comments/{id}", self.env.repo), Some(json!({"body": body})))
-                    .await?;
+                self.call(
+                    Method::PATCH,
+                    &format!("/repos/{}/issues/comments/{id}", self.env.repo),
+                    Some(json!({"body": body})),
+                )
+                .await?;
                 Ok(id)
             }
             None => {
                 let v = self
-                    .call(Method::POST, &format!("/repos/{}/issues/{pr}/comments", self.env.repo), Some(json!({"body": body})))
+                    .call(
+                        Method::POST,
+                        &format!("/repos/{}/issues/{pr}/comments", self.env.repo),
+                        Some(json!({"body": body})),
+                    )
                     .await?;
                 Ok(v.get("id").and_then(Value::as_u64).unwrap_or(0))
             }
@@ -251,14 +301,28 @@ impl Client {
 
     /// The pull request merged as commit `sha`.
     pub async fn merged_pull_request(&self, sha: &str) -> anyhow::Result<Option<u64>> {
-        let v = self.call(Method::GET, &format!("/repos/{}/commits/{sha}/pulls", self.env.repo), None).await?;
-        Ok(v.as_array().and_then(|l| l.first()).and_then(|p| p.get("number")).and_then(Value::as_u64))
+        let v = self
+            .call(
+                Method::GET,
+                &format!("/repos/{}/commits/{sha}/pulls", self.env.repo),
+                None,
+            )
+            .await?;
+        Ok(v.as_array()
+            .and_then(|l| l.first())
+            .and_then(|p| p.get("number"))
+            .and_then(Value::as_u64))
     }
 }
 
 /// The checksum and change list recorded in a comment body.
 pub fn approved(body: &str) -> Option<(String, String)> {
-    let checksum = body.split("checksum=").nth(1)?.split_whitespace().next()?.to_string();
+    let checksum = body
+        .split("checksum=")
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .to_string();
     let changes = body
         .split("<!-- roster:changes\n")
         .nth(1)
@@ -272,7 +336,10 @@ pub fn approved(body: &str) -> Option<(String, String)> {
 pub fn write_outputs(path: &Path, plan: &Plan, exitcode: i32) -> std::io::Result<()> {
     use std::io::Write as _;
     let s = &plan.summary;
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
     writeln!(
         f,
         "changes={}\ncreates={}\nupdates={}\ndeactivations={}\nchecksum={}\nexitcode={exitcode}",
@@ -289,7 +356,10 @@ pub fn write_summary(path: &Path, plan: &Plan, mask: bool) -> std::io::Result<()
     use std::io::Write as _;
     let text = render::markdown_limited(plan, usize::MAX);
     let text = if mask { mask_emails(&text) } else { text };
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
     f.write_all(text.as_bytes())
 }
 
@@ -308,6 +378,9 @@ mod tests {
     #[test]
     fn approved_checksum_and_changes_are_read_back() {
         let body = "<!-- roster:plan path=roster checksum=sha256:abc -->\nplan\n<!-- roster:changes\ncreate a@acme.example\n-->\n";
-        assert_eq!(approved(body), Some(("sha256:abc".into(), "create a@acme.example\n".into())));
+        assert_eq!(
+            approved(body),
+            Some(("sha256:abc".into(), "create a@acme.example\n".into()))
+        );
     }
 }

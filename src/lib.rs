@@ -8,9 +8,9 @@ pub mod apply;
 pub mod bench;
 pub mod cli;
 pub mod config;
-pub mod github;
 #[cfg(test)]
 mod fuzzing;
+pub mod github;
 pub mod import;
 pub mod model;
 pub mod plan;

@@ -64,8 +64,10 @@ struct Verify {
 }
 
 fn read_plan(path: &PathBuf) -> anyhow::Result<Plan> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read the plan {}", path.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("{} is not a roster plan", path.display()))
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read the plan {}", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a roster plan", path.display()))
 }
 
 /// Runs `roster github`.
@@ -92,12 +94,20 @@ async fn pull_request(client: &Client) -> anyhow::Result<Option<u64>> {
 async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
     let plan = read_plan(&c.common.plan)?;
     let client = Client::new(env)?;
-    let (body, cut) = github::comment_body(&plan, &c.common.path, c.status, client.env().run.as_deref(), c.common.mask_pii, None);
+    let (body, cut) = github::comment_body(
+        &plan,
+        &c.common.path,
+        c.status,
+        client.env().run.as_deref(),
+        c.common.mask_pii,
+        None,
+    );
     if let Some(out) = &client.env().output {
         github::write_outputs(out, &plan, c.exitcode).context("cannot write GITHUB_OUTPUT")?;
     }
     if let Some(summary) = &client.env().summary {
-        github::write_summary(summary, &plan, c.common.mask_pii).context("cannot write GITHUB_STEP_SUMMARY")?;
+        github::write_summary(summary, &plan, c.common.mask_pii)
+            .context("cannot write GITHUB_STEP_SUMMARY")?;
     }
     if c.comment == Mode::False {
         return Ok(Outcome::Success);
@@ -113,8 +123,16 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
     let id = client.upsert(pr, &c.common.path, &body).await?;
     eprintln!(
         "roster: {} comment {id} on pull request #{pr}{}",
-        if existing.is_some() { "updated" } else { "created" },
-        if cut { " (cut to fit; the full plan is in the step summary)" } else { "" }
+        if existing.is_some() {
+            "updated"
+        } else {
+            "created"
+        },
+        if cut {
+            " (cut to fit; the full plan is in the step summary)"
+        } else {
+            ""
+        }
     );
     Ok(Outcome::Success)
 }
@@ -124,7 +142,10 @@ async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
     let client = Client::new(env)?;
     let pr = pull_request(&client).await?;
     let found = match pr {
-        Some(pr) => client.find_comment(pr, &v.common.path).await?.map(|(_, body)| (pr, body)),
+        Some(pr) => client
+            .find_comment(pr, &v.common.path)
+            .await?
+            .map(|(_, body)| (pr, body)),
         None => None,
     };
     let Some((pr, body)) = found else {
@@ -132,7 +153,10 @@ async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
             eprintln!("roster: no approved plan found; applying because force-apply is set.");
             return Ok(Outcome::Success);
         }
-        eprintln!("error: no approved plan found for {} (no pull request comment for this commit); refusing to apply. Set force-apply to apply anyway.", v.common.path);
+        eprintln!(
+            "error: no approved plan found for {} (no pull request comment for this commit); refusing to apply. Set force-apply to apply anyway.",
+            v.common.path
+        );
         return Ok(Outcome::Refused);
     };
     let (approved, changes) = github::approved(&body).unwrap_or_default();
@@ -141,11 +165,23 @@ async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     if v.force_apply {
-        eprintln!("roster: the plan differs from the one approved on #{pr}; applying because force-apply is set.");
+        eprintln!(
+            "roster: the plan differs from the one approved on #{pr}; applying because force-apply is set."
+        );
         return Ok(Outcome::Success);
     }
-    let (text, _) = github::comment_body(&plan, &v.common.path, Status::NotApplied, client.env().run.as_deref(), v.common.mask_pii, Some(&changes));
+    let (text, _) = github::comment_body(
+        &plan,
+        &v.common.path,
+        Status::NotApplied,
+        client.env().run.as_deref(),
+        v.common.mask_pii,
+        Some(&changes),
+    );
     client.upsert(pr, &v.common.path, &text).await?;
-    eprintln!("error: the plan changed since it was approved on #{pr} ({approved} → {}); not applied.", plan.checksum);
+    eprintln!(
+        "error: the plan changed since it was approved on #{pr} ({approved} → {}); not applied.",
+        plan.checksum
+    );
     Ok(Outcome::Refused)
 }

@@ -89,8 +89,17 @@ fn default_path() -> PathBuf {
 pub(crate) fn annotate(d: &crate::config::Diagnostics) {
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         for diag in &d.0 {
-            let msg = diag.message.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
-            println!("::error file={},line={},col={}::{msg}", diag.loc.file.display(), diag.loc.line, diag.loc.col);
+            let msg = diag
+                .message
+                .replace('%', "%25")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A");
+            println!(
+                "::error file={},line={},col={}::{msg}",
+                diag.loc.file.display(),
+                diag.loc.line,
+                diag.loc.col
+            );
         }
     }
 }
