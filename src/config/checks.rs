@@ -141,12 +141,7 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
     let mut numbers: HashMap<String, String> = HashMap::new();
     let mut devices: HashMap<String, String> = HashMap::new();
     let mut admins_active: Vec<String> = Vec::new();
-    let admin_roles: Vec<String> = roster
-        .roles
-        .iter()
-        .filter(|r| r.admin)
-        .map(|r| r.name.to_lowercase())
-        .collect();
+    let admin_roles = roster.admin_roles();
     for (i, u) in roster.users.iter().enumerate() {
         let base = format!("/users/{i}");
         let all = std::iter::once((format!("{base}/email"), &u.email)).chain(

@@ -37,6 +37,17 @@ pub struct Roster {
     pub users: Vec<UserDecl>,
 }
 
+impl Roster {
+    /// The administrative role names, lowercased (roles compare case-insensitively).
+    pub fn admin_roles(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .filter(|r| r.admin)
+            .map(|r| r.name.to_lowercase())
+            .collect()
+    }
+}
+
 /// The provider section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -96,12 +96,7 @@ pub(super) fn changes(
     let mut warnings = Vec::new();
     let mut manual_steps = Vec::new();
     let mut planned = Vec::new();
-    let admin_roles: BTreeSet<String> = roster
-        .roles
-        .iter()
-        .filter(|r| r.admin)
-        .map(|r| r.name.to_lowercase())
-        .collect();
+    let admin_roles: BTreeSet<String> = roster.admin_roles().into_iter().collect();
     let is_admin = |role: Option<&str>| {
         role.is_some_and(|r| admin_roles.iter().any(|a| a.eq_ignore_ascii_case(r)))
     };

@@ -777,12 +777,7 @@ fn preconditions_and_checksum() {
 
 /// The plan order applied to the live account, one change at a time.
 fn apply_in_order(live: &Account, plan: &Plan, roster: &Roster) -> (Account, usize) {
-    let admin_roles: Vec<String> = roster
-        .roles
-        .iter()
-        .filter(|r| r.admin)
-        .map(|r| r.name.to_lowercase())
-        .collect();
+    let admin_roles = roster.admin_roles();
     let count = |a: &Account| {
         a.users
             .iter()

@@ -11,7 +11,7 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::talkdesk::authorize;
+use super::talkdesk::{authorize, object_body};
 use super::{ApiError, Shared, State, error, lock};
 use crate::config::{is_e164, is_reserved_extension};
 use crate::model::PhoneSettings;
@@ -157,16 +157,9 @@ async fn patch_settings(
     Path(id): Path<String>,
     body: Option<Json<Value>>,
 ) -> Response {
-    if let Err(r) = authorize(&s, &headers) {
-        return r.into_response();
-    }
-    let Some(Json(Value::Object(body))) = body else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            "expected a JSON object",
-        )
-        .into_response();
+    let body = match object_body(&s, &headers, body) {
+        Ok(body) => body,
+        Err(e) => return e.into_response(),
     };
     let result = s.change(format!("PATCH {}", paths::phone_settings(&id)), |st| {
         let Some(email) = st

@@ -108,12 +108,7 @@ pub fn from_roster(roster: &Roster) -> State {
             name: g.clone(),
         })
         .collect();
-    let admin_roles: Vec<String> = roster
-        .roles
-        .iter()
-        .filter(|r| r.admin)
-        .map(|r| r.name.to_lowercase())
-        .collect();
+    let admin_roles = roster.admin_roles();
     let mut drifted = 0;
     for decl in roster.users.iter().filter(|u| u.status() == Status::Active) {
         let admin = admin_roles.contains(&decl.role.to_lowercase());
@@ -148,25 +143,19 @@ pub fn from_roster(roster: &Roster) -> State {
         .to_string();
     for (i, name) in ["Former Agent One", "Former Agent Two"].iter().enumerate() {
         let stamp = s.stamp();
-        s.users.push(SandboxUser {
-            id: format!("former-{}", i + 1),
-            name: name.to_string(),
-            email: format!("former.agent{}@{domain}", i + 1),
-            role: agent.clone(),
-            status: "active".into(),
-            extension: None,
-            ring_groups: s
-                .ring_groups
-                .first()
-                .map(|g| vec![g.id.clone()])
-                .unwrap_or_default(),
-            teams: Vec::new(),
-            time_zone: None,
-            language: None,
-            created_at: stamp.clone(),
-            updated_at: stamp,
-            external_id: None,
-        });
+        let mut u = SandboxUser::new(
+            format!("former-{}", i + 1),
+            format!("former.agent{}@{domain}", i + 1),
+            name.to_string(),
+            agent.clone(),
+            stamp,
+        );
+        u.ring_groups = s
+            .ring_groups
+            .first()
+            .map(|g| vec![g.id.clone()])
+            .unwrap_or_default();
+        s.users.push(u);
     }
     s
 }

@@ -56,6 +56,27 @@ pub struct SandboxUser {
     pub external_id: Option<String>,
 }
 
+impl SandboxUser {
+    /// A new active user with only the required fields set.
+    pub fn new(id: String, email: String, name: String, role: String, stamp: String) -> Self {
+        SandboxUser {
+            id,
+            name,
+            email,
+            role,
+            status: "active".into(),
+            extension: None,
+            ring_groups: Vec::new(),
+            teams: Vec::new(),
+            time_zone: None,
+            language: None,
+            created_at: stamp.clone(),
+            updated_at: stamp,
+            external_id: None,
+        }
+    }
+}
+
 /// The whole emulated account.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {

@@ -17,6 +17,23 @@ use super::{ApiError, CLIENT_ID, CLIENT_SECRET, SandboxUser, Shared, State, erro
 /// The largest `page[size]` served.
 const MAX_PAGE_SIZE: usize = 100;
 
+/// The JSON object body of an authorized request.
+pub(super) fn object_body(
+    s: &Shared,
+    headers: &HeaderMap,
+    body: Option<Json<Value>>,
+) -> Result<Map<String, Value>, ApiError> {
+    authorize(s, headers)?;
+    match body {
+        Some(Json(Value::Object(body))) => Ok(body),
+        _ => Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "expected a JSON object",
+        )),
+    }
+}
+
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/oauth/token", post(token))
@@ -305,16 +322,9 @@ async fn create_user(
     headers: HeaderMap,
     body: Option<Json<Value>>,
 ) -> Response {
-    if let Err(r) = authorize(&s, &headers) {
-        return r.into_response();
-    }
-    let Some(Json(Value::Object(body))) = body else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            "expected a JSON object",
-        )
-        .into_response();
+    let body = match object_body(&s, &headers, body) {
+        Ok(body) => body,
+        Err(e) => return e.into_response(),
     };
     for required in ["name", "email", "role"] {
         if !body.get(required).is_some_and(Value::is_string) {
@@ -337,21 +347,13 @@ async fn create_user(
         }
         check_refs(st, &body)?;
         let stamp = st.stamp();
-        let mut u = SandboxUser {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: String::new(),
-            email: String::new(),
-            role: String::new(),
-            status: "active".into(),
-            extension: None,
-            ring_groups: Vec::new(),
-            teams: Vec::new(),
-            time_zone: None,
-            language: None,
-            created_at: stamp.clone(),
-            updated_at: stamp,
-            external_id: None,
-        };
+        let mut u = SandboxUser::new(
+            uuid::Uuid::new_v4().to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+            stamp,
+        );
         let mut fields = body.clone();
         fields.remove("status");
         set_fields(&mut u, &fields)?;
@@ -371,16 +373,9 @@ async fn patch_user(
     Path(id): Path<String>,
     body: Option<Json<Value>>,
 ) -> Response {
-    if let Err(r) = authorize(&s, &headers) {
-        return r.into_response();
-    }
-    let Some(Json(Value::Object(body))) = body else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            "expected a JSON object",
-        )
-        .into_response();
+    let body = match object_body(&s, &headers, body) {
+        Ok(body) => body,
+        Err(e) => return e.into_response(),
     };
     let result = s.change(format!("PATCH /users/{id}"), |st| {
         check_refs(st, &body)?;
