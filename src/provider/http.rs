@@ -270,6 +270,30 @@ impl HttpClient {
             BodyError::Io(msg) => unknown(msg),
         })?;
         if status.is_success() {
+            // A body cut short by a dropped connection can arrive looking complete;
+            // JSON that does not parse is treated like the broken connection it
+            // most likely is. The caller still reports a server that always sends
+            // garbage, once the retries are spent.
+            let truncated = !bytes.iter().all(u8::is_ascii_whitespace)
+                && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err();
+            if truncated {
+                let message = parse_json(&bytes).err().unwrap_or_default();
+                return Err(match idem {
+                    Idempotence::Safe => Attempt::Retry {
+                        after: None,
+                        error: ProviderError::Decode {
+                            request: label.to_string(),
+                            message,
+                        },
+                    },
+                    Idempotence::Unsafe => Attempt::Fail(ProviderError::OutcomeUnknown(Box::new(
+                        ProviderError::Decode {
+                            request: label.to_string(),
+                            message,
+                        },
+                    ))),
+                });
+            }
             return Ok((status, bytes));
         }
         let error = ProviderError::Api {
@@ -365,11 +389,13 @@ impl HttpClient {
                 ),
             }));
         }
-        let v = parse_json(&bytes).map_err(|m| {
-            Attempt::Fail(ProviderError::Decode {
+        // As for API answers: unparsable JSON is most likely a cut connection.
+        let v = parse_json(&bytes).map_err(|m| Attempt::Retry {
+            after: None,
+            error: ProviderError::Decode {
                 request: request.clone(),
                 message: m,
-            })
+            },
         })?;
         let Some(access) = v.get("access_token").and_then(Value::as_str) else {
             return Err(Attempt::Fail(ProviderError::Decode {

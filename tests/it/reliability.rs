@@ -162,7 +162,13 @@ fn fault_storms_of_every_kind_finish_without_duplicates() {
         );
         assert_safe(&server.history(), 2, kind);
         let again = server.roster(&["plan", &acme, "--detailed-exitcode"]);
-        assert_eq!(code(&again), 0, "{kind}: {}", stdout(&again));
+        assert_eq!(
+            code(&again),
+            0,
+            "{kind}: {}{}",
+            stdout(&again),
+            stderr(&again)
+        );
         server.assert_no_delete();
     }
 }
