@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::config::{self, Roster};
 use crate::plan::{self, Capabilities};
 use crate::provider::talkdesk::{PAGE_SIZE, Settings, Talkdesk};
-use crate::provider::{ReadScope, Reader, http::Secret};
+use crate::provider::{ReadScope, Reader};
 use crate::sandbox::{self, Fault, State};
 
 /// One line of the report.
@@ -57,15 +57,9 @@ fn provider(
     max_rps: Option<NonZeroU32>,
 ) -> anyhow::Result<Talkdesk> {
     Ok(Talkdesk::new(Settings {
-        base_url: url.to_string(),
-        token_url: format!("{url}/oauth/token"),
-        client_id: sandbox::CLIENT_ID.into(),
-        client_secret: Secret::new(sandbox::CLIENT_SECRET),
-        basic_auth: false,
         concurrency,
         max_rps,
-        retries: 10,
-        timeout: Duration::from_secs(30),
+        ..Settings::sandbox(url)
     })?)
 }
 

@@ -92,17 +92,7 @@ pub async fn connect_to(
             let handle = sandbox::spawn(cfg, state)
                 .await
                 .context("cannot start the sandbox")?;
-            let settings = Settings {
-                base_url: handle.url(),
-                token_url: format!("{}/oauth/token", handle.url()),
-                client_id: sandbox::CLIENT_ID.into(),
-                client_secret: crate::provider::http::Secret::new(sandbox::CLIENT_SECRET),
-                basic_auth: false,
-                concurrency: 4,
-                max_rps: None,
-                retries: 10,
-                timeout: std::time::Duration::from_secs(30),
-            };
+            let settings = Settings::sandbox(&handle.url());
             (settings, Some(handle))
         }
         None => (Settings::from_env()?, None),

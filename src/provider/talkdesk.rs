@@ -75,6 +75,21 @@ impl Settings {
             timeout: std::time::Duration::from_secs(30),
         })
     }
+
+    /// The sandbox at `url`, with its fixed credentials and the defaults.
+    pub fn sandbox(url: &str) -> Self {
+        Settings {
+            base_url: url.to_string(),
+            token_url: format!("{url}/oauth/token"),
+            client_id: crate::sandbox::CLIENT_ID.into(),
+            client_secret: Secret::new(crate::sandbox::CLIENT_SECRET),
+            basic_auth: false,
+            concurrency: 4,
+            max_rps: None,
+            retries: 10,
+            timeout: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 /// Name → ID and ID → name for roles, teams and ring groups.
