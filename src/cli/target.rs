@@ -8,8 +8,10 @@ use anyhow::{Context, bail};
 use crate::config::{self, Diagnostic, Diagnostics, Loaded, ProviderKind, Roster};
 use crate::model::Account;
 use crate::plan::{self, Plan};
+use crate::provider::http::Secret;
 use crate::provider::talkdesk::{Settings, Talkdesk};
-use crate::provider::{ReadScope, Reader};
+use crate::provider::talkdesk_scim::{Settings as ScimSettings, TalkdeskScim};
+use crate::provider::{AnyProvider, ReadScope, Reader};
 use crate::sandbox;
 
 /// Where the sandbox state lives when `--sandbox` has no value.
@@ -39,7 +41,7 @@ pub struct Connection {
 /// A connected provider, and the sandbox behind it when there is one.
 pub struct Connected {
     /// The provider.
-    pub provider: Talkdesk,
+    pub provider: AnyProvider,
     /// The in-process sandbox, kept alive while the command runs.
     _sandbox: Option<sandbox::Handle>,
 }
@@ -62,49 +64,76 @@ pub async fn connect_to(
     seed: &Roster,
     conn: &Connection,
 ) -> anyhow::Result<Connected> {
-    if kind != ProviderKind::Talkdesk {
+    if kind == ProviderKind::Cloudtalk {
         bail!(
-            "provider {} is not supported yet; this build manages `kind: talkdesk` (Talkdesk REST)",
-            kind.as_str()
+            "provider cloudtalk is not supported yet; this build manages `kind: talkdesk` and `kind: talkdesk-scim`"
         );
     }
-    let (mut settings, handle) = match &conn.sandbox {
-        Some(state_path) => {
-            let state = if state_path.exists() {
-                sandbox::State::load(state_path).with_context(|| {
-                    format!("cannot read the sandbox state {}", state_path.display())
-                })?
-            } else {
-                let s = sandbox::seed::from_roster(seed);
-                s.save(state_path).with_context(|| {
-                    format!("cannot write the sandbox state {}", state_path.display())
-                })?;
-                eprintln!(
-                    "sandbox: seeded {} from the roster, with drift",
-                    state_path.display()
-                );
-                s
-            };
-            let cfg = sandbox::Config {
-                state_file: Some(state_path.clone()),
-                ..sandbox::Config::default()
-            };
-            let handle = sandbox::spawn(cfg, state)
-                .await
-                .context("cannot start the sandbox")?;
-            let settings = Settings::sandbox(&handle.url());
-            (settings, Some(handle))
-        }
-        None => (Settings::from_env()?, None),
+    let handle = match &conn.sandbox {
+        Some(state_path) => Some(start_sandbox(state_path, seed).await?),
+        None => None,
     };
-    settings.concurrency = conn.concurrency as usize;
-    settings.max_rps = conn.max_rps;
-    settings.retries = conn.retries;
-    settings.timeout = std::time::Duration::from_secs(conn.timeout);
+    let timeout = std::time::Duration::from_secs(conn.timeout);
+    let provider = match kind {
+        ProviderKind::TalkdeskScim => {
+            let settings = match &handle {
+                Some(h) => ScimSettings {
+                    url: format!("{}/scim/v2", h.url()),
+                    token: Secret::new(sandbox::SCIM_TOKEN),
+                    retries: conn.retries,
+                    timeout,
+                    max_rps: conn.max_rps,
+                },
+                None => {
+                    let mut s = ScimSettings::from_env()?;
+                    s.retries = conn.retries;
+                    s.timeout = timeout;
+                    s.max_rps = conn.max_rps.or(s.max_rps);
+                    s
+                }
+            };
+            AnyProvider::TalkdeskScim(TalkdeskScim::new(settings)?)
+        }
+        _ => {
+            let mut settings = match &handle {
+                Some(h) => Settings::sandbox(&h.url()),
+                None => Settings::from_env()?,
+            };
+            settings.concurrency = conn.concurrency as usize;
+            settings.max_rps = conn.max_rps;
+            settings.retries = conn.retries;
+            settings.timeout = timeout;
+            AnyProvider::Talkdesk(Talkdesk::new(settings)?)
+        }
+    };
     Ok(Connected {
-        provider: Talkdesk::new(settings)?,
+        provider,
         _sandbox: handle,
     })
+}
+
+/// Starts the in-process sandbox over `state_path`, seeding it from `seed` when absent.
+async fn start_sandbox(state_path: &Path, seed: &Roster) -> anyhow::Result<sandbox::Handle> {
+    let state = if state_path.exists() {
+        sandbox::State::load(state_path)
+            .with_context(|| format!("cannot read the sandbox state {}", state_path.display()))?
+    } else {
+        let s = sandbox::seed::from_roster(seed);
+        s.save(state_path)
+            .with_context(|| format!("cannot write the sandbox state {}", state_path.display()))?;
+        eprintln!(
+            "sandbox: seeded {} from the roster, with drift",
+            state_path.display()
+        );
+        s
+    };
+    let cfg = sandbox::Config {
+        state_file: Some(state_path.to_path_buf()),
+        ..sandbox::Config::default()
+    };
+    sandbox::spawn(cfg, state)
+        .await
+        .context("cannot start the sandbox")
 }
 
 /// What the plan needs read: phone settings only for users that declare them.
@@ -124,7 +153,7 @@ pub fn scope(loaded: &Loaded) -> ReadScope {
 /// Reads the live account and diffs the roster against it.
 pub async fn make_plan(
     loaded: &Loaded,
-    provider: &Talkdesk,
+    provider: &AnyProvider,
     opts: &plan::Options,
 ) -> anyhow::Result<(Plan, Account)> {
     let live = provider

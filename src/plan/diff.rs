@@ -27,6 +27,11 @@ pub struct Capabilities {
     pub phone: bool,
     /// Add-on licenses can be read and assigned.
     pub addons: bool,
+    /// Roles can be listed, so a declared role that does not exist is an error.
+    pub role_catalog: bool,
+    /// User fields this API does not have; the roster may declare them, they are not
+    /// planned.
+    pub unmanaged: Vec<&'static str>,
 }
 
 impl Capabilities {
@@ -40,7 +45,32 @@ impl Capabilities {
             immutable_fields: Vec::new(),
             phone: true,
             addons: true,
+            role_catalog: true,
+            unmanaged: Vec::new(),
         }
+    }
+
+    /// Talkdesk SCIM: team (group) creation and deactivation; roles as names with no
+    /// catalog; no ring groups, extensions, time zones, languages, phone or add-ons.
+    pub fn talkdesk_scim() -> Self {
+        Capabilities {
+            create_teams: true,
+            deactivate: true,
+            roles: true,
+            immutable_fields: Vec::new(),
+            phone: false,
+            addons: false,
+            role_catalog: false,
+            unmanaged: vec!["ring_groups", "extension", "time_zone", "language"],
+        }
+    }
+
+    /// Whether the provider plans changes to this roster field.
+    pub fn manages(&self, field: &str) -> bool {
+        let base = field.split('.').next().unwrap_or(field);
+        !self.unmanaged.contains(&base)
+            && (base != "addons" || self.addons)
+            && (base != "phone" || self.phone)
     }
 }
 
@@ -102,7 +132,7 @@ pub(super) fn changes(
     };
 
     // Roles: every declared role must exist in the account when the provider reads them.
-    if caps.roles {
+    if caps.roles && caps.role_catalog {
         for (i, r) in roster.roles.iter().enumerate() {
             if !live
                 .roles
@@ -174,7 +204,12 @@ pub(super) fn changes(
             });
         }
     }
-    for (i, g) in roster.ring_groups.iter().enumerate() {
+    for (i, g) in roster
+        .ring_groups
+        .iter()
+        .enumerate()
+        .filter(|_| caps.manages("ring_groups"))
+    {
         if !live.ring_groups.iter().any(|l| &l.name == g) {
             errors.push(PlanError {
                 pointer: format!("/ring_groups/{i}"),
@@ -205,6 +240,20 @@ pub(super) fn changes(
         if declared && !managed {
             warnings.push(format!(
                 "{what} are declared but this provider does not manage them; they are not planned"
+            ));
+        }
+    }
+    for field in &caps.unmanaged {
+        let declared = match *field {
+            "ring_groups" => roster.users.iter().any(|u| u.ring_groups.is_some()),
+            "extension" => roster.users.iter().any(|u| u.extension.is_some()),
+            "time_zone" => roster.users.iter().any(|u| u.time_zone.is_some()),
+            "language" => roster.users.iter().any(|u| u.language.is_some()),
+            _ => false,
+        };
+        if declared {
+            warnings.push(format!(
+                "`{field}` is declared but this provider has no such field; it is not planned"
             ));
         }
     }
@@ -623,14 +672,18 @@ fn desired_seat(
             live.map(|l| l.addons.clone()).unwrap_or_default()
         },
         teams: keep(&decl.teams, live.map(|l| &l.teams)),
-        ring_groups: keep(&decl.ring_groups, live.map(|l| &l.ring_groups)),
+        ring_groups: if caps.manages("ring_groups") {
+            keep(&decl.ring_groups, live.map(|l| &l.ring_groups))
+        } else {
+            live.map(|l| l.ring_groups.clone()).unwrap_or_default()
+        },
     }
 }
 
 fn create(decl: &UserDecl, caps: &Capabilities) -> Change {
     let mut fields = BTreeMap::new();
     let mut put = |k: &str, v: Value| {
-        if !v.is_null() {
+        if !v.is_null() && caps.manages(k) {
             fields.insert(k.to_string(), change_of(Value::Null, v));
         }
     };
@@ -679,7 +732,7 @@ fn create(decl: &UserDecl, caps: &Capabilities) -> Change {
 /// offboard also leaves every team.
 fn removal_fields(u: &User, caps: &Capabilities) -> BTreeMap<String, FieldChange> {
     let mut fields = BTreeMap::from([field("status", json!("active"), json!("inactive"))]);
-    if !u.ring_groups.is_empty() {
+    if !u.ring_groups.is_empty() && caps.manages("ring_groups") {
         fields.insert(
             "ring_groups".into(),
             change_of(set_value(&u.ring_groups), json!([])),
@@ -703,6 +756,9 @@ fn update_fields(
     let mut fields = BTreeMap::new();
     let mut steps = Vec::new();
     let mut put = |name: &str, from: Value, to: Value| {
+        if !caps.manages(name) {
+            return;
+        }
         if caps.immutable_fields.contains(&name) {
             steps.push(format!("{}: change {name} from {from} to {to} in the vendor's console (the API cannot change it)", decl.email));
             return;

@@ -62,6 +62,13 @@ pub enum Auth {
         /// The environment variables that hold them, for error messages.
         names: &'static str,
     },
+    /// A long-lived bearer token (Talkdesk SCIM).
+    Bearer {
+        /// The token.
+        token: Secret,
+        /// What to say when it is refused: which credential is needed.
+        hint: &'static str,
+    },
 }
 
 /// Connection settings shared by every request of one client.
@@ -319,30 +326,36 @@ impl HttpClient {
     }
 
     fn unauthorized(&self, label: &str) -> ProviderError {
-        let Auth::ClientCredentials { names, .. } = &self.auth;
+        let hint = match &self.auth {
+            Auth::ClientCredentials { names, .. } => format!(
+                "the API refused the token: needs the OAuth client credentials {names} (with the scopes users:read, users:write and roles:read; a newly granted scope can take a few minutes), not the SCIM token"
+            ),
+            Auth::Bearer { hint, .. } => hint.to_string(),
+        };
         ProviderError::Unauthorized {
             request: label.to_string(),
-            hint: format!(
-                "the API refused the token: check {names} and that the OAuth client has the scopes users:read, users:write and roles:read (a newly granted scope can take a few minutes); a SCIM token does not authorize the REST API"
-            ),
+            hint,
         }
     }
 
     /// A valid bearer token, fetched or refreshed when needed.
     async fn token(&self, label: &str) -> Result<Secret, Attempt> {
+        let (token_url, client_id, client_secret, basic, names) = match &self.auth {
+            Auth::Bearer { token, .. } => return Ok(token.clone()),
+            Auth::ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                basic,
+                names,
+            } => (token_url, client_id, client_secret, basic, names),
+        };
         let mut guard = self.token.lock().await;
         if let Some(t) = guard.as_ref()
             && Instant::now() < t.refresh_at
         {
             return Ok(t.value.clone());
         }
-        let Auth::ClientCredentials {
-            token_url,
-            client_id,
-            client_secret,
-            basic,
-            names,
-        } = &self.auth;
         let mut form = vec![("grant_type", "client_credentials")];
         let mut req = self.client.post(token_url);
         if *basic {
@@ -488,7 +501,11 @@ fn error_message(bytes: &[u8]) -> String {
     if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
         for key in ["message", "error_description", "detail", "error"] {
             if let Some(m) = v.get(key).and_then(Value::as_str) {
-                return m.to_string();
+                // The SCIM error schema adds a machine-readable kind.
+                return match v.get("scimType").and_then(Value::as_str) {
+                    Some(kind) => format!("{m} (scimType {kind})"),
+                    None => m.to_string(),
+                };
             }
         }
     }
@@ -539,6 +556,10 @@ mod tests {
             "<html>Bad gateway</html>"
         );
         assert_eq!(error_message(b""), "(empty body)");
+        assert_eq!(
+            error_message(br#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","scimType":"invalidValue","detail":"unknown team \"X\" for a@acme.example"}"#),
+            "unknown team \"X\" for a@acme.example (scimType invalidValue)"
+        );
         assert!(parse_json(b"<html>").unwrap_err().contains("not JSON"));
     }
 

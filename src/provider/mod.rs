@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod talkdesk;
+pub mod talkdesk_scim;
 
 use std::future::Future;
 
@@ -107,4 +108,44 @@ pub trait Writer: Reader {
         &self,
         email: &str,
     ) -> impl Future<Output = Result<Option<User>, ProviderError>> + Send;
+}
+
+/// Whichever provider the roster names.
+pub enum AnyProvider {
+    /// Talkdesk REST.
+    Talkdesk(talkdesk::Talkdesk),
+    /// Talkdesk SCIM 2.0.
+    TalkdeskScim(talkdesk_scim::TalkdeskScim),
+}
+
+impl Reader for AnyProvider {
+    fn capabilities(&self) -> Capabilities {
+        match self {
+            AnyProvider::Talkdesk(p) => p.capabilities(),
+            AnyProvider::TalkdeskScim(p) => p.capabilities(),
+        }
+    }
+
+    async fn read(&self, scope: &ReadScope) -> Result<Account, ProviderError> {
+        match self {
+            AnyProvider::Talkdesk(p) => p.read(scope).await,
+            AnyProvider::TalkdeskScim(p) => p.read(scope).await,
+        }
+    }
+}
+
+impl Writer for AnyProvider {
+    async fn perform(&self, change: &Change, plan: &Plan) -> Result<(), ProviderError> {
+        match self {
+            AnyProvider::Talkdesk(p) => p.perform(change, plan).await,
+            AnyProvider::TalkdeskScim(p) => p.perform(change, plan).await,
+        }
+    }
+
+    async fn find_user(&self, email: &str) -> Result<Option<User>, ProviderError> {
+        match self {
+            AnyProvider::Talkdesk(p) => p.find_user(email).await,
+            AnyProvider::TalkdeskScim(p) => p.find_user(email).await,
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! start it on `127.0.0.1:0`.
 
 mod phone;
+mod scim;
 pub mod seed;
 mod state;
 mod talkdesk;
@@ -24,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::json;
 
+pub use scim::SCIM_TOKEN;
 pub use state::{HistoryEntry, RequestRecord, SandboxAddon, SandboxUser, State};
 
 /// The client credentials the emulator accepts.
@@ -207,6 +209,7 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> ApiError {
 pub fn router(shared: Arc<Shared>) -> Router {
     let api = talkdesk::routes()
         .merge(phone::routes())
+        .merge(scim::routes())
         .layer(middleware::from_fn_with_state(shared.clone(), faults))
         .merge(
             Router::new()

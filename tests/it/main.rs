@@ -6,5 +6,6 @@ mod github;
 mod import;
 mod phone;
 mod reliability;
+mod scim;
 mod support;
 mod validate;

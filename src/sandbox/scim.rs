@@ -1,0 +1,624 @@
+//! The Talkdesk SCIM 2.0 emulator over the same account as the REST one: ListResponse
+//! paging (at most 50 per page, whatever is asked), `eq` filters, PatchOp, PUT, the
+//! SCIM error schema, discovery endpoints, and its own bearer token.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State as Extract};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::{SandboxUser, Shared, State, lock};
+use crate::model::Named;
+use crate::provider::talkdesk_scim::EXTENSION;
+
+/// The SCIM token the emulator accepts.
+pub const SCIM_TOKEN: &str = "sandbox-scim-token";
+/// The most resources one page holds, whatever `count` asks.
+const MAX_PER_PAGE: usize = 50;
+
+/// A SCIM error: status, `scimType` and detail, in the RFC 7644 error schema.
+struct ScimError {
+    status: StatusCode,
+    scim_type: Option<&'static str>,
+    detail: String,
+}
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": self.status.as_u16().to_string(), "detail": self.detail});
+        if let Some(t) = self.scim_type {
+            body["scimType"] = json!(t);
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+fn scim_error(status: StatusCode, scim_type: Option<&'static str>, detail: &str) -> ScimError {
+    ScimError {
+        status,
+        scim_type,
+        detail: detail.to_string(),
+    }
+}
+
+fn authorize(headers: &HeaderMap) -> Result<(), ScimError> {
+    let ok = headers.get("authorization").and_then(|v| v.to_str().ok())
+        == Some(&format!("Bearer {SCIM_TOKEN}"));
+    if ok {
+        Ok(())
+    } else {
+        Err(scim_error(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "invalid SCIM bearer token",
+        ))
+    }
+}
+
+pub(super) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/scim/v2/Users", get(list_users).post(create_user))
+        .route(
+            "/scim/v2/Users/{id}",
+            get(get_user)
+                .put(put_user)
+                .patch(patch_user)
+                .delete(delete_user),
+        )
+        .route("/scim/v2/Groups", get(list_groups).post(create_group))
+        .route("/scim/v2/Groups/{id}", axum::routing::patch(patch_group))
+        .route(
+            "/scim/v2/ServiceProviderConfig",
+            get(|| async { Json(service_provider_config()) }),
+        )
+        .route(
+            "/scim/v2/ResourceTypes",
+            get(|| async { Json(resource_types()) }),
+        )
+        .route("/scim/v2/Schemas", get(|| async { Json(schemas()) }))
+}
+
+fn user_json(st: &State, u: &SandboxUser) -> Value {
+    let (given, family) = u.name.split_once(' ').unwrap_or((u.name.as_str(), ""));
+    let role = st
+        .roles
+        .iter()
+        .find(|r| r.id == u.role)
+        .map_or("", |r| r.name.as_str());
+    let teams: Vec<&str> = u
+        .teams
+        .iter()
+        .filter_map(|id| {
+            st.teams
+                .iter()
+                .find(|t| &t.id == id)
+                .map(|t| t.name.as_str())
+        })
+        .collect();
+    let mut v = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", EXTENSION],
+        "id": u.id,
+        "userName": u.email,
+        "name": {"givenName": given, "familyName": family},
+        "emails": [{"value": u.email, "primary": true}],
+        "active": u.status == "active",
+        "meta": {"resourceType": "User", "version": format!("W/\"{}\"", u.updated_at), "location": format!("/scim/v2/Users/{}", u.id)},
+        EXTENSION: {"rolesString": role, "teamsString": teams.join(";")},
+    });
+    if let Some(e) = &u.external_id {
+        v["externalId"] = json!(e);
+    }
+    v
+}
+
+fn group_json(st: &State, g: &Named) -> Value {
+    let members: Vec<Value> = st
+        .users
+        .iter()
+        .filter(|u| u.teams.contains(&g.id))
+        .map(|u| json!({"value": u.id, "display": u.email}))
+        .collect();
+    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": g.id, "displayName": g.name, "members": members})
+}
+
+/// `attr eq "value"`, the one filter form the emulator serves.
+fn eq_filter(q: &HashMap<String, String>) -> Option<(String, String)> {
+    let f = q.get("filter")?;
+    let (attr, rest) = f.split_once(" eq ")?;
+    Some((
+        attr.trim().to_lowercase(),
+        rest.trim().trim_matches('"').to_string(),
+    ))
+}
+
+fn list(items: Vec<Value>, q: &HashMap<String, String>) -> Response {
+    let start: usize = q
+        .get("startIndex")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let count: usize = q
+        .get("count")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(MAX_PER_PAGE)
+        .min(MAX_PER_PAGE);
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(start - 1).take(count).collect();
+    let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": total, "startIndex": start, "itemsPerPage": page.len()});
+    // RFC 7644 lets a server leave Resources out when there are none; this one does.
+    if !page.is_empty() {
+        body["Resources"] = Value::Array(page);
+    }
+    Json(body).into_response()
+}
+
+async fn list_users(
+    Extract(s): Extract<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = authorize(&headers) {
+        return r.into_response();
+    }
+    let st = lock(&s.state);
+    let filter = eq_filter(&q);
+    let items = st
+        .users
+        .iter()
+        .filter(|u| match &filter {
+            Some((a, v)) if a == "username" => u.email.eq_ignore_ascii_case(v),
+            Some(_) => false,
+            None => true,
+        })
+        .map(|u| user_json(&st, u))
+        .collect();
+    list(items, &q)
+}
+
+async fn get_user(
+    Extract(s): Extract<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authorize(&headers) {
+        return r.into_response();
+    }
+    let st = lock(&s.state);
+    match st.users.iter().find(|u| u.id == id) {
+        Some(u) => Json(user_json(&st, u)).into_response(),
+        None => scim_error(StatusCode::NOT_FOUND, None, "user not found").into_response(),
+    }
+}
+
+/// Applies one attribute (path lowercased) to a user.
+fn set_attr(st: &State, u: &mut SandboxUser, path: &str, value: &Value) -> Result<(), ScimError> {
+    let ext = EXTENSION.to_lowercase();
+    let s = || value.as_str().unwrap_or_default().to_string();
+    let (given, family) = u
+        .name
+        .split_once(' ')
+        .map(|(g, f)| (g.to_string(), f.to_string()))
+        .unwrap_or((u.name.clone(), String::new()));
+    match path {
+        "username" => u.email = s(),
+        "name.givenname" => u.name = format!("{} {family}", s()).trim().to_string(),
+        "name.familyname" => u.name = format!("{given} {}", s()).trim().to_string(),
+        "active" => {
+            u.status = if value.as_bool().unwrap_or(true) {
+                "active".into()
+            } else {
+                "inactive".into()
+            }
+        }
+        "externalid" => u.external_id = value.as_str().map(String::from),
+        p if p == format!("{ext}:rolesstring") => {
+            let name = s();
+            let first = name
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            u.role = st
+                .roles
+                .iter()
+                .find(|r| r.name.eq_ignore_ascii_case(&first))
+                .map(|r| r.id.clone())
+                .ok_or_else(|| {
+                    scim_error(
+                        StatusCode::BAD_REQUEST,
+                        Some("invalidValue"),
+                        &format!("unknown role {first:?} for {}", u.email),
+                    )
+                })?;
+        }
+        p if p == format!("{ext}:teamsstring") => {
+            let mut ids = Vec::new();
+            for t in s().split(';').map(str::trim).filter(|t| !t.is_empty()) {
+                let id = st
+                    .teams
+                    .iter()
+                    .find(|g| g.name == t)
+                    .map(|g| g.id.clone())
+                    .ok_or_else(|| {
+                        scim_error(
+                            StatusCode::BAD_REQUEST,
+                            Some("invalidValue"),
+                            &format!("unknown team {t:?} for {}", u.email),
+                        )
+                    })?;
+                ids.push(id);
+            }
+            u.teams = ids;
+        }
+        "emails" | "schemas" | "id" | "meta" => {}
+        other => {
+            return Err(scim_error(
+                StatusCode::BAD_REQUEST,
+                Some("invalidPath"),
+                &format!("unsupported attribute {other}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Applies a whole resource body (POST, PUT, or a PatchOp without path).
+fn set_object(st: &State, u: &mut SandboxUser, body: &Value) -> Result<(), ScimError> {
+    let Some(obj) = body.as_object() else {
+        return Err(scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            "expected a JSON object",
+        ));
+    };
+    for (k, v) in obj {
+        let k = k.to_lowercase();
+        match (k.as_str(), v) {
+            ("name", Value::Object(n)) => {
+                // Both parts at once: applied one by one, each would see the other's
+                // old value.
+                let part = |key: &str| {
+                    n.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                        .and_then(|(_, v)| v.as_str())
+                };
+                let (given, family) = u
+                    .name
+                    .split_once(' ')
+                    .map(|(g, f)| (g.to_string(), f.to_string()))
+                    .unwrap_or((u.name.clone(), String::new()));
+                let given = part("givenName").map_or(given, String::from);
+                let family = part("familyName").map_or(family, String::from);
+                u.name = format!("{given} {family}").trim().to_string();
+            }
+            (ext, Value::Object(e)) if ext == EXTENSION.to_lowercase() => {
+                for (ek, ev) in e {
+                    set_attr(st, u, &format!("{ext}:{}", ek.to_lowercase()), ev)?;
+                }
+            }
+            (other, v) => set_attr(st, u, other, v)?,
+        }
+    }
+    Ok(())
+}
+
+fn user_change(
+    s: &Shared,
+    request: String,
+    id: Option<String>,
+    apply: impl FnOnce(&State, &mut SandboxUser) -> Result<(), ScimError>,
+) -> Response {
+    let mut failure = None;
+    let result = s.change(request, |st| {
+        let stamp = st.stamp();
+        let mut u = match &id {
+            Some(id) => match st.users.iter().find(|u| &u.id == id) {
+                Some(u) => u.clone(),
+                None => {
+                    return Err(super::error(
+                        StatusCode::NOT_FOUND,
+                        "not_found",
+                        "user not found",
+                    ));
+                }
+            },
+            None => SandboxUser::new(
+                uuid::Uuid::new_v4().to_string(),
+                String::new(),
+                String::new(),
+                st.roles.last().map(|r| r.id.clone()).unwrap_or_default(),
+                stamp.clone(),
+            ),
+        };
+        if let Err(r) = apply(st, &mut u) {
+            failure = Some(r);
+            return Err(super::error(StatusCode::BAD_REQUEST, "invalid", "rejected"));
+        }
+        if st
+            .users
+            .iter()
+            .any(|o| o.id != u.id && o.email.eq_ignore_ascii_case(&u.email))
+        {
+            failure = Some(scim_error(
+                StatusCode::CONFLICT,
+                Some("uniqueness"),
+                &format!("userName {} is taken", u.email),
+            ));
+            return Err(super::error(StatusCode::CONFLICT, "uniqueness", "taken"));
+        }
+        u.updated_at = stamp;
+        let out = user_json(st, &u);
+        let email = u.email.clone();
+        match st.users.iter_mut().find(|o| o.id == u.id) {
+            Some(slot) => *slot = u,
+            None => st.users.push(u),
+        }
+        Ok((out, email))
+    });
+    match (result, failure) {
+        (Ok(v), _) => (
+            if id.is_none() {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
+            Json(v),
+        )
+            .into_response(),
+        (Err(_), Some(r)) => r.into_response(),
+        (Err(e), None) => scim_error(e.status, None, &e.message).into_response(),
+    }
+}
+
+async fn create_user(
+    Extract(s): Extract<Arc<Shared>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Err(r) = authorize(&headers) {
+        return r.into_response();
+    }
+    user_change(&s, "POST /scim/v2/Users".into(), None, |st, u| {
+        set_object(st, u, &body)
+    })
+}
+
+async fn put_user(
+    Extract(s): Extract<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Err(r) = authorize(&headers) {
+        return r.into_response();
+    }
+    user_change(&s, format!("PUT /scim/v2/Users/{id}"), Some(id), |st, u| {
+        // PUT replaces: what the body leaves out is cleared.
+        u.teams.clear();
+        u.external_id = None;
+        set_object(st, u, &body)
+    })
+}
+
+async fn patch_user(
+    Extract(s): Extract<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Err(r) = authorize(&headers) {
+        return r.into_response();
+    }
+    let ops = body
+        .get("Operations")
+        .or_else(|| body.get("operations"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    user_change(
+        &s,
+        format!("PATCH /scim/v2/Users/{id}"),
+        Some(id),
+        |st, u| {
+            for op in &ops {
+                let kind = op
+                    .get("op")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_lowercase();
+                if kind != "replace" && kind != "add" {
+                    return Err(scim_error(
+                        StatusCode::BAD_REQUEST,
+                        Some("invalidSyntax"),
+                        &format!("unsupported op {kind:?}"),
+                    ));
+                }
+                let value = op.get("value").cloned().unwrap_or(Value::Null);
+                match op.get("path").and_then(Value::as_str) {
+                    Some(path) => set_attr(st, u, &path.to_lowercase(), &value)?,
+                    None => set_object(st, u, &value)?,
+                }
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Implemented because the real API has it; roster never sends it.
+async fn delete_user(
+    Extract(s): Extract<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authorize(&headers) {
+        return r.into_response();
+    }
+    let result = s.change(format!("DELETE /scim/v2/Users/{id}"), |st| {
+        let i =
+            st.users.iter().position(|u| u.id == id).ok_or_else(|| {
+                super::error(StatusCode::NOT_FOUND, "not_found", "user not found")
+            })?;
+        Ok(((), st.users.remove(i).email))
+    });
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => scim_error(e.status, None, &e.message).into_response(),
+    }
+}
+
+async fn list_groups(
+    Extract(s): Extract<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = authorize(&headers) {
+        return r.into_response();
+    }
+    let st = lock(&s.state);
+    let filter = eq_filter(&q);
+    let items = st
+        .teams
+        .iter()
+        .filter(|g| match &filter {
+            Some((a, v)) if a == "displayname" => &g.name == v,
+            Some(_) => false,
+            None => true,
+        })
+        .map(|g| group_json(&st, g))
+        .collect();
+    list(items, &q)
+}
+
+async fn create_group(
+    Extract(s): Extract<Arc<Shared>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Err(r) = authorize(&headers) {
+        return r.into_response();
+    }
+    let name = body
+        .get("displayName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if name.is_empty() {
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            "displayName is required",
+        )
+        .into_response();
+    }
+    let result = s.change("POST /scim/v2/Groups".into(), |st| {
+        if st.teams.iter().any(|t| t.name == name) {
+            return Err(super::error(
+                StatusCode::CONFLICT,
+                "uniqueness",
+                &format!("group {name} exists"),
+            ));
+        }
+        let g = Named {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.clone(),
+        };
+        st.teams.push(g.clone());
+        Ok((group_json(st, &g), String::new()))
+    });
+    match result {
+        Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
+        Err(e) => scim_error(e.status, Some("uniqueness"), &e.message).into_response(),
+    }
+}
+
+async fn patch_group(
+    Extract(s): Extract<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Err(r) = authorize(&headers) {
+        return r.into_response();
+    }
+    let ops = body
+        .get("Operations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let result = s.change(format!("PATCH /scim/v2/Groups/{id}"), |st| {
+        if !st.teams.iter().any(|t| t.id == id) {
+            return Err(super::error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "group not found",
+            ));
+        }
+        for op in &ops {
+            let kind = op
+                .get("op")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_lowercase();
+            let members: Vec<String> = op
+                .get("value")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.get("value")?.as_str().map(String::from))
+                .collect();
+            for u in st.users.iter_mut().filter(|u| members.contains(&u.id)) {
+                u.teams.retain(|t| t != &id);
+                if kind == "add" {
+                    u.teams.push(id.clone());
+                }
+            }
+        }
+        let g = st
+            .teams
+            .iter()
+            .find(|t| t.id == id)
+            .cloned()
+            .unwrap_or(Named {
+                id: id.clone(),
+                name: String::new(),
+            });
+        Ok((group_json(st, &g), String::new()))
+    });
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => scim_error(e.status, None, &e.message).into_response(),
+    }
+}
+
+fn service_provider_config() -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "patch": {"supported": true}, "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": MAX_PER_PAGE}, "changePassword": {"supported": false},
+        "sort": {"supported": false}, "etag": {"supported": true},
+        "authenticationSchemes": [{"type": "oauthbearertoken", "name": "OAuth Bearer Token", "description": "SCIM token from Admin > Settings > Security > SCIM"}]
+    })
+}
+
+fn resource_types() -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 2, "Resources": [
+        {"id": "User", "name": "User", "endpoint": "/Users", "schema": "urn:ietf:params:scim:schemas:core:2.0:User",
+         "schemaExtensions": [{"schema": EXTENSION, "required": false}]},
+        {"id": "Group", "name": "Group", "endpoint": "/Groups", "schema": "urn:ietf:params:scim:schemas:core:2.0:Group"}
+    ]})
+}
+
+fn schemas() -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 1, "Resources": [
+        {"id": EXTENSION, "name": "Talkdesk User", "attributes": [
+            {"name": "rolesString", "type": "string", "multiValued": false, "required": false},
+            {"name": "teamsString", "type": "string", "multiValued": false, "required": false}
+        ]}
+    ]})
+}
