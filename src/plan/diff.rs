@@ -442,7 +442,8 @@ pub(super) fn changes(
     } else {
         Vec::new()
     };
-    let baseline = Baseline::of(&live_users, &is_admin);
+    // Team and ring-group membership matters only for warnings about changes.
+    let baseline = Baseline::of(&live_users, &is_admin, !planned.is_empty());
     Ok(Diffed {
         planned,
         baseline,
@@ -571,7 +572,7 @@ pub(super) struct Baseline {
 }
 
 impl Baseline {
-    fn of(users: &[User], is_admin: &dyn Fn(Option<&str>) -> bool) -> Baseline {
+    fn of(users: &[User], is_admin: &dyn Fn(Option<&str>) -> bool, members_too: bool) -> Baseline {
         let mut addons: HashMap<&str, usize> = HashMap::new();
         let mut members: HashMap<(bool, &str), isize> = HashMap::new();
         let (mut seats, mut admins) = (0, 0);
@@ -585,6 +586,9 @@ impl Baseline {
             }
             for a in &u.addons {
                 *addons.entry(a).or_default() += 1;
+            }
+            if !members_too {
+                continue;
             }
             for t in &u.teams {
                 *members.entry((true, t)).or_default() += 1;
