@@ -58,6 +58,9 @@ struct Serve {
     /// After N writes, drop every connection: a crash in the middle of an apply.
     #[arg(long, value_name = "N")]
     crash_after_writes: Option<usize>,
+    /// CloudTalk seats: adding an agent past N active ones answers 403.
+    #[arg(long, value_name = "N")]
+    max_agents: Option<usize>,
 }
 
 /// Runs `roster sandbox`.
@@ -95,6 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         },
         slow: Duration::from_millis(s.slow_ms),
         crash_after_writes: s.crash_after_writes,
+        max_agents: s.max_agents,
     };
     runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(s.listen)

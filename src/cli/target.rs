@@ -3,11 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use crate::config::{self, Diagnostic, Diagnostics, Loaded, ProviderKind, Roster};
 use crate::model::Account;
 use crate::plan::{self, Plan};
+use crate::provider::cloudtalk::{CloudTalk, Settings as CloudTalkSettings};
 use crate::provider::http::Secret;
 use crate::provider::talkdesk::{Settings, Talkdesk};
 use crate::provider::talkdesk_scim::{Settings as ScimSettings, TalkdeskScim};
@@ -64,11 +65,6 @@ pub async fn connect_to(
     seed: &Roster,
     conn: &Connection,
 ) -> anyhow::Result<Connected> {
-    if kind == ProviderKind::Cloudtalk {
-        bail!(
-            "provider cloudtalk is not supported yet; this build manages `kind: talkdesk` and `kind: talkdesk-scim`"
-        );
-    }
     let handle = match &conn.sandbox {
         Some(state_path) => Some(start_sandbox(state_path, seed).await?),
         None => None,
@@ -93,6 +89,22 @@ pub async fn connect_to(
                 }
             };
             AnyProvider::TalkdeskScim(TalkdeskScim::new(settings)?)
+        }
+        ProviderKind::Cloudtalk => {
+            let mut settings = match &handle {
+                Some(h) => CloudTalkSettings {
+                    base_url: h.url(),
+                    key_id: sandbox::CLIENT_ID.into(),
+                    key_secret: Secret::new(sandbox::CLIENT_SECRET),
+                    retries: 10,
+                    timeout,
+                    per_minute: None,
+                },
+                None => CloudTalkSettings::from_env()?,
+            };
+            settings.retries = conn.retries;
+            settings.timeout = timeout;
+            AnyProvider::CloudTalk(CloudTalk::new(settings)?)
         }
         _ => {
             let mut settings = match &handle {

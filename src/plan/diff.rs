@@ -32,6 +32,8 @@ pub struct Capabilities {
     /// User fields this API does not have; the roster may declare them, they are not
     /// planned.
     pub unmanaged: Vec<&'static str>,
+    /// Fields the API can set but not read back: sent on create, never compared.
+    pub write_only: Vec<&'static str>,
 }
 
 impl Capabilities {
@@ -47,6 +49,7 @@ impl Capabilities {
             addons: true,
             role_catalog: true,
             unmanaged: Vec::new(),
+            write_only: Vec::new(),
         }
     }
 
@@ -62,6 +65,24 @@ impl Capabilities {
             addons: false,
             role_catalog: false,
             unmanaged: vec!["ring_groups", "extension", "time_zone", "language"],
+            write_only: Vec::new(),
+        }
+    }
+
+    /// CloudTalk: no deactivation (offboard), roles and group membership unreadable
+    /// (roles are taken from the roster; teams are set on create only), the extension
+    /// fixed after creation, no team creation.
+    pub fn cloudtalk() -> Self {
+        Capabilities {
+            create_teams: false,
+            deactivate: false,
+            roles: false,
+            immutable_fields: vec!["extension"],
+            phone: false,
+            addons: false,
+            role_catalog: false,
+            unmanaged: vec!["ring_groups", "time_zone", "language"],
+            write_only: vec!["teams"],
         }
     }
 
@@ -243,6 +264,9 @@ pub(super) fn changes(
             ));
         }
     }
+    if !caps.roles {
+        warnings.push("roles cannot be read or changed through this API: the roster's roles are taken as they are, and a role change is made in the vendor's dashboard".into());
+    }
     for field in &caps.unmanaged {
         let declared = match *field {
             "ring_groups" => roster.users.iter().any(|u| u.ring_groups.is_some()),
@@ -260,7 +284,29 @@ pub(super) fn changes(
 
     // Live users, normalized to declared team names (copied only when a team was
     // renamed: the common case borrows).
-    let live_users: Cow<'_, [User]> = if live_to_declared.is_empty() {
+    let live_users: Cow<'_, [User]> = if !caps.roles {
+        // Roles cannot be read: the roster's word is taken for declared users, so the
+        // admin floor counts declared administrators (and their offboarding).
+        let declared: HashMap<String, &str> = roster
+            .users
+            .iter()
+            .flat_map(|d| {
+                std::iter::once(&d.email)
+                    .chain(&d.previously)
+                    .map(move |e| (e.to_lowercase(), d.role.as_str()))
+            })
+            .collect();
+        Cow::Owned(
+            live.users
+                .iter()
+                .map(|u| {
+                    let mut u = u.clone();
+                    u.role = declared.get(&u.email.to_lowercase()).map(|r| r.to_string());
+                    u
+                })
+                .collect(),
+        )
+    } else if live_to_declared.is_empty() {
         Cow::Borrowed(&live.users)
     } else {
         Cow::Owned(
@@ -426,14 +472,17 @@ pub(super) fn changes(
         });
     }
     if !caps.deactivate {
-        for p in planned
-            .iter()
-            .filter(|p| p.change.action == Action::Offboard)
-        {
-            manual_steps.push(format!(
-                "set {} Inactive in Dashboard → Settings → Agents (the API cannot deactivate)",
-                p.change.key
-            ));
+        for p in &planned {
+            let step = match p.change.action {
+                Action::Offboard => {
+                    "Inactive in Dashboard → Settings → Agents (the API cannot deactivate)"
+                }
+                Action::Reactivate => {
+                    "Active in Dashboard → Settings → Agents (the API cannot reactivate)"
+                }
+                _ => continue,
+            };
+            manual_steps.push(format!("set {} {step}", p.change.key));
         }
     }
 
@@ -760,7 +809,7 @@ fn update_fields(
     let mut fields = BTreeMap::new();
     let mut steps = Vec::new();
     let mut put = |name: &str, from: Value, to: Value| {
-        if !caps.manages(name) {
+        if !caps.manages(name) || caps.write_only.contains(&name) {
             return;
         }
         if caps.immutable_fields.contains(&name) {

@@ -62,6 +62,15 @@ pub enum Auth {
         /// The environment variables that hold them, for error messages.
         names: &'static str,
     },
+    /// HTTP Basic on every request (CloudTalk's access key).
+    Basic {
+        /// Access key ID.
+        user: String,
+        /// Access key secret.
+        secret: Secret,
+        /// What to say when it is refused.
+        hint: &'static str,
+    },
     /// A long-lived bearer token (Talkdesk SCIM).
     Bearer {
         /// The token.
@@ -80,6 +89,8 @@ pub struct HttpConfig {
     pub timeout: Duration,
     /// Client-side limit in requests per second, if any.
     pub max_rps: Option<NonZeroU32>,
+    /// Client-side limit in requests per minute, if any (CloudTalk: 60).
+    pub per_minute: Option<NonZeroU32>,
     /// Retries of a transient failure before giving up.
     pub max_retries: usize,
 }
@@ -91,6 +102,7 @@ impl HttpConfig {
             base_url: base_url.into().trim_end_matches('/').to_string(),
             timeout: Duration::from_secs(30),
             max_rps: None,
+            per_minute: None,
             max_retries: 10,
         }
     }
@@ -146,7 +158,9 @@ impl HttpClient {
             .map_err(|e| ProviderError::Setup(format!("cannot build the HTTP client: {e}")))?;
         let limiter = config
             .max_rps
-            .map(|n| RateLimiter::direct(Quota::per_second(n)));
+            .map(Quota::per_second)
+            .or(config.per_minute.map(Quota::per_minute))
+            .map(RateLimiter::direct);
         Ok(HttpClient {
             client,
             config,
@@ -241,13 +255,15 @@ impl HttpClient {
         if let Some(l) = &self.limiter {
             l.until_ready().await;
         }
-        let token = self.token(label).await?;
         let url = format!("{}{}", self.config.base_url, path);
         let mut req = self
             .client
             .request(method.clone(), &url)
-            .bearer_auth(token.expose())
             .header("accept", "application/json");
+        req = match &self.auth {
+            Auth::Basic { user, secret, .. } => req.basic_auth(user, Some(secret.expose())),
+            _ => req.bearer_auth(self.token(label).await?.expose()),
+        };
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -330,7 +346,7 @@ impl HttpClient {
             Auth::ClientCredentials { names, .. } => format!(
                 "the API refused the token: needs the OAuth client credentials {names} (with the scopes users:read, users:write and roles:read; a newly granted scope can take a few minutes), not the SCIM token"
             ),
-            Auth::Bearer { hint, .. } => hint.to_string(),
+            Auth::Bearer { hint, .. } | Auth::Basic { hint, .. } => hint.to_string(),
         };
         ProviderError::Unauthorized {
             request: label.to_string(),
@@ -342,6 +358,7 @@ impl HttpClient {
     async fn token(&self, label: &str) -> Result<Secret, Attempt> {
         let (token_url, client_id, client_secret, basic, names) = match &self.auth {
             Auth::Bearer { token, .. } => return Ok(token.clone()),
+            Auth::Basic { secret, .. } => return Ok(secret.clone()),
             Auth::ClientCredentials {
                 token_url,
                 client_id,
@@ -499,6 +516,8 @@ fn parse_json(bytes: &[u8]) -> Result<Value, String> {
 /// start of the text.
 fn error_message(bytes: &[u8]) -> String {
     if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+        // CloudTalk wraps everything, errors included, in `responseData`.
+        let v = v.get("responseData").cloned().unwrap_or(v);
         for key in ["message", "error_description", "detail", "error"] {
             if let Some(m) = v.get(key).and_then(Value::as_str) {
                 // The SCIM error schema adds a machine-readable kind.
@@ -519,7 +538,20 @@ fn error_message(bytes: &[u8]) -> String {
     }
 }
 
+/// How long the server asks us to wait: `Retry-After` in seconds, or CloudTalk's
+/// `X-CloudTalkAPI-ResetTime` (a Unix time; CloudTalk sends no Retry-After).
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    if headers.get(reqwest::header::RETRY_AFTER).is_none()
+        && let Some(reset) = headers
+            .get("x-cloudtalkapi-resettime")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        return Some(Duration::from_secs(reset.saturating_sub(now).clamp(1, 120)));
+    }
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     v.trim()
         .parse::<u64>()

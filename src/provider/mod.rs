@@ -1,6 +1,7 @@
 //! Providers: one module per vendor API over the shared [`http`] client. Reading and
 //! writing are separate traits, so `plan` is given something that cannot write.
 
+pub mod cloudtalk;
 pub mod http;
 pub mod talkdesk;
 pub mod talkdesk_scim;
@@ -116,6 +117,8 @@ pub enum AnyProvider {
     Talkdesk(talkdesk::Talkdesk),
     /// Talkdesk SCIM 2.0.
     TalkdeskScim(talkdesk_scim::TalkdeskScim),
+    /// CloudTalk.
+    CloudTalk(cloudtalk::CloudTalk),
 }
 
 impl Reader for AnyProvider {
@@ -123,6 +126,7 @@ impl Reader for AnyProvider {
         match self {
             AnyProvider::Talkdesk(p) => p.capabilities(),
             AnyProvider::TalkdeskScim(p) => p.capabilities(),
+            AnyProvider::CloudTalk(p) => p.capabilities(),
         }
     }
 
@@ -130,6 +134,7 @@ impl Reader for AnyProvider {
         match self {
             AnyProvider::Talkdesk(p) => p.read(scope).await,
             AnyProvider::TalkdeskScim(p) => p.read(scope).await,
+            AnyProvider::CloudTalk(p) => p.read(scope).await,
         }
     }
 }
@@ -139,6 +144,7 @@ impl Writer for AnyProvider {
         match self {
             AnyProvider::Talkdesk(p) => p.perform(change, plan).await,
             AnyProvider::TalkdeskScim(p) => p.perform(change, plan).await,
+            AnyProvider::CloudTalk(p) => p.perform(change, plan).await,
         }
     }
 
@@ -146,6 +152,7 @@ impl Writer for AnyProvider {
         match self {
             AnyProvider::Talkdesk(p) => p.find_user(email).await,
             AnyProvider::TalkdeskScim(p) => p.find_user(email).await,
+            AnyProvider::CloudTalk(p) => p.find_user(email).await,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! log and an invariant history. The server takes its listener as an argument, so tests
 //! start it on `127.0.0.1:0`.
 
+mod cloudtalk;
 mod phone;
 mod scim;
 pub mod seed;
@@ -54,6 +55,8 @@ pub struct Config {
     /// After this many writes, drop every connection (a crash in the middle of an
     /// apply); the write that reaches the count loses its answer.
     pub crash_after_writes: Option<usize>,
+    /// CloudTalk seats: adding an agent past this many active ones answers 403.
+    pub max_agents: Option<usize>,
 }
 
 /// An injectable failure.
@@ -95,6 +98,7 @@ impl Default for Config {
             faults: Fault::DEFAULT.to_vec(),
             slow: Duration::from_secs(5),
             crash_after_writes: None,
+            max_agents: None,
         }
     }
 }
@@ -210,6 +214,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     let api = talkdesk::routes()
         .merge(phone::routes())
         .merge(scim::routes())
+        .merge(cloudtalk::routes())
         .layer(middleware::from_fn_with_state(shared.clone(), faults))
         .merge(
             Router::new()
@@ -264,12 +269,24 @@ async fn history(Extract(s): Extract<Arc<Shared>>) -> Response {
     axum::Json(s.history()).into_response()
 }
 
-/// Records every request with the status it got (and any fault injected).
+/// Records every request with the status it got (and any fault injected), and the
+/// JSON body it carried, for contract tests.
 async fn record(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(String::from);
-    let resp = next.run(req).await;
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    let mut json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+    // A new agent's password is never kept, not even in the emulator's log.
+    if let Some(pass) = json.as_mut().and_then(|j| j.get_mut("pass")) {
+        *pass = serde_json::Value::from("***");
+    }
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     if !path.starts_with("/_sandbox") {
         let fault = resp
             .headers()
@@ -282,6 +299,7 @@ async fn record(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> R
             query,
             status: resp.status().as_u16(),
             fault,
+            body: json,
         });
     }
     resp
@@ -319,8 +337,23 @@ async fn limited(s: &Shared, req: Request, next: Next) -> Response {
             "rate limit exceeded",
         )
         .into_response();
-        r.headers_mut()
-            .insert("retry-after", HeaderValue::from_static("1"));
+        // CloudTalk announces its window in its own headers and sends no Retry-After.
+        if req.uri().path().starts_with("/agents") || req.uri().path().starts_with("/groups") {
+            let reset = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+                + 1;
+            let h = r.headers_mut();
+            h.insert(
+                "x-cloudtalkapi-limit",
+                HeaderValue::from(s.config.rate_limit.map_or(0, |n| n.get())),
+            );
+            h.insert("x-cloudtalkapi-remaining", HeaderValue::from_static("0"));
+            h.insert("x-cloudtalkapi-resettime", HeaderValue::from(reset));
+        } else {
+            r.headers_mut()
+                .insert("retry-after", HeaderValue::from_static("1"));
+        }
         return r;
     }
     next.run(req).await

@@ -95,7 +95,7 @@ pub fn from_roster(roster: &Roster) -> State {
         .iter()
         .enumerate()
         .map(|(i, t)| Named {
-            id: format!("team-{}", i + 1),
+            id: format!("{}", i + 1),
             name: t.name.clone(),
         })
         .collect();
@@ -118,7 +118,7 @@ pub fn from_roster(roster: &Roster) -> State {
             match drifted {
                 n if n <= MISSING => continue,
                 n if n <= MISSING + CHANGED => match n % 3 {
-                    0 => u.extension = Some(format!("9{}", n)),
+                    0 => u.extension = Some(format!("{}", 9000 + n)),
                     1 => u.time_zone = Some("UTC".into()),
                     _ => u.name = format!("{} (old name)", u.name),
                 },
@@ -144,7 +144,7 @@ pub fn from_roster(roster: &Roster) -> State {
     for (i, name) in ["Former Agent One", "Former Agent Two"].iter().enumerate() {
         let stamp = s.stamp();
         let mut u = SandboxUser::new(
-            format!("former-{}", i + 1),
+            format!("{}", 9000 + i + 1),
             format!("former.agent{}@{domain}", i + 1),
             name.to_string(),
             agent.clone(),
@@ -170,7 +170,7 @@ fn user(s: &mut State, d: &UserDecl) -> SandboxUser {
     };
     let stamp = s.stamp();
     SandboxUser {
-        id: format!("user-{:04}", s.seq),
+        id: format!("{}", 1000 + s.seq),
         name: d.name.clone(),
         // A user renamed through `previously` still has the old email live.
         email: d.previously.first().unwrap_or(&d.email).clone(),

@@ -234,6 +234,9 @@ pub struct RequestRecord {
     pub status: u16,
     /// The fault injected instead of or after handling, if any.
     pub fault: Option<String>,
+    /// The JSON body the request carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
 }
 
 /// One state change and the invariants after it.

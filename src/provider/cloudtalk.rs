@@ -1,0 +1,450 @@
+//! CloudTalk (API-FACTS.md "CloudTalk", `reference/cloudtalk-openapi.json`): agents and
+//! groups over HTTP Basic, 60 operations a minute.
+//!
+//! The API has no deactivation and its only removal is a hard delete, which roster never
+//! sends: removing an agent is an *offboard* (out of every group, outbound calls off,
+//! and a manual step). `status_outbound: false` is therefore how roster recognises an
+//! offboarded agent when it reads the account back. Roles and group membership cannot
+//! be read, so roles come from the roster and teams are set when an agent is created.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::http::{Auth, HttpClient, HttpConfig, Idempotence, Secret};
+use super::{ProviderError, ReadScope, Reader, Writer};
+use crate::model::{Account, Named, Status, User};
+use crate::plan::{Action, Capabilities, Change, Plan};
+
+/// The largest page the API serves.
+pub const LIMIT: usize = 1000;
+
+/// CloudTalk removes a *group membership* with DELETE `/groups/delete/{agent_id}.json`.
+/// It is the only DELETE roster sends anywhere; agents are never deleted.
+const LEAVE_GROUP: Method = Method::DELETE; // membership only: see above
+
+/// Where and how to reach a CloudTalk company.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// API base, `https://my.cloudtalk.io/api`.
+    pub base_url: String,
+    /// Access key ID.
+    pub key_id: String,
+    /// Access key secret.
+    pub key_secret: Secret,
+    /// Retries of a transient failure.
+    pub retries: usize,
+    /// Per-request timeout.
+    pub timeout: std::time::Duration,
+    /// Client-side limit per minute (CloudTalk allows 60 per company).
+    pub per_minute: Option<std::num::NonZeroU32>,
+}
+
+impl Settings {
+    /// From `CLOUDTALK_ACCESS_KEY_ID`, `CLOUDTALK_ACCESS_KEY_SECRET` and
+    /// `CLOUDTALK_BASE_URL`.
+    pub fn from_env() -> Result<Self, ProviderError> {
+        let need = |k: &str| {
+            std::env::var(k).map_err(|_| {
+                ProviderError::Setup(format!(
+                    "{k} is not set: export CLOUDTALK_ACCESS_KEY_ID and CLOUDTALK_ACCESS_KEY_SECRET (Dashboard → Settings → API keys), or use --sandbox"
+                ))
+            })
+        };
+        Ok(Settings {
+            base_url: std::env::var("CLOUDTALK_BASE_URL")
+                .unwrap_or_else(|_| "https://my.cloudtalk.io/api".into()),
+            key_id: need("CLOUDTALK_ACCESS_KEY_ID")?,
+            key_secret: Secret::new(need("CLOUDTALK_ACCESS_KEY_SECRET")?),
+            retries: 10,
+            timeout: std::time::Duration::from_secs(30),
+            per_minute: std::num::NonZeroU32::new(60),
+        })
+    }
+}
+
+/// The CloudTalk provider.
+pub struct CloudTalk {
+    http: HttpClient,
+    /// Group name → ID, from the last read.
+    groups: std::sync::RwLock<std::collections::HashMap<String, String>>,
+}
+
+/// An ID the vendor sends as a number or as a string (its schema and its examples
+/// disagree).
+fn id_of(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The `responseData` of an answer.
+fn data(v: &Value) -> &Value {
+    v.get("responseData").unwrap_or(v)
+}
+
+/// An agent as the planner sees it; offboarded agents (no outbound calls) are inactive.
+pub fn to_user(agent: &Value) -> Option<User> {
+    let s = |k: &str| {
+        agent
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let outbound = match agent.get("status_outbound") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s != "0" && s != "false",
+        Some(Value::Number(n)) => n.as_u64() != Some(0),
+        _ => true,
+    };
+    Some(User {
+        id: id_of(agent.get("id"))?,
+        email: agent.get("email")?.as_str()?.to_string(),
+        name: format!("{} {}", s("firstname"), s("lastname"))
+            .trim()
+            .to_string(),
+        role: None,
+        status: if outbound {
+            Status::Active
+        } else {
+            Status::Inactive
+        },
+        teams: BTreeSet::new(),
+        ring_groups: BTreeSet::new(),
+        extension: id_of(agent.get("extension")),
+        time_zone: None,
+        language: None,
+        addons: BTreeSet::new(),
+        phone: None,
+        external_id: None,
+        updated_at: None,
+    })
+}
+
+fn split_name(name: &str) -> (String, String) {
+    match name.trim().split_once(' ') {
+        Some((g, f)) => (g.to_string(), f.trim().to_string()),
+        None => (name.trim().to_string(), "-".to_string()),
+    }
+}
+
+/// A password for a new agent: 24 characters from letters, digits and symbols, drawn
+/// from the OS's random source. It is sent once and never printed or stored; the agent
+/// sets their own through the invitation.
+fn password() -> String {
+    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!#%+-=?@_";
+    let mut bytes = [0u8; 24];
+    // uuid's v4 draws from getrandom; two of them give 32 random bytes.
+    let random: Vec<u8> = uuid::Uuid::new_v4()
+        .as_bytes()
+        .iter()
+        .chain(uuid::Uuid::new_v4().as_bytes())
+        .copied()
+        .collect();
+    for (b, r) in bytes.iter_mut().zip(random) {
+        *b = CHARS[r as usize % CHARS.len()];
+    }
+    // Make sure every class is present whatever the draw.
+    bytes[0] = b'A' + (bytes[0] % 26);
+    bytes[1] = b'a' + (bytes[1] % 26);
+    bytes[2] = b'2' + (bytes[2] % 8);
+    bytes[3] = b'#';
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+impl CloudTalk {
+    /// A provider for `settings`.
+    pub fn new(settings: Settings) -> Result<Self, ProviderError> {
+        let mut cfg = HttpConfig::new(&settings.base_url);
+        cfg.per_minute = settings.per_minute;
+        cfg.max_retries = settings.retries;
+        cfg.timeout = settings.timeout;
+        let auth = Auth::Basic {
+            user: settings.key_id,
+            secret: settings.key_secret,
+            hint: "CloudTalk refused the access key: check CLOUDTALK_ACCESS_KEY_ID and CLOUDTALK_ACCESS_KEY_SECRET",
+        };
+        Ok(CloudTalk {
+            http: HttpClient::new(cfg, auth)?,
+            groups: Default::default(),
+        })
+    }
+
+    /// Every item of a paged index, unwrapped from `{"Agent": {...}}` / `{"Group": ...}`.
+    async fn index(&self, path: &str, key: &str, extra: &str) -> Result<Vec<Value>, ProviderError> {
+        let mut out = Vec::new();
+        let mut page = 1;
+        loop {
+            let (_, v) = self
+                .http
+                .send(
+                    Method::GET,
+                    &format!("{path}?limit={LIMIT}&page={page}{extra}"),
+                    None,
+                    Idempotence::Safe,
+                )
+                .await?;
+            let d = data(&v);
+            let items =
+                d.get("data")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| ProviderError::Decode {
+                        request: format!("GET {path}"),
+                        message: "the answer has no responseData.data list".into(),
+                    })?;
+            out.extend(items.iter().filter_map(|i| i.get(key).cloned()));
+            let pages = d
+                .get("pageCount")
+                .and_then(|p| id_of(Some(p)))
+                .and_then(|p| p.parse::<usize>().ok())
+                .unwrap_or(1);
+            if page >= pages || items.is_empty() || page >= 1_000 {
+                return Ok(out);
+            }
+            page += 1;
+        }
+    }
+
+    async fn agent(&self, id: &str) -> Result<Value, ProviderError> {
+        let found = self
+            .index("/agents/index.json", "Agent", &format!("&id={id}"))
+            .await?;
+        found
+            .into_iter()
+            .find(|a| id_of(a.get("id")).as_deref() == Some(id))
+            .ok_or_else(|| ProviderError::Api {
+                request: format!("GET /agents/index.json?id={id}"),
+                status: 404,
+                message: "no such agent".into(),
+            })
+    }
+
+    async fn edit(&self, id: &str, body: Value) -> Result<(), ProviderError> {
+        self.http
+            .send(
+                Method::POST,
+                &format!("/agents/edit/{id}.json"),
+                Some(&body),
+                Idempotence::Safe,
+            )
+            .await?;
+        Ok(())
+    }
+
+    fn group_id(&self, team: &str) -> Result<i64, ProviderError> {
+        self.groups
+            .read()
+            .ok()
+            .and_then(|g| g.get(team).and_then(|id| id.parse().ok()))
+            .ok_or_else(|| {
+                ProviderError::Unsupported(format!("group {team:?} does not exist in CloudTalk"))
+            })
+    }
+}
+
+impl Reader for CloudTalk {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::cloudtalk()
+    }
+
+    async fn read(&self, _scope: &ReadScope) -> Result<Account, ProviderError> {
+        let (agents, groups) = tokio::try_join!(
+            self.index("/agents/index.json", "Agent", ""),
+            self.index("/groups/index.json", "Group", ""),
+        )?;
+        let teams: Vec<Named> = groups
+            .iter()
+            .filter_map(|g| {
+                Some(Named {
+                    id: id_of(g.get("id"))?,
+                    name: g.get("internal_name")?.as_str()?.to_string(),
+                })
+            })
+            .collect();
+        if let Ok(mut map) = self.groups.write() {
+            *map = teams
+                .iter()
+                .map(|t| (t.name.clone(), t.id.clone()))
+                .collect();
+        }
+        let users = agents
+            .iter()
+            .map(|a| {
+                to_user(a).ok_or_else(|| ProviderError::Decode {
+                    request: "GET /agents/index.json".into(),
+                    message: format!("an agent without id or email: {a}"),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Account {
+            teams,
+            users,
+            ..Account::default()
+        })
+    }
+}
+
+impl Writer for CloudTalk {
+    async fn perform(&self, change: &Change, _plan: &Plan) -> Result<(), ProviderError> {
+        let to = |k: &str| change.fields.get(k).map(|f| f.to.clone());
+        match change.action {
+            Action::Create => {
+                let (first, last) = split_name(
+                    to("name")
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                        .as_str(),
+                );
+                let mut body = json!({"firstname": first, "lastname": last, "email": change.key, "pass": password()});
+                if let Some(ext) =
+                    to("extension").and_then(|v| v.as_str().and_then(|s| s.parse::<i64>().ok()))
+                {
+                    body["extension"] = json!(ext);
+                }
+                let id = match self
+                    .http
+                    .send(
+                        Method::PUT,
+                        "/agents/add.json",
+                        Some(&body),
+                        Idempotence::Unsafe,
+                    )
+                    .await
+                {
+                    Ok((_, v)) => id_of(data(&v).pointer("/data/id")),
+                    Err(ProviderError::OutcomeUnknown(e)) => {
+                        match self.find_user(&change.key).await? {
+                            Some(u) => Some(u.id),
+                            None => return Err(*e),
+                        }
+                    }
+                    Err(e) => return Err(e),
+                };
+                let id = id.ok_or_else(|| ProviderError::Decode {
+                    request: "PUT /agents/add.json".into(),
+                    message: "the answer has no agent id".into(),
+                })?;
+                let teams: Vec<String> = to("teams")
+                    .and_then(|v| serde_json::from_value(v).ok())
+                    .unwrap_or_default();
+                let agent_id: i64 = id.parse().unwrap_or_default();
+                for t in teams {
+                    let body = json!({"group_id": self.group_id(&t)?, "agent_id": agent_id});
+                    self.http
+                        .send(
+                            Method::PUT,
+                            "/groups/add.json",
+                            Some(&body),
+                            Idempotence::Safe,
+                        )
+                        .await?;
+                }
+                Ok(())
+            }
+            Action::Update | Action::Reactivate => {
+                let id = change.id.as_deref().unwrap_or_default();
+                let current = self.agent(id).await?;
+                let s = |k: &str| {
+                    current
+                        .get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let (first, last) = match to("name").and_then(|v| v.as_str().map(String::from)) {
+                    Some(n) => split_name(&n),
+                    None => (s("firstname"), s("lastname")),
+                };
+                let email = to("email")
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_else(|| s("email"));
+                let mut body = json!({"firstname": first, "lastname": last, "email": email});
+                if change.action == Action::Reactivate {
+                    body["status_outbound"] = json!(true);
+                }
+                self.edit(id, body).await
+            }
+            Action::Offboard => {
+                let id = change.id.as_deref().unwrap_or_default();
+                let agent_id: i64 = id.parse().unwrap_or_default();
+                let groups: Vec<i64> = self
+                    .groups
+                    .read()
+                    .map(|g| g.values().filter_map(|v| v.parse().ok()).collect())
+                    .unwrap_or_default();
+                for group_id in groups {
+                    // Membership cannot be read, so the agent leaves every group; a
+                    // group it was not in answers 404, which is what we wanted.
+                    let path = format!("/groups/delete/{agent_id}.json");
+                    let body = json!({"group_id": group_id});
+                    match self
+                        .http
+                        .send(LEAVE_GROUP, &path, Some(&body), Idempotence::Safe)
+                        .await
+                    {
+                        Ok(_) | Err(ProviderError::Api { status: 404, .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                let current = self.agent(id).await?;
+                let s = |k: &str| {
+                    current
+                        .get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                self.edit(id, json!({"firstname": s("firstname"), "lastname": s("lastname"), "email": s("email"), "status_outbound": false})).await
+            }
+            Action::Deactivate | Action::CreateTeam => Err(ProviderError::Unsupported(format!(
+                "CloudTalk cannot {} through its API",
+                change.action.as_str().replace('_', " ")
+            ))),
+        }
+    }
+
+    async fn find_user(&self, email: &str) -> Result<Option<User>, ProviderError> {
+        let agents = self.index("/agents/index.json", "Agent", "").await?;
+        Ok(agents
+            .iter()
+            .filter_map(to_user)
+            .find(|u| u.email.eq_ignore_ascii_case(email)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_as_numbers_or_strings() {
+        let a = to_user(&json!({"id": "99", "email": "a@acme.example", "firstname": "A", "lastname": "B", "status_outbound": false, "extension": 2001})).unwrap();
+        assert_eq!(
+            (a.id.as_str(), a.status, a.extension.as_deref()),
+            ("99", Status::Inactive, Some("2001"))
+        );
+        assert_eq!(
+            to_user(&json!({"id": 7, "email": "b@acme.example"}))
+                .unwrap()
+                .id,
+            "7"
+        );
+    }
+
+    #[test]
+    fn passwords_are_strong_and_differ() {
+        let (a, b) = (password(), password());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 24);
+        assert!(
+            a.chars().any(|c| c.is_ascii_uppercase()) && a.chars().any(|c| c.is_ascii_lowercase())
+        );
+        assert!(
+            a.chars().any(|c| c.is_ascii_digit()) && a.chars().any(|c| !c.is_ascii_alphanumeric())
+        );
+    }
+}
