@@ -22,7 +22,13 @@ pub struct Options {
     pub include_inactive: bool,
     /// `policy.ignore` patterns: written into the policy, and matching users left out.
     pub ignore: Vec<String>,
+    /// Emails of the administrators, for providers whose roles cannot be read
+    /// (CloudTalk): they get `Administrator`, everyone else `Agent`.
+    pub admins: Vec<String>,
 }
+
+/// The roles written when the account's cannot be read (CloudTalk's two).
+const UNREADABLE_ROLES: [&str; 2] = ["Administrator", "Agent"];
 
 /// Whether a role name looks administrative; the operator is asked to confirm.
 fn looks_admin(name: &str) -> bool {
@@ -63,12 +69,18 @@ fn phone_worth_writing(p: &PhoneSettings) -> bool {
         || p.call_forward.as_ref().is_some_and(|c| c.enabled)
 }
 
-fn user_yaml(u: &User) -> String {
+fn user_yaml(u: &User, admins: &[String]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "  - email: {}", scalar(&u.email));
     let _ = writeln!(out, "    name: {}", scalar(&u.name));
-    if let Some(role) = &u.role {
-        let _ = writeln!(out, "    role: {}", scalar(role));
+    match &u.role {
+        Some(role) => {
+            let _ = writeln!(out, "    role: {}", scalar(role));
+        }
+        None => {
+            let admin = admins.iter().any(|a| a.eq_ignore_ascii_case(&u.email));
+            let _ = writeln!(out, "    role: {}", UNREADABLE_ROLES[usize::from(!admin)]);
+        }
     }
     let _ = writeln!(out, "    teams: {}", list(&u.teams));
     let _ = writeln!(out, "    ring_groups: {}", list(&u.ring_groups));
@@ -198,6 +210,13 @@ pub fn files(
         let _ = writeln!(top, "  addons: {{ {} }}", v.join(", "));
     }
     let mut roles: Vec<&str> = account.roles.iter().map(|r| r.name.as_str()).collect();
+    if users.iter().any(|u| u.role.is_none()) {
+        let _ = writeln!(
+            top,
+            "# This provider's roles cannot be read: administrators come from --admin."
+        );
+        roles.extend(UNREADABLE_ROLES);
+    }
     roles.sort();
     roles.dedup();
     let _ = writeln!(top, "roles:");
@@ -228,7 +247,7 @@ pub fn files(
         }
         let _ = writeln!(text, "users:");
         for u in &users {
-            text.push_str(&user_yaml(u));
+            text.push_str(&user_yaml(u, &opts.admins));
         }
         out.insert("roster.yaml".to_string(), text);
         return (out, users.len());
@@ -263,7 +282,7 @@ pub fn files(
             text = text.replace("users:\n", "users: []\n");
         }
         for u in members {
-            text.push_str(&user_yaml(u));
+            text.push_str(&user_yaml(u, &opts.admins));
         }
         out.insert(format!("team-{slug}.yaml"), text);
     }
@@ -273,7 +292,7 @@ pub fn files(
         text = text.replace("users:\n", "users: []\n");
     }
     for u in loners {
-        text.push_str(&user_yaml(u));
+        text.push_str(&user_yaml(u, &opts.admins));
     }
     out.insert("zz-no-team.yaml".to_string(), text);
     (out, users.len())

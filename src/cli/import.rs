@@ -31,6 +31,10 @@ pub struct Args {
     /// Email glob to leave out and write into `policy.ignore` (repeatable).
     #[arg(long, value_name = "GLOB")]
     ignore: Vec<String>,
+    /// An administrator's email (repeatable), for providers whose roles cannot be read
+    /// (CloudTalk); everyone else is written as `Agent`.
+    #[arg(long, value_name = "EMAIL")]
+    admin: Vec<String>,
     /// Overwrite files that exist.
     #[arg(long)]
     force: bool,
@@ -61,6 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         split_by_team: args.split_by.is_some(),
         include_inactive: args.include_inactive,
         ignore: args.ignore.clone(),
+        admins: args.admin.clone(),
     };
     let (files, users) = import::files(&account, &opts, &config::ignore_set(&args.ignore));
     let existing: Vec<String> = files

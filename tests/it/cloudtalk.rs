@@ -265,3 +265,39 @@ fn a_thousand_agents_in_at_most_three_requests() {
     assert!(n <= 3, "{n} requests");
     assert_no_agent_delete(&server);
 }
+
+/// Import from CloudTalk: roles cannot be read, so the administrators are named.
+#[test]
+fn cloudtalk_import_plans_empty() {
+    let state = crate::import::varied();
+    let admins: Vec<String> = state
+        .users
+        .iter()
+        .filter(|u| state.is_admin_role(&u.role))
+        .map(|u| u.email.clone())
+        .collect();
+    let server = Server::start(None, Some(&state), &[]);
+    let mut args = vec![
+        "import",
+        "--provider",
+        "cloudtalk",
+        "--account",
+        "acme",
+        "--out",
+        "r",
+        "--include-inactive",
+    ];
+    for a in &admins {
+        args.push("--admin");
+        args.push(a);
+    }
+    let out = ct(&server, &args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = fs::read_to_string(server.path("r/roster.yaml")).unwrap();
+    assert!(
+        text.contains("administrators come from --admin") && text.contains("role: Administrator")
+    );
+    let plan = ct(&server, &["plan", "r", "--detailed-exitcode"]);
+    assert_eq!(code(&plan), 0, "{}{}", stdout(&plan), stderr(&plan));
+    assert_no_agent_delete(&server);
+}

@@ -13,7 +13,7 @@ use crate::support::{Server, code, stderr, stdout};
 /// 250 users over four teams and two ring groups: admins, supervisors, agents, 30
 /// inactive, 40 with phone settings, 20 with add-ons, some in no team, two service
 /// accounts, and awkward names.
-fn varied() -> State {
+pub fn varied() -> State {
     let mut s = State {
         roles: State::default_roles(),
         ..State::default()
