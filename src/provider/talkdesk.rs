@@ -23,7 +23,7 @@ pub const PAGE_SIZE: usize = 100;
 const MAX_USERS: usize = 1_000_000;
 
 /// How many times a create with an unknown outcome is looked up and sent again.
-const CREATE_ATTEMPTS: usize = 5;
+const CREATE_ATTEMPTS: u64 = 11;
 
 /// Where and how to reach a Talkdesk account.
 #[derive(Debug, Clone)]
@@ -462,7 +462,10 @@ impl Talkdesk {
     async fn create(&self, change: &Change, plan: &Plan) -> Result<String, ProviderError> {
         let body = Value::Object(self.body(change, plan)?);
         let mut last = None;
-        for _ in 0..CREATE_ATTEMPTS {
+        for attempt in 0..CREATE_ATTEMPTS {
+            // As gentle as the retries of any other request: a server answering 5xx
+            // to a create gets time before the lookup and the next attempt.
+            tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
             match self
                 .http
                 .send(Method::POST, paths::USERS, Some(&body), Idempotence::Unsafe)
