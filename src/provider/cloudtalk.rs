@@ -86,15 +86,18 @@ fn data(v: &Value) -> &Value {
     v.get("responseData").unwrap_or(v)
 }
 
+/// A string field of an agent, empty when absent.
+fn text(agent: &Value, key: &str) -> String {
+    agent
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// An agent as the planner sees it; offboarded agents (no outbound calls) are inactive.
 pub fn to_user(agent: &Value) -> Option<User> {
-    let s = |k: &str| {
-        agent
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+    let s = |k: &str| text(agent, k);
     let outbound = match agent.get("status_outbound") {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => s != "0" && s != "false",
@@ -348,13 +351,7 @@ impl Writer for CloudTalk {
             Action::Update | Action::Reactivate => {
                 let id = change.id.as_deref().unwrap_or_default();
                 let current = self.agent(id).await?;
-                let s = |k: &str| {
-                    current
-                        .get(k)
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                };
+                let s = |k: &str| text(&current, k);
                 let (first, last) = match to("name").and_then(|v| v.as_str().map(String::from)) {
                     Some(n) => split_name(&n),
                     None => (s("firstname"), s("lastname")),
@@ -391,13 +388,7 @@ impl Writer for CloudTalk {
                     }
                 }
                 let current = self.agent(id).await?;
-                let s = |k: &str| {
-                    current
-                        .get(k)
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                };
+                let s = |k: &str| text(&current, k);
                 self.edit(id, json!({"firstname": s("firstname"), "lastname": s("lastname"), "email": s("email"), "status_outbound": false})).await
             }
             Action::Deactivate | Action::CreateTeam => Err(ProviderError::Unsupported(format!(

@@ -76,6 +76,18 @@ impl ProviderError {
     }
 }
 
+/// Percent-encodes a query value (emails keep their `@`).
+pub(crate) fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// What a plan needs read besides users, roles, teams and ring groups.
 #[derive(Debug, Clone, Default)]
 pub struct ReadScope {

@@ -772,7 +772,7 @@ impl Writer for Talkdesk {
 
     async fn find_user(&self, email: &str) -> Result<Option<User>, ProviderError> {
         let page = self
-            .page(1, &format!("&email={}", urlencode(email)))
+            .page(1, &format!("&email={}", super::url_encode(email)))
             .await?;
         let cat = self
             .catalog
@@ -784,17 +784,6 @@ impl Writer for Talkdesk {
             .find(|u| u.email.eq_ignore_ascii_case(email))
             .map(|w| self.to_user(w, &cat)))
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -849,6 +838,9 @@ mod tests {
 
     #[test]
     fn emails_are_encoded() {
-        assert_eq!(urlencode("a+b@acme.example"), "a%2Bb@acme.example");
+        assert_eq!(
+            super::super::url_encode("a+b@acme.example"),
+            "a%2Bb@acme.example"
+        );
     }
 }

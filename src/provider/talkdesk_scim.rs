@@ -183,7 +183,7 @@ impl TalkdeskScim {
         loop {
             let mut url = format!("{path}?startIndex={start}&count={COUNT}");
             if let Some(f) = filter {
-                url.push_str(&format!("&filter={}", encode(f)));
+                url.push_str(&format!("&filter={}", super::url_encode(f)));
             }
             let (_, v) = self
                 .http
@@ -239,17 +239,6 @@ impl TalkdeskScim {
         }
         ops
     }
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 impl Reader for TalkdeskScim {
