@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{self, Roster};
 use crate::plan::{self, Capabilities};
-use crate::provider::talkdesk::{PAGE_SIZE, Settings, Talkdesk};
+use crate::provider::talkdesk::{Settings, Talkdesk};
 use crate::provider::{ReadScope, Reader};
 use crate::sandbox::{self, Fault, State};
 
@@ -27,7 +27,7 @@ pub struct Row {
 /// A roster that matches `State::synthetic(n)` exactly, as YAML text.
 pub fn synthetic_roster(n: usize, rename: usize) -> String {
     let mut out = String::from(
-        "version: 1\nprovider: { kind: talkdesk, account: bench }\npolicy: { unmanaged_users: ignore }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nteams: [ { name: Support } ]\nring_groups: [support]\nusers:\n",
+        "version: 1\nprovider: { kind: talkdesk, account: bench }\npolicy: { unmanaged_users: ignore }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nteams: [ { name: Support } ]\nqueues: [support]\nusers:\n",
     );
     for i in 0..n {
         let role = if i < 2 { "Administrator" } else { "Agent" };
@@ -38,7 +38,7 @@ pub fn synthetic_roster(n: usize, rename: usize) -> String {
         };
         let _ = writeln!(
             out,
-            "  - {{ email: agent{i:06}@acme.example, name: {name}, role: {role}, teams: [Support], ring_groups: [support], extension: \"{}\", time_zone: Europe/Lisbon, language: en-US }}",
+            "  - {{ email: agent{i:06}@acme.example, name: {name}, role: {role}, teams: [Support], queues: [support], extension: \"{}\", time_zone: Europe/Lisbon, language: en-US }}",
             10_000 + i
         );
     }
@@ -59,7 +59,7 @@ fn provider(
     Ok(Talkdesk::new(Settings {
         concurrency,
         max_rps,
-        ..Settings::sandbox(url)
+        ..Settings::at(url, sandbox::CLIENT_ID, sandbox::CLIENT_SECRET)
     })?)
 }
 
@@ -68,7 +68,7 @@ async fn reads(rows: &mut Vec<Row>) -> anyhow::Result<()> {
     const USERS: usize = 10_000;
     let latency = Duration::from_millis(25);
     let roster = roster_of(&synthetic_roster(USERS, 0))?;
-    let pages = USERS.div_ceil(PAGE_SIZE);
+    let pages = USERS.div_ceil(sandbox::PAGE_CAP);
     for c in [1usize, 4, 8, 16] {
         let cfg = sandbox::Config {
             latency,
@@ -225,8 +225,9 @@ pub fn synthetic_account(n: usize) -> crate::model::Account {
                 .to_string(),
             ),
             status: crate::model::Status::Active,
+            pending: false,
             teams: ["Support".to_string()].into(),
-            ring_groups: ["support".to_string()].into(),
+            queues: ["support".to_string()].into(),
             extension: u.extension.clone(),
             time_zone: u.time_zone.clone(),
             language: u.language.clone(),
@@ -239,7 +240,7 @@ pub fn synthetic_account(n: usize) -> crate::model::Account {
     crate::model::Account {
         roles: s.roles.clone(),
         teams: s.teams.clone(),
-        ring_groups: s.ring_groups.clone(),
+        queues: s.queues.clone(),
         users,
         ..Default::default()
     }

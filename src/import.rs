@@ -16,6 +16,8 @@ pub struct Options {
     pub kind: ProviderKind,
     /// The account's name, for the roster's `provider.account`.
     pub account: String,
+    /// The Talkdesk region, for `provider.region` (written unless `us`).
+    pub region: crate::config::Region,
     /// One file per team instead of one file.
     pub split_by_team: bool,
     /// Keep inactive users (as `status: inactive`).
@@ -83,7 +85,7 @@ fn user_yaml(u: &User, admins: &[String]) -> String {
         }
     }
     let _ = writeln!(out, "    teams: {}", list(&u.teams));
-    let _ = writeln!(out, "    ring_groups: {}", list(&u.ring_groups));
+    let _ = writeln!(out, "    queues: {}", list(&u.queues));
     for (key, value) in [
         ("extension", &u.extension),
         ("time_zone", &u.time_zone),
@@ -183,9 +185,14 @@ pub fn files(
 
     let mut top = String::new();
     let _ = writeln!(top, "version: 1");
+    let region = match opts.region {
+        crate::config::Region::Us => "",
+        crate::config::Region::Eu => ", region: eu",
+        crate::config::Region::Ca => ", region: ca",
+    };
     let _ = writeln!(
         top,
-        "provider: {{ kind: {}, account: {} }}",
+        "provider: {{ kind: {}, account: {}{region} }}",
         opts.kind.as_str(),
         scalar(&opts.account)
     );
@@ -231,9 +238,9 @@ pub fn files(
             let _ = writeln!(top, "  - {{ name: {} }}", scalar(r));
         }
     }
-    let mut rgs: Vec<&String> = account.ring_groups.iter().map(|g| &g.name).collect();
+    let mut rgs: Vec<&String> = account.queues.iter().map(|g| &g.name).collect();
     rgs.sort();
-    let _ = writeln!(top, "ring_groups: {}", list(rgs));
+    let _ = writeln!(top, "queues: {}", list(rgs));
     let mut teams: BTreeSet<&String> = account.teams.iter().map(|t| &t.name).collect();
     // Teams users belong to that the account listing missed still need declaring.
     teams.extend(users.iter().flat_map(|u| u.teams.iter()));

@@ -1,6 +1,6 @@
 //! The normalized account: what a provider reads and what the planner compares.
 //!
-//! Everything here refers to roles, teams and ring groups by *name*. Providers translate
+//! Everything here refers to roles, teams and queues by *name*. Providers translate
 //! names to the vendor's account-specific IDs at the edge, so plans stay readable and
 //! never carry IDs from one account to another.
 
@@ -86,10 +86,13 @@ pub struct User {
     pub role: Option<String>,
     /// Seat status.
     pub status: Status,
+    /// Invited and not confirmed yet: holds a seat, cannot log in.
+    #[serde(default)]
+    pub pending: bool,
     /// Team names.
     pub teams: BTreeSet<String>,
-    /// Ring group names.
-    pub ring_groups: BTreeSet<String>,
+    /// Queue names.
+    pub queues: BTreeSet<String>,
     /// Extension.
     pub extension: Option<String>,
     /// IANA time zone.
@@ -106,7 +109,7 @@ pub struct User {
     pub updated_at: Option<String>,
 }
 
-/// A role, team or ring group as read from the account.
+/// A role, team or queue as read from the account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Named {
     /// The vendor's ID.
@@ -131,8 +134,8 @@ pub struct Account {
     pub roles: Vec<Named>,
     /// Teams.
     pub teams: Vec<Named>,
-    /// Ring groups.
-    pub ring_groups: Vec<Named>,
+    /// Queues.
+    pub queues: Vec<Named>,
     /// Every user, active or not.
     pub users: Vec<User>,
     /// Add-on entitlements known to the account.

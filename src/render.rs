@@ -207,6 +207,9 @@ pub fn markdown(plan: &Plan) -> String {
     markdown_limited(plan, MARKDOWN_LIMIT)
 }
 
+/// Items of each list (warnings, manual steps, notes) a limited rendering shows.
+const LIMITED_LIST: usize = 25;
+
 /// The plan as Markdown in at most about `limit` bytes: the tail of each section
 /// collapses into "and N more" when it would not fit.
 pub fn markdown_limited(plan: &Plan, limit: usize) -> String {
@@ -251,8 +254,21 @@ pub fn markdown_limited(plan: &Plan, limit: usize) -> String {
     ] {
         if !items.is_empty() {
             let _ = writeln!(head, "**{title}**\n");
-            for w in items {
+            // A limited rendering keeps long lists short, so the changes still fit.
+            let shown = if limit == usize::MAX {
+                items.len()
+            } else {
+                LIMITED_LIST
+            };
+            for w in items.iter().take(shown) {
                 let _ = writeln!(head, "- {w}");
+            }
+            if items.len() > shown {
+                let _ = writeln!(
+                    head,
+                    "- … and {} more (in the full plan)",
+                    items.len() - shown
+                );
             }
             head.push('\n');
         }

@@ -101,7 +101,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let color = render::color_wanted(args.no_color);
     let rt = target::runtime()?;
     rt.block_on(async {
-        let conn = target::connect(&loaded, &args.conn).await?;
+        let conn = target::connect(&loaded, &args.conn, true).await?;
         let (plan, live) = match saved {
             Some(plan) => {
                 let live = conn.provider.read(&target::scope(&loaded)).await.context("cannot read the account")?;

@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 
 use super::Outcome;
 use super::target::{self, Connection};
-use crate::config::{self, ProviderKind};
+use crate::config::{self, ProviderKind, Region};
 use crate::provider::{ReadScope, Reader};
 use crate::{import, sandbox};
 
@@ -19,9 +19,13 @@ pub struct Args {
     /// Which API to read.
     #[arg(long, value_enum, default_value = "talkdesk")]
     provider: ProviderKind,
-    /// The account's name, written as `provider.account` (plans carry it).
+    /// The account's name, written as `provider.account` (plans carry it; Talkdesk's
+    /// token URL derives from it).
     #[arg(long)]
     account: String,
+    /// The Talkdesk region, written as `provider.region`.
+    #[arg(long, value_enum, default_value = "us")]
+    region: Region,
     /// One file per team (by each user's first team) plus one for users in none.
     #[arg(long, value_name = "team", value_parser = ["team"])]
     split_by: Option<String>,
@@ -49,8 +53,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let rt = target::runtime()?;
     let account = rt.block_on(async {
-        let conn = target::connect_to(args.provider, &sandbox::seed::example(), &args.conn).await?;
+        let account = target::Target {
+            kind: args.provider,
+            name: &args.account,
+            region: args.region,
+        };
+        let conn =
+            target::connect_to(account, &sandbox::seed::example(), &args.conn, false).await?;
         let scope = ReadScope {
+            addons: true,
             phone_for_all: true,
             ..ReadScope::default()
         };
@@ -62,6 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let opts = import::Options {
         kind: args.provider,
         account: args.account.clone(),
+        region: args.region,
         split_by_team: args.split_by.is_some(),
         include_inactive: args.include_inactive,
         ignore: args.ignore.clone(),

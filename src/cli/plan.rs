@@ -41,7 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     };
     let rt = target::runtime()?;
     let plan = rt.block_on(async {
-        let conn = target::connect(&loaded, &args.conn).await?;
+        let conn = target::connect(&loaded, &args.conn, false).await?;
         target::make_plan(&loaded, &conn.provider, &opts)
             .await
             .map(|(p, _)| p)

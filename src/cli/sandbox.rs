@@ -61,6 +61,21 @@ struct Serve {
     /// CloudTalk seats: adding an agent past N active ones answers 403.
     #[arg(long, value_name = "N")]
     max_agents: Option<usize>,
+    /// The largest page granted on HAL lists and SCIM, whatever is asked.
+    #[arg(long, default_value_t = sandbox::PAGE_CAP)]
+    page_cap: usize,
+    /// Talkdesk SCIM requests per second before 429 (Talkdesk documents 4).
+    #[arg(long, default_value_t = 4)]
+    scim_rate_limit: u32,
+    /// Say in /ServiceProviderConfig that SCIM PATCH is supported (else it answers 501).
+    #[arg(long)]
+    scim_patch: bool,
+    /// The scopes the OAuth client is granted (default: all), e.g. users:read,queues:read.
+    #[arg(long, value_delimiter = ',')]
+    scopes: Vec<String>,
+    /// An email whose queue writes fail inside a 200 (repeatable).
+    #[arg(long, value_name = "EMAIL")]
+    queue_refuse: Vec<String>,
 }
 
 /// Runs `roster sandbox`.
@@ -99,6 +114,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         slow: Duration::from_millis(s.slow_ms),
         crash_after_writes: s.crash_after_writes,
         max_agents: s.max_agents,
+        page_cap: s.page_cap.max(1),
+        scim_page_cap: s.page_cap.max(1),
+        scim_rate_limit: NonZeroU32::new(s.scim_rate_limit),
+        scim_patch: s.scim_patch,
+        scopes: (!s.scopes.is_empty()).then(|| s.scopes.clone()),
+        queue_refuse: s.queue_refuse.clone(),
     };
     runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(s.listen)

@@ -5,13 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::config::{self, Diagnostic, Diagnostics, Loaded, ProviderKind, Roster};
+use crate::config::{self, Diagnostic, Diagnostics, Loaded, ProviderKind, Region, Roster};
 use crate::model::Account;
 use crate::plan::{self, Plan};
 use crate::provider::cloudtalk::{CloudTalk, Settings as CloudTalkSettings};
 use crate::provider::http::Secret;
 use crate::provider::talkdesk::{Settings, Talkdesk};
-use crate::provider::talkdesk_scim::{Settings as ScimSettings, TalkdeskScim};
 use crate::provider::{AnyProvider, ReadScope, Reader};
 use crate::sandbox;
 
@@ -47,49 +46,52 @@ pub struct Connected {
     _sandbox: Option<sandbox::Handle>,
 }
 
-/// Loads a roster or returns its diagnostics as the error.
+/// Loads a roster (printing its warnings) or returns its diagnostics as the error.
 pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
-    config::load(path)
+    let loaded = config::load(path)?;
+    for w in &loaded.warnings {
+        eprintln!("{}", w.as_warning());
+    }
+    Ok(loaded)
 }
 
 /// Connects to the account the roster names, or to the sandbox (seeded from the
-/// roster when its state file is absent).
-pub async fn connect(loaded: &Loaded, conn: &Connection) -> anyhow::Result<Connected> {
-    connect_to(loaded.roster.provider.kind, &loaded.roster, conn).await
+/// roster when its state file is absent). `write` asks for the write scopes (apply).
+pub async fn connect(loaded: &Loaded, conn: &Connection, write: bool) -> anyhow::Result<Connected> {
+    let p = &loaded.roster.provider;
+    let account = Target {
+        kind: p.kind,
+        name: &p.account,
+        region: p.region,
+    };
+    connect_to(account, &loaded.roster, conn, write).await
 }
 
-/// Connects to a `kind` account, or to the sandbox seeded from `seed` when its state
-/// file is absent.
+/// Which account to reach.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// The provider.
+    pub kind: ProviderKind,
+    /// The account name (Talkdesk: the subdomain the token URL derives from).
+    pub name: &'a str,
+    /// The Talkdesk region.
+    pub region: Region,
+}
+
+/// Connects to `account`, or to the sandbox seeded from `seed` when its state file is
+/// absent.
 pub async fn connect_to(
-    kind: ProviderKind,
+    account: Target<'_>,
     seed: &Roster,
     conn: &Connection,
+    write: bool,
 ) -> anyhow::Result<Connected> {
     let handle = match &conn.sandbox {
         Some(state_path) => Some(start_sandbox(state_path, seed).await?),
         None => None,
     };
     let timeout = std::time::Duration::from_secs(conn.timeout);
-    let provider = match kind {
-        ProviderKind::TalkdeskScim => {
-            let settings = match &handle {
-                Some(h) => ScimSettings {
-                    url: format!("{}/scim/v2", h.url()),
-                    token: Secret::new(sandbox::SCIM_TOKEN),
-                    retries: conn.retries,
-                    timeout,
-                    max_rps: conn.max_rps,
-                },
-                None => {
-                    let mut s = ScimSettings::from_env()?;
-                    s.retries = conn.retries;
-                    s.timeout = timeout;
-                    s.max_rps = conn.max_rps.or(s.max_rps);
-                    s
-                }
-            };
-            AnyProvider::TalkdeskScim(TalkdeskScim::new(settings)?)
-        }
+    let provider = match account.kind {
         ProviderKind::Cloudtalk => {
             let mut settings = match &handle {
                 Some(h) => CloudTalkSettings {
@@ -104,18 +106,19 @@ pub async fn connect_to(
             };
             settings.retries = conn.retries;
             settings.timeout = timeout;
-            AnyProvider::CloudTalk(CloudTalk::new(settings)?)
+            AnyProvider::CloudTalk(Box::new(CloudTalk::new(settings)?))
         }
-        _ => {
+        ProviderKind::Talkdesk | ProviderKind::TalkdeskScim => {
             let mut settings = match &handle {
-                Some(h) => Settings::sandbox(&h.url()),
-                None => Settings::from_env()?,
+                Some(h) => Settings::at(&h.url(), sandbox::CLIENT_ID, sandbox::CLIENT_SECRET),
+                None => Settings::from_env(account.name, account.region)?,
             };
+            settings.write = write;
             settings.concurrency = conn.concurrency as usize;
             settings.max_rps = conn.max_rps;
             settings.retries = conn.retries;
             settings.timeout = timeout;
-            AnyProvider::Talkdesk(Talkdesk::new(settings)?)
+            AnyProvider::Talkdesk(Box::new(Talkdesk::new(settings)?))
         }
     };
     Ok(Connected {
@@ -151,6 +154,8 @@ async fn start_sandbox(state_path: &Path, seed: &Roster) -> anyhow::Result<sandb
 /// What the plan needs read: phone settings only for users that declare them.
 pub fn scope(loaded: &Loaded) -> ReadScope {
     ReadScope {
+        addons: !loaded.roster.policy.addons.is_empty()
+            || loaded.roster.users.iter().any(|u| u.addons.is_some()),
         phone_for: loaded
             .roster
             .users

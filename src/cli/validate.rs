@@ -30,9 +30,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 r.teams.len()
             );
             if json {
-                let v = serde_json::json!({"valid": true, "users": r.users.len(), "roles": r.roles.len(), "teams": r.teams.len(), "errors": []});
+                let v = serde_json::json!({"valid": true, "users": r.users.len(), "roles": r.roles.len(), "teams": r.teams.len(), "errors": [], "warnings": loaded.warnings});
                 println!("{v}");
             } else {
+                for w in &loaded.warnings {
+                    eprintln!("{}", w.as_warning());
+                }
                 println!("{summary}");
             }
             Ok(Outcome::Success)

@@ -59,7 +59,7 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
         );
     };
 
-    // Roles, teams and ring groups: unique names.
+    // Roles, teams and queues: unique names.
     let mut roles: HashMap<String, String> = HashMap::new();
     for (i, r) in roster.roles.iter().enumerate() {
         let ptr = format!("/roles/{i}/name");
@@ -81,10 +81,10 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
         }
     }
     let mut rgs: HashMap<String, String> = HashMap::new();
-    for (i, g) in roster.ring_groups.iter().enumerate() {
-        let ptr = format!("/ring_groups/{i}");
+    for (i, g) in roster.queues.iter().enumerate() {
+        let ptr = format!("/queues/{i}");
         if let Some(first) = rgs.insert(g.clone(), ptr.clone()) {
-            dup(&mut out, &format!("ring group {g:?}"), &first, &ptr);
+            dup(&mut out, &format!("queue {g:?}"), &first, &ptr);
         }
     }
     if !roster.roles.is_empty() && !roster.roles.iter().any(|r| r.admin) {
@@ -188,14 +188,14 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
                 );
             }
         }
-        for (j, g) in u.ring_groups.iter().flatten().enumerate() {
-            if !roster.ring_groups.contains(g) {
+        for (j, g) in u.queues.iter().flatten().enumerate() {
+            if !roster.queues.contains(g) {
                 out.push(
                     Diagnostic::new(
-                        at(&format!("{base}/ring_groups/{j}")),
-                        format!("ring group {g:?} is not declared"),
+                        at(&format!("{base}/queues/{j}")),
+                        format!("queue {g:?} is not declared"),
                     )
-                    .hint("declare it under `ring_groups:`"),
+                    .hint("declare it under `queues:`"),
                 );
             }
         }

@@ -56,6 +56,17 @@ impl Diagnostic {
         }
     }
 
+    /// The diagnostic as a warning line (and hint), for problems that do not stop a load.
+    pub fn as_warning(&self) -> String {
+        let hint = self.hint.as_ref().map(|h| format!("\n  hint: {h}"));
+        format!(
+            "{}: warning: {}{}",
+            self.loc,
+            self.message,
+            hint.unwrap_or_default()
+        )
+    }
+
     /// Adds what to do about it.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());

@@ -15,12 +15,12 @@ pub use checks::{ignore_set, is_e164, is_reserved_extension};
 pub use diagnostic::{Diagnostic, Diagnostics, Loc};
 pub use source::SourceMap;
 pub use types::{
-    MaxDeactivations, Policy, ProviderConfig, ProviderKind, RoleDecl, Roster, Seats, TeamDecl,
-    Unmanaged, UserDecl,
+    MaxDeactivations, Policy, ProviderConfig, ProviderKind, Region, RoleDecl, Roster, Seats,
+    TeamDecl, Unmanaged, UserDecl,
 };
 
 /// Sections that several files may each contribute to; their lists are concatenated.
-const LIST_SECTIONS: [&str; 4] = ["roles", "teams", "ring_groups", "users"];
+const LIST_SECTIONS: [&str; 4] = ["roles", "teams", "queues", "users"];
 
 /// A validated roster and where each of its parts came from.
 #[derive(Debug, Clone)]
@@ -31,6 +31,8 @@ pub struct Loaded {
     pub map: SourceMap,
     /// The files read, in merge order.
     pub files: Vec<PathBuf>,
+    /// Problems that do not stop the roster from loading (a retired key, say).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// The JSON Schema of the roster format (draft 2020-12), as checked in under `schema/`.
@@ -107,9 +109,13 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     let files = files_of(path)?;
     let mut diags = Vec::new();
     let mut docs = Vec::new();
+    let mut warnings = Vec::new();
     for f in &files {
         match source::read_file(f) {
-            Ok(doc) => docs.push(doc),
+            Ok(mut doc) => {
+                warnings.extend(upgrade(&mut doc, &mut diags));
+                docs.push(doc);
+            }
             Err(d) => diags.push(d),
         }
     }
@@ -120,17 +126,66 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     if !diags.is_empty() {
         return Err(Diagnostics(diags));
     }
-    from_value(value, map, files)
+    from_value(value, map, files, warnings)
 }
 
 /// Validates one in-memory YAML document (used by tests and fuzzing).
 pub fn load_str(name: &str, text: &[u8]) -> Result<Loaded, Diagnostics> {
     let path = PathBuf::from(name);
-    let doc = source::parse(&path, text).map_err(|d| Diagnostics(vec![d]))?;
-    from_value(doc.value, doc.map, vec![path])
+    let mut doc = source::parse(&path, text).map_err(|d| Diagnostics(vec![d]))?;
+    let mut diags = Vec::new();
+    let warnings = upgrade(&mut doc, &mut diags);
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
+    from_value(doc.value, doc.map, vec![path], warnings)
 }
 
-fn from_value(value: Value, map: SourceMap, files: Vec<PathBuf>) -> Result<Loaded, Diagnostics> {
+/// Reads retired keys as their successors, with a warning at each: `ring_groups` means
+/// `queues` since Talkdesk replaced ring groups with queues on 2026-07-31.
+fn upgrade(doc: &mut source::Document, diags: &mut Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut warnings = Vec::new();
+    let mut objects = vec![String::new()];
+    if let Some(users) = doc.value.get("users").and_then(Value::as_array) {
+        objects.extend((0..users.len()).map(|i| format!("/users/{i}")));
+    }
+    for at in objects {
+        let Some(Value::Object(obj)) = doc.value.pointer_mut(&at) else {
+            continue;
+        };
+        let Some(value) = obj.remove("ring_groups") else {
+            continue;
+        };
+        let (old, new) = (format!("{at}/ring_groups"), format!("{at}/queues"));
+        if obj.contains_key("queues") {
+            diags.push(
+                Diagnostic::new(
+                    doc.map.key(&old),
+                    format!(
+                        "`ring_groups` and `queues` are both declared (queues at {})",
+                        doc.map.key(&new)
+                    ),
+                )
+                .hint("keep `queues` only: Talkdesk replaced ring groups with queues"),
+            );
+            continue;
+        }
+        obj.insert("queues".into(), value);
+        warnings.push(
+            Diagnostic::new(doc.map.key(&old), "`ring_groups` is retired: read as `queues`")
+                .hint("rename the key to `queues` (Talkdesk replaced ring groups with queues on 2026-07-31)"),
+        );
+        doc.map.rename(&old, &new);
+    }
+    warnings
+}
+
+fn from_value(
+    value: Value,
+    map: SourceMap,
+    files: Vec<PathBuf>,
+    warnings: Vec<Diagnostic>,
+) -> Result<Loaded, Diagnostics> {
     let mut diags = schema_errors(&value, &map);
     if !diags.is_empty() {
         return Err(Diagnostics(diags));
@@ -144,7 +199,12 @@ fn from_value(value: Value, map: SourceMap, files: Vec<PathBuf>) -> Result<Loade
     diags.extend(checks::check(&roster, &map));
     sort(&mut diags);
     if diags.is_empty() {
-        Ok(Loaded { roster, map, files })
+        Ok(Loaded {
+            roster,
+            map,
+            files,
+            warnings,
+        })
     } else {
         Err(Diagnostics(diags))
     }

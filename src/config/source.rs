@@ -69,6 +69,25 @@ impl SourceMap {
         self.files.len() - 1
     }
 
+    /// Moves every entry at `from` or below it to `to` (a renamed key).
+    pub(super) fn rename(&mut self, from: &str, to: &str) {
+        for map in [&mut self.values, &mut self.keys] {
+            let moved: Vec<String> = map
+                .keys()
+                .filter(|p| {
+                    p.strip_prefix(from)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                })
+                .cloned()
+                .collect();
+            for p in moved {
+                if let Some(v) = map.remove(&p) {
+                    map.insert(format!("{to}{}", &p[from.len()..]), v);
+                }
+            }
+        }
+    }
+
     /// Copies the entries of `other` under `section`, shifting list indices directly
     /// below it by `offset` (the items earlier files already put in that list).
     pub(super) fn graft(&mut self, other: &SourceMap, section: &str, offset: usize) {

@@ -29,9 +29,9 @@ pub struct Roster {
     /// Teams (CloudTalk: groups).
     #[serde(default)]
     pub teams: Vec<TeamDecl>,
-    /// Ring group names.
+    /// Queue names.
     #[serde(default)]
-    pub ring_groups: Vec<String>,
+    pub queues: Vec<String>,
     /// The people.
     #[serde(default)]
     pub users: Vec<UserDecl>,
@@ -57,6 +57,40 @@ pub struct ProviderConfig {
     /// The account (subdomain or company) this roster describes; plans carry it.
     #[schemars(length(min = 1))]
     pub account: String,
+    /// Talkdesk region: where the account's API and token endpoint live.
+    #[serde(default, skip_serializing_if = "Region::is_default")]
+    pub region: Region,
+}
+
+/// A Talkdesk region (docs.talkdesk.com, "Supported Regions and Base URLs").
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Region {
+    /// United States: api.talkdeskapp.com, {account}.talkdeskid.com.
+    #[default]
+    Us,
+    /// Europe: api.talkdeskapp.eu, {account}.talkdeskid.eu.
+    Eu,
+    /// Canada: api.talkdeskappca.com, {account}.talkdeskidca.com.
+    Ca,
+}
+
+impl Region {
+    fn is_default(&self) -> bool {
+        *self == Region::Us
+    }
 }
 
 /// The APIs roster talks to.
@@ -65,9 +99,9 @@ pub struct ProviderConfig {
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum ProviderKind {
-    /// Talkdesk REST API with OAuth client credentials.
+    /// Talkdesk: REST users, SCIM, queues, Phone and add-ons, with one OAuth client.
     Talkdesk,
-    /// Talkdesk SCIM 2.0.
+    /// The same Talkdesk provider (the name of an earlier SCIM-only provider).
     TalkdeskScim,
     /// CloudTalk REST API.
     Cloudtalk,
@@ -208,9 +242,9 @@ pub struct UserDecl {
     /// Team names; each must be declared under `teams`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub teams: Option<Vec<String>>,
-    /// Ring group names; each must be declared under `ring_groups`.
+    /// Queue names; each must be declared under `queues`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ring_groups: Option<Vec<String>>,
+    pub queues: Option<Vec<String>>,
     /// Extension, digits only, quoted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9]{2,8}$"))]

@@ -34,11 +34,20 @@ pub struct Capabilities {
     pub unmanaged: Vec<&'static str>,
     /// Fields the API can set but not read back: sent on create, never compared.
     pub write_only: Vec<&'static str>,
+    /// Fields the API reads but cannot write: a difference is a manual step.
+    pub read_only: Vec<&'static str>,
+    /// Teams exist only as names on users (Talkdesk): a team no live user holds is
+    /// sent by name with a warning, not refused.
+    pub teams_by_name: bool,
+    /// What the provider could not read and why, for the plan's warnings.
+    pub notes: Vec<String>,
 }
 
 impl Capabilities {
-    /// Talkdesk REST with the Phone and add-on surfaces: deactivation, roles, no team
-    /// creation.
+    /// Talkdesk with every surface granted: roles and teams by name through SCIM (no
+    /// role catalog, no team creation), deactivation, queues, Phone and add-ons; the
+    /// extension is read (REST) but no public API writes it; time zone and language
+    /// are in no public API.
     pub fn talkdesk() -> Self {
         Capabilities {
             create_teams: false,
@@ -47,25 +56,12 @@ impl Capabilities {
             immutable_fields: Vec::new(),
             phone: true,
             addons: true,
-            role_catalog: true,
-            unmanaged: Vec::new(),
-            write_only: Vec::new(),
-        }
-    }
-
-    /// Talkdesk SCIM: team (group) creation and deactivation; roles as names with no
-    /// catalog; no ring groups, extensions, time zones, languages, phone or add-ons.
-    pub fn talkdesk_scim() -> Self {
-        Capabilities {
-            create_teams: true,
-            deactivate: true,
-            roles: true,
-            immutable_fields: Vec::new(),
-            phone: false,
-            addons: false,
             role_catalog: false,
-            unmanaged: vec!["ring_groups", "extension", "time_zone", "language"],
+            unmanaged: vec!["time_zone", "language"],
             write_only: Vec::new(),
+            read_only: vec!["extension"],
+            teams_by_name: true,
+            notes: Vec::new(),
         }
     }
 
@@ -81,8 +77,11 @@ impl Capabilities {
             phone: false,
             addons: false,
             role_catalog: false,
-            unmanaged: vec!["ring_groups", "time_zone", "language"],
+            unmanaged: vec!["queues", "time_zone", "language"],
             write_only: vec!["teams"],
+            read_only: Vec::new(),
+            teams_by_name: false,
+            notes: Vec::new(),
         }
     }
 
@@ -114,7 +113,7 @@ pub(super) struct Seat {
     pub admin: bool,
     pub addons: BTreeSet<String>,
     pub teams: BTreeSet<String>,
-    pub ring_groups: BTreeSet<String>,
+    pub queues: BTreeSet<String>,
 }
 
 /// A change with the guard-relevant state on both sides.
@@ -201,7 +200,12 @@ pub(super) fn changes(
                 t.name, near.name
             ));
         }
-        if caps.create_teams {
+        if caps.teams_by_name {
+            warnings.push(format!(
+                "team {:?} is held by no live user: it is sent by name and must already exist in Talkdesk (no API creates teams)",
+                t.name
+            ));
+        } else if caps.create_teams {
             planned.push(Planned {
                 role: None,
                 change: Change {
@@ -226,15 +230,15 @@ pub(super) fn changes(
         }
     }
     for (i, g) in roster
-        .ring_groups
+        .queues
         .iter()
         .enumerate()
-        .filter(|_| caps.manages("ring_groups"))
+        .filter(|_| caps.manages("queues"))
     {
-        if !live.ring_groups.iter().any(|l| &l.name == g) {
+        if !live.queues.iter().any(|l| &l.name == g) {
             errors.push(PlanError {
-                pointer: format!("/ring_groups/{i}"),
-                message: format!("ring group {g:?} does not exist in the account"),
+                pointer: format!("/queues/{i}"),
+                message: format!("queue {g:?} does not exist in the account"),
                 hint: "create it in the vendor's admin console first".into(),
             });
         }
@@ -267,9 +271,25 @@ pub(super) fn changes(
     if !caps.roles {
         warnings.push("roles cannot be read or changed through this API: the roster's roles are taken as they are, and a role change is made in the vendor's dashboard".into());
     }
+    if caps.roles && !caps.role_catalog && !live.users.is_empty() {
+        for r in &roster.roles {
+            if !live.users.iter().any(|u| {
+                u.role
+                    .as_deref()
+                    .is_some_and(|l| l.eq_ignore_ascii_case(&r.name))
+            }) {
+                warnings.push(format!(
+                    "role {:?} is held by no live user: the account has no role list to check it against, so a misspelt role is refused only when it is sent",
+                    r.name
+                ));
+            }
+        }
+    }
+    warnings.extend(caps.notes.iter().cloned());
     for field in &caps.unmanaged {
         let declared = match *field {
-            "ring_groups" => roster.users.iter().any(|u| u.ring_groups.is_some()),
+            "teams" => roster.users.iter().any(|u| u.teams.is_some()),
+            "queues" => roster.users.iter().any(|u| u.queues.is_some()),
             "extension" => roster.users.iter().any(|u| u.extension.is_some()),
             "time_zone" => roster.users.iter().any(|u| u.time_zone.is_some()),
             "language" => roster.users.iter().any(|u| u.language.is_some()),
@@ -277,7 +297,7 @@ pub(super) fn changes(
         };
         if declared {
             warnings.push(format!(
-                "`{field}` is declared but this provider has no such field; it is not planned"
+                "`{field}` is declared but cannot be read or written with this provider and these credentials; it is not planned"
             ));
         }
     }
@@ -343,7 +363,7 @@ pub(super) fn changes(
         admin: is_admin(u.role.as_deref()),
         addons: u.addons.clone(),
         teams: u.teams.clone(),
-        ring_groups: u.ring_groups.clone(),
+        queues: u.queues.clone(),
     };
 
     for decl in &roster.users {
@@ -361,6 +381,16 @@ pub(super) fn changes(
                     before: None,
                     after,
                 });
+                if let Some(ext) = decl
+                    .extension
+                    .as_ref()
+                    .filter(|_| caps.read_only.contains(&"extension"))
+                {
+                    manual_steps.push(format!(
+                        "{}: set extension {ext} in the vendor's console once the user exists (the API cannot set it)",
+                        decl.email
+                    ));
+                }
             }
             continue;
         };
@@ -401,7 +431,6 @@ pub(super) fn changes(
         let after = match action {
             Action::Deactivate | Action::Offboard => Seat {
                 active: false,
-                ring_groups: BTreeSet::new(),
                 ..before.clone()
             },
             _ => desired_seat(decl, Some(live_user), caps, &is_admin),
@@ -465,7 +494,6 @@ pub(super) fn changes(
             },
             after: Seat {
                 active: false,
-                ring_groups: BTreeSet::new(),
                 ..before.clone()
             },
             before: Some(before),
@@ -642,7 +670,7 @@ impl Baseline {
             for t in &u.teams {
                 *members.entry((true, t)).or_default() += 1;
             }
-            for g in &u.ring_groups {
+            for g in &u.queues {
                 *members.entry((false, g)).or_default() += 1;
             }
         }
@@ -679,7 +707,7 @@ impl Seat {
             admin: false,
             addons: BTreeSet::new(),
             teams: BTreeSet::new(),
-            ring_groups: BTreeSet::new(),
+            queues: BTreeSet::new(),
         }
     }
 }
@@ -725,10 +753,10 @@ fn desired_seat(
             live.map(|l| l.addons.clone()).unwrap_or_default()
         },
         teams: keep(&decl.teams, live.map(|l| &l.teams)),
-        ring_groups: if caps.manages("ring_groups") {
-            keep(&decl.ring_groups, live.map(|l| &l.ring_groups))
+        queues: if caps.manages("queues") {
+            keep(&decl.queues, live.map(|l| &l.queues))
         } else {
-            live.map(|l| l.ring_groups.clone()).unwrap_or_default()
+            live.map(|l| l.queues.clone()).unwrap_or_default()
         },
     }
 }
@@ -736,7 +764,7 @@ fn desired_seat(
 fn create(decl: &UserDecl, caps: &Capabilities) -> Change {
     let mut fields = BTreeMap::new();
     let mut put = |k: &str, v: Value| {
-        if !v.is_null() && caps.manages(k) {
+        if !v.is_null() && caps.manages(k) && !caps.read_only.contains(&k) {
             fields.insert(k.to_string(), change_of(Value::Null, v));
         }
     };
@@ -750,8 +778,8 @@ fn create(decl: &UserDecl, caps: &Capabilities) -> Change {
             .map_or(Value::Null, |t| set_value(&t.iter().cloned().collect())),
     );
     put(
-        "ring_groups",
-        decl.ring_groups
+        "queues",
+        decl.queues
             .as_ref()
             .map_or(Value::Null, |t| set_value(&t.iter().cloned().collect())),
     );
@@ -781,16 +809,12 @@ fn create(decl: &UserDecl, caps: &Capabilities) -> Change {
     }
 }
 
-/// A deactivation or offboard clears ring groups (Talkdesk leaves them in place), and an
+/// A deactivation or offboard clears queues (Talkdesk leaves them in place), and an
 /// offboard also leaves every team.
 fn removal_fields(u: &User, caps: &Capabilities) -> BTreeMap<String, FieldChange> {
+    // Queues stay: routing drops inactive agents by itself, and on Talkdesk a user may
+    // not lose its last queue.
     let mut fields = BTreeMap::from([field("status", json!("active"), json!("inactive"))]);
-    if !u.ring_groups.is_empty() && caps.manages("ring_groups") {
-        fields.insert(
-            "ring_groups".into(),
-            change_of(set_value(&u.ring_groups), json!([])),
-        );
-    }
     if !caps.deactivate && !u.teams.is_empty() {
         fields.insert("teams".into(), change_of(set_value(&u.teams), json!([])));
     }
@@ -812,7 +836,7 @@ fn update_fields(
         if !caps.manages(name) || caps.write_only.contains(&name) {
             return;
         }
-        if caps.immutable_fields.contains(&name) {
+        if caps.immutable_fields.contains(&name) || caps.read_only.contains(&name) {
             steps.push(format!("{}: change {name} from {from} to {to} in the vendor's console (the API cannot change it)", decl.email));
             return;
         }
@@ -835,7 +859,7 @@ fn update_fields(
     }
     let lists = [
         ("teams", &decl.teams, &live.teams, true),
-        ("ring_groups", &decl.ring_groups, &live.ring_groups, true),
+        ("queues", &decl.queues, &live.queues, true),
         ("addons", &decl.addons, &live.addons, caps.addons),
     ];
     for (name, want, have, managed) in lists {

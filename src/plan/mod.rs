@@ -149,7 +149,7 @@ fn simulate(base: Baseline, planned: &[Planned]) -> Simulation {
             for t in &s.teams {
                 *members.entry((true, t.clone())).or_default() += sign;
             }
-            for g in &s.ring_groups {
+            for g in &s.queues {
                 *members.entry((false, g.clone())).or_default() += sign;
             }
         };
@@ -181,7 +181,7 @@ fn simulate(base: Baseline, planned: &[Planned]) -> Simulation {
         .iter()
         .filter(|(k, n)| **n > 0 && members.get(*k).copied().unwrap_or(0) <= 0)
         .map(|((team, name), _)| {
-            let what = if *team { "team" } else { "ring group" };
+            let what = if *team { "team" } else { "queue" };
             format!("{what} {name:?} is left with no active member")
         })
         .collect();

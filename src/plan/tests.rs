@@ -9,7 +9,7 @@ use super::*;
 use crate::config::Roster;
 use crate::model::{Account, Addon, Named, Status, User};
 
-const ROLES: &str = "roles:\n  - { name: Administrator, admin: true }\n  - { name: Supervisor }\n  - { name: Agent }\nteams: [ { name: Billing }, { name: Sales }, { name: Support, previously: [Tier 1] } ]\nring_groups: [billing, sales]\n";
+const ROLES: &str = "roles:\n  - { name: Administrator, admin: true }\n  - { name: Supervisor }\n  - { name: Agent }\nteams: [ { name: Billing }, { name: Sales }, { name: Support, previously: [Tier 1] } ]\nqueues: [billing, sales]\n";
 
 fn roster(policy: &str, users: &str) -> Roster {
     let mut policy = policy.to_string();
@@ -42,7 +42,7 @@ fn account(users: Vec<User>) -> Account {
     Account {
         roles: named(&["Administrator", "Supervisor", "Agent"]),
         teams: named(&["Billing", "Sales", "Tier 1"]),
-        ring_groups: named(&["billing", "sales"]),
+        queues: named(&["billing", "sales"]),
         users,
         addons: vec![Addon {
             name: "salesforce".into(),
@@ -61,8 +61,9 @@ fn lu(email: &str, role: &str) -> User {
         name: email.split('@').next().unwrap_or_default().into(),
         role: Some(role.into()),
         status: Status::Active,
+        pending: false,
         teams: BTreeSet::new(),
-        ring_groups: BTreeSet::new(),
+        queues: BTreeSet::new(),
         extension: None,
         time_zone: None,
         language: None,
@@ -88,11 +89,24 @@ fn du(email: &str, role: &str, extra: &str) -> String {
     format!("  - {{ email: {email}, name: {name}, role: {role}{extra} }}\n")
 }
 
-/// A provider without the phone and add-on surfaces.
+/// A provider that reads and writes every user field and checks roles against a
+/// catalog, without the phone and add-on surfaces.
 fn bare() -> Capabilities {
     Capabilities {
         phone: false,
         addons: false,
+        ..full()
+    }
+}
+
+/// Every surface, every field readable and writable, a role catalog: the planner's
+/// general behaviour, apart from any one vendor's gaps.
+fn full() -> Capabilities {
+    Capabilities {
+        role_catalog: true,
+        unmanaged: Vec::new(),
+        read_only: Vec::new(),
+        teams_by_name: false,
         ..Capabilities::talkdesk()
     }
 }
@@ -119,7 +133,7 @@ impl Default for Case {
             policy: "",
             users: String::new(),
             live: Vec::new(),
-            caps: Capabilities::talkdesk(),
+            caps: full(),
             allow: None,
             extra_team: false,
             expect: Vec::new(),
@@ -214,16 +228,16 @@ fn cases() -> Vec<Case> {
             ..Case::default()
         },
         Case {
-            name: "declared inactive deactivates and clears ring groups",
+            name: "declared inactive deactivates and keeps its queues (routing drops inactive agents)",
             users: admins2() + &du("gone@acme.example", "Agent", ", status: inactive"),
             live: [
                 live_admins2(),
                 vec![with(lu("gone@acme.example", "Agent"), |u| {
-                    u.ring_groups = set(&["sales"])
+                    u.queues = set(&["sales"])
                 })],
             ]
             .concat(),
-            expect: vec!["deactivate gone@acme.example: ring_groups,status"],
+            expect: vec!["deactivate gone@acme.example: status"],
             ..Case::default()
         },
         Case {
@@ -446,13 +460,13 @@ fn cases() -> Vec<Case> {
                 + &du(
                     "l@acme.example",
                     "Agent",
-                    ", teams: [Sales, Billing], ring_groups: [sales, billing]",
+                    ", teams: [Sales, Billing], queues: [sales, billing]",
                 ),
             live: [
                 live_admins2(),
                 vec![with(lu("l@acme.example", "Agent"), |u| {
                     u.teams = set(&["Billing", "Sales"]);
-                    u.ring_groups = set(&["billing", "sales"]);
+                    u.queues = set(&["billing", "sales"]);
                 })],
             ]
             .concat(),
@@ -490,7 +504,7 @@ fn cases() -> Vec<Case> {
             live: live_admins2(),
             caps: Capabilities {
                 create_teams: true,
-                ..Capabilities::talkdesk()
+                ..full()
             },
             extra_team: true,
             expect: vec![
@@ -536,7 +550,7 @@ fn cases() -> Vec<Case> {
             .concat(),
             caps: Capabilities {
                 deactivate: false,
-                ..Capabilities::talkdesk()
+                ..full()
             },
             expect: vec!["offboard c@acme.example: status,teams"],
             ..Case::default()
@@ -553,7 +567,7 @@ fn cases() -> Vec<Case> {
             .concat(),
             caps: Capabilities {
                 immutable_fields: vec!["extension"],
-                ..Capabilities::talkdesk()
+                ..full()
             },
             ..Case::default()
         },
@@ -657,13 +671,7 @@ fn missing_team_without_team_creation_is_a_plan_error() {
         &(admins2() + &du("h@acme.example", "Agent", ", teams: [Escalations]")),
     );
     r.teams.push(escalations());
-    let err = diff(
-        &r,
-        &account(live_admins2()),
-        &Capabilities::talkdesk(),
-        &Options::default(),
-    )
-    .unwrap_err();
+    let err = diff(&r, &account(live_admins2()), &full(), &Options::default()).unwrap_err();
     assert_eq!(err.len(), 1);
     assert_eq!(err[0].pointer, "/teams/3/name");
     assert!(
@@ -677,13 +685,7 @@ fn missing_team_without_team_creation_is_a_plan_error() {
 fn missing_role_is_a_plan_error() {
     let mut live = account(live_admins2());
     live.roles.retain(|r| r.name != "Supervisor");
-    let err = diff(
-        &roster("", &admins2()),
-        &live,
-        &Capabilities::talkdesk(),
-        &Options::default(),
-    )
-    .unwrap_err();
+    let err = diff(&roster("", &admins2()), &live, &full(), &Options::default()).unwrap_err();
     assert_eq!(err[0].pointer, "/roles/1/name");
 }
 
@@ -700,7 +702,7 @@ fn team_left_without_members_warns_and_rename_is_a_manual_step() {
     let plan = diff(
         &roster("", &users),
         &account(live),
-        &Capabilities::talkdesk(),
+        &full(),
         &Options::default(),
     )
     .unwrap();
@@ -723,7 +725,7 @@ fn summary_counts_seats_cost_and_welcome_emails() {
     let plan = diff(
         &roster("  seats: { price_per_month: 115, currency: USD }", &users),
         &account(live),
-        &Capabilities::talkdesk(),
+        &full(),
         &Options::default(),
     )
     .unwrap();
@@ -752,7 +754,7 @@ fn preconditions_and_checksum() {
     let plan = diff(
         &roster("", &users),
         &account(live.clone()),
-        &Capabilities::talkdesk(),
+        &full(),
         &Options::default(),
     )
     .unwrap();
@@ -762,7 +764,7 @@ fn preconditions_and_checksum() {
     let again = diff(
         &roster("", &users),
         &account(live),
-        &Capabilities::talkdesk(),
+        &full(),
         &Options::default(),
     )
     .unwrap();
@@ -822,8 +824,8 @@ fn apply_in_order(live: &Account, plan: &Plan, roster: &Roster) -> (Account, usi
         if let Some(v) = to("teams") {
             user.teams = strs(v);
         }
-        if let Some(v) = to("ring_groups") {
-            user.ring_groups = strs(v);
+        if let Some(v) = to("queues") {
+            user.queues = strs(v);
         }
         if let Some(v) = to("addons") {
             user.addons = strs(v);
@@ -889,11 +891,11 @@ proptest! {
         prop_assume!(!declared.is_empty());
         let r = roster(&format!("  min_admins: {min_admins}"), &declared);
         let live = account(live);
-        let plan = diff(&r, &live, &Capabilities::talkdesk(), &Options::default()).unwrap();
+        let plan = diff(&r, &live, &full(), &Options::default()).unwrap();
         prop_assume!(plan.accepted());
         let (after, lowest) = apply_in_order(&live, &plan, &r);
         prop_assert!(lowest >= min_admins as usize, "dipped to {lowest} admins");
-        let again = diff(&r, &after, &Capabilities::talkdesk(), &Options::default()).unwrap();
+        let again = diff(&r, &after, &full(), &Options::default()).unwrap();
         prop_assert!(again.changes.is_empty(), "replan not empty: {:?}", describe(&again));
     }
 }
@@ -911,7 +913,7 @@ fn rich_plan() -> Plan {
         + &du(
             "new.agent@acme.example",
             "Agent",
-            ", teams: [Escalations], ring_groups: [sales]",
+            ", teams: [Escalations], queues: [sales]",
         )
         + &du("promoted@acme.example", "Administrator", "")
         + &du(
@@ -942,7 +944,7 @@ fn rich_plan() -> Plan {
             u.status = Status::Inactive
         }),
         with(lu("quit@acme.example", "Agent"), |u| {
-            u.ring_groups = set(&["billing"]);
+            u.queues = set(&["billing"]);
             u.teams = set(&["Billing"]);
         }),
         with(lu("stray@acme.example", "Agent"), |u| {
@@ -957,7 +959,7 @@ fn rich_plan() -> Plan {
         &live,
         &Capabilities {
             create_teams: true,
-            ..Capabilities::talkdesk()
+            ..full()
         },
         &Options::default(),
     )
@@ -980,14 +982,14 @@ fn markdown_stays_under_the_limit() {
             du(
                 &format!("new{i:04}@acme.example"),
                 "Agent",
-                ", teams: [Billing, Sales], ring_groups: [billing, sales]",
+                ", teams: [Billing, Sales], queues: [billing, sales]",
             )
         })
         .collect();
     let plan = diff(
         &roster("", &(admins2() + &users)),
         &account(live_admins2()),
-        &Capabilities::talkdesk(),
+        &full(),
         &Options::default(),
     )
     .unwrap();

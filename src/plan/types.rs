@@ -18,7 +18,7 @@ pub enum Action {
     Reactivate,
     /// Change some fields of a user.
     Update,
-    /// Deactivate a user (ring groups cleared first).
+    /// Deactivate a user (queues cleared first).
     Deactivate,
     /// Remove a user from everything where the provider has no deactivation.
     Offboard,

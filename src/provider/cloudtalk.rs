@@ -105,6 +105,7 @@ pub fn to_user(agent: &Value) -> Option<User> {
         _ => true,
     };
     Some(User {
+        pending: false,
         id: id_of(agent.get("id"))?,
         email: agent.get("email")?.as_str()?.to_string(),
         name: format!("{} {}", s("firstname"), s("lastname"))
@@ -117,7 +118,7 @@ pub fn to_user(agent: &Value) -> Option<User> {
             Status::Inactive
         },
         teams: BTreeSet::new(),
-        ring_groups: BTreeSet::new(),
+        queues: BTreeSet::new(),
         extension: id_of(agent.get("extension")),
         time_zone: None,
         language: None,

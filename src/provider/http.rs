@@ -56,11 +56,11 @@ pub enum Auth {
         client_id: String,
         /// Client secret.
         client_secret: Secret,
-        /// Send the credentials as HTTP Basic (Talkdesk's docs) instead of in the form
-        /// body (seed 002).
-        basic: bool,
-        /// The environment variables that hold them, for error messages.
-        names: &'static str,
+        /// Space-separated scopes asked for (Talkdesk: reference/cc-basic).
+        scope: String,
+        /// What to say when the token or a request is refused: which credential and
+        /// scope are needed.
+        hint: String,
     },
     /// HTTP Basic on every request (CloudTalk's access key).
     Basic {
@@ -156,9 +156,11 @@ impl HttpClient {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| ProviderError::Setup(format!("cannot build the HTTP client: {e}")))?;
+        // An even pace, no burst: a server that counts requests per second (Talkdesk
+        // SCIM) never sees more than the rate, whatever the network's jitter.
         let limiter = config
             .max_rps
-            .map(Quota::per_second)
+            .and_then(|n| Quota::with_period(Duration::from_secs(1) / n.get()))
             .or(config.per_minute.map(Quota::per_minute))
             .map(RateLimiter::direct);
         Ok(HttpClient {
@@ -326,6 +328,11 @@ impl HttpClient {
         };
         Err(match status {
             StatusCode::UNAUTHORIZED => Attempt::Reauth(self.unauthorized(label)),
+            // A token without the scope a call needs: the server's answer does not say
+            // which scope, so the client names the one it asked for.
+            StatusCode::FORBIDDEN if matches!(self.auth, Auth::ClientCredentials { .. }) => {
+                Attempt::Fail(self.unauthorized(label))
+            }
             StatusCode::TOO_MANY_REQUESTS => Attempt::Retry {
                 after: retry_after,
                 error,
@@ -343,9 +350,7 @@ impl HttpClient {
 
     fn unauthorized(&self, label: &str) -> ProviderError {
         let hint = match &self.auth {
-            Auth::ClientCredentials { names, .. } => format!(
-                "the API refused the token: needs the OAuth client credentials {names} (with the scopes users:read, users:write and roles:read; a newly granted scope can take a few minutes), not the SCIM token"
-            ),
+            Auth::ClientCredentials { hint, .. } => hint.clone(),
             Auth::Bearer { hint, .. } | Auth::Basic { hint, .. } => hint.to_string(),
         };
         ProviderError::Unauthorized {
@@ -356,16 +361,16 @@ impl HttpClient {
 
     /// A valid bearer token, fetched or refreshed when needed.
     async fn token(&self, label: &str) -> Result<Secret, Attempt> {
-        let (token_url, client_id, client_secret, basic, names) = match &self.auth {
+        let (token_url, client_id, client_secret, scope, hint) = match &self.auth {
             Auth::Bearer { token, .. } => return Ok(token.clone()),
             Auth::Basic { secret, .. } => return Ok(secret.clone()),
             Auth::ClientCredentials {
                 token_url,
                 client_id,
                 client_secret,
-                basic,
-                names,
-            } => (token_url, client_id, client_secret, basic, names),
+                scope,
+                hint,
+            } => (token_url, client_id, client_secret, scope, hint),
         };
         let mut guard = self.token.lock().await;
         if let Some(t) = guard.as_ref()
@@ -373,14 +378,16 @@ impl HttpClient {
         {
             return Ok(t.value.clone());
         }
+        // Client credentials as HTTP Basic, scopes asked for explicitly (Talkdesk:
+        // reference/client-credentials-sts-token).
         let mut form = vec![("grant_type", "client_credentials")];
-        let mut req = self.client.post(token_url);
-        if *basic {
-            req = req.basic_auth(client_id, Some(client_secret.expose()));
-        } else {
-            form.push(("client_id", client_id));
-            form.push(("client_secret", client_secret.expose()));
+        if !scope.is_empty() {
+            form.push(("scope", scope));
         }
+        let req = self
+            .client
+            .post(token_url)
+            .basic_auth(client_id, Some(client_secret.expose()));
         let request = format!("POST {} (token for {label})", path_of(token_url));
         let transient = |message: String| Attempt::Retry {
             after: None,
@@ -414,8 +421,9 @@ impl HttpClient {
             return Err(Attempt::Fail(ProviderError::Unauthorized {
                 request,
                 hint: format!(
-                    "the token endpoint refused the client credentials ({}): check {names}",
-                    status.as_u16()
+                    "the token endpoint refused the client or its scopes ({}: {}): {hint}; check TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET",
+                    status.as_u16(),
+                    error_message(&bytes)
                 ),
             }));
         }
@@ -571,8 +579,8 @@ mod tests {
             token_url: "http://x/oauth/token".into(),
             client_id: "id".into(),
             client_secret: s,
-            basic: false,
-            names: "X",
+            scope: String::new(),
+            hint: "X".into(),
         };
         assert!(!format!("{auth:?}").contains("hunter2"));
     }

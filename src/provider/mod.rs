@@ -4,7 +4,6 @@
 pub mod cloudtalk;
 pub mod http;
 pub mod talkdesk;
-pub mod talkdesk_scim;
 
 use std::future::Future;
 
@@ -88,9 +87,11 @@ pub(crate) fn url_encode(s: &str) -> String {
         .collect()
 }
 
-/// What a plan needs read besides users, roles, teams and ring groups.
+/// What a plan needs read besides users, roles, teams and queues.
 #[derive(Debug, Clone, Default)]
 pub struct ReadScope {
+    /// Read add-on licenses (the roster declares some).
+    pub addons: bool,
     /// Lowercased emails of users whose roster declares `phone:`.
     pub phone_for: std::collections::HashSet<String>,
     /// Read phone settings for every active user (import).
@@ -101,7 +102,7 @@ pub struct ReadScope {
 pub trait Reader: Sync {
     /// What this provider can do, for the planner.
     fn capabilities(&self) -> Capabilities;
-    /// Reads roles, teams, ring groups and every user.
+    /// Reads roles, teams, queues and every user.
     fn read(
         &self,
         scope: &ReadScope,
@@ -125,19 +126,16 @@ pub trait Writer: Reader {
 
 /// Whichever provider the roster names.
 pub enum AnyProvider {
-    /// Talkdesk REST.
-    Talkdesk(talkdesk::Talkdesk),
-    /// Talkdesk SCIM 2.0.
-    TalkdeskScim(talkdesk_scim::TalkdeskScim),
+    /// Talkdesk: REST users, SCIM, queues, Phone and add-ons.
+    Talkdesk(Box<talkdesk::Talkdesk>),
     /// CloudTalk.
-    CloudTalk(cloudtalk::CloudTalk),
+    CloudTalk(Box<cloudtalk::CloudTalk>),
 }
 
 impl Reader for AnyProvider {
     fn capabilities(&self) -> Capabilities {
         match self {
             AnyProvider::Talkdesk(p) => p.capabilities(),
-            AnyProvider::TalkdeskScim(p) => p.capabilities(),
             AnyProvider::CloudTalk(p) => p.capabilities(),
         }
     }
@@ -145,7 +143,6 @@ impl Reader for AnyProvider {
     async fn read(&self, scope: &ReadScope) -> Result<Account, ProviderError> {
         match self {
             AnyProvider::Talkdesk(p) => p.read(scope).await,
-            AnyProvider::TalkdeskScim(p) => p.read(scope).await,
             AnyProvider::CloudTalk(p) => p.read(scope).await,
         }
     }
@@ -155,7 +152,6 @@ impl Writer for AnyProvider {
     async fn perform(&self, change: &Change, plan: &Plan) -> Result<(), ProviderError> {
         match self {
             AnyProvider::Talkdesk(p) => p.perform(change, plan).await,
-            AnyProvider::TalkdeskScim(p) => p.perform(change, plan).await,
             AnyProvider::CloudTalk(p) => p.perform(change, plan).await,
         }
     }
@@ -163,7 +159,6 @@ impl Writer for AnyProvider {
     async fn find_user(&self, email: &str) -> Result<Option<User>, ProviderError> {
         match self {
             AnyProvider::Talkdesk(p) => p.find_user(email).await,
-            AnyProvider::TalkdeskScim(p) => p.find_user(email).await,
             AnyProvider::CloudTalk(p) => p.find_user(email).await,
         }
     }

@@ -28,6 +28,7 @@ use serde_json::json;
 
 pub use scim::SCIM_TOKEN;
 pub use state::{HistoryEntry, RequestRecord, SandboxAddon, SandboxUser, State};
+pub use talkdesk::ALL_SCOPES;
 
 /// The client credentials the emulator accepts.
 pub const CLIENT_ID: &str = "sandbox";
@@ -57,7 +58,24 @@ pub struct Config {
     pub crash_after_writes: Option<usize>,
     /// CloudTalk seats: adding an agent past this many active ones answers 403.
     pub max_agents: Option<usize>,
+    /// The largest HAL `per_page` granted, whatever is asked (Talkdesk publishes none).
+    pub page_cap: usize,
+    /// The largest SCIM `count` granted, whatever is asked.
+    pub scim_page_cap: usize,
+    /// Talkdesk SCIM requests per second before 429 (doc: 4).
+    pub scim_rate_limit: Option<NonZeroU32>,
+    /// Whether `/ServiceProviderConfig` says PATCH is supported; when not, PATCH
+    /// answers 501.
+    pub scim_patch: bool,
+    /// The scopes the OAuth client is granted (None: every scope).
+    pub scopes: Option<Vec<String>>,
+    /// Emails whose queue writes fail inside a 200, as Talkdesk reports per-user
+    /// failures.
+    pub queue_refuse: Vec<String>,
 }
+
+/// The page size the emulator grants by default when 100 are asked.
+pub const PAGE_CAP: usize = 50;
 
 /// An injectable failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -99,6 +117,12 @@ impl Default for Config {
             slow: Duration::from_secs(5),
             crash_after_writes: None,
             max_agents: None,
+            page_cap: PAGE_CAP,
+            scim_page_cap: PAGE_CAP,
+            scim_rate_limit: NonZeroU32::new(4),
+            scim_patch: false,
+            scopes: None,
+            queue_refuse: Vec::new(),
         }
     }
 }
@@ -109,8 +133,9 @@ pub struct Shared {
     state: Mutex<State>,
     log: Mutex<Vec<RequestRecord>>,
     history: Mutex<Vec<HistoryEntry>>,
-    tokens: Mutex<HashMap<String, Instant>>,
+    tokens: Mutex<HashMap<String, (Instant, Vec<String>)>>,
     limiter: Option<DefaultDirectRateLimiter>,
+    scim_limiter: Option<DefaultDirectRateLimiter>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -125,6 +150,10 @@ impl Shared {
         let limiter = config
             .rate_limit
             .map(|n| RateLimiter::direct(Quota::per_second(n)));
+        // No burst beyond the per-second rate: Talkdesk counts requests per second.
+        let scim_limiter = config
+            .scim_rate_limit
+            .map(|n| RateLimiter::direct(Quota::per_second(n).allow_burst(n)));
         Arc::new(Shared {
             config,
             state: Mutex::new(state),
@@ -132,7 +161,16 @@ impl Shared {
             history: Mutex::new(Vec::new()),
             tokens: Mutex::new(HashMap::new()),
             limiter,
+            scim_limiter,
         })
+    }
+
+    /// The scopes the emulated OAuth client may ask for.
+    fn granted_scopes(&self) -> Vec<String> {
+        match &self.config.scopes {
+            Some(s) => s.clone(),
+            None => ALL_SCOPES.iter().map(|s| s.to_string()).collect(),
+        }
     }
 
     /// Every request received so far.
@@ -328,6 +366,21 @@ fn dropped(status: StatusCode) -> Response {
 /// it and do not use up its quota: they stand for a struggling backend, not for the
 /// client sending too fast.
 async fn limited(s: &Shared, req: Request, next: Next) -> Response {
+    // Talkdesk SCIM's own limit: 429, retry after a second (doc: docs/scim-api).
+    if req.uri().path().starts_with("/scim/")
+        && let Some(l) = &s.scim_limiter
+        && l.check().is_err()
+    {
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "SCIM allows 4 requests per second",
+        )
+        .into_response();
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+        return r;
+    }
     if let Some(l) = &s.limiter
         && l.check().is_err()
     {

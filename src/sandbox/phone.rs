@@ -15,7 +15,7 @@ use super::talkdesk::{authorize, object_body};
 use super::{ApiError, Shared, State, error, lock};
 use crate::config::{is_e164, is_reserved_extension};
 use crate::model::PhoneSettings;
-use crate::provider::talkdesk::paths;
+use crate::provider::talkdesk::contract::paths;
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()

@@ -1,6 +1,9 @@
-//! The Talkdesk SCIM 2.0 emulator over the same account as the REST one: ListResponse
-//! paging (at most 50 per page, whatever is asked), `eq` filters, PatchOp, PUT, the
-//! SCIM error schema, discovery endpoints, and its own bearer token.
+//! The Talkdesk SCIM 2.0 emulator over the same account as the REST one, as Talkdesk
+//! documents it (docs/scim-api): Users only (`/Groups` is not served), ListResponse
+//! paging at the size the server grants, `eq` filters, PUT that replaces the user,
+//! PATCH only when `/ServiceProviderConfig` says so (else 501), required name parts,
+//! roles and teams by name, 4 requests per second (in the fault layer), the SCIM error
+//! schema, and a bearer token: the static SCIM token or an OAuth token with `scim`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,13 +16,10 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::{SandboxUser, Shared, State, lock};
-use crate::model::Named;
-use crate::provider::talkdesk_scim::EXTENSION;
+use crate::provider::talkdesk::contract::{SCIM_EXTENSION as EXTENSION, scopes};
 
 /// The SCIM token the emulator accepts.
 pub const SCIM_TOKEN: &str = "sandbox-scim-token";
-/// The most resources one page holds, whatever `count` asks.
-const MAX_PER_PAGE: usize = 50;
 
 /// A SCIM error: status, `scimType` and detail, in the RFC 7644 error schema.
 struct ScimError {
@@ -46,18 +46,16 @@ fn scim_error(status: StatusCode, scim_type: Option<&'static str>, detail: &str)
     }
 }
 
-fn authorize(headers: &HeaderMap) -> Result<(), ScimError> {
-    let ok = headers.get("authorization").and_then(|v| v.to_str().ok())
+/// The static SCIM token, or an OAuth token granted `scim`; 401 otherwise (403 for a
+/// live token without the scope).
+fn authorize(s: &Shared, headers: &HeaderMap) -> Result<(), ScimError> {
+    let static_token = headers.get("authorization").and_then(|v| v.to_str().ok())
         == Some(&format!("Bearer {SCIM_TOKEN}"));
-    if ok {
-        Ok(())
-    } else {
-        Err(scim_error(
-            StatusCode::UNAUTHORIZED,
-            None,
-            "invalid SCIM bearer token",
-        ))
+    if static_token {
+        return Ok(());
     }
+    super::talkdesk::authorize_scope(s, headers, scopes::SCIM)
+        .map_err(|e| scim_error(e.status, None, &e.message))
 }
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
@@ -70,11 +68,14 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
                 .patch(patch_user)
                 .delete(delete_user),
         )
-        .route("/scim/v2/Groups", get(list_groups).post(create_group))
-        .route("/scim/v2/Groups/{id}", axum::routing::patch(patch_group))
         .route(
             "/scim/v2/ServiceProviderConfig",
-            get(|| async { Json(service_provider_config()) }),
+            get(|s: Extract<Arc<Shared>>| async move {
+                Json(service_provider_config(
+                    s.config.scim_patch,
+                    s.config.scim_page_cap,
+                ))
+            }),
         )
         .route(
             "/scim/v2/ResourceTypes",
@@ -83,8 +84,22 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/scim/v2/Schemas", get(|| async { Json(schemas()) }))
 }
 
+/// The stored display name as Talkdesk's two required parts: a one-word name is both.
+fn name_parts(name: &str) -> (&str, &str) {
+    name.split_once(' ').unwrap_or((name, name))
+}
+
+/// The display name of two parts; the same word twice is a one-word name.
+fn join_name(given: &str, family: &str) -> String {
+    if given == family {
+        given.trim().to_string()
+    } else {
+        format!("{given} {family}").trim().to_string()
+    }
+}
+
 fn user_json(st: &State, u: &SandboxUser) -> Value {
-    let (given, family) = u.name.split_once(' ').unwrap_or((u.name.as_str(), ""));
+    let (given, family) = name_parts(&u.name);
     let role = st
         .roles
         .iter()
@@ -116,16 +131,6 @@ fn user_json(st: &State, u: &SandboxUser) -> Value {
     v
 }
 
-fn group_json(st: &State, g: &Named) -> Value {
-    let members: Vec<Value> = st
-        .users
-        .iter()
-        .filter(|u| u.teams.contains(&g.id))
-        .map(|u| json!({"value": u.id, "display": u.email}))
-        .collect();
-    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": g.id, "displayName": g.name, "members": members})
-}
-
 /// `attr eq "value"`, the one filter form the emulator serves.
 fn eq_filter(q: &HashMap<String, String>) -> Option<(String, String)> {
     let f = q.get("filter")?;
@@ -136,7 +141,7 @@ fn eq_filter(q: &HashMap<String, String>) -> Option<(String, String)> {
     ))
 }
 
-fn list(items: Vec<Value>, q: &HashMap<String, String>) -> Response {
+fn list(items: Vec<Value>, q: &HashMap<String, String>, cap: usize) -> Response {
     let start: usize = q
         .get("startIndex")
         .and_then(|v| v.parse().ok())
@@ -145,8 +150,8 @@ fn list(items: Vec<Value>, q: &HashMap<String, String>) -> Response {
     let count: usize = q
         .get("count")
         .and_then(|v| v.parse().ok())
-        .unwrap_or(MAX_PER_PAGE)
-        .min(MAX_PER_PAGE);
+        .unwrap_or(cap)
+        .min(cap);
     let total = items.len();
     let page: Vec<Value> = items.into_iter().skip(start - 1).take(count).collect();
     let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": total, "startIndex": start, "itemsPerPage": page.len()});
@@ -162,7 +167,7 @@ async fn list_users(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = authorize(&headers) {
+    if let Err(r) = authorize(&s, &headers) {
         return r.into_response();
     }
     let st = lock(&s.state);
@@ -177,7 +182,7 @@ async fn list_users(
         })
         .map(|u| user_json(&st, u))
         .collect();
-    list(items, &q)
+    list(items, &q, s.config.scim_page_cap)
 }
 
 async fn get_user(
@@ -185,7 +190,7 @@ async fn get_user(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorize(&headers) {
+    if let Err(r) = authorize(&s, &headers) {
         return r.into_response();
     }
     let st = lock(&s.state);
@@ -199,15 +204,12 @@ async fn get_user(
 fn set_attr(st: &State, u: &mut SandboxUser, path: &str, value: &Value) -> Result<(), ScimError> {
     let ext = EXTENSION.to_lowercase();
     let s = || value.as_str().unwrap_or_default().to_string();
-    let (given, family) = u
-        .name
-        .split_once(' ')
-        .map(|(g, f)| (g.to_string(), f.to_string()))
-        .unwrap_or((u.name.clone(), String::new()));
+    let (given, family) = name_parts(&u.name);
+    let (given, family) = (given.to_string(), family.to_string());
     match path {
         "username" => u.email = s(),
-        "name.givenname" => u.name = format!("{} {family}", s()).trim().to_string(),
-        "name.familyname" => u.name = format!("{given} {}", s()).trim().to_string(),
+        "name.givenname" => u.name = join_name(&s(), &family),
+        "name.familyname" => u.name = join_name(&given, &s()),
         "active" => {
             u.status = if value.as_bool().unwrap_or(true) {
                 "active".into()
@@ -288,14 +290,10 @@ fn set_object(st: &State, u: &mut SandboxUser, body: &Value) -> Result<(), ScimE
                         .find(|(k, _)| k.eq_ignore_ascii_case(key))
                         .and_then(|(_, v)| v.as_str())
                 };
-                let (given, family) = u
-                    .name
-                    .split_once(' ')
-                    .map(|(g, f)| (g.to_string(), f.to_string()))
-                    .unwrap_or((u.name.clone(), String::new()));
-                let given = part("givenName").map_or(given, String::from);
-                let family = part("familyName").map_or(family, String::from);
-                u.name = format!("{given} {family}").trim().to_string();
+                let (given, family) = name_parts(&u.name);
+                let given = part("givenName").unwrap_or(given).to_string();
+                let family = part("familyName").unwrap_or(family).to_string();
+                u.name = join_name(&given, &family);
             }
             (ext, Value::Object(e)) if ext == EXTENSION.to_lowercase() => {
                 for (ek, ev) in e {
@@ -336,9 +334,22 @@ fn user_change(
                 stamp.clone(),
             ),
         };
+        let was_active = id.is_some() && u.status == "active";
         if let Err(r) = apply(st, &mut u) {
             failure = Some(r);
             return Err(super::error(StatusCode::BAD_REQUEST, "invalid", "rejected"));
+        }
+        // A user provisioned or activated with every license taken is stored
+        // deactivated (doc: Talkdesk's SCIM guides for Okta and Entra ID).
+        if u.status == "active" && !was_active {
+            let others = st
+                .users
+                .iter()
+                .filter(|o| o.id != u.id && o.status == "active")
+                .count();
+            if st.licenses.is_some_and(|n| others >= n) {
+                u.status = "inactive".into();
+            }
         }
         if st
             .users
@@ -351,6 +362,12 @@ fn user_change(
                 &format!("userName {} is taken", u.email),
             ));
             return Err(super::error(StatusCode::CONFLICT, "uniqueness", "taken"));
+        }
+        // Deactivation releases the user's add-on seats.
+        if u.status != "active" {
+            for a in &mut st.addons {
+                a.assigned.retain(|x| x != &u.id);
+            }
         }
         u.updated_at = stamp;
         let out = user_json(st, &u);
@@ -381,7 +398,10 @@ async fn create_user(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Err(r) = authorize(&headers) {
+    if let Err(r) = authorize(&s, &headers) {
+        return r.into_response();
+    }
+    if let Err(r) = required(&body) {
         return r.into_response();
     }
     user_change(&s, "POST /scim/v2/Users".into(), None, |st, u| {
@@ -395,7 +415,10 @@ async fn put_user(
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Err(r) = authorize(&headers) {
+    if let Err(r) = authorize(&s, &headers) {
+        return r.into_response();
+    }
+    if let Err(r) = required(&body) {
         return r.into_response();
     }
     user_change(&s, format!("PUT /scim/v2/Users/{id}"), Some(id), |st, u| {
@@ -406,14 +429,52 @@ async fn put_user(
     })
 }
 
+/// The attributes Talkdesk requires on create and replace: `userName`,
+/// `name.givenName`, `name.familyName` and `active` (doc: reference/create-user).
+fn required(body: &Value) -> Result<(), ScimError> {
+    let v = crate::provider::talkdesk::contract::lower_keys(body);
+    for (pointer, name) in [
+        ("/username", "userName"),
+        ("/name/givenname", "name.givenName"),
+        ("/name/familyname", "name.familyName"),
+    ] {
+        if v.pointer(pointer)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(scim_error(
+                StatusCode::BAD_REQUEST,
+                Some("invalidValue"),
+                &format!("{name} is required"),
+            ));
+        }
+    }
+    if !v.get("active").is_some_and(Value::is_boolean) {
+        return Err(scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            "active is required",
+        ));
+    }
+    Ok(())
+}
+
 async fn patch_user(
     Extract(s): Extract<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Err(r) = authorize(&headers) {
+    if let Err(r) = authorize(&s, &headers) {
         return r.into_response();
+    }
+    if !s.config.scim_patch {
+        return scim_error(
+            StatusCode::NOT_IMPLEMENTED,
+            None,
+            "PATCH is not supported (see /ServiceProviderConfig); replace the user with PUT",
+        )
+        .into_response();
     }
     let ops = body
         .get("Operations")
@@ -456,7 +517,7 @@ async fn delete_user(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorize(&headers) {
+    if let Err(r) = authorize(&s, &headers) {
         return r.into_response();
     }
     let result = s.change(format!("DELETE /scim/v2/Users/{id}"), |st| {
@@ -472,145 +533,20 @@ async fn delete_user(
     }
 }
 
-async fn list_groups(
-    Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(r) = authorize(&headers) {
-        return r.into_response();
-    }
-    let st = lock(&s.state);
-    let filter = eq_filter(&q);
-    let items = st
-        .teams
-        .iter()
-        .filter(|g| match &filter {
-            Some((a, v)) if a == "displayname" => &g.name == v,
-            Some(_) => false,
-            None => true,
-        })
-        .map(|g| group_json(&st, g))
-        .collect();
-    list(items, &q)
-}
-
-async fn create_group(
-    Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    if let Err(r) = authorize(&headers) {
-        return r.into_response();
-    }
-    let name = body
-        .get("displayName")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    if name.is_empty() {
-        return scim_error(
-            StatusCode::BAD_REQUEST,
-            Some("invalidValue"),
-            "displayName is required",
-        )
-        .into_response();
-    }
-    let result = s.change("POST /scim/v2/Groups".into(), |st| {
-        if st.teams.iter().any(|t| t.name == name) {
-            return Err(super::error(
-                StatusCode::CONFLICT,
-                "uniqueness",
-                &format!("group {name} exists"),
-            ));
-        }
-        let g = Named {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: name.clone(),
-        };
-        st.teams.push(g.clone());
-        Ok((group_json(st, &g), String::new()))
-    });
-    match result {
-        Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
-        Err(e) => scim_error(e.status, Some("uniqueness"), &e.message).into_response(),
-    }
-}
-
-async fn patch_group(
-    Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Json(body): Json<Value>,
-) -> Response {
-    if let Err(r) = authorize(&headers) {
-        return r.into_response();
-    }
-    let ops = body
-        .get("Operations")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let result = s.change(format!("PATCH /scim/v2/Groups/{id}"), |st| {
-        if !st.teams.iter().any(|t| t.id == id) {
-            return Err(super::error(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "group not found",
-            ));
-        }
-        for op in &ops {
-            let kind = op
-                .get("op")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_lowercase();
-            let members: Vec<String> = op
-                .get("value")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|m| m.get("value")?.as_str().map(String::from))
-                .collect();
-            for u in st.users.iter_mut().filter(|u| members.contains(&u.id)) {
-                u.teams.retain(|t| t != &id);
-                if kind == "add" {
-                    u.teams.push(id.clone());
-                }
-            }
-        }
-        let g = st
-            .teams
-            .iter()
-            .find(|t| t.id == id)
-            .cloned()
-            .unwrap_or(Named {
-                id: id.clone(),
-                name: String::new(),
-            });
-        Ok((group_json(st, &g), String::new()))
-    });
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => scim_error(e.status, None, &e.message).into_response(),
-    }
-}
-
-fn service_provider_config() -> Value {
+fn service_provider_config(patch: bool, cap: usize) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-        "patch": {"supported": true}, "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": true, "maxResults": MAX_PER_PAGE}, "changePassword": {"supported": false},
+        "patch": {"supported": patch}, "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": cap}, "changePassword": {"supported": false},
         "sort": {"supported": false}, "etag": {"supported": true},
         "authenticationSchemes": [{"type": "oauthbearertoken", "name": "OAuth Bearer Token", "description": "SCIM token from Admin > Settings > Security > SCIM"}]
     })
 }
 
 fn resource_types() -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 2, "Resources": [
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 1, "Resources": [
         {"id": "User", "name": "User", "endpoint": "/Users", "schema": "urn:ietf:params:scim:schemas:core:2.0:User",
-         "schemaExtensions": [{"schema": EXTENSION, "required": false}]},
-        {"id": "Group", "name": "Group", "endpoint": "/Groups", "schema": "urn:ietf:params:scim:schemas:core:2.0:Group"}
+         "schemaExtensions": [{"schema": EXTENSION, "required": false}]}
     ]})
 }
 

@@ -69,10 +69,11 @@ fn phone_and_addons(s: &mut State, roster: &Roster) {
 /// Declared users left out of the account (they become creates).
 const MISSING: usize = 5;
 /// Declared users with a changed field (they become updates).
-const CHANGED: usize = 5;
+const CHANGED: usize = 6;
 
 /// An account that matches `roster` except for deliberate drift: five declared
-/// non-admins missing, five with a field changed, one inactive, users with
+/// non-admins missing, six with a field changed (extension, name, team, queue, a
+/// demotion, a role), one administrator live as a Supervisor (a promotion), one inactive, users with
 /// `previously` under their old email, phone settings that differ, three add-on
 /// licenses not yet assigned, and two people who have left the company but are still
 /// active.
@@ -99,8 +100,8 @@ pub fn from_roster(roster: &Roster) -> State {
             name: t.name.clone(),
         })
         .collect();
-    s.ring_groups = roster
-        .ring_groups
+    s.queues = roster
+        .queues
         .iter()
         .enumerate()
         .map(|(i, g)| Named {
@@ -109,18 +110,42 @@ pub fn from_roster(roster: &Roster) -> State {
         })
         .collect();
     let admin_roles = roster.admin_roles();
+    let active = || roster.users.iter().filter(|u| u.status() == Status::Active);
+    let admins: Vec<&UserDecl> = active()
+        .filter(|d| admin_roles.contains(&d.role.to_lowercase()))
+        .collect();
+    // The last of several administrators is live as a Supervisor: a promotion.
+    let promoted = admins
+        .last()
+        .filter(|_| admins.len() > 1)
+        .map(|d| d.email.clone());
     let mut drifted = 0;
-    for decl in roster.users.iter().filter(|u| u.status() == Status::Active) {
+    for decl in active() {
         let admin = admin_roles.contains(&decl.role.to_lowercase());
         let mut u = user(&mut s, decl);
+        if promoted.as_ref() == Some(&decl.email) {
+            u.role = s.roles[1].id.clone();
+        }
         if !admin {
             drifted += 1;
             match drifted {
                 n if n <= MISSING => continue,
-                n if n <= MISSING + CHANGED => match n % 3 {
-                    0 => u.extension = Some(format!("{}", 9000 + n)),
-                    1 => u.time_zone = Some("UTC".into()),
-                    _ => u.name = format!("{} (old name)", u.name),
+                // An extension (which no public Talkdesk API writes: a manual step),
+                // then one of each update the documented contract can write: a name,
+                // a team move, a queue move, a demotion (the live user is an
+                // administrator the roster says is not) and a role change.
+                n if n <= MISSING + CHANGED => match n - MISSING {
+                    1 => u.extension = Some(format!("{}", 9000 + n)),
+                    2 => u.name = format!("{} (old name)", u.name),
+                    3 => u.teams = other(&s.teams, &u.teams),
+                    4 => u.queues = other(&s.queues, &u.queues),
+                    5 => u.role = s.roles[0].id.clone(),
+                    _ => {
+                        u.role = s.roles[1..]
+                            .iter()
+                            .find(|r| r.id != u.role)
+                            .map_or(u.role.clone(), |r| r.id.clone())
+                    }
                 },
                 n if n == MISSING + CHANGED + 1 => u.status = "inactive".into(),
                 _ => {}
@@ -150,14 +175,22 @@ pub fn from_roster(roster: &Roster) -> State {
             agent.clone(),
             stamp,
         );
-        u.ring_groups = s
-            .ring_groups
+        u.queues = s
+            .queues
             .first()
             .map(|g| vec![g.id.clone()])
             .unwrap_or_default();
         s.users.push(u);
     }
     s
+}
+
+/// The first of `all` that is not in `ids`, as the only member: a move.
+fn other(all: &[Named], ids: &[String]) -> Vec<String> {
+    all.iter()
+        .find(|n| !ids.contains(&n.id))
+        .map(|n| vec![n.id.clone()])
+        .unwrap_or_default()
 }
 
 fn user(s: &mut State, d: &UserDecl) -> SandboxUser {
@@ -182,7 +215,7 @@ fn user(s: &mut State, d: &UserDecl) -> SandboxUser {
             .unwrap_or_default(),
         status: "active".into(),
         extension: d.extension.clone(),
-        ring_groups: ids(&d.ring_groups, &s.ring_groups),
+        queues: ids(&d.queues, &s.queues),
         teams: ids(&d.teams, &s.teams),
         time_zone: d.time_zone.clone(),
         language: d.language.clone(),

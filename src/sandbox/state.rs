@@ -19,7 +19,7 @@ pub struct SandboxAddon {
     pub assigned: Vec<String>,
 }
 
-/// A user as the Talkdesk REST API stores it: roles, teams and ring groups by ID.
+/// A user as the emulators store it: role, teams and queues by ID.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SandboxUser {
     /// Immutable UUID.
@@ -35,9 +35,9 @@ pub struct SandboxUser {
     /// Extension.
     #[serde(default)]
     pub extension: Option<String>,
-    /// Ring group IDs.
+    /// Queue IDs.
     #[serde(default)]
-    pub ring_groups: Vec<String>,
+    pub queues: Vec<String>,
     /// Team IDs.
     #[serde(default)]
     pub teams: Vec<String>,
@@ -66,7 +66,7 @@ impl SandboxUser {
             role,
             status: "active".into(),
             extension: None,
-            ring_groups: Vec::new(),
+            queues: Vec::new(),
             teams: Vec::new(),
             time_zone: None,
             language: None,
@@ -84,8 +84,8 @@ pub struct State {
     pub roles: Vec<Named>,
     /// Teams.
     pub teams: Vec<Named>,
-    /// Ring groups.
-    pub ring_groups: Vec<Named>,
+    /// Queues.
+    pub queues: Vec<Named>,
     /// Users in creation order.
     pub users: Vec<SandboxUser>,
     /// Phone settings by user ID (users without an entry have the defaults).
@@ -100,6 +100,10 @@ pub struct State {
     /// Add-on licenses.
     #[serde(default)]
     pub addons: Vec<SandboxAddon>,
+    /// Base-edition licenses: a user created or activated while every one is taken
+    /// stays inactive (doc: support "Talkdesk Users"). None: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licenses: Option<usize>,
     /// Counter behind `updated_at` and IDs.
     pub seq: u64,
 }
@@ -189,7 +193,7 @@ impl State {
             id: "team-1".into(),
             name: "Support".into(),
         }];
-        s.ring_groups = vec![Named {
+        s.queues = vec![Named {
             id: "rg-1".into(),
             name: "support".into(),
         }];
@@ -207,7 +211,7 @@ impl State {
                 role: role.clone(),
                 status: "active".into(),
                 extension: Some(format!("{}", 10_000 + i)),
-                ring_groups: vec!["rg-1".into()],
+                queues: vec!["rg-1".into()],
                 teams: vec!["team-1".into()],
                 time_zone: Some("Europe/Lisbon".into()),
                 language: Some("en-US".into()),

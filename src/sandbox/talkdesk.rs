@@ -1,4 +1,9 @@
-//! The Talkdesk REST emulator: token endpoint, users, roles, teams and ring groups.
+//! The Talkdesk emulator of the documented contract (API-FACTS.md revision 2, wire
+//! facts in `provider::talkdesk::contract`): the token endpoint (HTTP Basic only,
+//! scopes granted per token), the read-only HAL users list, and queues with their
+//! members and bulk membership writes that report per-user failures inside a 200.
+//! Anything the vendor does not publish (`POST /users`, `/roles`, `/teams`, ring
+//! groups) is not served: the router answers 404 or 405.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,10 +17,19 @@ use axum::{Form, Json, Router};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::{ApiError, CLIENT_ID, CLIENT_SECRET, SandboxUser, Shared, State, error, lock};
+use super::{ApiError, CLIENT_ID, CLIENT_SECRET, SandboxUser, Shared, error, lock};
+use crate::provider::talkdesk::contract::{
+    QUEUE_BATCH, QueueUsers, QueueWriteError, QueueWriteResult, TOKEN_PATH, paths, scopes,
+};
 
-/// The largest `page[size]` served.
-const MAX_PAGE_SIZE: usize = 100;
+/// Every scope the emulated OAuth client may be granted.
+pub const ALL_SCOPES: [&str; 5] = [
+    scopes::USERS_READ,
+    scopes::SCIM,
+    scopes::QUEUES_READ,
+    scopes::QUEUES_WRITE,
+    scopes::QUEUES_USERS_READ,
+];
 
 /// The JSON object body of an authorized request.
 pub(super) fn object_body(
@@ -36,80 +50,95 @@ pub(super) fn object_body(
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()
-        .route("/oauth/token", post(token))
-        .route("/users", get(list_users).post(create_user))
-        .route(
-            "/users/{id}",
-            get(get_user).patch(patch_user).delete(delete_user),
-        )
-        .route(
-            "/roles",
-            get(|s: Extract<Arc<Shared>>, h: HeaderMap| named(s, h, "roles")),
-        )
-        .route(
-            "/teams",
-            get(|s: Extract<Arc<Shared>>, h: HeaderMap| named(s, h, "teams")),
-        )
-        .route(
-            "/ring-groups",
-            get(|s: Extract<Arc<Shared>>, h: HeaderMap| named(s, h, "ring_groups")),
-        )
+        .route(TOKEN_PATH, post(token))
+        .route(paths::USERS, get(list_users))
+        .route(&format!("{}/{{id}}", paths::USERS), get(get_user))
+        .route(paths::QUEUES, get(list_queues))
+        .route(&paths::queue_members("{id}"), get(queue_members))
+        .route(paths::QUEUE_USERS, post(assign).delete(unassign))
 }
 
+fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": code, "error_description": description})),
+    )
+        .into_response()
+}
+
+/// `POST /oauth/token`: client credentials as HTTP Basic only (credentials in the form
+/// body are refused, as Talkdesk documents Basic), `scope` checked against the
+/// client's grant.
 async fn token(
     Extract(s): Extract<Arc<Shared>>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type must be client_credentials",
+        );
+    }
     let basic = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|pair| {
-            pair.split_once(':')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-        });
-    let (id, secret) = basic.unwrap_or_else(|| {
-        (
-            form.get("client_id").cloned().unwrap_or_default(),
-            form.get("client_secret").cloned().unwrap_or_default(),
-        )
-    });
-    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "unsupported_grant_type"})),
-        )
-            .into_response();
-    }
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some((id, secret)) = basic.as_deref().and_then(|p| p.split_once(':')) else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication must use HTTP Basic",
+        );
+    };
     if id != CLIENT_ID || secret != CLIENT_SECRET {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_client", "error_description": "unknown client or wrong secret"}))).into_response();
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown client or wrong secret",
+        );
+    }
+    let granted = s.granted_scopes();
+    let asked: Vec<String> = match form.get("scope") {
+        Some(list) => list.split_whitespace().map(String::from).collect(),
+        None => granted.clone(),
+    };
+    if let Some(missing) = asked.iter().find(|a| !granted.contains(a)) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            &format!("the client is not granted the scope {missing}"),
+        );
     }
     let token = format!("sbx-{}", uuid::Uuid::new_v4().simple());
     lock(&s.tokens).insert(
         token.clone(),
-        Instant::now() + Duration::from_secs(s.config.token_ttl),
+        (
+            Instant::now() + Duration::from_secs(s.config.token_ttl),
+            asked.clone(),
+        ),
     );
     Json(json!({
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": s.config.token_ttl,
-        "scope": "users:read users:write roles:read",
+        "scope": asked.join(" "),
     }))
     .into_response()
 }
 
-/// 401 unless the request carries a live token from [`token`].
-pub(super) fn authorize(s: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
+/// The scopes of the request's live token: 401 when there is none.
+pub(super) fn token_scopes(s: &Shared, headers: &HeaderMap) -> Result<Vec<String>, ApiError> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     match lock(&s.tokens).get(token) {
-        Some(expiry) if Instant::now() < *expiry => Ok(()),
+        Some((expiry, scopes)) if Instant::now() < *expiry => Ok(scopes.clone()),
         Some(_) => Err(error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -123,25 +152,103 @@ pub(super) fn authorize(s: &Shared, headers: &HeaderMap) -> Result<(), ApiError>
     }
 }
 
-async fn named(
-    Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
-    key: &'static str,
-) -> Response {
-    if let Err(r) = authorize(&s, &headers) {
-        return r.into_response();
+/// 401 without a live token, 403 when the token lacks `scope` (Talkdesk's answer does
+/// not name the scope, so neither does this one).
+pub(super) fn authorize_scope(
+    s: &Shared,
+    headers: &HeaderMap,
+    scope: &str,
+) -> Result<(), ApiError> {
+    if token_scopes(s, headers)?.iter().any(|g| g == scope) {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the access token does not allow this request",
+        ))
     }
-    let st = lock(&s.state);
-    let list = match key {
-        "roles" => &st.roles,
-        "teams" => &st.teams,
-        _ => &st.ring_groups,
-    };
-    Json(json!({ key: list })).into_response()
 }
 
+/// Any live token (the modeled Phone and add-on endpoints name no scope).
+pub(super) fn authorize(s: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
+    token_scopes(s, headers).map(|_| ())
+}
+
+/// `page` and `per_page` of a HAL list; the size granted is capped at the server's.
+fn paging(s: &Shared, q: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
+    let number = match q.get("page").map(|v| v.parse::<usize>()) {
+        None => 1,
+        Some(Ok(n)) if n >= 1 => n,
+        Some(_) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_page",
+                "page must be a positive integer",
+            ));
+        }
+    };
+    let size = match q.get("per_page").map(|v| v.parse::<usize>()) {
+        None => 50,
+        Some(Ok(n)) if n >= 1 => n.min(s.config.page_cap),
+        Some(_) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_per_page",
+                "per_page must be a positive integer",
+            ));
+        }
+    };
+    Ok((number, size))
+}
+
+/// A HAL page of `items` (already the page's slice) under `_embedded.{key}`.
+fn hal(
+    path: &str,
+    key: &str,
+    items: Vec<Value>,
+    total: usize,
+    number: usize,
+    size: usize,
+    counts: bool,
+) -> Value {
+    let pages = total.div_ceil(size).max(1);
+    let link = |n: usize| json!({"href": format!("{path}?page={n}&per_page={size}")});
+    let mut links = json!({"self": link(number), "first": link(1), "last": link(pages)});
+    if number < pages {
+        links["next"] = link(number + 1);
+    }
+    let mut v = json!({"_embedded": {key: items}, "_links": links});
+    if counts {
+        v["count"] = json!(items_len(&v, key));
+        v["total"] = json!(total);
+        v["page"] = json!(number);
+        v["per_page"] = json!(size);
+        v["total_pages"] = json!(pages);
+    }
+    v
+}
+
+fn items_len(v: &Value, key: &str) -> usize {
+    v["_embedded"][key].as_array().map_or(0, Vec::len)
+}
+
+/// A user as `GET /users` shows it: `active`, and the extension as an integer when it
+/// is one (as the reference types it), else a string.
 fn user_json(u: &SandboxUser) -> Value {
-    serde_json::to_value(u).unwrap_or(Value::Null)
+    let extension = match &u.extension {
+        Some(e) if !e.starts_with('0') && e.parse::<u64>().is_ok() => {
+            json!(e.parse::<u64>().unwrap_or(0))
+        }
+        Some(e) => json!(e),
+        None => Value::Null,
+    };
+    json!({
+        "id": u.id, "email": u.email, "name": u.name, "active": u.status == "active",
+        "gender": null, "extension": extension, "external_phone_number": null,
+        "created_at": u.created_at,
+        "_links": {"self": {"href": format!("{}/{}", paths::USERS, u.id)}},
+    })
 }
 
 async fn list_users(
@@ -149,59 +256,34 @@ async fn list_users(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = authorize(&s, &headers) {
+    if let Err(r) = authorize_scope(&s, &headers, scopes::USERS_READ) {
         return r.into_response();
     }
-    let number: usize = q
-        .get("page[number]")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-        .max(1);
-    let size: usize = match q.get("page[size]").map(|v| v.parse::<usize>()) {
-        None => 20,
-        Some(Ok(n)) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-        Some(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_page_size",
-                "page[size] must be between 1 and 100",
-            )
-            .into_response();
-        }
+    let (number, size) = match paging(&s, &q) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
     };
     let st = lock(&s.state);
-    let start = (number - 1).saturating_mul(size);
-    let filtered = q.contains_key("email") || q.contains_key("status");
-    let matches: Vec<&SandboxUser> = if filtered {
-        st.users
-            .iter()
-            .filter(|u| {
-                q.get("email")
-                    .is_none_or(|e| u.email.eq_ignore_ascii_case(e))
-            })
-            .filter(|u| q.get("status").is_none_or(|v| &u.status == v))
-            .collect()
-    } else {
-        st.users.iter().skip(start).take(size).collect()
-    };
-    let total = if filtered {
-        matches.len()
-    } else {
-        st.users.len()
-    };
-    let page: Vec<&SandboxUser> = if filtered {
-        matches.into_iter().skip(start).take(size).collect()
-    } else {
-        matches
-    };
-    // Serialized straight from the stored users, without an intermediate tree.
-    #[derive(serde::Serialize)]
-    struct UsersPage<'a> {
-        users: Vec<&'a SandboxUser>,
-        meta: Value,
-    }
-    let meta = json!({"total": total, "page": number});
-    Json(UsersPage { users: page, meta }).into_response()
+    let matches: Vec<&SandboxUser> = st
+        .users
+        .iter()
+        .filter(|u| {
+            q.get("email")
+                .is_none_or(|e| u.email.eq_ignore_ascii_case(e))
+        })
+        .filter(|u| {
+            q.get("active")
+                .is_none_or(|a| (a == "true") == (u.status == "active"))
+        })
+        .collect();
+    let total = matches.len();
+    let page = matches
+        .into_iter()
+        .skip((number - 1).saturating_mul(size))
+        .take(size)
+        .map(user_json)
+        .collect();
+    Json(hal(paths::USERS, "users", page, total, number, size, true)).into_response()
 }
 
 async fn get_user(
@@ -209,7 +291,7 @@ async fn get_user(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorize(&s, &headers) {
+    if let Err(r) = authorize_scope(&s, &headers, scopes::USERS_READ) {
         return r.into_response();
     }
     let st = lock(&s.state);
@@ -219,215 +301,188 @@ async fn get_user(
     }
 }
 
-/// Checks role, team and ring-group IDs; 422 names the first unknown one.
-fn check_refs(st: &State, body: &Map<String, Value>) -> Result<(), ApiError> {
-    if let Some(role) = body.get("role") {
-        let id = role.as_str().unwrap_or_default();
-        if !st.roles.iter().any(|r| r.id == id) {
-            return Err(error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_role",
-                &format!("unknown role id {id}"),
-            ));
-        }
-    }
-    for (key, list, what) in [
-        ("teams", &st.teams, "team"),
-        ("ring_groups", &st.ring_groups, "ring group"),
-    ] {
-        let Some(v) = body.get(key) else { continue };
-        let Some(ids) = v.as_array() else {
-            return Err(error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_field",
-                &format!("{key} must be a list of IDs"),
-            ));
-        };
-        for id in ids {
-            let id = id.as_str().unwrap_or_default();
-            if !list.iter().any(|t| t.id == id) {
-                return Err(error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &format!("invalid_{key}"),
-                    &format!("unknown {what} id {id}"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-const FIELDS: [&str; 9] = [
-    "name",
-    "email",
-    "role",
-    "status",
-    "extension",
-    "ring_groups",
-    "teams",
-    "time_zone",
-    "language",
-];
-
-/// Applies the fields of `body` to `u` (PATCH semantics: only the fields sent).
-fn set_fields(u: &mut SandboxUser, body: &Map<String, Value>) -> Result<(), ApiError> {
-    let text = |v: &Value| v.as_str().map(String::from);
-    let ids = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|x| x.as_str().map(String::from))
-            .collect()
-    };
-    for (k, v) in body {
-        match k.as_str() {
-            "name" => u.name = text(v).unwrap_or_default(),
-            "email" => u.email = text(v).unwrap_or_default(),
-            "role" => u.role = text(v).unwrap_or_default(),
-            "status" => match v.as_str() {
-                Some(s @ ("active" | "inactive")) => u.status = s.to_string(),
-                _ => {
-                    return Err(error(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_status",
-                        "status must be active or inactive",
-                    ));
-                }
-            },
-            "extension" => u.extension = text(v),
-            "ring_groups" => u.ring_groups = ids(v),
-            "teams" => u.teams = ids(v),
-            "time_zone" => u.time_zone = text(v),
-            "language" => u.language = text(v),
-            other => {
-                return Err(error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "unknown_field",
-                    &format!("unknown field {other}; allowed: {}", FIELDS.join(", ")),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn email_taken(st: &State, email: &str, except: Option<&str>) -> bool {
-    st.users
-        .iter()
-        .any(|u| u.email.eq_ignore_ascii_case(email) && Some(u.id.as_str()) != except)
-}
-
-async fn create_user(
+/// `GET /ccaas/queues`: HAL with `_links.next` only (no counts), as documented.
+async fn list_queues(
     Extract(s): Extract<Arc<Shared>>,
     headers: HeaderMap,
-    body: Option<Json<Value>>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let body = match object_body(&s, &headers, body) {
-        Ok(body) => body,
-        Err(e) => return e.into_response(),
-    };
-    for required in ["name", "email", "role"] {
-        if !body.get(required).is_some_and(Value::is_string) {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "missing_field",
-                &format!("{required} is required"),
-            )
-            .into_response();
-        }
-    }
-    let email = body["email"].as_str().unwrap_or_default().to_string();
-    let result = s.change("POST /users".to_string(), |st| {
-        if email_taken(st, &email, None) {
-            return Err(error(
-                StatusCode::CONFLICT,
-                "duplicate_email",
-                &format!("a user with email {email} already exists"),
-            ));
-        }
-        check_refs(st, &body)?;
-        let stamp = st.stamp();
-        let mut u = SandboxUser::new(
-            uuid::Uuid::new_v4().to_string(),
-            String::new(),
-            String::new(),
-            String::new(),
-            stamp,
-        );
-        let mut fields = body.clone();
-        fields.remove("status");
-        set_fields(&mut u, &fields)?;
-        let out = user_json(&u);
-        st.users.push(u);
-        Ok((out, email.clone()))
-    });
-    match result {
-        Ok(u) => (StatusCode::CREATED, Json(u)).into_response(),
-        Err(r) => r.into_response(),
-    }
-}
-
-async fn patch_user(
-    Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Option<Json<Value>>,
-) -> Response {
-    let body = match object_body(&s, &headers, body) {
-        Ok(body) => body,
-        Err(e) => return e.into_response(),
-    };
-    let result = s.change(format!("PATCH /users/{id}"), |st| {
-        check_refs(st, &body)?;
-        if let Some(email) = body.get("email").and_then(Value::as_str)
-            && email_taken(st, email, Some(&id))
-        {
-            return Err(error(
-                StatusCode::CONFLICT,
-                "duplicate_email",
-                &format!("a user with email {email} already exists"),
-            ));
-        }
-        let stamp = st.stamp();
-        let Some(u) = st.users.iter_mut().find(|u| u.id == id) else {
-            return Err(error(StatusCode::NOT_FOUND, "not_found", "user not found"));
-        };
-        set_fields(u, &body)?;
-        u.updated_at = stamp;
-        let (out, email, inactive) = (user_json(u), u.email.clone(), u.status == "inactive");
-        if inactive {
-            // Deactivation releases the user's add-on seats.
-            for a in &mut st.addons {
-                a.assigned.retain(|x| x != &id);
-            }
-        }
-        Ok((out, email))
-    });
-    match result {
-        Ok(u) => Json(u).into_response(),
-        Err(r) => r.into_response(),
-    }
-}
-
-/// Implemented because the real API has it; roster never sends it, and the request log
-/// lets every test prove that.
-async fn delete_user(
-    Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Err(r) = authorize(&s, &headers) {
+    if let Err(r) = authorize_scope(&s, &headers, scopes::QUEUES_READ) {
         return r.into_response();
     }
-    let result = s.change(format!("DELETE /users/{id}"), |st| {
-        let Some(i) = st.users.iter().position(|u| u.id == id) else {
-            return Err(error(StatusCode::NOT_FOUND, "not_found", "user not found"));
-        };
-        let u = st.users.remove(i);
-        Ok(((), u.email))
-    });
-    match result {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(r) => r.into_response(),
+    let (number, size) = match paging(&s, &q) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let st = lock(&s.state);
+    let page = st
+        .queues
+        .iter()
+        .skip((number - 1).saturating_mul(size))
+        .take(size)
+        .map(|g| json!({"id": g.id, "name": g.name}))
+        .collect();
+    Json(hal(
+        paths::QUEUES,
+        "queues",
+        page,
+        st.queues.len(),
+        number,
+        size,
+        false,
+    ))
+    .into_response()
+}
+
+/// `GET /ccaas/queues/{id}/users`: the members' IDs, HAL without counts.
+async fn queue_members(
+    Extract(s): Extract<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = authorize_scope(&s, &headers, scopes::QUEUES_USERS_READ) {
+        return r.into_response();
     }
+    let (number, size) = match paging(&s, &q) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let st = lock(&s.state);
+    if !st.queues.iter().any(|g| g.id == id) {
+        return error(StatusCode::NOT_FOUND, "not_found", "queue not found").into_response();
+    }
+    let members: Vec<&SandboxUser> = st.users.iter().filter(|u| u.queues.contains(&id)).collect();
+    let page = members
+        .iter()
+        .skip((number - 1).saturating_mul(size))
+        .take(size)
+        .map(|u| json!({"id": u.id}))
+        .collect();
+    Json(hal(
+        &paths::queue_members(&id),
+        "users",
+        page,
+        members.len(),
+        number,
+        size,
+        false,
+    ))
+    .into_response()
+}
+
+/// The body of a queue write: a list of at most [`QUEUE_BATCH`] objects of at most
+/// [`QUEUE_BATCH`] users each.
+fn queue_body(body: Option<Json<Value>>) -> Result<Vec<QueueUsers>, ApiError> {
+    let Some(Json(v)) = body else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "expected a JSON list",
+        ));
+    };
+    let list: Vec<QueueUsers> = serde_json::from_value(v).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            &format!("expected [{{\"id\", \"users\"}}]: {e}"),
+        )
+    })?;
+    if list.len() > QUEUE_BATCH || list.iter().any(|o| o.users.len() > QUEUE_BATCH) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "too_many_items",
+            &format!("at most {QUEUE_BATCH} queues of at most {QUEUE_BATCH} users per request"),
+        ));
+    }
+    Ok(list)
+}
+
+/// Assigns (`add`) or unassigns users, one by one: not transactional, every failure
+/// reported in the 200's `errors`.
+fn queue_write(s: &Shared, headers: &HeaderMap, body: Option<Json<Value>>, add: bool) -> Response {
+    if let Err(r) = authorize_scope(s, headers, scopes::QUEUES_WRITE) {
+        return r.into_response();
+    }
+    let list = match queue_body(body) {
+        Ok(l) => l,
+        Err(e) => return e.into_response(),
+    };
+    let mut errors = Vec::new();
+    let fail = |q: &str, u: &str, code: &str, why: String| QueueWriteError {
+        queue_id: Some(q.to_string()),
+        user_id: Some(u.to_string()),
+        error: Some(code.into()),
+        description: Some(why),
+    };
+    for object in &list {
+        for user in &object.users {
+            let verb = if add { "POST" } else { "DELETE" };
+            let result = s.change(
+                format!("{verb} {} {}", paths::QUEUE_USERS, object.id),
+                |st| {
+                    if !st.queues.iter().any(|g| g.id == object.id) {
+                        return Err(error(
+                            StatusCode::NOT_FOUND,
+                            "queue_not_found",
+                            "queue not found",
+                        ));
+                    }
+                    let refused = s.config.queue_refuse.clone();
+                    let Some(u) = st.users.iter_mut().find(|u| &u.id == user) else {
+                        return Err(error(
+                            StatusCode::NOT_FOUND,
+                            "user_not_found",
+                            "user not found",
+                        ));
+                    };
+                    if refused.iter().any(|e| e.eq_ignore_ascii_case(&u.email)) {
+                        return Err(error(
+                            StatusCode::CONFLICT,
+                            "refused",
+                            "the user cannot be assigned to queues",
+                        ));
+                    }
+                    let member = u.queues.contains(&object.id);
+                    match (add, member) {
+                        (true, false) => u.queues.push(object.id.clone()),
+                        (false, true) if u.queues.len() == 1 => {
+                            return Err(error(
+                                StatusCode::CONFLICT,
+                                "last_queue",
+                                "a user must keep at least one queue",
+                            ));
+                        }
+                        (false, true) => u.queues.retain(|q| q != &object.id),
+                        _ => {}
+                    }
+                    Ok(((), u.email.clone()))
+                },
+            );
+            if let Err(e) = result {
+                errors.push(fail(&object.id, user, &e.code, e.message));
+            }
+        }
+    }
+    let result = QueueWriteResult {
+        result: Some(if errors.is_empty() { "OK" } else { "KO" }.into()),
+        errors,
+    };
+    Json(result).into_response()
+}
+
+async fn assign(
+    Extract(s): Extract<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Option<Json<Value>>,
+) -> Response {
+    queue_write(&s, &headers, body, true)
+}
+
+async fn unassign(
+    Extract(s): Extract<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Option<Json<Value>>,
+) -> Response {
+    queue_write(&s, &headers, body, false)
 }

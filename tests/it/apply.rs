@@ -35,6 +35,16 @@ fn plan_apply_plan_converges_on_acme() {
     assert!(s["update"].as_u64().unwrap() >= 5, "{s}");
     assert!(s["deactivate"].as_u64().unwrap() >= 2, "{s}");
     assert_eq!(s["reactivate"], 1, "{s}");
+    let changes = plan["changes"].as_array().unwrap();
+    let has = |phase: &str, field: &str| {
+        changes
+            .iter()
+            .any(|c| c["phase"] == phase && c["fields"].get(field).is_some())
+    };
+    assert!(has("promotions", "role"), "a promotion");
+    assert!(has("demotions", "role"), "a demotion");
+    assert!(has("updates", "teams"), "a team move");
+    assert!(has("updates", "queues"), "a queue move");
     let out = server.roster(&["apply", &acme(), "--auto-approve"]);
     assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
     assert!(
@@ -46,6 +56,26 @@ fn plan_apply_plan_converges_on_acme() {
     assert_eq!(code(&again), 0, "{}", stdout(&again));
     assert!(stdout(&again).contains("No changes. The account matches the roster."));
     assert_history(&server, 2);
+    // Only the documented surfaces were used, at SCIM's pace.
+    for r in server.requests() {
+        assert!(
+            r.path.starts_with("/scim/v2/Users")
+                || r.path == "/scim/v2/ServiceProviderConfig"
+                || (r.path.starts_with("/users") && r.method == "GET")
+                || r.path.starts_with("/ccaas/queues")
+                || r.path.starts_with("/phone/")
+                || r.path.starts_with("/subscriptions/")
+                || r.path == "/oauth/token",
+            "an undocumented request: {} {}",
+            r.method,
+            r.path
+        );
+        assert!(
+            !(r.method == "PATCH" && r.path.starts_with("/scim")),
+            "SCIM PATCH is refused by this server's config: {r:?}"
+        );
+    }
+    server.assert_no_429();
     let journal = fs::read_dir(server.path(".roster/journal"))
         .unwrap()
         .next()
@@ -76,23 +106,39 @@ fn detailed_exitcode_reports_changes() {
 
 #[test]
 fn ten_thousand_users_in_few_requests() {
-    let server = Server::start(None, Some(&State::synthetic(10_050)), &[]);
-    let roster = "version: 1\nprovider: { kind: talkdesk, account: big }\npolicy: { unmanaged_users: ignore }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nteams: [ { name: Support } ]\nring_groups: [support]\nusers:\n  - { email: agent000000@acme.example, name: Agent 000000, role: Administrator, teams: [Support], ring_groups: [support], extension: \"10000\" }\n";
+    // SCIM's documented 4 requests per second would make this a minute-long test: the
+    // emulator and the client are both told the server allows more. The pace itself is
+    // checked on the acme account and measured by `roster bench`.
+    let server = Server::start(
+        None,
+        Some(&State::synthetic(10_050)),
+        &["--scim-rate-limit", "400"],
+    );
+    let roster = "version: 1\nprovider: { kind: talkdesk, account: big }\npolicy: { unmanaged_users: ignore }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nteams: [ { name: Support } ]\nqueues: [support]\nusers:\n  - { email: agent000000@acme.example, name: Agent 000000, role: Administrator, teams: [Support], queues: [support], extension: \"10000\" }\n";
     fs::write(server.path("big.yaml"), roster).unwrap();
-    let out = server.roster(&[
-        "plan",
-        "big.yaml",
-        "--detailed-exitcode",
-        "--concurrency",
-        "8",
-    ]);
+    let out = server.roster_env(
+        &[
+            "plan",
+            "big.yaml",
+            "--detailed-exitcode",
+            "--concurrency",
+            "8",
+        ],
+        &[("TALKDESK_SCIM_RPS", "400")],
+    );
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     let requests = server.requests();
-    let pages = requests.iter().filter(|r| r.path == "/users").count();
-    assert_eq!(pages, 101);
+    let count = |p: &str| requests.iter().filter(|r| r.path == p).count();
+    // The server grants 50 per page when 100 are asked: 201 pages on each surface.
+    let pages = 10_050usize.div_ceil(50);
+    assert_eq!(count("/users"), pages);
+    assert_eq!(count("/scim/v2/Users"), pages);
+    assert_eq!(count("/ccaas/queues/rg-1/users"), pages);
+    assert_eq!(count("/ccaas/queues"), 1);
+    let documented = 3 * pages + 1;
     assert!(
-        requests.len() <= 10_050usize.div_ceil(100) + 5,
-        "{} requests",
+        requests.len() <= documented + 5,
+        "{} requests for {documented} pages",
         requests.len()
     );
     server.assert_no_delete();
@@ -134,31 +180,6 @@ fn short_lived_tokens_are_refreshed() {
     server.assert_no_delete();
 }
 
-async fn patch_directly(server: &Server, id: &str, body: Value) {
-    let client = reqwest_client();
-    let token: Value = client
-        .post(format!("{}/oauth/token", server.url))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "sandbox"),
-            ("client_secret", "sandbox-secret"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let resp = client
-        .patch(format!("{}/users/{id}", server.url))
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success());
-}
-
 #[test]
 fn stale_saved_plan_is_refused_by_name() {
     let server = Server::start(Some("examples/acme"), None, &[]);
@@ -172,15 +193,8 @@ fn stale_saved_plan_is_refused_by_name() {
         .find(|c| c["key"] == "felix.weber@acme.example")
         .unwrap();
     let id = target["id"].as_str().unwrap().to_string();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(patch_directly(
-            &server,
-            &id,
-            serde_json::json!({"name": "Felix W."}),
-        ));
+    let status = server.scim_edit(&id, |u| u["name"]["familyName"] = "W.".into());
+    assert_eq!(status, 200);
     let changes_before = server.history().len();
     let out = server.roster(&["apply", &acme(), "--plan", "plan.json", "--auto-approve"]);
     assert_eq!(code(&out), 1);
@@ -255,7 +269,7 @@ fn user(id: &str, email: &str, role: &str, status: &str, external_id: Option<&st
         role: role.into(),
         status: status.into(),
         extension: None,
-        ring_groups: vec![],
+        queues: vec![],
         teams: vec![],
         time_zone: None,
         language: None,
@@ -321,6 +335,7 @@ fn secrets_never_appear_in_output_journal_or_plan() {
             .current_dir(server.dir.path())
             .env("RUST_LOG", "roster=debug")
             .env("TALKDESK_BASE_URL", &server.url)
+            .env("TALKDESK_TOKEN_URL", format!("{}/oauth/token", server.url))
             .env("TALKDESK_CLIENT_ID", "sandbox")
             .env("TALKDESK_CLIENT_SECRET", "sandbox-secret")
             .output()
@@ -348,22 +363,28 @@ fn wrong_credentials_name_the_variables() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
         .args(["plan", &acme()])
         .env("TALKDESK_BASE_URL", &server.url)
+        .env("TALKDESK_TOKEN_URL", format!("{}/oauth/token", server.url))
         .env("TALKDESK_CLIENT_ID", "sandbox")
         .env("TALKDESK_CLIENT_SECRET", "not-the-secret")
         .output()
         .unwrap();
     assert_eq!(code(&out), 1);
     let err = stderr(&out);
-    assert!(err.contains("the token endpoint refused the client credentials (401): check TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET"), "{err}");
+    assert!(err.contains("the token endpoint refused the client or its scopes (401: unknown client or wrong secret)"), "{err}");
+    assert!(
+        err.contains("check TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET"),
+        "{err}"
+    );
     assert!(!err.contains("not-the-secret"));
     let missing = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
         .args(["plan", &acme()])
         .env_remove("TALKDESK_CLIENT_ID")
+        .env_remove("TALKDESK_SCIM_TOKEN")
         .output()
         .unwrap();
     assert_eq!(code(&missing), 1);
     assert!(
-        stderr(&missing).contains("TALKDESK_CLIENT_ID is not set"),
+        stderr(&missing).contains("TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET are not set"),
         "{}",
         stderr(&missing)
     );
@@ -372,7 +393,16 @@ fn wrong_credentials_name_the_variables() {
 
 #[test]
 fn emulator_follows_the_contract() {
-    let server = Server::start(Some("examples/acme"), None, &[]);
+    let server = Server::start(
+        Some("examples/acme"),
+        None,
+        &[
+            "--scopes",
+            "users:read,queues:read,queues-users:read,queues:write",
+            "--scim-rate-limit",
+            "100",
+        ],
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -381,45 +411,64 @@ fn emulator_follows_the_contract() {
         let c = reqwest_client();
         let url = |p: &str| format!("{}{p}", server.url);
         assert_eq!(c.get(url("/users")).send().await.unwrap().status(), 401);
-        let token: Value = c
+        let in_body = c
             .post(url("/oauth/token"))
-            .basic_auth("sandbox", Some("sandbox-secret"))
-            .form(&[("grant_type", "client_credentials")])
+            .form(&[("grant_type", "client_credentials"), ("client_id", "sandbox"), ("client_secret", "sandbox-secret")])
             .send()
             .await
-            .unwrap()
-            .json()
-            .await
             .unwrap();
-        let t = token["access_token"].as_str().unwrap().to_string();
-        assert_eq!(token["token_type"], "Bearer");
+        assert_eq!(in_body.status(), 401, "client credentials go in HTTP Basic only");
+        let token = |scope: &'static str| {
+            c.post(url("/oauth/token"))
+                .basic_auth("sandbox", Some("sandbox-secret"))
+                .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+                .send()
+        };
+        assert_eq!(token("scim").await.unwrap().status(), 400, "a scope the client lacks");
+        let granted: Value = token("users:read queues:read queues-users:read queues:write").await.unwrap().json().await.unwrap();
+        let t = granted["access_token"].as_str().unwrap().to_string();
+        assert_eq!(granted["token_type"], "Bearer");
         let get = |p: &str| c.get(url(p)).bearer_auth(&t).send();
-        assert_eq!(get("/users?page[size]=101").await.unwrap().status(), 400);
-        let page: Value = get("/users?page[size]=100").await.unwrap().json().await.unwrap();
-        assert_eq!(page["meta"]["total"], 22);
-        let roles: Value = get("/roles").await.unwrap().json().await.unwrap();
-        let names: Vec<&str> = roles["roles"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["Administrator", "Supervisor", "Agent"]);
-        let post = |body: Value| c.post(url("/users")).bearer_auth(&t).json(&body).send();
-        let agent = roles["roles"][2]["id"].as_str().unwrap();
-        let dup = post(serde_json::json!({"name": "X", "email": "OPS-LEAD@acme.example", "role": agent})).await.unwrap();
-        assert_eq!(dup.status(), 409);
-        let bad = post(serde_json::json!({"name": "X", "email": "x@acme.example", "role": "nope"})).await.unwrap();
-        assert_eq!(bad.status(), 422);
-        let bad_team = post(serde_json::json!({"name": "X", "email": "x@acme.example", "role": agent, "teams": ["nope"]})).await.unwrap();
-        assert_eq!(bad_team.status(), 422);
-        let made: Value = post(serde_json::json!({"name": "X", "email": "x@acme.example", "role": agent})).await.unwrap().json().await.unwrap();
-        assert_eq!(made["status"], "active");
-        let id = made["id"].as_str().unwrap();
-        let patched: Value = c.patch(url(&format!("/users/{id}"))).bearer_auth(&t).json(&serde_json::json!({"language": "pt-PT"})).send().await.unwrap().json().await.unwrap();
-        assert_eq!((patched["language"].as_str(), patched["name"].as_str()), (Some("pt-PT"), Some("X")), "PATCH changes only what is sent");
-        let del = c.delete(url(&format!("/users/{id}"))).bearer_auth(&t).send().await.unwrap();
+        let page: Value = get("/users?page=1&per_page=100").await.unwrap().json().await.unwrap();
+        assert_eq!((page["per_page"].as_u64(), page["total"].as_u64()), (Some(50), Some(22)), "50 granted of 100 asked");
+        let first = &page["_embedded"]["users"][0];
+        assert!(first["active"].is_boolean() && first.get("role").is_none() && first.get("teams").is_none(), "{first}");
+        assert!(first["extension"].is_u64(), "the reference types extension as an integer: {first}");
+        assert_eq!(get("/roles").await.unwrap().status(), 404);
+        assert_eq!(get("/teams").await.unwrap().status(), 404);
+        assert_eq!(get("/ring-groups").await.unwrap().status(), 404);
+        let post = c.post(url("/users")).bearer_auth(&t).json(&serde_json::json!({"email": "x@acme.example"})).send().await.unwrap();
+        assert_eq!(post.status(), 405, "no public POST /users");
+        assert_eq!(get("/scim/v2/Users").await.unwrap().status(), 403, "SCIM needs the scope scim");
+        let scim = |m: reqwest::Method, p: &str| c.request(m, url(p)).header("authorization", format!("Bearer {}", roster::sandbox::SCIM_TOKEN));
+        assert_eq!(scim(reqwest::Method::GET, "/scim/v2/Groups").send().await.unwrap().status(), 404, "SCIM serves Users only");
+        let config: Value = scim(reqwest::Method::GET, "/scim/v2/ServiceProviderConfig").send().await.unwrap().json().await.unwrap();
+        assert_eq!(config["patch"]["supported"], false);
+        let list: Value = scim(reqwest::Method::GET, "/scim/v2/Users?filter=userName%20eq%20%22ops-lead%40acme.example%22").send().await.unwrap().json().await.unwrap();
+        let mut ops = list["Resources"][0].clone();
+        let id = ops["id"].as_str().unwrap().to_string();
+        let patch = scim(reqwest::Method::PATCH, &format!("/scim/v2/Users/{id}")).json(&serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": []})).send().await.unwrap();
+        assert_eq!(patch.status(), 501, "PATCH is refused when the config says so");
+        let nameless = scim(reqwest::Method::POST, "/scim/v2/Users").json(&serde_json::json!({"userName": "x@acme.example", "active": true, "name": {"givenName": "X"}})).send().await.unwrap();
+        assert_eq!(nameless.status(), 400, "familyName is required");
+        ops["externalId"] = "okta-1".into();
+        assert_eq!(scim(reqwest::Method::PUT, &format!("/scim/v2/Users/{id}")).json(&ops).send().await.unwrap().status(), 200);
+        ops.as_object_mut().unwrap().remove("externalId");
+        let replaced: Value = scim(reqwest::Method::PUT, &format!("/scim/v2/Users/{id}")).json(&ops).send().await.unwrap().json().await.unwrap();
+        assert!(replaced.get("externalId").is_none(), "a PUT replaces: what it leaves out is gone");
+        let write = |m: reqwest::Method, body: Value| c.request(m, url("/ccaas/queues/users")).bearer_auth(&t).json(&body).send();
+        let many: Vec<Value> = (0..101).map(|i| serde_json::json!({"id": format!("q{i}"), "users": []})).collect();
+        assert_eq!(write(reqwest::Method::POST, Value::from(many)).await.unwrap().status(), 400, "at most 100 queues per request");
+        let last: Value = write(reqwest::Method::DELETE, serde_json::json!([{"id": "rg-1", "users": [id]}])).await.unwrap().json().await.unwrap();
+        assert_eq!(last["result"], "KO");
+        assert_eq!(last["errors"][0]["error"], "last_queue", "a user keeps at least one queue: {last}");
+        let del = scim(reqwest::Method::DELETE, &format!("/scim/v2/Users/{id}")).send().await.unwrap();
         assert_eq!(del.status(), 204);
     });
     let deletes = server
         .requests()
         .iter()
-        .filter(|r| r.method == "DELETE")
+        .filter(|r| r.method == "DELETE" && r.path.starts_with("/scim/v2/Users"))
         .count();
     assert_eq!(
         deletes, 1,
@@ -429,7 +478,7 @@ fn emulator_follows_the_contract() {
         serde_json::from_slice(&fs::read(server.path("state.json")).unwrap()).unwrap();
     assert_eq!(
         state["users"].as_array().unwrap().len(),
-        22,
+        21,
         "state persisted after every change"
     );
 }

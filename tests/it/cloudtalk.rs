@@ -112,7 +112,7 @@ fn esc(path: &str) -> String {
 #[test]
 fn contract_emulator_answers_and_client_requests_match_the_openapi() {
     let openapi: Value = serde_json::from_str(
-        &fs::read_to_string(root().join("../shared/reference/cloudtalk-openapi.json")).unwrap(),
+        &fs::read_to_string(root().join("tests/fixtures/cloudtalk-openapi.json")).unwrap(),
     )
     .unwrap();
     let server = Server::start(Some("examples/acme"), None, &[]);

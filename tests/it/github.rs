@@ -167,7 +167,7 @@ fn a_plan_too_big_for_a_comment_is_cut_and_summarized_in_full() {
         .replace("\"10%\"", "100");
     for i in 0..700 {
         text.push_str(&format!(
-            "  - {{ email: new.hire.with.a.long.name.{i:04}@acme.example, name: New Hire With A Long Name {i:04}, role: Agent, teams: [Billing, Sales], ring_groups: [billing, sales], extension: \"{}\", time_zone: America/Argentina/Buenos_Aires, language: es-AR }}\n",
+            "  - {{ email: new.hire.with.a.long.name.{i:04}@acme.example, name: New Hire With A Long Name {i:04}, role: Agent, teams: [Billing, Sales], queues: [billing, sales], extension: \"{}\", time_zone: America/Argentina/Buenos_Aires, language: es-AR }}\n",
             50_000 + i
         ));
     }
@@ -363,6 +363,7 @@ fn action_script_plans_then_applies() {
             .env("ROSTER_COMMENT", "true")
             .env("RUNNER_TEMP", server.dir.path())
             .env("TALKDESK_BASE_URL", &server.url)
+            .env("TALKDESK_TOKEN_URL", format!("{}/oauth/token", server.url))
             .env("TALKDESK_CLIENT_ID", "sandbox")
             .env("TALKDESK_CLIENT_SECRET", "sandbox-secret")
             .env("GITHUB_API_URL", &api)

@@ -10,7 +10,7 @@ use roster::sandbox::{SandboxAddon, SandboxUser, State};
 
 use crate::support::{Server, code, stderr, stdout};
 
-/// 250 users over four teams and two ring groups: admins, supervisors, agents, 30
+/// 250 users over four teams and two queues: admins, supervisors, agents, 30
 /// inactive, 40 with phone settings, 20 with add-ons, some in no team, two service
 /// accounts, and awkward names.
 pub fn varied() -> State {
@@ -26,7 +26,7 @@ pub fn varied() -> State {
             name: n.to_string(),
         })
         .collect();
-    s.ring_groups = ["billing", "support"]
+    s.queues = ["billing", "support"]
         .iter()
         .enumerate()
         .map(|(i, n)| Named {
@@ -66,7 +66,7 @@ pub fn varied() -> State {
                 "active".into()
             },
             extension: (i % 3 != 0).then(|| format!("{}", 20_000 + i)),
-            ring_groups: (0..2)
+            queues: (0..2)
                 .filter(|g| (i + g) % 3 == 0)
                 .map(|g| format!("rg-{g}"))
                 .collect(),

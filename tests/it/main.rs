@@ -7,6 +7,6 @@ mod github;
 mod import;
 mod phone;
 mod reliability;
-mod scim;
 mod support;
+mod talkdesk;
 mod validate;

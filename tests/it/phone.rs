@@ -63,7 +63,7 @@ fn phone_and_addon_changes_converge() {
 fn phone_settings_are_read_only_for_users_that_declare_them() {
     let server = Server::start(None, Some(&State::synthetic(2_000)), &[]);
     let mut roster = String::from(
-        "version: 1\nprovider: { kind: talkdesk, account: big }\npolicy: { unmanaged_users: ignore }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nteams: [ { name: Support } ]\nring_groups: [support]\nusers:\n",
+        "version: 1\nprovider: { kind: talkdesk, account: big }\npolicy: { unmanaged_users: ignore }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nteams: [ { name: Support } ]\nqueues: [support]\nusers:\n",
     );
     for i in 0..2_000 {
         let role = if i < 2 { "Administrator" } else { "Agent" };
@@ -73,7 +73,7 @@ fn phone_settings_are_read_only_for_users_that_declare_them() {
             ""
         };
         roster.push_str(&format!(
-            "  - {{ email: agent{i:06}@acme.example, name: Agent {i:06}, role: {role}, teams: [Support], ring_groups: [support], extension: \"{}\", time_zone: Europe/Lisbon, language: en-US{phone} }}\n",
+            "  - {{ email: agent{i:06}@acme.example, name: Agent {i:06}, role: {role}, teams: [Support], queues: [support], extension: \"{}\", time_zone: Europe/Lisbon, language: en-US{phone} }}\n",
             10_000 + i
         ));
     }

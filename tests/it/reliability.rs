@@ -11,7 +11,7 @@ use roster::sandbox::{HistoryEntry, SandboxUser, State};
 
 use crate::support::{Server, code, root, stderr, stdout};
 
-fn user(id: &str, role: &str, status: &str, ring_groups: &[&str]) -> SandboxUser {
+fn user(id: &str, role: &str, status: &str, queues: &[&str]) -> SandboxUser {
     SandboxUser {
         id: id.into(),
         name: id.into(),
@@ -19,7 +19,7 @@ fn user(id: &str, role: &str, status: &str, ring_groups: &[&str]) -> SandboxUser
         role: role.into(),
         status: status.into(),
         extension: None,
-        ring_groups: ring_groups.iter().map(|s| s.to_string()).collect(),
+        queues: queues.iter().map(|s| s.to_string()).collect(),
         teams: vec![],
         time_zone: None,
         language: None,
@@ -36,7 +36,7 @@ fn handover() -> (State, String) {
         roles: State::default_roles(),
         ..State::default()
     };
-    s.ring_groups = vec![Named {
+    s.queues = vec![Named {
         id: "rg-1".into(),
         name: "support".into(),
     }];
@@ -52,7 +52,7 @@ fn handover() -> (State, String) {
         user("d2", &agent, "active", &[]),
         user("d3", &agent, "active", &[]),
     ];
-    let roster = "version: 1\nprovider: { kind: talkdesk, account: acme }\npolicy: { min_admins: 2, max_deactivations: 3 }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nring_groups: [support]\nusers:\n  - { email: a1@acme.example, name: a1, role: Agent }\n  - { email: a2@acme.example, name: a2, role: Agent }\n  - { email: b1@acme.example, name: b1, role: Administrator }\n  - { email: b2@acme.example, name: b2, role: Administrator }\n  - { email: r1@acme.example, name: r1, role: Agent }\n  - { email: m1@acme.example, name: Emm One, role: Agent }\n  - { email: c1@acme.example, name: c1, role: Agent }\n  - { email: c2@acme.example, name: c2, role: Agent, ring_groups: [support] }\n  - { email: c3@acme.example, name: c3, role: Administrator }\n";
+    let roster = "version: 1\nprovider: { kind: talkdesk, account: acme }\npolicy: { min_admins: 2, max_deactivations: 3 }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nqueues: [support]\nusers:\n  - { email: a1@acme.example, name: a1, role: Agent }\n  - { email: a2@acme.example, name: a2, role: Agent }\n  - { email: b1@acme.example, name: b1, role: Administrator }\n  - { email: b2@acme.example, name: b2, role: Administrator }\n  - { email: r1@acme.example, name: r1, role: Agent }\n  - { email: m1@acme.example, name: Emm One, role: Agent }\n  - { email: c1@acme.example, name: c1, role: Agent }\n  - { email: c2@acme.example, name: c2, role: Agent, queues: [support] }\n  - { email: c3@acme.example, name: c3, role: Administrator }\n";
     (s, roster.to_string())
 }
 
@@ -222,15 +222,12 @@ fn token_endpoint_down_is_a_clear_error() {
 
 type Answer = std::sync::Arc<dyn Fn() -> axum::response::Response + Send + Sync>;
 
-/// A server that answers `/users` with `users()` and everything else like Talkdesk.
+/// A server that answers `/users` with `users()`, issues tokens, and has no SCIM or
+/// queues (404, as an account outside SCIM's Early Access), so `/users` decides.
 async fn hostile(users: Answer) -> (String, tokio::task::JoinHandle<()>) {
     use axum::routing::{get, post};
     let app = axum::Router::new()
         .route("/oauth/token", post(|| async { axum::Json(serde_json::json!({"access_token": "t", "token_type": "Bearer", "expires_in": 3600})) }))
-        .route("/roles", get(|| async { axum::Json(serde_json::json!({"roles": [{"id": "r1", "name": "Administrator"}]})) }))
-        .route("/teams", get(|| async { axum::Json(serde_json::json!({"teams": []})) }))
-        .route("/ring-groups", get(|| async { axum::Json(serde_json::json!({"ring_groups": []})) }))
-        .route("/subscriptions/addons", get(|| async { axum::Json(serde_json::json!({"addons": []})) }))
         .route(
             "/users",
             get(move || {
@@ -267,14 +264,16 @@ fn hostile_servers_get_clear_errors_and_no_half_written_file() {
         (
             "wrong types",
             std::sync::Arc::new(|| {
-                axum::Json(serde_json::json!({"users": [{"id": 7, "email": "a@acme.example"}], "meta": {"total": 1}})).into_response()
+                axum::Json(serde_json::json!({"total": 1, "_embedded": {"users": [{"id": "7", "email": 7}]}})).into_response()
             }),
-            "unexpected user object: invalid type: integer `7`, expected a string",
+            "unexpected item: invalid type: integer `7`, expected a string",
         ),
         (
-            "missing fields",
-            std::sync::Arc::new(|| axum::Json(serde_json::json!({"users": []})).into_response()),
-            "has `users` but no `meta.total`",
+            "the seed's envelope",
+            std::sync::Arc::new(|| {
+                axum::Json(serde_json::json!({"users": [], "meta": {"total": 0}})).into_response()
+            }),
+            "expected a HAL page with `_embedded`, got an object with keys [\"meta\", \"users\"]",
         ),
         (
             "html error page",
@@ -292,7 +291,7 @@ fn hostile_servers_get_clear_errors_and_no_half_written_file() {
             std::sync::Arc::new(|| {
                 axum::Json(serde_json::json!({"error": "internal"})).into_response()
             }),
-            "expected `users` or `_embedded.users`, got an object with keys [\"error\"]",
+            "expected a HAL page with `_embedded`, got an object with keys [\"error\"]",
         ),
         (
             "50 MB",
@@ -302,7 +301,7 @@ fn hostile_servers_get_clear_errors_and_no_half_written_file() {
         (
             "page that repeats forever",
             std::sync::Arc::new(|| repeating_page().into_response()),
-            "the page repeats users of earlier pages",
+            "the page repeats items of earlier pages",
         ),
     ];
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -318,6 +317,7 @@ fn hostile_servers_get_clear_errors_and_no_half_written_file() {
             .args(["plan", "r.yaml", "--out", "plan.json", "--retries", "1"])
             .current_dir(dir.path())
             .env("TALKDESK_BASE_URL", &url)
+            .env("TALKDESK_TOKEN_URL", format!("{url}/oauth/token"))
             .env("TALKDESK_CLIENT_ID", "x")
             .env("TALKDESK_CLIENT_SECRET", "y")
             .output()

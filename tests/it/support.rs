@@ -98,16 +98,71 @@ impl Server {
 
     /// Runs `roster` in the server's directory with credentials for it.
     pub fn roster(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_roster"))
-            .args(args)
+        self.roster_env(args, &[])
+    }
+
+    /// Runs `roster` like [`roster`](Self::roster) with extra environment variables.
+    pub fn roster_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
+        cmd.args(args)
             .current_dir(self.dir.path())
             .env("NO_COLOR", "1")
             .env("TALKDESK_BASE_URL", &self.url)
             .env("TALKDESK_CLIENT_ID", roster::sandbox::CLIENT_ID)
             .env("TALKDESK_CLIENT_SECRET", roster::sandbox::CLIENT_SECRET)
-            .env_remove("TALKDESK_TOKEN_URL")
-            .output()
-            .expect("the roster binary runs")
+            .env("TALKDESK_TOKEN_URL", format!("{}/oauth/token", self.url))
+            .env_remove("TALKDESK_SCIM_TOKEN")
+            .env_remove("TALKDESK_SCIM_URL");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("the roster binary runs")
+    }
+
+    /// Replaces a user through SCIM as another administrator would: reads it, lets
+    /// `edit` change it, PUTs it back. Returns the status of the PUT.
+    pub fn scim_edit(&self, id: &str, edit: impl FnOnce(&mut serde_json::Value)) -> u16 {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let c = reqwest_client();
+            let url = format!("{}/scim/v2/Users/{id}", self.url);
+            let token = format!("Bearer {}", roster::sandbox::SCIM_TOKEN);
+            let mut user: serde_json::Value = c
+                .get(&url)
+                .header("authorization", &token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            edit(&mut user);
+            c.put(&url)
+                .header("authorization", &token)
+                .json(&user)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    }
+
+    /// Asserts that no request was answered 429 by the server's own rate limit (the
+    /// client paced itself).
+    pub fn assert_no_429(&self) {
+        let limited: Vec<_> = self
+            .requests()
+            .into_iter()
+            .filter(|r| r.status == 429 && r.fault.is_none())
+            .collect();
+        assert!(
+            limited.is_empty(),
+            "the client went past the rate limit: {limited:?}"
+        );
     }
 
     fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
@@ -137,12 +192,14 @@ impl Server {
         self.get("/_sandbox/history")
     }
 
-    /// Asserts the promise every test checks: no DELETE ever reached the sandbox.
+    /// Asserts the promise every test checks: no DELETE ever reached a users or agents
+    /// endpoint (membership removals from queues and groups are the only DELETEs).
     pub fn assert_no_delete(&self) {
         let deletes: Vec<_> = self
             .requests()
             .into_iter()
             .filter(|r| r.method == "DELETE")
+            .filter(|r| r.path != "/ccaas/queues/users" && !r.path.starts_with("/groups/delete/"))
             .collect();
         assert!(
             deletes.is_empty(),

@@ -1,0 +1,207 @@
+//! Reading every page of a Talkdesk HAL list (users, queues, queue members): page 1
+//! says the page size granted and how many pages there are; the rest are read
+//! concurrently, or by following `_links.next` when the count is missing.
+
+use std::collections::HashSet;
+
+use futures_util::{StreamExt, stream};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+
+use super::contract::{HalPage, PER_PAGE};
+use crate::provider::ProviderError;
+use crate::provider::http::{HttpClient, Idempotence};
+
+/// The most items a list may report; beyond it the server is not believed.
+const MAX_ITEMS: usize = 1_000_000;
+
+/// An item with an ID, so pages that repeat earlier ones are caught.
+pub trait Identified {
+    /// The item's ID.
+    fn id(&self) -> &str;
+}
+
+impl Identified for super::contract::RestUser {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Identified for super::contract::Queue {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Identified for super::contract::QueueMember {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// One page, parsed in one pass into typed items.
+async fn page<T: DeserializeOwned>(
+    http: &HttpClient,
+    path: &str,
+) -> Result<HalPage<T>, ProviderError> {
+    let (_, bytes) = http
+        .send_bytes(Method::GET, path, None, Idempotence::Safe)
+        .await?;
+    serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode {
+        request: format!("GET {path}"),
+        message: describe(&bytes, &e),
+    })
+}
+
+/// Says what is wrong with a page that does not parse.
+fn describe(bytes: &[u8], e: &serde_json::Error) -> String {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Err(_) => {
+            let start = String::from_utf8_lossy(&bytes[..bytes.len().min(60)]).replace('\n', " ");
+            format!("the response is not JSON; it starts with {start:?}")
+        }
+        Ok(v) if v.get("_embedded").is_none() => format!(
+            "expected a HAL page with `_embedded`, got an object with keys {:?}",
+            v.as_object()
+                .map(|m| m.keys().take(5).cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+        ),
+        Ok(_) => format!("unexpected item: {e}"),
+    }
+}
+
+/// The path and query of a link, relative to the API base (links may be absolute).
+fn relative(href: &str, base: &str) -> String {
+    if let Some(rest) = href.strip_prefix(base) {
+        return rest.to_string();
+    }
+    match href.find("://") {
+        Some(i) => href[i + 3..]
+            .find('/')
+            .map_or("/".into(), |j| href[i + 3 + j..].to_string()),
+        None => href.to_string(),
+    }
+}
+
+/// Every item of the list at `path` (which has no query of its own, or `query` with a
+/// leading `&`), read `concurrency` pages at a time.
+pub async fn read_all<T: DeserializeOwned + Identified>(
+    http: &HttpClient,
+    path: &str,
+    query: &str,
+    concurrency: usize,
+) -> Result<Vec<T>, ProviderError> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let url = |n: usize| format!("{path}{sep}page={n}&per_page={PER_PAGE}{query}");
+    let first: HalPage<T> = page(http, &url(1)).await?;
+    let total = first.total.unwrap_or(0);
+    if total > MAX_ITEMS {
+        return Err(ProviderError::Decode {
+            request: format!("GET {path}"),
+            message: format!("the server reports {total} items; roster reads at most {MAX_ITEMS}"),
+        });
+    }
+    let mut seen = HashSet::with_capacity(total);
+    let mut items = Vec::with_capacity(total);
+    let mut keep = |batch: Vec<T>, request: &str| -> Result<(), ProviderError> {
+        let size = batch.len();
+        let before = items.len();
+        for item in batch {
+            if seen.insert(item.id().to_string()) {
+                items.push(item);
+            }
+        }
+        // A page of items already seen is a server going round in circles (a
+        // `page` it ignores, say): stop rather than read the same page forever.
+        if size > 0 && items.len() == before && before > 0 {
+            return Err(ProviderError::Decode {
+                request: format!("GET {request}"),
+                message: "the page repeats items of earlier pages; the server's paging is broken"
+                    .into(),
+            });
+        }
+        Ok(())
+    };
+    let granted = first.per_page.filter(|&n| n > 0);
+    let pages = first
+        .total_pages
+        .or_else(|| granted.zip(first.total).map(|(n, t)| t.div_ceil(n)));
+    let mut next = first.links.next.as_ref().map(|l| l.href.clone());
+    keep(first.embedded.into_items(), &url(1))?;
+    match pages {
+        // The count is known: every other page at once, in order.
+        Some(pages) => {
+            let mut rest = stream::iter(2..=pages.max(1))
+                .map(|n| {
+                    let u = url(n);
+                    async move { page::<T>(http, &u).await.map(|p| (p, u)) }
+                })
+                .buffered(concurrency.max(1));
+            while let Some(p) = rest.next().await {
+                let (p, u) = p?;
+                keep(p.embedded.into_items(), &u)?;
+            }
+        }
+        // No count: follow the links, one page after another.
+        None => {
+            let mut hops = 0;
+            while let Some(href) = next.take() {
+                hops += 1;
+                if hops > MAX_ITEMS / PER_PAGE {
+                    break;
+                }
+                let u = relative(&href, http.base_url());
+                let p: HalPage<T> = page(http, &u).await?;
+                next = p.links.next.as_ref().map(|l| l.href.clone());
+                keep(p.embedded.into_items(), &u)?;
+            }
+        }
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_become_paths() {
+        assert_eq!(
+            relative(
+                "https://api.talkdeskapp.com/users?page=2",
+                "https://api.talkdeskapp.com"
+            ),
+            "/users?page=2"
+        );
+        assert_eq!(
+            relative("https://other.example/users?page=2", "http://127.0.0.1:1"),
+            "/users?page=2"
+        );
+        assert_eq!(relative("/users?page=3", "x"), "/users?page=3");
+    }
+
+    /// Mutated pages never panic the parser.
+    #[test]
+    fn fuzz_users_page_parsing() {
+        let corpus = vec![
+            br#"{"count": 1, "total": 3, "page": 1, "per_page": 50, "total_pages": 1, "_embedded": {"users": [{"id": "1", "email": "a@acme.example", "active": true, "extension": 2001}]}, "_links": {"next": {"href": "/users?page=2"}}}"#.to_vec(),
+            br#"{"total": 1, "_embedded": {"queues": [{"id": "q1", "name": "billing"}]}, "_links": {}}"#.to_vec(),
+        ];
+        let tokens: &[&[u8]] = &[
+            b"null",
+            b"-1",
+            b"1e999",
+            b"[]",
+            b"{}",
+            b"\"",
+            b"\\u0000",
+            b"18446744073709551616",
+            b"true",
+        ];
+        let tried = crate::fuzzing::run(&corpus, tokens, |input| {
+            let _ = serde_json::from_slice::<HalPage<super::super::contract::RestUser>>(input);
+            let _ = serde_json::from_slice::<HalPage<super::super::contract::Queue>>(input);
+        });
+        assert!(tried > 0);
+    }
+}

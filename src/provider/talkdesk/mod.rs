@@ -1,0 +1,693 @@
+//! Talkdesk, as Talkdesk documents it: one provider composed of the surfaces the
+//! credentials grant (API-FACTS.md revision 2; wire facts and sources in [`contract`]).
+//!
+//! - REST `GET /users` (scope `users:read`): who exists, `active`, extension.
+//! - SCIM `/Users` (scope `scim`): role, teams, name parts, `externalId`, and every
+//!   user write (create, rename, role, teams, activation).
+//! - Queues (`/ccaas/queues`, scopes `queues:read`, `queues-users:read`,
+//!   `queues:write`): membership, read per queue and written in bulk.
+//! - Phone settings and add-on licenses: modeled paths (no public contract).
+//!
+//! A surface the credentials do not grant is left out of the read; the plan names the
+//! fields it could not read and apply never writes them.
+
+pub mod contract;
+mod hal;
+mod phone;
+mod queues;
+mod scim;
+
+use std::collections::{BTreeSet, HashMap};
+use std::num::NonZeroU32;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use super::http::{Auth, HttpClient, HttpConfig, Secret};
+use super::{ProviderError, ReadScope, Reader, Writer};
+use crate::config::Region;
+use crate::model::{Account, Named, Status, User};
+use crate::plan::{Action, Capabilities, Change, Plan};
+use contract::{RestUser, paths, scopes};
+
+pub use scim::split_name;
+
+/// How many times a create with an unknown outcome is looked up and sent again.
+const CREATE_ATTEMPTS: u64 = 11;
+
+/// Where and how to reach a Talkdesk account.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// API base URL.
+    pub base_url: String,
+    /// OAuth token URL.
+    pub token_url: String,
+    /// SCIM base URL (`{base}/scim/v2`).
+    pub scim_url: String,
+    /// OAuth client ID and secret (one client serves REST, SCIM and queues).
+    pub client: Option<(String, Secret)>,
+    /// A SCIM token from Admin > Settings > Security > SCIM, used for SCIM when set.
+    pub scim_token: Option<Secret>,
+    /// Ask for the write scopes too (apply); plan and import ask only to read.
+    pub write: bool,
+    /// Concurrent page reads.
+    pub concurrency: usize,
+    /// Client-side requests per second on REST and queues, if limited.
+    pub max_rps: Option<NonZeroU32>,
+    /// Client-side requests per second on SCIM: Talkdesk allows 4.
+    pub scim_rps: Option<NonZeroU32>,
+    /// Retries of a transient failure.
+    pub retries: usize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl Settings {
+    /// Settings for `account` in `region` with the defaults: URLs derived from them
+    /// (doc: "Supported Regions and Base URLs", reference/client-credentials-sts-token).
+    pub fn new(account: &str, region: Region) -> Self {
+        let base = contract::api_base(region).to_string();
+        Settings {
+            scim_url: format!("{base}{}", paths::SCIM_BASE),
+            token_url: contract::token_url(account, region),
+            base_url: base,
+            client: None,
+            scim_token: None,
+            write: false,
+            concurrency: 4,
+            max_rps: None,
+            scim_rps: NonZeroU32::new(contract::SCIM_REQUESTS_PER_SECOND),
+            retries: 10,
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Pointed at `url` (an emulator) for both the API and the token endpoint.
+    pub fn at(url: &str, client_id: &str, client_secret: &str) -> Self {
+        let mut s = Settings::new("sandbox", Region::Us);
+        s.base_url = url.to_string();
+        s.scim_url = format!("{url}{}", paths::SCIM_BASE);
+        s.token_url = format!("{url}{}", contract::TOKEN_PATH);
+        s.client = Some((client_id.to_string(), Secret::new(client_secret)));
+        s
+    }
+
+    /// From the environment: `TALKDESK_CLIENT_ID`, `TALKDESK_CLIENT_SECRET`,
+    /// `TALKDESK_SCIM_TOKEN`, and the overrides `TALKDESK_BASE_URL`,
+    /// `TALKDESK_TOKEN_URL`, `TALKDESK_SCIM_URL`, `TALKDESK_SCIM_RPS`.
+    pub fn from_env(account: &str, region: Region) -> Result<Self, ProviderError> {
+        let mut s = Settings::new(account, region);
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(base) = var("TALKDESK_BASE_URL") {
+            s.base_url = base.trim_end_matches('/').to_string();
+            s.scim_url = format!("{}{}", s.base_url, paths::SCIM_BASE);
+        }
+        if let Some(url) = var("TALKDESK_TOKEN_URL") {
+            s.token_url = url;
+        }
+        if let Some(url) = var("TALKDESK_SCIM_URL") {
+            s.scim_url = url.trim_end_matches('/').to_string();
+        }
+        s.scim_token = var("TALKDESK_SCIM_TOKEN").map(Secret::new);
+        // For a server that allows more than Talkdesk's documented 4 per second.
+        if let Some(rps) = var("TALKDESK_SCIM_RPS") {
+            s.scim_rps = Some(rps.parse().map_err(|_| {
+                ProviderError::Setup(format!(
+                    "TALKDESK_SCIM_RPS must be a positive whole number, not {rps:?}"
+                ))
+            })?);
+        }
+        s.client = match (var("TALKDESK_CLIENT_ID"), var("TALKDESK_CLIENT_SECRET")) {
+            (Some(id), Some(secret)) => Some((id, Secret::new(secret))),
+            _ => None,
+        };
+        if s.client.is_none() && s.scim_token.is_none() {
+            return Err(ProviderError::Setup(
+                "TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET are not set: export the ID and secret of an OAuth client with the scopes users:read, scim, queues:read, queues-users:read (and queues:write to apply), or TALKDESK_SCIM_TOKEN; or use --sandbox".into(),
+            ));
+        }
+        Ok(s)
+    }
+}
+
+/// Why a surface is left out of the read.
+#[derive(Debug, Clone, Default)]
+struct Gaps {
+    rest: Option<String>,
+    scim: Option<String>,
+    queues: Option<String>,
+}
+
+/// The Talkdesk provider.
+pub struct Talkdesk {
+    rest: Option<HttpClient>,
+    queues: Option<queues::Queues>,
+    scim: Option<scim::Scim>,
+    concurrency: usize,
+    gaps: RwLock<Gaps>,
+    /// Lowercased email → REST user ID, from the last read (queue writes name REST IDs).
+    rest_ids: RwLock<HashMap<String, String>>,
+    addon_lock: tokio::sync::Mutex<()>,
+}
+
+/// A client for one surface: its own token with its own scopes, so a scope the
+/// account lacks costs that surface only, and a refusal can name the scope.
+fn client(
+    settings: &Settings,
+    base: &str,
+    scope: &str,
+    rps: Option<NonZeroU32>,
+) -> Result<Option<HttpClient>, ProviderError> {
+    let Some((id, secret)) = &settings.client else {
+        return Ok(None);
+    };
+    let mut cfg = HttpConfig::new(base);
+    cfg.max_rps = rps;
+    cfg.max_retries = settings.retries;
+    cfg.timeout = settings.timeout;
+    let auth = Auth::ClientCredentials {
+        token_url: settings.token_url.clone(),
+        client_id: id.clone(),
+        client_secret: secret.clone(),
+        scope: scope.to_string(),
+        hint: format!(
+            "the OAuth client TALKDESK_CLIENT_ID needs the scope{} {scope} (a newly granted scope can take a few minutes)",
+            if scope.contains(' ') { "s" } else { "" }
+        ),
+    };
+    HttpClient::new(cfg, auth).map(Some)
+}
+
+/// Whether an error means the surface is not granted (or, for SCIM, not enabled on the
+/// account), rather than a failure to report.
+fn not_granted(e: &ProviderError) -> bool {
+    matches!(
+        e,
+        ProviderError::Unauthorized { .. }
+            | ProviderError::Api {
+                status: 403 | 404,
+                ..
+            }
+    )
+}
+
+impl Talkdesk {
+    /// A provider for the account `settings` describe.
+    pub fn new(settings: Settings) -> Result<Self, ProviderError> {
+        let rest = client(
+            &settings,
+            &settings.base_url,
+            scopes::USERS_READ,
+            settings.max_rps,
+        )?;
+        let queue_scopes = if settings.write {
+            format!(
+                "{} {} {}",
+                scopes::QUEUES_READ,
+                scopes::QUEUES_USERS_READ,
+                scopes::QUEUES_WRITE
+            )
+        } else {
+            format!("{} {}", scopes::QUEUES_READ, scopes::QUEUES_USERS_READ)
+        };
+        let queues = client(
+            &settings,
+            &settings.base_url,
+            &queue_scopes,
+            settings.max_rps,
+        )?
+        .map(|h| queues::Queues::new(h, settings.concurrency));
+        let scim_http = match &settings.scim_token {
+            Some(token) => {
+                let mut cfg = HttpConfig::new(&settings.scim_url);
+                cfg.max_rps = settings.scim_rps;
+                cfg.max_retries = settings.retries;
+                cfg.timeout = settings.timeout;
+                Some(HttpClient::new(
+                    cfg,
+                    Auth::Bearer {
+                        token: token.clone(),
+                        hint: "the SCIM API refused TALKDESK_SCIM_TOKEN: generate a new one in Admin > Settings > Security > SCIM (they live 30 days), or unset it to use the OAuth client with the scope scim",
+                    },
+                )?)
+            }
+            None => client(
+                &settings,
+                &settings.scim_url,
+                scopes::SCIM,
+                settings.scim_rps,
+            )?,
+        };
+        if let Some(token) = &settings.scim_token {
+            warn_on_expiry(token);
+        }
+        Ok(Talkdesk {
+            rest,
+            queues,
+            scim: scim_http.map(|h| scim::Scim::new(h, settings.concurrency)),
+            concurrency: settings.concurrency.max(1),
+            gaps: RwLock::new(Gaps::default()),
+            rest_ids: RwLock::new(HashMap::new()),
+            addon_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn gaps(&self) -> Gaps {
+        self.gaps.read().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    fn scim_usable(&self) -> Option<&scim::Scim> {
+        self.scim.as_ref().filter(|_| self.gaps().scim.is_none())
+    }
+
+    /// REST users, or why they cannot be read.
+    async fn read_rest(&self) -> Result<Result<Vec<RestUser>, String>, ProviderError> {
+        let Some(http) = &self.rest else {
+            return Ok(Err("no OAuth client is configured".into()));
+        };
+        match hal::read_all::<RestUser>(http, paths::USERS, "", self.concurrency).await {
+            Ok(users) => Ok(Ok(users)),
+            Err(e) if not_granted(&e) => Ok(Err(e.to_string())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// SCIM users, or why they cannot be read.
+    async fn read_scim(&self) -> Result<Result<Vec<User>, String>, ProviderError> {
+        let Some(scim) = &self.scim else {
+            return Ok(Err(
+                "neither TALKDESK_SCIM_TOKEN nor an OAuth client is configured".into(),
+            ));
+        };
+        let read = async {
+            let (_, users) = tokio::try_join!(scim.read_config(), scim.read_users())?;
+            Ok::<_, ProviderError>(users)
+        };
+        match read.await {
+            Ok(users) => Ok(Ok(users)),
+            Err(e) if not_granted(&e) => Ok(Err(e.to_string())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Queues and their members, or why they cannot be read.
+    async fn read_queues(
+        &self,
+    ) -> Result<Result<(Vec<Named>, HashMap<String, BTreeSet<String>>), String>, ProviderError>
+    {
+        let Some(q) = &self.queues else {
+            return Ok(Err("no OAuth client is configured".into()));
+        };
+        match q.read().await {
+            Ok(v) => Ok(Ok(v)),
+            Err(e) if not_granted(&e) => Ok(Err(e.to_string())),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Warns when a static SCIM token (a JWT, valid 30 days: doc docs/scim-api) expires
+/// within a week, or has expired.
+fn warn_on_expiry(token: &Secret) {
+    use base64::Engine;
+    let Some(payload) = token.expose().split('.').nth(1) else {
+        return;
+    };
+    let Ok(bytes) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
+    else {
+        return;
+    };
+    let Some(exp) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("exp").and_then(serde_json::Value::as_i64))
+    else {
+        return;
+    };
+    let left = exp - chrono::Utc::now().timestamp();
+    if left < 0 {
+        eprintln!(
+            "warning: TALKDESK_SCIM_TOKEN expired {} day(s) ago: generate a new one in Admin > Settings > Security > SCIM",
+            -left / 86_400
+        );
+    } else if left < 7 * 86_400 {
+        eprintln!(
+            "warning: TALKDESK_SCIM_TOKEN expires in {} day(s): generate a new one in Admin > Settings > Security > SCIM",
+            left / 86_400
+        );
+    }
+}
+
+/// Joins REST users (who exists, activity, extension) with SCIM users (role, teams,
+/// name parts, externalId) by email; either may be missing.
+fn join(rest: Option<Vec<RestUser>>, scim: Option<Vec<User>>) -> Vec<User> {
+    let from_rest = |r: RestUser| User {
+        email: r.email.clone(),
+        name: r.name.clone().unwrap_or_default(),
+        role: None,
+        status: if r.is_active() {
+            Status::Active
+        } else {
+            Status::Inactive
+        },
+        pending: r.is_pending(),
+        teams: BTreeSet::new(),
+        queues: BTreeSet::new(),
+        extension: r.extension(),
+        time_zone: None,
+        language: None,
+        addons: BTreeSet::new(),
+        phone: None,
+        external_id: None,
+        updated_at: None,
+        id: r.id,
+    };
+    match (rest, scim) {
+        (Some(rest), None) => rest.into_iter().map(from_rest).collect(),
+        (None, Some(scim)) => scim,
+        (None, None) => Vec::new(),
+        (Some(rest), Some(mut scim)) => {
+            let mut by_email: HashMap<String, RestUser> = rest
+                .into_iter()
+                .map(|r| (r.email.to_lowercase(), r))
+                .collect();
+            for u in &mut scim {
+                if let Some(r) = by_email.remove(&u.email.to_lowercase()) {
+                    u.extension = r.extension();
+                    u.pending = r.is_pending();
+                }
+            }
+            // Users REST shows and SCIM does not (rare: SCIM lags a new user) are
+            // still users; their role and teams are unknown.
+            scim.extend(by_email.into_values().map(from_rest));
+            scim
+        }
+    }
+}
+
+impl Reader for Talkdesk {
+    fn capabilities(&self) -> Capabilities {
+        let gaps = self.gaps();
+        let mut caps = Capabilities::talkdesk();
+        let mut notes = Vec::new();
+        if let Some(why) = &gaps.scim {
+            caps.roles = false;
+            caps.unmanaged.push("teams");
+            caps.read_only.extend(["name", "email", "status"]);
+            notes.push(format!("SCIM cannot be used ({why}): role, teams and name parts are neither read nor written, and creates, renames and (de)activations cannot be sent; grant the OAuth client the scope scim (SCIM is an Early Access program), or set TALKDESK_SCIM_TOKEN"));
+        }
+        if let Some(why) = &gaps.queues {
+            caps.unmanaged.push("queues");
+            notes.push(format!("queues cannot be read ({why}): queue membership is not planned; grant the scopes queues:read and queues-users:read"));
+        }
+        if let Some(why) = &gaps.rest {
+            notes.push(format!("the REST users list cannot be read ({why}): extensions, phone settings and add-ons are not compared; grant the OAuth client the scope users:read"));
+            caps.unmanaged.push("extension");
+            caps.phone = false;
+            caps.addons = false;
+        }
+        caps.notes = notes;
+        caps
+    }
+
+    async fn read(&self, scope: &ReadScope) -> Result<Account, ProviderError> {
+        // The three surfaces go out at once: SCIM's 4 requests per second bound the
+        // read, and REST and queues fit inside that time.
+        let (rest, scim, queues, wire_addons) = tokio::try_join!(
+            self.read_rest(),
+            self.read_scim(),
+            self.read_queues(),
+            phone::read_addons_if(self.rest.as_ref(), scope.addons),
+        )?;
+        let gaps = Gaps {
+            rest: rest.as_ref().err().cloned(),
+            scim: scim.as_ref().err().cloned(),
+            queues: queues.as_ref().err().cloned(),
+        };
+        if let (Some(r), Some(s)) = (&gaps.rest, &gaps.scim) {
+            return Err(ProviderError::Unauthorized {
+                request: "GET /users and GET /scim/v2/Users".into(),
+                hint: format!("neither the users list nor SCIM can be read: {r}; {s}"),
+            });
+        }
+        if let Ok(mut g) = self.gaps.write() {
+            *g = gaps;
+        }
+        if let (Ok(rest), Ok(mut ids)) = (&rest, self.rest_ids.write()) {
+            *ids = rest
+                .iter()
+                .map(|r| (r.email.to_lowercase(), r.id.clone()))
+                .collect();
+        }
+        let mut users = join(rest.ok(), scim.ok());
+        let (queue_list, members) = queues.unwrap_or_default();
+        if !members.is_empty() {
+            let ids = self.rest_ids.read().map(|m| m.clone()).unwrap_or_default();
+            for u in &mut users {
+                let rest_id = ids.get(&u.email.to_lowercase()).unwrap_or(&u.id);
+                if let Some(q) = members.get(rest_id) {
+                    u.queues = q.clone();
+                }
+            }
+        }
+        let (addons, held) = phone::addons_of(wire_addons);
+        for u in &mut users {
+            if let Some(names) = held.get(u.id.as_str()) {
+                u.addons = names.clone();
+            }
+        }
+        let roles: BTreeSet<&String> = users.iter().filter_map(|u| u.role.as_ref()).collect();
+        let roles = roles
+            .into_iter()
+            .map(|r| Named {
+                id: r.clone(),
+                name: r.clone(),
+            })
+            .collect();
+        let teams: BTreeSet<&String> = users.iter().flat_map(|u| &u.teams).collect();
+        let teams = teams
+            .into_iter()
+            .map(|t| Named {
+                id: t.clone(),
+                name: t.clone(),
+            })
+            .collect();
+        let (phone_numbers, phone_devices) = match &self.rest {
+            Some(http) => phone::read_phone(http, &mut users, scope, self.concurrency).await?,
+            None => Default::default(),
+        };
+        Ok(Account {
+            roles,
+            teams,
+            queues: queue_list,
+            users,
+            addons,
+            phone_numbers,
+            phone_devices,
+        })
+    }
+}
+
+/// A user field that only SCIM writes.
+fn is_scim_field(field: &str) -> bool {
+    matches!(field, "name" | "email" | "role" | "teams" | "status")
+}
+
+impl Talkdesk {
+    /// The SCIM surface, or an error naming the change and why it cannot be written.
+    fn scim_for(&self, change: &Change) -> Result<&scim::Scim, ProviderError> {
+        self.scim_usable().ok_or_else(|| {
+            ProviderError::Unsupported(format!(
+                "{}: {} needs SCIM, which these credentials cannot use ({}); nothing was sent",
+                change.key,
+                change.action.as_str(),
+                self.gaps().scim.unwrap_or_else(|| "not configured".into())
+            ))
+        })
+    }
+
+    /// The REST ID of a user, for queue writes: from the last read, else looked up.
+    async fn rest_id(&self, email: &str, fallback: &str) -> Result<String, ProviderError> {
+        if let Some(id) = self
+            .rest_ids
+            .read()
+            .ok()
+            .and_then(|m| m.get(&email.to_lowercase()).cloned())
+        {
+            return Ok(id);
+        }
+        let Some(http) = &self.rest else {
+            return Ok(fallback.to_string());
+        };
+        let path = format!("{}?email={}", paths::USERS, super::url_encode(email));
+        let found = hal::read_all::<RestUser>(http, &path, "", 1).await?;
+        Ok(found
+            .into_iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .map_or_else(|| fallback.to_string(), |u| u.id))
+    }
+
+    /// Creates the user through SCIM; a lost answer is looked up before a resend, so
+    /// it never makes a duplicate.
+    async fn create(&self, change: &Change, plan: &Plan) -> Result<User, ProviderError> {
+        let scim = self.scim_for(change)?;
+        let mut last = None;
+        for attempt in 0..CREATE_ATTEMPTS {
+            tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+            match scim.create(change, &plan.team_aliases).await {
+                Ok(u) => return Ok(u),
+                Err(ProviderError::OutcomeUnknown(e)) => {
+                    if let Some((u, _)) = scim.find(&change.key).await? {
+                        return Ok(u);
+                    }
+                    last = Some(*e);
+                }
+                Err(e @ ProviderError::Api { status: 409, .. }) => {
+                    return match scim.find(&change.key).await? {
+                        Some((u, _)) => Ok(u),
+                        None => Err(e),
+                    };
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| ProviderError::Setup("create failed".into())))
+    }
+
+    /// The membership part of a change: adds first, then removals, so a user moving
+    /// between queues is never left with none.
+    async fn write_queues(&self, change: &Change, user_id: &str) -> Result<(), ProviderError> {
+        let Some(fc) = change.fields.get("queues") else {
+            return Ok(());
+        };
+        let q = self
+            .queues
+            .as_ref()
+            .filter(|_| self.gaps().queues.is_none())
+            .ok_or_else(|| {
+                ProviderError::Unsupported(format!(
+                    "{}: queues cannot be written with these credentials",
+                    change.key
+                ))
+            })?;
+        let set = |v: &serde_json::Value| -> BTreeSet<String> {
+            serde_json::from_value(v.clone()).unwrap_or_default()
+        };
+        let (from, to) = (set(&fc.from), set(&fc.to));
+        let rest_id = self.rest_id(&change.key, user_id).await?;
+        q.assign(
+            &change.key,
+            &rest_id,
+            &to.difference(&from).cloned().collect::<Vec<_>>(),
+        )
+        .await?;
+        q.unassign(
+            &change.key,
+            &rest_id,
+            &from.difference(&to).cloned().collect::<Vec<_>>(),
+        )
+        .await
+    }
+}
+
+/// Reports a user Talkdesk stored inactive although it was asked to be active: no
+/// license was free (doc: a user provisioned while licenses are short is deactivated).
+fn check_licensed(
+    change: &Change,
+    stored: Option<&User>,
+    created: bool,
+) -> Result<(), ProviderError> {
+    match stored {
+        Some(u) if u.status == Status::Inactive => Err(ProviderError::Api {
+            request: format!(
+                "{} {}",
+                if created { "POST" } else { "PUT" },
+                paths::SCIM_USERS
+            ),
+            status: 200,
+            message: format!(
+                "{} {} but inactive: no free license; free a seat or buy one, then plan again",
+                change.key,
+                if created { "was created" } else { "was sent" }
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+impl Writer for Talkdesk {
+    async fn perform(&self, change: &Change, plan: &Plan) -> Result<(), ProviderError> {
+        let id = || {
+            change.id.clone().ok_or_else(|| {
+                ProviderError::Setup(format!("{}: the plan has no user ID", change.key))
+            })
+        };
+        match change.action {
+            Action::Create => {
+                let user = self.create(change, plan).await?;
+                self.write_queues(change, &user.id).await?;
+                self.write_extras(change, &user.id).await?;
+                check_licensed(change, Some(&user), true)
+            }
+            Action::Update | Action::Reactivate | Action::Deactivate => {
+                let id = id()?;
+                let mut stored = None;
+                if change.fields.keys().any(|f| is_scim_field(f)) {
+                    stored = self
+                        .scim_for(change)?
+                        .update(&id, change, &plan.team_aliases)
+                        .await?;
+                }
+                // A deactivated user keeps its queues: Talkdesk drops inactive agents
+                // from routing itself, and a user may not lose its last queue.
+                if change.action != Action::Deactivate {
+                    self.write_queues(change, &id).await?;
+                }
+                self.write_extras(change, &id).await?;
+                if change.action == Action::Reactivate {
+                    check_licensed(change, stored.as_ref(), false)?;
+                }
+                Ok(())
+            }
+            Action::Offboard => Err(ProviderError::Unsupported(
+                "Talkdesk deactivates; it has no offboard".into(),
+            )),
+            Action::CreateTeam => Err(ProviderError::Unsupported(format!(
+                "Talkdesk has no API that creates teams: create {:?} in the admin console",
+                change.key
+            ))),
+        }
+    }
+
+    async fn find_user(&self, email: &str) -> Result<Option<User>, ProviderError> {
+        if let Some(scim) = self.scim_usable() {
+            return Ok(scim.find(email).await?.map(|(u, _)| u));
+        }
+        let Some(http) = &self.rest else {
+            return Ok(None);
+        };
+        let path = format!("{}?email={}", paths::USERS, super::url_encode(email));
+        let found = hal::read_all::<RestUser>(http, &path, "", 1).await?;
+        Ok(join(Some(found), None)
+            .into_iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email)))
+    }
+}
+
+impl Talkdesk {
+    /// Writes the phone settings and add-on licenses a change carries, if any.
+    async fn write_extras(&self, change: &Change, id: &str) -> Result<(), ProviderError> {
+        let phone = change.fields.keys().any(|f| f.starts_with("phone."));
+        let addons = change.fields.contains_key("addons");
+        if !phone && !addons {
+            return Ok(());
+        }
+        let http = self.rest.as_ref().ok_or_else(|| {
+            ProviderError::Unsupported(format!(
+                "{}: phone settings and add-ons need the OAuth client (TALKDESK_CLIENT_ID)",
+                change.key
+            ))
+        })?;
+        phone::write_phone(http, id, change).await?;
+        phone::write_addons(http, &self.addon_lock, id, change).await
+    }
+}

@@ -1,0 +1,474 @@
+//! Talkdesk SCIM 2.0 (RFC 7643/7644), Users only: role, teams, name parts, `externalId`
+//! and activation are read here, and every user write goes here (doc: docs/scim-api).
+//!
+//! A PUT replaces the user, so writes start from the resource as it was read and
+//! change only the planned fields: what the roster does not manage (an identity
+//! provider's `externalId`, say) survives. PATCH is used only when the server's
+//! `/ServiceProviderConfig` says it is supported (Talkdesk publishes no PATCH page).
+//! Attribute names are matched case-insensitively, as RFC 7643 requires.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::RwLock;
+
+use futures_util::{StreamExt, stream};
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use super::contract::{
+    SCIM_COUNT, SCIM_EXTENSION, SCIM_PATCH_SCHEMA, SCIM_USER_SCHEMA, lower_keys, paths,
+};
+use crate::model::{Status, User};
+use crate::plan::Change;
+use crate::provider::ProviderError;
+use crate::provider::http::{HttpClient, Idempotence};
+
+/// The most users one list may report; beyond it the server is not believed.
+const MAX_USERS: usize = 1_000_000;
+
+/// The SCIM surface of one account.
+pub struct Scim {
+    pub(super) http: HttpClient,
+    concurrency: usize,
+    /// Whether the server accepts PATCH (from `/ServiceProviderConfig`).
+    patch: RwLock<bool>,
+    /// Each user's resource as last read, by ID, for PUTs that keep what they do not
+    /// change.
+    resources: RwLock<HashMap<String, Value>>,
+}
+
+fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer).and_then(Value::as_str)
+}
+
+/// Semicolon-separated names (doc: `rolesString`, `teamsString`).
+fn names(s: Option<&str>) -> BTreeSet<String> {
+    s.unwrap_or_default()
+        .split(';')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// A SCIM user as the planner sees it; `None` without `id` or `userName`.
+pub fn to_user(raw: &Value) -> Option<User> {
+    let v = lower_keys(raw);
+    let ext = v
+        .get(SCIM_EXTENSION.to_lowercase())
+        .cloned()
+        .unwrap_or(Value::Null);
+    let given = text(&v, "/name/givenname").unwrap_or_default();
+    let family = text(&v, "/name/familyname").unwrap_or_default();
+    // A one-word name is sent with the word as both parts (Talkdesk requires both),
+    // so both parts alike read back as that one word.
+    let name = match (given, family, text(&v, "/name/formatted")) {
+        ("", "", Some(f)) => f.to_string(),
+        (g, f, _) if g == f => g.to_string(),
+        _ => format!("{given} {family}").trim().to_string(),
+    };
+    let id = match v.get("id")? {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    Some(User {
+        id,
+        email: text(&v, "/username")?.to_string(),
+        name,
+        role: names(text(&ext, "/rolesstring")).into_iter().next(),
+        status: if v.get("active").and_then(Value::as_bool).unwrap_or(true) {
+            Status::Active
+        } else {
+            Status::Inactive
+        },
+        pending: false,
+        teams: names(text(&ext, "/teamsstring")),
+        queues: BTreeSet::new(),
+        extension: None,
+        time_zone: None,
+        language: None,
+        addons: BTreeSet::new(),
+        phone: None,
+        external_id: text(&v, "/externalid").map(String::from),
+        updated_at: text(&v, "/meta/version").map(String::from),
+    })
+}
+
+/// One ListResponse page: its resources, the total and the page size granted.
+/// `Resources` may be absent when there are none.
+pub fn list_page(v: &Value) -> Result<(Vec<Value>, usize), String> {
+    let field = |name: &str| {
+        v.as_object()
+            .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .map(|(_, v)| v)
+    };
+    let total = field("totalResults")
+        .and_then(Value::as_u64)
+        .ok_or("the ListResponse has no totalResults")? as usize;
+    let resources = match field("Resources") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a.clone(),
+        Some(other) => return Err(format!("Resources is not a list: {other}")),
+    };
+    Ok((resources, total))
+}
+
+/// Splits a display name into SCIM's given and family name (both required by Talkdesk:
+/// a one-word name repeats as the family name rather than sending an empty one).
+pub fn split_name(name: &str) -> (String, String) {
+    match name.trim().split_once(' ') {
+        Some((g, f)) => (g.to_string(), f.trim().to_string()),
+        None => (name.trim().to_string(), name.trim().to_string()),
+    }
+}
+
+/// Sets `key` in `obj`, replacing any spelling of it that differs only by case.
+fn set_ci(obj: &mut Map<String, Value>, key: &str, value: Value) {
+    let existing: Vec<String> = obj
+        .keys()
+        .filter(|k| k.eq_ignore_ascii_case(key))
+        .cloned()
+        .collect();
+    for k in existing {
+        obj.remove(&k);
+    }
+    obj.insert(key.to_string(), value);
+}
+
+/// The child object `key` of `obj` (any case), created when absent.
+fn child<'a>(obj: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
+    let found = obj.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned();
+    let k = found.unwrap_or_else(|| key.to_string());
+    let slot = obj.entry(k).or_insert_with(|| json!({}));
+    if !slot.is_object() {
+        *slot = json!({});
+    }
+    slot.as_object_mut().expect("just made an object")
+}
+
+/// The SCIM values of a change's user fields: `(attribute path, value)`, the teams
+/// already translated to their live names.
+fn attributes(
+    change: &Change,
+    team_aliases: &std::collections::BTreeMap<String, String>,
+) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (field, fc) in &change.fields {
+        match field.as_str() {
+            "name" => {
+                let (g, f) = split_name(fc.to.as_str().unwrap_or_default());
+                out.push(("name.givenName".into(), json!(g)));
+                out.push(("name.familyName".into(), json!(f)));
+            }
+            "email" => out.push(("userName".into(), fc.to.clone())),
+            "role" => out.push((format!("{SCIM_EXTENSION}:rolesString"), fc.to.clone())),
+            "teams" => {
+                let teams: Vec<String> = serde_json::from_value(fc.to.clone()).unwrap_or_default();
+                let live: Vec<&str> = teams
+                    .iter()
+                    .map(|t| team_aliases.get(t).map_or(t.as_str(), String::as_str))
+                    .collect();
+                out.push((
+                    format!("{SCIM_EXTENSION}:teamsString"),
+                    json!(live.join(";")),
+                ));
+            }
+            "status" => out.push(("active".into(), json!(fc.to == json!("active")))),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Writes `(path, value)` attributes into a full resource.
+fn apply_attributes(resource: &mut Map<String, Value>, attrs: &[(String, Value)]) {
+    for (path, value) in attrs {
+        if let Some(attr) = path.strip_prefix(&format!("{SCIM_EXTENSION}:")) {
+            set_ci(child(resource, SCIM_EXTENSION), attr, value.clone());
+        } else if let Some((parent, attr)) = path.split_once('.') {
+            set_ci(child(resource, parent), attr, value.clone());
+        } else {
+            set_ci(resource, path, value.clone());
+        }
+    }
+}
+
+impl Scim {
+    /// The surface over `http` (base URL `{api}/scim/v2`).
+    pub fn new(http: HttpClient, concurrency: usize) -> Self {
+        Scim {
+            http,
+            concurrency: concurrency.max(1),
+            patch: RwLock::new(false),
+            resources: RwLock::new(HashMap::new()),
+        }
+    }
+
+    async fn list_request(
+        &self,
+        start: usize,
+        filter: Option<&str>,
+    ) -> Result<(Vec<Value>, usize), ProviderError> {
+        let mut url = format!(
+            "{}?startIndex={start}&count={SCIM_COUNT}",
+            paths::SCIM_USERS
+        );
+        if let Some(f) = filter {
+            url.push_str(&format!("&filter={}", crate::provider::url_encode(f)));
+        }
+        let (_, v) = self
+            .http
+            .send(Method::GET, &url, None, Idempotence::Safe)
+            .await?;
+        list_page(&v).map_err(|m| ProviderError::Decode {
+            request: format!("GET {}", paths::SCIM_USERS),
+            message: m,
+        })
+    }
+
+    /// Whether PATCH is supported, from `/ServiceProviderConfig` (absent or unreadable:
+    /// not supported, so PUT is used).
+    pub async fn read_config(&self) -> Result<(), ProviderError> {
+        let supported = match self
+            .http
+            .send(Method::GET, paths::SCIM_CONFIG, None, Idempotence::Safe)
+            .await
+        {
+            Ok((_, v)) => lower_keys(&v)
+                .pointer("/patch/supported")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            Err(ProviderError::Api { status: 404, .. }) => false,
+            Err(e) => return Err(e),
+        };
+        if let Ok(mut p) = self.patch.write() {
+            *p = supported;
+        }
+        Ok(())
+    }
+
+    /// Every user, read at the page size the server grants: page 1 says the total and
+    /// the size, the rest go out `concurrency` at a time (the client's rate limit keeps
+    /// them at Talkdesk's 4 requests per second).
+    pub async fn read_users(&self) -> Result<Vec<User>, ProviderError> {
+        let (first, total) = self.list_request(1, None).await?;
+        if total > MAX_USERS {
+            return Err(ProviderError::Decode {
+                request: format!("GET {}", paths::SCIM_USERS),
+                message: format!(
+                    "the server reports {total} users; roster reads at most {MAX_USERS}"
+                ),
+            });
+        }
+        let step = first.len();
+        let mut raw = first;
+        if step > 0 && step < total {
+            let starts: Vec<usize> = (1 + step..=total).step_by(step).collect();
+            let mut rest = stream::iter(starts)
+                .map(|s| self.list_request(s, None))
+                .buffered(self.concurrency);
+            while let Some(page) = rest.next().await {
+                raw.extend(page?.0);
+            }
+        }
+        let mut users = Vec::with_capacity(raw.len());
+        let mut seen = std::collections::HashSet::with_capacity(raw.len());
+        let mut resources = HashMap::with_capacity(raw.len());
+        for r in raw {
+            let u = to_user(&r).ok_or_else(|| ProviderError::Decode {
+                request: format!("GET {}", paths::SCIM_USERS),
+                message: format!("a user without id or userName: {r}"),
+            })?;
+            if seen.insert(u.id.clone()) {
+                resources.insert(u.id.clone(), r);
+                users.push(u);
+            }
+        }
+        if let Ok(mut map) = self.resources.write() {
+            *map = resources;
+        }
+        Ok(users)
+    }
+
+    /// Finds one user by email (`filter=userName eq`).
+    pub async fn find(&self, email: &str) -> Result<Option<(User, Value)>, ProviderError> {
+        let filter = format!("userName eq \"{}\"", email.replace('"', "\\\""));
+        let (found, _) = self.list_request(1, Some(&filter)).await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|r| to_user(&r).map(|u| (u, r)))
+            .find(|(u, _)| u.email.eq_ignore_ascii_case(email)))
+    }
+
+    /// Creates the user and returns it as the server stored it.
+    pub async fn create(
+        &self,
+        change: &Change,
+        team_aliases: &std::collections::BTreeMap<String, String>,
+    ) -> Result<User, ProviderError> {
+        let mut body = json!({
+            "schemas": [SCIM_USER_SCHEMA, SCIM_EXTENSION],
+            "userName": change.key,
+            "emails": [{"value": change.key, "primary": true}],
+            "active": true,
+        });
+        let obj = body.as_object_mut().expect("a JSON object");
+        apply_attributes(obj, &attributes(change, team_aliases));
+        let name = change
+            .fields
+            .get("name")
+            .and_then(|f| f.to.as_str())
+            .unwrap_or(&change.key);
+        if !change.fields.contains_key("name") {
+            let (g, f) = split_name(name);
+            apply_attributes(
+                obj,
+                &[
+                    ("name.givenName".into(), json!(g)),
+                    ("name.familyName".into(), json!(f)),
+                ],
+            );
+        }
+        let path = paths::SCIM_USERS;
+        let (_, v) = self
+            .http
+            .send(Method::POST, path, Some(&body), Idempotence::Unsafe)
+            .await?;
+        to_user(&v).ok_or_else(|| ProviderError::Decode {
+            request: format!("POST {path}"),
+            message: "the created user has no id or userName".into(),
+        })
+    }
+
+    /// Changes the planned fields of user `id`: PATCH when the server supports it,
+    /// else PUT of the resource as read with only those fields changed. Returns the
+    /// user as the server stored it (None when a PATCH answered without a body).
+    pub async fn update(
+        &self,
+        id: &str,
+        change: &Change,
+        team_aliases: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Option<User>, ProviderError> {
+        let attrs = attributes(change, team_aliases);
+        if attrs.is_empty() {
+            return Ok(None);
+        }
+        let path = format!("{}/{id}", paths::SCIM_USERS);
+        let patch = self.patch.read().map(|p| *p).unwrap_or(false);
+        let (method, body) = if patch {
+            let ops: Vec<Value> = attrs
+                .iter()
+                .map(|(p, v)| json!({"op": "replace", "path": p, "value": v}))
+                .collect();
+            (
+                Method::PATCH,
+                json!({"schemas": [SCIM_PATCH_SCHEMA], "Operations": ops}),
+            )
+        } else {
+            let known = self.resources.read().ok().and_then(|m| m.get(id).cloned());
+            let mut resource = match known {
+                Some(r) => r,
+                // Not read by this process (created a moment ago): read it now.
+                None => {
+                    self.http
+                        .send(Method::GET, &path, None, Idempotence::Safe)
+                        .await?
+                        .1
+                }
+            };
+            let Some(obj) = resource.as_object_mut() else {
+                return Err(ProviderError::Decode {
+                    request: format!("GET {path}"),
+                    message: "the user is not a JSON object".into(),
+                });
+            };
+            // The server owns these; sending them back is at best ignored.
+            for k in ["meta", "id"] {
+                let keys: Vec<String> = obj
+                    .keys()
+                    .filter(|x| x.eq_ignore_ascii_case(k))
+                    .cloned()
+                    .collect();
+                for x in keys {
+                    obj.remove(&x);
+                }
+            }
+            apply_attributes(obj, &attrs);
+            (Method::PUT, resource)
+        };
+        let (_, v) = self
+            .http
+            .send(method, &path, Some(&body), Idempotence::Safe)
+            .await?;
+        let stored = to_user(&v);
+        if let (Some(_), Ok(mut map)) = (&stored, self.resources.write()) {
+            map.insert(id.to_string(), v);
+        }
+        Ok(stored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, FieldChange, Kind, Phase};
+
+    #[test]
+    fn attribute_names_are_case_insensitive() {
+        let v = json!({
+            "ID": "7", "USERNAME": "Jane@acme.example", "Name": {"GivenName": "Jane", "FAMILYNAME": "Doe"},
+            "Active": false, "ExternalId": "okta-1", "Meta": {"Version": "W/\"3\""},
+            "URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:TALKDESK:2.0:USER": {"ROLESSTRING": "Agent", "TeamsString": "Billing; Sales"}
+        });
+        let u = to_user(&v).unwrap();
+        assert_eq!(
+            (u.id.as_str(), u.email.as_str(), u.name.as_str()),
+            ("7", "Jane@acme.example", "Jane Doe")
+        );
+        assert_eq!(
+            (u.status, u.role.as_deref(), u.external_id.as_deref()),
+            (Status::Inactive, Some("Agent"), Some("okta-1"))
+        );
+        assert_eq!(u.teams, ["Billing".to_string(), "Sales".to_string()].into());
+        assert_eq!(u.updated_at.as_deref(), Some("W/\"3\""));
+    }
+
+    #[test]
+    fn resources_may_be_absent() {
+        assert_eq!(list_page(&json!({"totalResults": 0})).unwrap().1, 0);
+        assert!(list_page(&json!({"Resources": []})).is_err());
+    }
+
+    #[test]
+    fn a_put_keeps_what_it_does_not_change() {
+        let mut resource = json!({
+            "userName": "jane@acme.example", "externalId": "okta-1",
+            "name": {"givenName": "Jane", "familyName": "Doe", "middleName": "Q"},
+            SCIM_EXTENSION: {"rolesString": "Agent", "teamsString": "Billing"}
+        });
+        let change = Change {
+            action: Action::Update,
+            kind: Kind::User,
+            key: "jane@acme.example".into(),
+            id: Some("7".into()),
+            phase: Phase::Promotions,
+            fields: [(
+                "role".to_string(),
+                FieldChange {
+                    from: json!("Agent"),
+                    to: json!("Administrator"),
+                },
+            )]
+            .into(),
+            precondition: None,
+        };
+        apply_attributes(
+            resource.as_object_mut().unwrap(),
+            &attributes(&change, &Default::default()),
+        );
+        assert_eq!(resource["externalId"], "okta-1");
+        assert_eq!(resource["name"]["middleName"], "Q");
+        assert_eq!(resource[SCIM_EXTENSION]["rolesString"], "Administrator");
+        assert_eq!(resource[SCIM_EXTENSION]["teamsString"], "Billing");
+    }
+}

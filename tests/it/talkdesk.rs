@@ -1,0 +1,509 @@
+//! Talkdesk as Talkdesk documents it, over HTTP: credentials that grant only some
+//! surfaces, licenses running out, queue writes that fail inside a 200, what a PUT
+//! must keep, a compliant SCIM server that is not ours, and import.
+
+use std::collections::HashMap;
+use std::fs;
+
+use axum::extract::Query;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::support::{Server, code, root, stderr, stdout};
+
+fn acme() -> String {
+    root().join("examples/acme").display().to_string()
+}
+
+fn plan_json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(out)))
+}
+
+/// Runs roster with only a SCIM token: no OAuth client, so no REST or queues.
+fn scim_only(server: &Server, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(args)
+        .current_dir(server.dir.path())
+        .env("NO_COLOR", "1")
+        .env("TALKDESK_BASE_URL", &server.url)
+        .env("TALKDESK_SCIM_TOKEN", roster::sandbox::SCIM_TOKEN)
+        .env_remove("TALKDESK_CLIENT_ID")
+        .env_remove("TALKDESK_CLIENT_SECRET")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn scim_alone_plans_and_applies_users_roles_and_teams() {
+    let server = Server::start(Some("examples/acme"), None, &[]);
+    let plan = plan_json(&scim_only(&server, &["plan", &acme(), "--format", "json"]));
+    let warnings = plan["warnings"].to_string();
+    assert!(warnings.contains("queues cannot be read"), "{warnings}");
+    assert!(
+        warnings.contains("the REST users list cannot be read"),
+        "{warnings}"
+    );
+    assert!(
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["fields"].get("queues").is_none()),
+        "queues are not planned without their scopes"
+    );
+    let out = scim_only(&server, &["apply", &acme(), "--auto-approve"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let again = scim_only(&server, &["plan", &acme(), "--detailed-exitcode"]);
+    assert_eq!(code(&again), 0, "{}{}", stdout(&again), stderr(&again));
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.path.starts_with("/scim/v2/")),
+        "only SCIM was used"
+    );
+    server.assert_no_delete();
+    server.assert_no_429();
+}
+
+#[test]
+fn without_the_scim_scope_the_plan_names_what_it_cannot_read_and_apply_writes_none_of_it() {
+    let server = Server::start(
+        Some("examples/acme"),
+        None,
+        &[
+            "--scopes",
+            "users:read,queues:read,queues-users:read,queues:write",
+        ],
+    );
+    let out = server.roster(&["plan", &acme(), "--format", "json"]);
+    let plan = plan_json(&out);
+    let warnings = plan["warnings"].to_string();
+    assert!(
+        warnings.contains("SCIM cannot be used")
+            && warnings.contains("role, teams and name parts are neither read nor written"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("the scope scim"),
+        "the scope is named: {warnings}"
+    );
+    for c in plan["changes"].as_array().unwrap() {
+        for f in ["role", "teams", "name"] {
+            assert!(
+                c["action"] == "create" || c["fields"].get(f).is_none(),
+                "{f} cannot be read, so it is not compared: {c}"
+            );
+        }
+    }
+    let before = server.history().len();
+    let out = server.roster(&["apply", &acme(), "--auto-approve"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("needs SCIM, which these credentials cannot use"),
+        "{err}"
+    );
+    // Queue moves and phone settings need no SCIM and were written; no user write
+    // went anywhere else.
+    assert!(server.history().len() > before);
+    assert!(
+        !server
+            .requests()
+            .iter()
+            .any(|r| r.path.starts_with("/scim/v2/Users") && r.method != "GET")
+    );
+    server.assert_no_delete();
+}
+
+#[test]
+fn a_user_created_without_a_free_license_is_reported_and_not_retried_silently() {
+    let mut state = roster::sandbox::seed::from_roster(&roster::sandbox::seed::example());
+    let active = state.users.iter().filter(|u| u.status == "active").count();
+    // Room for the reactivation and nothing else.
+    state.licenses = Some(active + 1);
+    let server = Server::start(None, Some(&state), &[]);
+    let out = server.roster(&["apply", &acme(), "--auto-approve"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    let refused = text.matches("but inactive: no free license").count();
+    assert!(refused >= 4, "every create past the limit is named: {text}");
+    assert!(
+        text.contains("was created but inactive: no free license"),
+        "{text}"
+    );
+    let again = server.roster(&["plan", &acme(), "--format", "json"]);
+    let plan = plan_json(&again);
+    assert!(
+        plan["summary"]["reactivate"].as_u64().unwrap() >= 4,
+        "the next plan shows them, not silence: {}",
+        plan["summary"]
+    );
+    let out = server.roster(&["apply", &acme(), "--auto-approve"]);
+    assert_eq!(code(&out), 1, "still no license, still an error");
+    server.assert_no_delete();
+}
+
+#[test]
+fn queue_failures_inside_a_200_are_reported_by_email_and_planned_again() {
+    let mut server = Server::start(Some("examples/acme"), None, &[]);
+    let plan = plan_json(&server.roster(&["plan", &acme(), "--format", "json"]));
+    let mover = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "update" && c["fields"].get("queues").is_some())
+        .map(|c| c["key"].as_str().unwrap().to_string())
+        .expect("the seeded drift has a queue move");
+    server.restart(&["--queue-refuse", &mover]);
+    let out = server.roster(&["apply", &acme(), "--auto-approve"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{mover}: queue")) && err.contains("the answer was 200 with errors"),
+        "{err}"
+    );
+    let plan = plan_json(&server.roster(&["plan", &acme(), "--format", "json"]));
+    let left: Vec<&Value> = plan["changes"].as_array().unwrap().iter().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["key"], mover.as_str());
+    assert!(left[0]["fields"].get("queues").is_some());
+    server.assert_no_delete();
+}
+
+#[test]
+fn a_role_change_keeps_what_the_roster_does_not_manage() {
+    let server = Server::start(Some("examples/acme"), None, &[]);
+    let text = fs::read_to_string(root().join("examples/acme/roster.yaml"))
+        .unwrap()
+        .replace(
+            "  - email: isla.murray@acme.example\n",
+            "  - email: isla.murray@acme.example\n    external_id: okta-isla\n",
+        );
+    fs::write(server.path("r.yaml"), text).unwrap();
+    let state: Value =
+        serde_json::from_slice(&fs::read(server.path("state.json")).unwrap()).unwrap();
+    let isla = state["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "isla.murray@acme.example")
+        .unwrap();
+    let id = isla["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        server.scim_edit(&id, |u| u["externalId"] = "okta-isla".into()),
+        200
+    );
+    let plan = plan_json(&server.roster(&["plan", "r.yaml", "--format", "json"]));
+    let change = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == "isla.murray@acme.example")
+        .unwrap();
+    assert!(change["fields"].get("role").is_some(), "{change}");
+    let out = server.roster(&["apply", "r.yaml", "--auto-approve"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let state: Value =
+        serde_json::from_slice(&fs::read(server.path("state.json")).unwrap()).unwrap();
+    let isla = state["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(
+        isla["external_id"], "okta-isla",
+        "the PUT kept the identity provider's attribute"
+    );
+    server.assert_no_delete();
+}
+
+#[test]
+fn a_static_scim_token_refused_is_named() {
+    let server = Server::start(Some("examples/acme"), None, &[]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["plan", &acme(), "--retries", "1"])
+        .current_dir(server.dir.path())
+        .env("TALKDESK_BASE_URL", &server.url)
+        .env("TALKDESK_SCIM_TOKEN", "an-old-token")
+        .env_remove("TALKDESK_CLIENT_ID")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("the SCIM API refused TALKDESK_SCIM_TOKEN"),
+        "{err}"
+    );
+    assert!(!err.contains("an-old-token"), "the token is never printed");
+}
+
+/// A SCIM server that is compliant but not ours: mixed-case attribute names, one user
+/// per page whatever is asked, and no `Resources` when a list is empty.
+#[test]
+fn conformance_mixed_case_short_pages_and_absent_resources() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let users = |i: usize| {
+        let (email, role) = [
+            ("boss@acme.example", "Administrator"),
+            ("ann@acme.example", "Agent"),
+            ("bob@acme.example", "Agent"),
+        ][i];
+        json!({"ID": format!("u{i}"), "UserName": email, "NAME": {"GIVENNAME": email.split('@').next().unwrap(), "familyname": "X"},
+               "Active": true, "META": {"VERSION": format!("W/\"{i}\"")},
+               "urn:ietf:params:scim:schemas:extension:talkdesk:2.0:User": {"RolesString": role, "TEAMSSTRING": ""}})
+    };
+    let app = axum::Router::new().route(
+        "/scim/v2/Users",
+        get(move |Query(q): Query<HashMap<String, String>>| async move {
+            let start: usize = q.get("startIndex").and_then(|s| s.parse().ok()).unwrap_or(1);
+            let page: Vec<Value> = (start - 1..3).take(1).map(users).collect();
+            axum::Json(json!({"TotalResults": 3, "ItemsPerPage": page.len(), "StartIndex": start, "resources": page}))
+        }),
+    );
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("r.yaml"),
+        "version: 1\nprovider: { kind: talkdesk, account: acme }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nusers:\n  - { email: boss@acme.example, name: boss X, role: Administrator }\n  - { email: ann@acme.example, name: ann X, role: Agent }\n  - { email: bob@acme.example, name: bob X, role: Agent }\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["plan", "r.yaml", "--detailed-exitcode"])
+        .current_dir(dir.path())
+        .env("TALKDESK_BASE_URL", &url)
+        .env("TALKDESK_SCIM_TOKEN", "t")
+        .env_remove("TALKDESK_CLIENT_ID")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("No changes."),
+        "all three users were read across short pages: {}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn import_plans_empty_and_is_byte_stable() {
+    let server = Server::start(Some("examples/acme"), None, &[]);
+    let args = [
+        "import",
+        "--account",
+        "acme",
+        "--out",
+        "r",
+        "--include-inactive",
+    ];
+    let out = server.roster(&args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let first = fs::read_to_string(server.path("r/roster.yaml")).unwrap();
+    assert!(
+        first.contains("provider: { kind: talkdesk, account: acme }")
+            && first.contains("status: inactive")
+    );
+    let plan = server.roster(&["plan", "r", "--detailed-exitcode"]);
+    assert_eq!(code(&plan), 0, "{}{}", stdout(&plan), stderr(&plan));
+    let again = server.roster(&[
+        "import",
+        "--account",
+        "acme",
+        "--out",
+        "r",
+        "--include-inactive",
+        "--force",
+    ]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert_eq!(
+        first,
+        fs::read_to_string(server.path("r/roster.yaml")).unwrap()
+    );
+    server.assert_no_delete();
+}
+
+/// A `scim2-server` (PyPI) child process, killed on drop: an independent SCIM
+/// implementation with the Talkdesk user extension registered (`.ci/scim2_testserver.py`).
+struct ThirdPartyScim {
+    child: std::process::Child,
+    url: String,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ThirdPartyScim {
+    /// Starts it with `python` (a Python that has scim2-server installed).
+    fn start(python: &str) -> ThirdPartyScim {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(python)
+            .arg(root().join(".ci/scim2_testserver.py"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("scim2-server starts");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("its first line names the address")
+            .to_string();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (sink, stderr) = (log.clone(), child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        ThirdPartyScim { child, url, log }
+    }
+
+    fn get(&self, path: &str) -> Value {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                crate::support::reqwest_client()
+                    .get(format!("{}{path}", self.url))
+                    .bearer_auth("t")
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap()
+            })
+    }
+
+    fn send(&self, method: reqwest::Method, path: &str, body: Value) -> u16 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                crate::support::reqwest_client()
+                    .request(method, format!("{}{path}", self.url))
+                    .bearer_auth("t")
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+    }
+}
+
+impl Drop for ThirdPartyScim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Python that runs scim2-server: `ROSTER_SCIM2_PYTHON` (`.ci/run` sets it and
+/// `ROSTER_REQUIRE_SCIM2`, so CI always runs this test), else none.
+fn scim2_python() -> Option<String> {
+    let python = std::env::var("ROSTER_SCIM2_PYTHON").ok();
+    if python.is_none() {
+        assert!(
+            std::env::var_os("ROSTER_REQUIRE_SCIM2").is_none(),
+            "ROSTER_REQUIRE_SCIM2 is set but ROSTER_SCIM2_PYTHON is not"
+        );
+        eprintln!(
+            "skipped: set ROSTER_SCIM2_PYTHON to a Python with scim2-server==0.8.3 (bash .ci/run does)"
+        );
+    }
+    python
+}
+
+#[test]
+fn scim_alone_against_a_third_party_scim_server() {
+    let Some(python) = scim2_python() else { return };
+    let scim = ThirdPartyScim::start(&python);
+    let dir = tempfile::tempdir().unwrap();
+    let roster = |lead_role: &str, quinn: &str| {
+        format!(
+            "version: 1\nprovider: {{ kind: talkdesk, account: acme }}\nroles:\n  - {{ name: Administrator, admin: true }}\n  - {{ name: Supervisor }}\n  - {{ name: Agent }}\nteams: [ {{ name: Billing }}, {{ name: Sales }} ]\nusers:\n  - {{ email: ops-lead@acme.example, name: Olivia Park, role: Administrator, teams: [Billing] }}\n  - {{ email: ana.costa@acme.example, name: Ana Costa, role: Administrator, teams: [Billing, Sales] }}\n  - {{ email: lead@acme.example, name: Lee Adams, role: {lead_role}, teams: [Sales] }}\n  - {{ email: quinn@acme.example, name: Quinn, role: Agent, status: {quinn} }}\n"
+        )
+    };
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("TALKDESK_SCIM_URL", &scim.url)
+            .env("TALKDESK_SCIM_TOKEN", "t")
+            .env_remove("TALKDESK_CLIENT_ID")
+            .env_remove("TALKDESK_CLIENT_SECRET")
+            .output()
+            .unwrap()
+    };
+    // The account's first administrator exists before roster does.
+    let first = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:talkdesk:2.0:User"],
+        "userName": "ops-lead@acme.example", "name": {"givenName": "Olivia", "familyName": "Park"}, "active": true,
+        "urn:ietf:params:scim:schemas:extension:talkdesk:2.0:User": {"rolesString": "Administrator", "teamsString": "Billing"}});
+    assert_eq!(scim.send(reqwest::Method::POST, "/Users", first), 201);
+    fs::write(dir.path().join("r.yaml"), roster("Agent", "active")).unwrap();
+    let out = run(&["apply", "r.yaml", "--auto-approve"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("3 change(s) applied"),
+        "{}",
+        stdout(&out)
+    );
+    let again = run(&["plan", "r.yaml", "--detailed-exitcode"]);
+    assert_eq!(code(&again), 0, "{}{}", stdout(&again), stderr(&again));
+
+    // An identity provider sets an attribute roster does not manage.
+    let list = scim.get("/Users?filter=userName%20eq%20%22lead%40acme.example%22");
+    let id = list["Resources"][0]["id"].as_str().unwrap().to_string();
+    let op = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "name.middleName", "value": "Q"}]});
+    assert!(scim.send(reqwest::Method::PATCH, &format!("/Users/{id}"), op) < 300);
+
+    fs::write(dir.path().join("r.yaml"), roster("Supervisor", "inactive")).unwrap();
+    let out = run(&[
+        "apply",
+        "r.yaml",
+        "--auto-approve",
+        "--allow-deactivations",
+        "1",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let lead = scim.get(&format!("/Users/{id}"));
+    assert_eq!(
+        lead["urn:ietf:params:scim:schemas:extension:talkdesk:2.0:User"]["rolesString"],
+        "Supervisor",
+        "{lead}"
+    );
+    assert_eq!(
+        lead["name"]["middleName"], "Q",
+        "the unmanaged attribute survived: {lead}"
+    );
+    let quinn = scim.get("/Users?filter=userName%20eq%20%22quinn%40acme.example%22");
+    assert_eq!(
+        quinn["Resources"][0]["active"], false,
+        "deactivated, not deleted"
+    );
+    let again = run(&["plan", "r.yaml", "--detailed-exitcode"]);
+    assert_eq!(code(&again), 0, "{}{}", stdout(&again), stderr(&again));
+    let log = scim.log.lock().unwrap().join("\n");
+    assert!(
+        !log.contains("\"DELETE "),
+        "no DELETE reached the server: {log}"
+    );
+}
