@@ -141,27 +141,6 @@ fn eq_filter(q: &HashMap<String, String>) -> Option<(String, String)> {
     ))
 }
 
-fn list(items: Vec<Value>, q: &HashMap<String, String>, cap: usize) -> Response {
-    let start: usize = q
-        .get("startIndex")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-        .max(1);
-    let count: usize = q
-        .get("count")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cap)
-        .min(cap);
-    let total = items.len();
-    let page: Vec<Value> = items.into_iter().skip(start - 1).take(count).collect();
-    let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": total, "startIndex": start, "itemsPerPage": page.len()});
-    // RFC 7644 lets a server leave Resources out when there are none; this one does.
-    if !page.is_empty() {
-        body["Resources"] = Value::Array(page);
-    }
-    Json(body).into_response()
-}
-
 async fn list_users(
     Extract(s): Extract<Arc<Shared>>,
     headers: HeaderMap,
@@ -170,9 +149,20 @@ async fn list_users(
     if let Err(r) = authorize(&s, &headers) {
         return r.into_response();
     }
+    let start: usize = q
+        .get("startIndex")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let cap = s.config.scim_page_cap;
+    let count: usize = q
+        .get("count")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cap)
+        .min(cap);
     let st = lock(&s.state);
     let filter = eq_filter(&q);
-    let items = st
+    let matches: Vec<&SandboxUser> = st
         .users
         .iter()
         .filter(|u| match &filter {
@@ -180,9 +170,20 @@ async fn list_users(
             Some(_) => false,
             None => true,
         })
+        .collect();
+    // Only the page is serialized: a 100,000-user account is read page by page.
+    let page: Vec<Value> = matches
+        .iter()
+        .skip(start - 1)
+        .take(count)
         .map(|u| user_json(&st, u))
         .collect();
-    list(items, &q, s.config.scim_page_cap)
+    let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": matches.len(), "startIndex": start, "itemsPerPage": page.len()});
+    // RFC 7644 lets a server leave Resources out when there are none; this one does.
+    if !page.is_empty() {
+        body["Resources"] = Value::Array(page);
+    }
+    Json(body).into_response()
 }
 
 async fn get_user(
