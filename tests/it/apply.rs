@@ -190,9 +190,12 @@ fn stale_saved_plan_is_refused_by_name() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["key"] == "felix.weber@acme.example")
-        .unwrap();
-    let id = target["id"].as_str().unwrap().to_string();
+        .find(|c| c["action"] == "update" && c["fields"].get("name").is_some())
+        .expect("the seeded drift has a rename");
+    let (id, key) = (
+        target["id"].as_str().unwrap().to_string(),
+        target["key"].as_str().unwrap().to_string(),
+    );
     let status = server.scim_edit(&id, |u| u["name"]["familyName"] = "W.".into());
     assert_eq!(status, 200);
     let changes_before = server.history().len();
@@ -200,7 +203,7 @@ fn stale_saved_plan_is_refused_by_name() {
     assert_eq!(code(&out), 1);
     let err = stderr(&out);
     assert!(
-        err.contains("error: felix.weber@acme.example: it changed after planning"),
+        err.contains(&format!("error: {key}: it changed after planning")),
         "{err}"
     );
     assert!(err.contains("none of its changes were applied"), "{err}");

@@ -174,47 +174,53 @@ fn queue_failures_inside_a_200_are_reported_by_email_and_planned_again() {
 #[test]
 fn a_role_change_keeps_what_the_roster_does_not_manage() {
     let server = Server::start(Some("examples/acme"), None, &[]);
-    let text = fs::read_to_string(root().join("examples/acme/roster.yaml"))
-        .unwrap()
-        .replace(
-            "  - email: isla.murray@acme.example\n",
-            "  - email: isla.murray@acme.example\n    external_id: okta-isla\n",
-        );
-    fs::write(server.path("r.yaml"), text).unwrap();
-    let state: Value =
-        serde_json::from_slice(&fs::read(server.path("state.json")).unwrap()).unwrap();
-    let isla = state["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == "isla.murray@acme.example")
-        .unwrap();
-    let id = isla["id"].as_str().unwrap().to_string();
-    assert_eq!(
-        server.scim_edit(&id, |u| u["externalId"] = "okta-isla".into()),
-        200
-    );
-    let plan = plan_json(&server.roster(&["plan", "r.yaml", "--format", "json"]));
+    let plan = plan_json(&server.roster(&["plan", &acme(), "--format", "json"]));
     let change = plan["changes"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["key"] == "isla.murray@acme.example")
-        .unwrap();
-    assert!(change["fields"].get("role").is_some(), "{change}");
+        .find(|c| c["action"] == "update" && c["fields"].get("role").is_some())
+        .expect("the seeded drift has a role change")
+        .clone();
+    let (id, email) = (
+        change["id"].as_str().unwrap().to_string(),
+        change["key"].as_str().unwrap().to_string(),
+    );
+    // An identity provider owns an attribute; the roster claims the user.
+    assert_eq!(
+        server.scim_edit(&id, |u| u["externalId"] = "okta-7".into()),
+        200
+    );
+    let text = fs::read_to_string(root().join("examples/acme/roster.yaml"))
+        .unwrap()
+        .replace(
+            &format!("  - email: {email}\n"),
+            &format!("  - email: {email}\n    external_id: okta-7\n"),
+        );
+    fs::write(server.path("r.yaml"), text).unwrap();
     let out = server.roster(&["apply", "r.yaml", "--auto-approve"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let state: Value =
         serde_json::from_slice(&fs::read(server.path("state.json")).unwrap()).unwrap();
-    let isla = state["users"]
+    let user = state["users"]
         .as_array()
         .unwrap()
         .iter()
         .find(|u| u["id"] == id.as_str())
         .unwrap();
     assert_eq!(
-        isla["external_id"], "okta-isla",
+        user["external_id"], "okta-7",
         "the PUT kept the identity provider's attribute"
+    );
+    let again = plan_json(&server.roster(&["plan", "r.yaml", "--format", "json"]));
+    assert!(
+        again["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["key"] != email.as_str()),
+        "the role change was applied: {}",
+        again["changes"]
     );
     server.assert_no_delete();
 }
