@@ -247,32 +247,7 @@ pub fn markdown_limited(plan: &Plan, limit: usize) -> String {
         money(s),
         s.welcome_emails
     );
-    for (title, items) in [
-        ("Warnings", &plan.warnings),
-        ("Manual steps", &plan.manual_steps),
-        ("Notes", &plan.notes),
-    ] {
-        if !items.is_empty() {
-            let _ = writeln!(head, "**{title}**\n");
-            // A limited rendering keeps long lists short, so the changes still fit.
-            let shown = if limit == usize::MAX {
-                items.len()
-            } else {
-                LIMITED_LIST
-            };
-            for w in items.iter().take(shown) {
-                let _ = writeln!(head, "- {w}");
-            }
-            if items.len() > shown {
-                let _ = writeln!(
-                    head,
-                    "- … and {} more (in the full plan)",
-                    items.len() - shown
-                );
-            }
-            head.push('\n');
-        }
-    }
+    lists(&mut head, plan, limit);
     let foot = format!("<sub>checksum `{}`</sub>\n", plan.checksum);
     let mut budget = limit.saturating_sub(head.len() + foot.len() + 200);
     let mut body = String::new();
@@ -320,6 +295,37 @@ pub fn markdown_limited(plan: &Plan, limit: usize) -> String {
         body.push_str(&full);
     }
     format!("{head}{body}{foot}")
+}
+
+/// Warnings, manual steps and notes as Markdown lists; a limited rendering shows the
+/// first [`LIMITED_LIST`] of each, so the changes still fit.
+fn lists(head: &mut String, plan: &Plan, limit: usize) {
+    for (title, items) in [
+        ("Warnings", &plan.warnings),
+        ("Manual steps", &plan.manual_steps),
+        ("Notes", &plan.notes),
+    ] {
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(head, "**{title}**\n");
+        let shown = if limit == usize::MAX {
+            items.len()
+        } else {
+            LIMITED_LIST
+        };
+        for w in items.iter().take(shown) {
+            let _ = writeln!(head, "- {w}");
+        }
+        if items.len() > shown {
+            let _ = writeln!(
+                head,
+                "- … and {} more (in the full plan)",
+                items.len() - shown
+            );
+        }
+        head.push('\n');
+    }
 }
 
 #[cfg(test)]

@@ -130,23 +130,7 @@ pub fn from_roster(roster: &Roster) -> State {
             drifted += 1;
             match drifted {
                 n if n <= MISSING => continue,
-                // An extension (which no public Talkdesk API writes: a manual step),
-                // then one of each update the documented contract can write: a name,
-                // a team move, a queue move, a demotion (the live user is an
-                // administrator the roster says is not) and a role change.
-                n if n <= MISSING + CHANGED => match n - MISSING {
-                    1 => u.extension = Some(format!("{}", 9000 + n)),
-                    2 => u.name = format!("{} (old name)", u.name),
-                    3 => u.teams = other(&s.teams, &u.teams),
-                    4 => u.queues = other(&s.queues, &u.queues),
-                    5 => u.role = s.roles[0].id.clone(),
-                    _ => {
-                        u.role = s.roles[1..]
-                            .iter()
-                            .find(|r| r.id != u.role)
-                            .map_or(u.role.clone(), |r| r.id.clone())
-                    }
-                },
+                n if n <= MISSING + CHANGED => change(&s, &mut u, n - MISSING),
                 n if n == MISSING + CHANGED + 1 => u.status = "inactive".into(),
                 _ => {}
             }
@@ -183,6 +167,26 @@ pub fn from_roster(roster: &Roster) -> State {
         s.users.push(u);
     }
     s
+}
+
+/// The `kind`th drift of a declared user: an extension (which no public Talkdesk API
+/// writes: a manual step), then one of each update the documented contract can write:
+/// a name, a team move, a queue move, a demotion (the live user is an administrator the
+/// roster says is not) and a role change.
+fn change(s: &State, u: &mut SandboxUser, kind: usize) {
+    match kind {
+        1 => u.extension = Some(format!("{}", 9000 + MISSING + kind)),
+        2 => u.name = format!("{} (old name)", u.name),
+        3 => u.teams = other(&s.teams, &u.teams),
+        4 => u.queues = other(&s.queues, &u.queues),
+        5 => u.role = s.roles[0].id.clone(),
+        _ => {
+            u.role = s.roles[1..]
+                .iter()
+                .find(|r| r.id != u.role)
+                .map_or(u.role.clone(), |r| r.id.clone())
+        }
+    }
 }
 
 /// The first of `all` that is not in `ids`, as the only member: a move.
