@@ -256,7 +256,9 @@ impl Talkdesk {
     }
 
     fn scim_usable(&self) -> Option<&scim::Scim> {
-        self.scim.as_ref().filter(|_| self.gaps().scim.is_none())
+        self.scim
+            .as_ref()
+            .filter(|_| self.gaps.read().is_ok_and(|g| g.scim.is_none()))
     }
 
     /// REST users, or why they cannot be read.
@@ -432,22 +434,24 @@ impl Reader for Talkdesk {
         if let Ok(mut g) = self.gaps.write() {
             *g = gaps;
         }
-        if let (Ok(rest), Ok(mut ids)) = (&rest, self.rest_ids.write()) {
-            *ids = rest
+        // Queue members are REST user IDs: built once, used here, kept for queue writes.
+        let ids: HashMap<String, String> = match &rest {
+            Ok(rest) => rest
                 .iter()
                 .map(|r| (r.email.to_lowercase(), r.id.clone()))
-                .collect();
-        }
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
         let mut users = join(rest.ok(), scim.ok());
         let (queue_list, members) = queues.unwrap_or_default();
-        if !members.is_empty() {
-            let ids = self.rest_ids.read().map(|m| m.clone()).unwrap_or_default();
-            for u in &mut users {
-                let rest_id = ids.get(&u.email.to_lowercase()).unwrap_or(&u.id);
-                if let Some(q) = members.get(rest_id) {
-                    u.queues = q.clone();
-                }
+        for u in users.iter_mut().filter(|_| !members.is_empty()) {
+            let rest_id = ids.get(&u.email.to_lowercase()).unwrap_or(&u.id);
+            if let Some(q) = members.get(rest_id) {
+                u.queues = q.clone();
             }
+        }
+        if let Ok(mut kept) = self.rest_ids.write() {
+            *kept = ids;
         }
         let (addons, held) = phone::addons_of(wire_addons);
         for u in &mut users {
@@ -562,7 +566,7 @@ impl Talkdesk {
         let q = self
             .queues
             .as_ref()
-            .filter(|_| self.gaps().queues.is_none())
+            .filter(|_| self.gaps.read().is_ok_and(|g| g.queues.is_none()))
             .ok_or_else(|| {
                 ProviderError::Unsupported(format!(
                     "{}: queues cannot be written with these credentials",

@@ -175,6 +175,8 @@ impl Queues {
         user_id: &str,
         names: &[String],
     ) -> Result<(), ProviderError> {
+        // The one DELETE Talkdesk gets: `DELETE /ccaas/queues/users` removes queue
+        // memberships (doc: reference/unassignuserstoqueues); no user is deleted.
         self.write(Method::DELETE, email, user_id, names).await
     }
 }
