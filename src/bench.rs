@@ -8,11 +8,11 @@ use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::config::{self, Roster};
-use crate::plan::{self, Capabilities};
-use crate::provider::talkdesk::{Settings, Talkdesk};
-use crate::provider::{ReadScope, Reader};
-use crate::sandbox::{self, Fault, State};
+use roster_core::config::{self, Roster};
+use roster_core::plan::{self, Capabilities};
+use roster_core::provider::talkdesk::{Settings, Talkdesk};
+use roster_core::provider::{ReadScope, Reader};
+use roster_sandbox::{self as sandbox, Fault, State, synthetic};
 
 /// One line of the report.
 pub struct Row {
@@ -22,27 +22,6 @@ pub struct Row {
     pub figure: String,
     /// The target from DESIGN.md, and whether it is met.
     pub target: String,
-}
-
-/// A roster that matches `State::synthetic(n)` exactly, as YAML text.
-pub fn synthetic_roster(n: usize, rename: usize) -> String {
-    let mut out = String::from(
-        "version: 1\nprovider: { kind: talkdesk, account: bench }\npolicy: { unmanaged_users: ignore }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nteams: [ { name: Support } ]\nqueues: [support]\nusers:\n",
-    );
-    for i in 0..n {
-        let role = if i < 2 { "Administrator" } else { "Agent" };
-        let name = if i >= 2 && i < 2 + rename {
-            format!("Renamed {i:06}")
-        } else {
-            format!("Agent {i:06}")
-        };
-        let _ = writeln!(
-            out,
-            "  - {{ email: agent{i:06}@acme.example, name: {name}, role: {role}, teams: [Support], queues: [support], extension: \"{}\", time_zone: Europe/Lisbon, language: en-US }}",
-            10_000 + i
-        );
-    }
-    out
 }
 
 fn roster_of(text: &str) -> anyhow::Result<Roster> {
@@ -57,7 +36,7 @@ fn roster_of(text: &str) -> anyhow::Result<Roster> {
 async fn reads(rows: &mut Vec<Row>) -> anyhow::Result<()> {
     const USERS: usize = 10_050;
     let latency = Duration::from_millis(25);
-    let roster = roster_of(&synthetic_roster(USERS, 0))?;
+    let roster = roster_of(&synthetic::roster(USERS, 0))?;
     let cfg = sandbox::Config {
         latency,
         ..sandbox::Config::default()
@@ -111,7 +90,7 @@ async fn reads(rows: &mut Vec<Row>) -> anyhow::Result<()> {
 async fn writes(rows: &mut Vec<Row>, journal: &Path) -> anyhow::Result<()> {
     const USERS: usize = 1_010;
     const LIMIT: u32 = 50;
-    let roster = roster_of(&synthetic_roster(USERS, 1_000))?;
+    let roster = roster_of(&synthetic::roster(USERS, 1_000))?;
     let cfg = sandbox::Config {
         scim_rate_limit: NonZeroU32::new(LIMIT),
         fault_rate: 0.2,
@@ -129,13 +108,13 @@ async fn writes(rows: &mut Vec<Row>, journal: &Path) -> anyhow::Result<()> {
     let live = p.read(&ReadScope::default()).await?;
     let plan = plan::diff(&roster, &live, &p.capabilities(), &plan::Options::default())
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let opts = crate::apply::Options {
+    let opts = roster_core::apply::Options {
         concurrency: 32,
         journal_dir: journal.to_path_buf(),
-        progress: crate::apply::Progress::Quiet,
+        progress: roster_core::apply::Progress::Quiet,
     };
     let start = Instant::now();
-    let report = crate::apply::run(&p, &plan, &live, &opts).await?;
+    let report = roster_core::apply::run(&p, &plan, &live, &opts).await?;
     let wall = start.elapsed().as_secs_f64();
     let rate = report.applied as f64 / wall;
     let share = rate / f64::from(LIMIT);
@@ -168,8 +147,8 @@ fn diffs(rows: &mut Vec<Row>) -> anyhow::Result<()> {
         (10_000, 1_000),
         (100_000, 10_000),
     ] {
-        let roster = roster_of(&synthetic_roster(n, changed))?;
-        let live = synthetic_account(n);
+        let roster = roster_of(&synthetic::roster(n, changed))?;
+        let live = synthetic::account(n);
         let mut times: Vec<Duration> = (0..5)
             .map(|_| {
                 let start = Instant::now();
@@ -208,46 +187,6 @@ fn diffs(rows: &mut Vec<Row>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The account `State::synthetic(n)` describes, as the planner sees it.
-pub fn synthetic_account(n: usize) -> crate::model::Account {
-    let s = State::synthetic(n);
-    let users = s
-        .users
-        .iter()
-        .map(|u| crate::model::User {
-            id: u.id.clone(),
-            email: u.email.clone(),
-            name: u.name.clone(),
-            role: Some(
-                if s.is_admin_role(&u.role) {
-                    "Administrator"
-                } else {
-                    "Agent"
-                }
-                .to_string(),
-            ),
-            status: crate::model::Status::Active,
-            pending: false,
-            teams: ["Support".to_string()].into(),
-            queues: ["support".to_string()].into(),
-            extension: u.extension.clone(),
-            time_zone: u.time_zone.clone(),
-            language: u.language.clone(),
-            addons: Default::default(),
-            phone: None,
-            external_id: None,
-            updated_at: Some(u.updated_at.clone()),
-        })
-        .collect();
-    crate::model::Account {
-        roles: s.roles.clone(),
-        teams: s.teams.clone(),
-        queues: s.queues.clone(),
-        users,
-        ..Default::default()
-    }
-}
-
 /// `roster plan` at 100,000 users in a child process, measured by GNU time, against
 /// `roster sandbox serve` in another (so the emulator's memory is not counted), with
 /// SCIM's limit lifted on both sides: at 4 requests per second the read alone would
@@ -256,7 +195,7 @@ fn memory(rows: &mut Vec<Row>, dir: &Path) -> anyhow::Result<()> {
     use std::io::BufRead;
     const USERS: usize = 100_000;
     State::synthetic(USERS).save(&dir.join("state.json"))?;
-    std::fs::write(dir.join("roster.yaml"), synthetic_roster(USERS, 0))?;
+    std::fs::write(dir.join("roster.yaml"), synthetic::roster(USERS, 0))?;
     let exe = std::env::current_exe()?;
     let mut server = std::process::Command::new(&exe)
         .args([

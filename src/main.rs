@@ -1,5 +1,8 @@
 //! The `roster` binary: parse the command line, run it, map the outcome to an exit code.
 
+mod bench;
+mod cli;
+
 fn main() -> std::process::ExitCode {
-    roster::cli::main()
+    cli::main()
 }

@@ -8,9 +8,9 @@ use anyhow::{Context, bail};
 
 use super::target::{self, Connection};
 use super::{Outcome, default_path};
-use crate::plan::{self, Plan};
-use crate::provider::Reader;
-use crate::{apply, render};
+use roster_core::plan::{self, Plan};
+use roster_core::provider::Reader;
+use roster_core::{apply, render};
 
 /// Flags of `roster apply`.
 #[derive(Debug, clap::Args)]

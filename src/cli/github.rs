@@ -7,8 +7,8 @@ use clap::Subcommand;
 
 use super::Outcome;
 use super::target::runtime;
-use crate::github::{self, Client, Env, Mode, Status};
-use crate::plan::Plan;
+use roster_core::github::{self, Client, Env, Mode, Status};
+use roster_core::plan::Plan;
 
 /// `roster github ...`
 #[derive(Debug, clap::Args)]

@@ -6,9 +6,10 @@ use anyhow::{Context, bail};
 
 use super::Outcome;
 use super::target::{self, Connection};
-use crate::config::{self, ProviderKind, Region};
-use crate::provider::{ReadScope, Reader};
-use crate::{import, sandbox};
+use roster_core::config::{self, ProviderKind, Region};
+use roster_core::import;
+use roster_core::provider::{ReadScope, Reader};
+use roster_sandbox as sandbox;
 
 /// Flags of `roster import`.
 #[derive(Debug, clap::Args)]

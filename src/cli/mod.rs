@@ -86,7 +86,7 @@ fn default_path() -> PathBuf {
 }
 
 /// In GitHub Actions, repeats each diagnostic as an `::error` annotation on its line.
-pub(crate) fn annotate(d: &crate::config::Diagnostics) {
+pub(crate) fn annotate(d: &roster_core::config::Diagnostics) {
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         for diag in &d.0 {
             let msg = diag
@@ -110,7 +110,7 @@ fn bench() -> anyhow::Result<Outcome> {
     print!("{table}");
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
-    crate::config::write_atomic(&target.join("bench-report.md"), table.as_bytes())?;
+    roster_core::config::write_atomic(&target.join("bench-report.md"), table.as_bytes())?;
     Ok(Outcome::Success)
 }
 
@@ -137,7 +137,7 @@ pub fn main() -> ExitCode {
     match outcome {
         Ok(o) => o.into(),
         Err(e) => {
-            match e.downcast_ref::<crate::config::Diagnostics>() {
+            match e.downcast_ref::<roster_core::config::Diagnostics>() {
                 Some(d) => {
                     eprintln!("{d}\n{} error(s) found", d.0.len());
                     annotate(d);

@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use super::target::{self, Connection};
 use super::{Format, Outcome, default_path};
-use crate::{config, plan, render};
+use roster_core::{config, plan, render};
 
 /// Flags of `roster plan`.
 #[derive(Debug, clap::Args)]

@@ -11,7 +11,8 @@ use clap::Subcommand;
 
 use super::Outcome;
 use super::target::runtime;
-use crate::{config, sandbox};
+use roster_core::config;
+use roster_sandbox as sandbox;
 
 /// `roster sandbox ...`
 #[derive(Debug, clap::Args)]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::Outcome;
-use crate::config;
+use roster_core::config;
 
 /// Flags of `roster schema`.
 #[derive(Debug, clap::Args)]

@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::config::{self, Diagnostic, Diagnostics, Loaded, ProviderKind, Region, Roster};
-use crate::model::Account;
-use crate::plan::{self, Plan};
-use crate::provider::cloudtalk::{CloudTalk, Settings as CloudTalkSettings};
-use crate::provider::http::Secret;
-use crate::provider::talkdesk::{Settings, Talkdesk};
-use crate::provider::{AnyProvider, ReadScope, Reader};
-use crate::sandbox;
+use roster_core::config::{self, Diagnostic, Diagnostics, Loaded, ProviderKind, Region, Roster};
+use roster_core::model::Account;
+use roster_core::plan::{self, Plan};
+use roster_core::provider::cloudtalk::{CloudTalk, Settings as CloudTalkSettings};
+use roster_core::provider::http::Secret;
+use roster_core::provider::talkdesk::{Settings, Talkdesk};
+use roster_core::provider::{AnyProvider, ReadScope, Reader};
+use roster_sandbox as sandbox;
 
 /// Where the sandbox state lives when `--sandbox` has no value.
 pub const DEFAULT_SANDBOX_STATE: &str = ".roster/sandbox.json";

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Format, Outcome, default_path};
-use crate::config;
+use roster_core::config;
 
 /// Flags of `roster validate`.
 #[derive(Debug, clap::Args)]

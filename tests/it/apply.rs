@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use roster::sandbox::{SandboxUser, State};
+use roster_sandbox::{SandboxUser, State};
 use serde_json::Value;
 
 use crate::support::{Server, code, reqwest_client, root, stderr, stdout};
@@ -443,7 +443,7 @@ fn emulator_follows_the_contract() {
         let post = c.post(url("/users")).bearer_auth(&t).json(&serde_json::json!({"email": "x@acme.example"})).send().await.unwrap();
         assert_eq!(post.status(), 405, "no public POST /users");
         assert_eq!(get("/scim/v2/Users").await.unwrap().status(), 403, "SCIM needs the scope scim");
-        let scim = |m: reqwest::Method, p: &str| c.request(m, url(p)).header("authorization", format!("Bearer {}", roster::sandbox::SCIM_TOKEN));
+        let scim = |m: reqwest::Method, p: &str| c.request(m, url(p)).header("authorization", format!("Bearer {}", roster_sandbox::SCIM_TOKEN));
         assert_eq!(scim(reqwest::Method::GET, "/scim/v2/Groups").send().await.unwrap().status(), 404, "SCIM serves Users only");
         let config: Value = scim(reqwest::Method::GET, "/scim/v2/ServiceProviderConfig").send().await.unwrap().json().await.unwrap();
         assert_eq!(config["patch"]["supported"], false);

@@ -66,7 +66,7 @@ fn cloudtalk_plan_apply_plan_converges_without_deleting() {
     );
     let again = ct(&server, &["plan", "ct.yaml", "--detailed-exitcode"]);
     assert_eq!(code(&again), 0, "{}", stdout(&again));
-    let state: roster::sandbox::State =
+    let state: roster_sandbox::State =
         serde_json::from_slice(&fs::read(server.path("state.json")).unwrap()).unwrap();
     let former = state
         .users
@@ -252,7 +252,7 @@ fn a_429_is_waited_out_until_the_reset_time() {
 
 #[test]
 fn a_thousand_agents_in_at_most_three_requests() {
-    let mut state = roster::sandbox::State::synthetic(1_000);
+    let mut state = roster_sandbox::State::synthetic(1_000);
     for (i, u) in state.users.iter_mut().enumerate() {
         u.id = (5000 + i).to_string();
         u.extension = None;

@@ -181,7 +181,7 @@ fn a_plan_too_big_for_a_comment_is_cut_and_summarized_in_full() {
         "markdown",
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let full = roster::render::markdown_limited(
+    let full = roster_core::render::markdown_limited(
         &serde_json::from_slice(&fs::read(server.path("plan.json")).unwrap()).unwrap(),
         usize::MAX,
     );

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use roster::model::{CallForward, Named, PhoneSettings};
-use roster::sandbox::{SandboxAddon, SandboxUser, State};
+use roster_core::model::{CallForward, Named, PhoneSettings};
+use roster_sandbox::{SandboxAddon, SandboxUser, State};
 
 use crate::support::{Server, code, stderr, stdout};
 

@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use roster::sandbox::State;
+use roster_sandbox::State;
 use serde_json::Value;
 
 use crate::support::{Server, code, root, stderr, stdout};

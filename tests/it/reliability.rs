@@ -6,8 +6,8 @@ use std::fs;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use roster::model::Named;
-use roster::sandbox::{HistoryEntry, SandboxUser, State};
+use roster_core::model::Named;
+use roster_sandbox::{HistoryEntry, SandboxUser, State};
 
 use crate::support::{Server, code, root, stderr, stdout};
 

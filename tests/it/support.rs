@@ -44,7 +44,7 @@ impl Server {
     /// or from the state `state`, with extra flags.
     pub fn start(
         seed: Option<&str>,
-        state: Option<&roster::sandbox::State>,
+        state: Option<&roster_sandbox::State>,
         flags: &[&str],
     ) -> Server {
         let dir = tempfile::tempdir().unwrap();
@@ -108,8 +108,8 @@ impl Server {
             .current_dir(self.dir.path())
             .env("NO_COLOR", "1")
             .env("TALKDESK_BASE_URL", &self.url)
-            .env("TALKDESK_CLIENT_ID", roster::sandbox::CLIENT_ID)
-            .env("TALKDESK_CLIENT_SECRET", roster::sandbox::CLIENT_SECRET)
+            .env("TALKDESK_CLIENT_ID", roster_sandbox::CLIENT_ID)
+            .env("TALKDESK_CLIENT_SECRET", roster_sandbox::CLIENT_SECRET)
             .env("TALKDESK_TOKEN_URL", format!("{}/oauth/token", self.url))
             .env_remove("TALKDESK_SCIM_TOKEN")
             .env_remove("TALKDESK_SCIM_URL");
@@ -129,7 +129,7 @@ impl Server {
         rt.block_on(async {
             let c = reqwest_client();
             let url = format!("{}/scim/v2/Users/{id}", self.url);
-            let token = format!("Bearer {}", roster::sandbox::SCIM_TOKEN);
+            let token = format!("Bearer {}", roster_sandbox::SCIM_TOKEN);
             let mut user: serde_json::Value = c
                 .get(&url)
                 .header("authorization", &token)
@@ -183,12 +183,12 @@ impl Server {
     }
 
     /// Every request the sandbox received.
-    pub fn requests(&self) -> Vec<roster::sandbox::RequestRecord> {
+    pub fn requests(&self) -> Vec<roster_sandbox::RequestRecord> {
         self.get("/_sandbox/requests")
     }
 
     /// Every state change.
-    pub fn history(&self) -> Vec<roster::sandbox::HistoryEntry> {
+    pub fn history(&self) -> Vec<roster_sandbox::HistoryEntry> {
         self.get("/_sandbox/history")
     }
 

@@ -26,7 +26,7 @@ fn scim_only(server: &Server, args: &[&str]) -> std::process::Output {
         .current_dir(server.dir.path())
         .env("NO_COLOR", "1")
         .env("TALKDESK_BASE_URL", &server.url)
-        .env("TALKDESK_SCIM_TOKEN", roster::sandbox::SCIM_TOKEN)
+        .env("TALKDESK_SCIM_TOKEN", roster_sandbox::SCIM_TOKEN)
         .env_remove("TALKDESK_CLIENT_ID")
         .env_remove("TALKDESK_CLIENT_SECRET")
         .output()
@@ -118,7 +118,7 @@ fn without_the_scim_scope_the_plan_names_what_it_cannot_read_and_apply_writes_no
 
 #[test]
 fn a_user_created_without_a_free_license_is_reported_and_not_retried_silently() {
-    let mut state = roster::sandbox::seed::from_roster(&roster::sandbox::seed::example());
+    let mut state = roster_sandbox::seed::from_roster(&roster_sandbox::seed::example());
     let active = state.users.iter().filter(|u| u.status == "active").count();
     // Room for the reactivation and nothing else.
     state.licenses = Some(active + 1);

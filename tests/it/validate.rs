@@ -38,7 +38,7 @@ fn checked_in_schema_is_current() {
     let checked_in = fs::read_to_string(root().join("schema/roster.schema.json")).unwrap();
     assert_eq!(
         checked_in,
-        roster::config::schema_text(),
+        roster_core::config::schema_text(),
         "schema/roster.schema.json is stale: run `cargo run -- schema --out schema/roster.schema.json`"
     );
     let out = roster(&root(), &["schema"]);

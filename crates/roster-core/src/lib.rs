@@ -1,12 +1,10 @@
-//! roster: contact-center accounts as code.
+//! roster-core: contact-center accounts as code.
 //!
 //! `config` loads and validates the YAML, `plan` diffs it against a live `model::Account`,
-//! `render` prints plans, `provider` talks to the vendors, `apply` carries plans out and
-//! `sandbox` emulates the vendors on loopback.
+//! `render` prints plans, `provider` talks to the vendors, `apply` carries plans out,
+//! `import` writes a roster from a live account and `github` runs the pull-request loop.
 
 pub mod apply;
-pub mod bench;
-pub mod cli;
 pub mod config;
 #[cfg(test)]
 mod fuzzing;
@@ -16,4 +14,3 @@ pub mod model;
 pub mod plan;
 pub mod provider;
 pub mod render;
-pub mod sandbox;

@@ -324,8 +324,8 @@ mod tests {
     #[test]
     fn fuzz_config_loading() {
         let corpus = vec![
-            include_bytes!("../../examples/acme/roster.yaml").to_vec(),
-            include_bytes!("../../examples/split/01-billing.yaml").to_vec(),
+            include_bytes!("../../../../examples/acme/roster.yaml").to_vec(),
+            include_bytes!("../../../../examples/split/01-billing.yaml").to_vec(),
             b"version: 1\nprovider: { kind: talkdesk, account: a }\nusers: []\n".to_vec(),
         ];
         let tokens: &[&[u8]] = &[

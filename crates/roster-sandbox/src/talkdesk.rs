@@ -18,7 +18,7 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::{ApiError, CLIENT_ID, CLIENT_SECRET, SandboxUser, Shared, error, lock};
-use crate::provider::talkdesk::contract::{
+use roster_core::provider::talkdesk::contract::{
     QUEUE_BATCH, QueueUsers, QueueWriteError, QueueWriteResult, TOKEN_PATH, paths, scopes,
 };
 

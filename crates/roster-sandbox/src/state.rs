@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Named, PhoneSettings};
+use roster_core::model::{Named, PhoneSettings};
 
 /// An add-on license: its entitlement and the users holding it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,7 +123,7 @@ impl State {
     /// Writes the state file atomically (temporary file, then rename).
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
-        crate::config::write_atomic(path, &bytes)
+        roster_core::config::write_atomic(path, &bytes)
     }
 
     /// A fresh timestamp that differs from every earlier one.
@@ -162,7 +162,7 @@ impl State {
                 numbers: Some(Vec::new()),
                 sip_phones: Some(Vec::new()),
                 call_waiting: Some(false),
-                call_forward: Some(crate::model::CallForward {
+                call_forward: Some(roster_core::model::CallForward {
                     enabled: false,
                     number: None,
                 }),

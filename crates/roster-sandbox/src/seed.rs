@@ -1,8 +1,8 @@
 //! A sandbox account seeded from a roster, with drift, so that a first plan has
 //! something to do: creates, updates, a reactivation and deactivations.
 
-use crate::config::{Roster, UserDecl};
-use crate::model::{Named, Status};
+use roster_core::config::{Roster, UserDecl};
+use roster_core::model::{Named, Status};
 
 use super::{SandboxAddon, SandboxUser, State};
 
@@ -232,8 +232,8 @@ fn user(s: &mut State, d: &UserDecl) -> SandboxUser {
 /// The example account (`examples/acme`), built in, for `import --sandbox` when there
 /// is no roster to seed from.
 pub fn example() -> Roster {
-    let text = include_bytes!("../../examples/acme/roster.yaml");
-    crate::config::load_str("examples/acme/roster.yaml", text)
+    let text = include_bytes!("../../../examples/acme/roster.yaml");
+    roster_core::config::load_str("examples/acme/roster.yaml", text)
         .map(|l| l.roster)
         .expect("the built-in example roster is valid (a test checks it)")
 }

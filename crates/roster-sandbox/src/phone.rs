@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 
 use super::talkdesk::{authorize, object_body};
 use super::{ApiError, Shared, State, error, lock};
-use crate::config::{is_e164, is_reserved_extension};
-use crate::model::PhoneSettings;
-use crate::provider::talkdesk::contract::paths;
+use roster_core::config::{is_e164, is_reserved_extension};
+use roster_core::model::PhoneSettings;
+use roster_core::provider::talkdesk::contract::paths;
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()

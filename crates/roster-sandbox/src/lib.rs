@@ -8,6 +8,7 @@ mod phone;
 mod scim;
 pub mod seed;
 mod state;
+pub mod synthetic;
 mod talkdesk;
 
 use std::collections::HashMap;
