@@ -1,7 +1,12 @@
 //! `diff(desired, live) -> Plan`: matching, changes, apply order, guards and checksum.
 //! Pure: no I/O, so every planner test runs without a network.
 
+mod capabilities;
+mod catalog;
 mod diff;
+mod fields;
+mod licenses;
+mod seat;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -12,12 +17,14 @@ use foldhash::HashMap;
 
 use sha2::{Digest, Sha256};
 
-pub use diff::{Capabilities, PlanError, precondition};
-pub use types::{Action, Change, FieldChange, Guard, Kind, Phase, Plan, Summary};
+pub use capabilities::Capabilities;
+pub use fields::precondition;
+pub use types::{Action, Change, FieldChange, Guard, Kind, Phase, Plan, PlanError, Summary};
 
 use crate::config::{MaxDeactivations, Roster};
 use crate::model::Account;
-use diff::{Baseline, Planned, Seat};
+use diff::Planned;
+use seat::{Baseline, Seat};
 
 /// Share of active users one plan may deactivate when the roster sets no
 /// `max_deactivations`: a roster that lost half its users by mistake is stopped.

@@ -212,3 +212,14 @@ impl Plan {
         self.guards.iter().filter(|g| !g.ok)
     }
 }
+
+/// A problem that keeps a plan from being made at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    /// JSON pointer into the roster, for file:line:column.
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: String,
+}

@@ -1,0 +1,83 @@
+//! What a provider can do: the planner never plans what it cannot.
+
+/// What a provider can do; the planner never plans what it cannot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Teams can be created through the API.
+    pub create_teams: bool,
+    /// Users can be deactivated (otherwise removal is an offboard).
+    pub deactivate: bool,
+    /// Roles can be read and changed through the API.
+    pub roles: bool,
+    /// Fields that can be set at creation but never changed afterwards.
+    pub immutable_fields: Vec<&'static str>,
+    /// Talkdesk Phone settings can be read and written.
+    pub phone: bool,
+    /// Add-on licenses can be read and assigned.
+    pub addons: bool,
+    /// Roles can be listed, so a declared role that does not exist is an error.
+    pub role_catalog: bool,
+    /// User fields this API does not have; the roster may declare them, they are not
+    /// planned.
+    pub unmanaged: Vec<&'static str>,
+    /// Fields the API can set but not read back: sent on create, never compared.
+    pub write_only: Vec<&'static str>,
+    /// Fields the API reads but cannot write: a difference is a manual step.
+    pub read_only: Vec<&'static str>,
+    /// Teams exist only as names on users (Talkdesk): a team no live user holds is
+    /// sent by name with a warning, not refused.
+    pub teams_by_name: bool,
+    /// What the provider could not read and why, for the plan's warnings.
+    pub notes: Vec<String>,
+}
+
+impl Capabilities {
+    /// Talkdesk with every surface granted: roles and teams by name through SCIM (no
+    /// role catalog, no team creation), deactivation, queues, Phone and add-ons; the
+    /// extension is read (REST) but no public API writes it; time zone and language
+    /// are in no public API.
+    pub fn talkdesk() -> Self {
+        Capabilities {
+            create_teams: false,
+            deactivate: true,
+            roles: true,
+            immutable_fields: Vec::new(),
+            phone: true,
+            addons: true,
+            role_catalog: false,
+            unmanaged: vec!["time_zone", "language"],
+            write_only: Vec::new(),
+            read_only: vec!["extension"],
+            teams_by_name: true,
+            notes: Vec::new(),
+        }
+    }
+
+    /// CloudTalk: no deactivation (offboard), roles and group membership unreadable
+    /// (roles are taken from the roster; teams are set on create only), the extension
+    /// fixed after creation, no team creation.
+    pub fn cloudtalk() -> Self {
+        Capabilities {
+            create_teams: false,
+            deactivate: false,
+            roles: false,
+            immutable_fields: vec!["extension"],
+            phone: false,
+            addons: false,
+            role_catalog: false,
+            unmanaged: vec!["queues", "time_zone", "language"],
+            write_only: vec!["teams"],
+            read_only: Vec::new(),
+            teams_by_name: false,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Whether the provider plans changes to this roster field.
+    pub fn manages(&self, field: &str) -> bool {
+        let base = field.split('.').next().unwrap_or(field);
+        !self.unmanaged.contains(&base)
+            && (base != "addons" || self.addons)
+            && (base != "phone" || self.phone)
+    }
+}

@@ -1,0 +1,215 @@
+//! The fields of a change: what a create sets, what an update changes and what a removal
+//! clears, and the precondition a saved plan checks before it writes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::Capabilities;
+use super::types::{Action, Change, FieldChange, Kind, Phase};
+use crate::config::UserDecl;
+use crate::model::{PhoneSettings, User};
+
+/// The create of a declared user: every field the provider manages and can write.
+pub(super) fn create(decl: &UserDecl, caps: &Capabilities) -> Change {
+    let mut fields = BTreeMap::new();
+    let mut put = |k: &str, v: Value| {
+        if !v.is_null() && caps.manages(k) && !caps.read_only.contains(&k) {
+            fields.insert(k.to_string(), change_of(Value::Null, v));
+        }
+    };
+    put("email", json!(decl.email));
+    put("name", json!(decl.name));
+    put("role", json!(decl.role));
+    put(
+        "teams",
+        decl.teams
+            .as_ref()
+            .map_or(Value::Null, |t| set_value(&t.iter().cloned().collect())),
+    );
+    put(
+        "queues",
+        decl.queues
+            .as_ref()
+            .map_or(Value::Null, |t| set_value(&t.iter().cloned().collect())),
+    );
+    put("extension", json!(decl.extension));
+    put("time_zone", json!(decl.time_zone));
+    put("language", json!(decl.language));
+    let set_of = |v: &Option<Vec<String>>| {
+        v.as_ref()
+            .map_or(Value::Null, |t| set_value(&t.iter().cloned().collect()))
+    };
+    if caps.addons {
+        put("addons", set_of(&decl.addons));
+    }
+    if let Some(phone) = decl.phone.as_ref().filter(|_| caps.phone) {
+        for (k, v) in phone_fields(phone) {
+            put(&format!("phone.{k}"), v);
+        }
+    }
+    Change {
+        action: Action::Create,
+        kind: Kind::User,
+        key: decl.email.clone(),
+        id: None,
+        phase: Phase::CreateUsers,
+        fields,
+        precondition: None,
+    }
+}
+
+/// A deactivation or offboard clears queues (Talkdesk leaves them in place), and an
+/// offboard also leaves every team.
+pub(super) fn removal_fields(u: &User, caps: &Capabilities) -> BTreeMap<String, FieldChange> {
+    // Queues stay: routing drops inactive agents by itself, and on Talkdesk a user may
+    // not lose its last queue.
+    let mut fields = BTreeMap::from([field("status", json!("active"), json!("inactive"))]);
+    if !caps.deactivate && !u.teams.is_empty() {
+        fields.insert("teams".into(), change_of(set_value(&u.teams), json!([])));
+    }
+    fields
+}
+
+/// The fields of a declared user that differ from the live one; fields left out of the
+/// roster are not compared. Returns manual steps for fields the provider cannot change.
+pub(super) fn update_fields(
+    decl: &UserDecl,
+    live: &User,
+    caps: &Capabilities,
+) -> (BTreeMap<String, FieldChange>, Vec<String>) {
+    // Fields compare natively first; JSON values are built only for the few that
+    // differ, since this runs for every declared user.
+    let mut fields = BTreeMap::new();
+    let mut steps = Vec::new();
+    let mut put = |name: &str, from: Value, to: Value| {
+        if !caps.manages(name) || caps.write_only.contains(&name) {
+            return;
+        }
+        if caps.immutable_fields.contains(&name) || caps.read_only.contains(&name) {
+            steps.push(format!("{}: change {name} from {from} to {to} in the vendor's console (the API cannot change it)", decl.email));
+            return;
+        }
+        fields.insert(name.to_string(), change_of(from, to));
+    };
+    let differs = |live: Option<&str>, want: Option<&str>| want.is_some() && live != want;
+    if !live.email.eq_ignore_ascii_case(&decl.email) {
+        put("email", json!(live.email), json!(decl.email));
+    }
+    if live.name != decl.name {
+        put("name", json!(live.name), json!(decl.name));
+    }
+    if caps.roles
+        && !live
+            .role
+            .as_deref()
+            .is_some_and(|r| r.eq_ignore_ascii_case(&decl.role))
+    {
+        put("role", json!(live.role), json!(decl.role));
+    }
+    let lists = [
+        ("teams", &decl.teams, &live.teams, true),
+        ("queues", &decl.queues, &live.queues, true),
+        ("addons", &decl.addons, &live.addons, caps.addons),
+    ];
+    for (name, want, have, managed) in lists {
+        let Some(want) = want.as_ref().filter(|_| managed) else {
+            continue;
+        };
+        if !same_set(want, have) {
+            put(
+                name,
+                set_value(have),
+                json!(want.iter().collect::<BTreeSet<_>>()),
+            );
+        }
+    }
+    if differs(live.extension.as_deref(), decl.extension.as_deref()) {
+        put("extension", json!(live.extension), json!(decl.extension));
+    }
+    if differs(live.time_zone.as_deref(), decl.time_zone.as_deref()) {
+        put("time_zone", json!(live.time_zone), json!(decl.time_zone));
+    }
+    if let Some(lang) = &decl.language
+        && !live
+            .language
+            .as_deref()
+            .is_some_and(|l| l.eq_ignore_ascii_case(lang))
+    {
+        put("language", json!(live.language), json!(lang));
+    }
+    if let Some(phone) = decl.phone.as_ref().filter(|_| caps.phone) {
+        let current = live.phone.clone().unwrap_or_default();
+        let now: BTreeMap<&str, Value> = phone_fields(&current).into_iter().collect();
+        for (k, v) in phone_fields(phone) {
+            let from = now.get(k).cloned().unwrap_or(Value::Null);
+            if !v.is_null() && from != v {
+                put(&format!("phone.{k}"), from, v);
+            }
+        }
+    }
+    (fields, steps)
+}
+
+/// Whether a declared list and a live set hold the same names, ignoring order and
+/// repeats.
+fn same_set(want: &[String], have: &BTreeSet<String>) -> bool {
+    if want.len() < have.len() || !want.iter().all(|w| have.contains(w)) {
+        return false;
+    }
+    // Every declared name is live; the sets are equal unless the declared list has
+    // repeats that hide a live name it lacks. Lists are short: count the distinct.
+    let distinct = want
+        .iter()
+        .enumerate()
+        .filter(|(i, w)| !want[..*i].contains(w))
+        .count();
+    distinct == have.len()
+}
+
+/// The phone settings as (field, value) pairs; lists as sorted sets, absent as null.
+fn phone_fields(p: &PhoneSettings) -> Vec<(&'static str, Value)> {
+    let set = |v: &Option<Vec<String>>| {
+        v.as_ref()
+            .map_or(Value::Null, |v| json!(v.iter().collect::<BTreeSet<_>>()))
+    };
+    vec![
+        ("extension", json!(p.extension)),
+        ("caller_id", json!(p.caller_id)),
+        ("numbers", set(&p.numbers)),
+        ("sip_phones", set(&p.sip_phones)),
+        ("call_waiting", json!(p.call_waiting)),
+        ("call_forward", json!(p.call_forward)),
+        ("default_country_code", json!(p.default_country_code)),
+        ("do_not_disturb", json!(p.do_not_disturb)),
+    ]
+}
+
+/// The live object's `updated_at`, or a hash of its fields when the vendor has none.
+pub fn precondition(u: &User) -> String {
+    match &u.updated_at {
+        Some(t) => t.clone(),
+        None => {
+            let mut u = u.clone();
+            u.phone = None; // read only for some users; not part of the identity
+            let bytes = serde_json::to_vec(&u).unwrap_or_default();
+            format!("sha256:{}", &hex::encode(Sha256::digest(&bytes))[..16])
+        }
+    }
+}
+
+/// A named field change, for building a change's field map.
+pub(super) fn field(name: &str, from: Value, to: Value) -> (String, FieldChange) {
+    (name.to_string(), FieldChange { from, to })
+}
+
+/// A field change from one value to another.
+pub(super) fn change_of(from: Value, to: Value) -> FieldChange {
+    FieldChange { from, to }
+}
+
+/// A set of names as a JSON array, sorted.
+pub(super) fn set_value(items: &BTreeSet<String>) -> Value {
+    json!(items)
+}

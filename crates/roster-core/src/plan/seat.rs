@@ -1,0 +1,119 @@
+//! Seats: one user's guard-relevant state, and the live account's counts the guards
+//! start from.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt};
+
+use super::Capabilities;
+use crate::config::UserDecl;
+use crate::model::{Status, User};
+
+/// One user's state before and after, as the guards see it.
+#[derive(Debug, Clone)]
+pub(super) struct Seat {
+    pub email: String,
+    pub active: bool,
+    pub admin: bool,
+    pub addons: BTreeSet<String>,
+    pub teams: BTreeSet<String>,
+    pub queues: BTreeSet<String>,
+}
+
+impl Seat {
+    pub(super) fn none() -> Self {
+        Seat {
+            email: String::new(),
+            active: false,
+            admin: false,
+            addons: BTreeSet::new(),
+            teams: BTreeSet::new(),
+            queues: BTreeSet::new(),
+        }
+    }
+}
+
+pub(super) fn desired_seat(
+    decl: &UserDecl,
+    live: Option<&User>,
+    caps: &Capabilities,
+    is_admin: &dyn Fn(Option<&str>) -> bool,
+) -> Seat {
+    let keep = |d: &Option<Vec<String>>, l: Option<&BTreeSet<String>>| match d {
+        Some(v) => v.iter().cloned().collect(),
+        None => l.cloned().unwrap_or_default(),
+    };
+    Seat {
+        email: decl.email.to_lowercase(),
+        active: decl.status() == Status::Active,
+        admin: is_admin(Some(&decl.role)),
+        addons: if caps.addons {
+            keep(&decl.addons, live.map(|l| &l.addons))
+        } else {
+            live.map(|l| l.addons.clone()).unwrap_or_default()
+        },
+        teams: keep(&decl.teams, live.map(|l| &l.teams)),
+        queues: if caps.manages("queues") {
+            keep(&decl.queues, live.map(|l| &l.queues))
+        } else {
+            live.map(|l| l.queues.clone()).unwrap_or_default()
+        },
+    }
+}
+
+/// The live account's counts before any change: what the guards start from.
+pub(super) struct Baseline {
+    pub seats: usize,
+    pub admins: usize,
+    pub addons: BTreeMap<String, usize>,
+    /// (is a team, name) → active members.
+    pub members: HashMap<(bool, String), isize>,
+    /// Lowercased email → whether an active administrator, for `required_admins`.
+    pub admin_by_email: HashMap<String, bool>,
+}
+
+impl Baseline {
+    pub(super) fn of(
+        users: &[User],
+        is_admin: &dyn Fn(Option<&str>) -> bool,
+        members_too: bool,
+    ) -> Baseline {
+        let mut addons: HashMap<&str, usize> = HashMap::new();
+        let mut members: HashMap<(bool, &str), isize> = HashMap::new();
+        let (mut seats, mut admins) = (0, 0);
+        let mut admin_by_email = HashMap::new();
+        for u in users.iter().filter(|u| u.status == Status::Active) {
+            seats += 1;
+            let admin = is_admin(u.role.as_deref());
+            if admin {
+                admins += 1;
+                admin_by_email.insert(u.email.to_lowercase(), true);
+            }
+            for a in &u.addons {
+                *addons.entry(a).or_default() += 1;
+            }
+            if !members_too {
+                continue;
+            }
+            for t in &u.teams {
+                *members.entry((true, t)).or_default() += 1;
+            }
+            for g in &u.queues {
+                *members.entry((false, g)).or_default() += 1;
+            }
+        }
+        Baseline {
+            seats,
+            admins,
+            addons: addons
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            members: members
+                .into_iter()
+                .map(|((t, k), v)| ((t, k.to_string()), v))
+                .collect(),
+            admin_by_email,
+        }
+    }
+}
