@@ -146,6 +146,17 @@ impl Journal {
     }
 }
 
+/// A progress bar over every change of the plan, labelled with the phase.
+fn progress_bar(len: usize) -> indicatif::ProgressBar {
+    let b = indicatif::ProgressBar::new(len as u64);
+    b.set_style(
+        indicatif::ProgressStyle::with_template("{prefix:>28} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    b
+}
+
 /// Runs `plan` against `live` through `writer`, phase by phase.
 pub async fn run<W: Writer>(
     writer: &W,
@@ -165,17 +176,7 @@ pub async fn run<W: Writer>(
     );
     let floor = plan.min_admins.max(1) as usize;
     let lines = opts.progress == Progress::Lines;
-    let bar = if opts.progress == Progress::Bar {
-        let b = indicatif::ProgressBar::new(plan.changes.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{prefix:>28} [{bar:30}] {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        Some(b)
-    } else {
-        None
-    };
+    let bar = (opts.progress == Progress::Bar).then(|| progress_bar(plan.changes.len()));
     let mut report = Report {
         journal: journal.path.clone(),
         ..Report::default()
