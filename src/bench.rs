@@ -112,6 +112,7 @@ async fn writes(rows: &mut Vec<Row>, journal: &Path) -> anyhow::Result<()> {
         concurrency: 32,
         journal_dir: journal.to_path_buf(),
         progress: roster_core::apply::Progress::Quiet,
+        stop: roster_core::apply::Stop::default(),
     };
     let start = Instant::now();
     let report = roster_core::apply::run(&p, &plan, &live, &opts).await?;

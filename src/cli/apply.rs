@@ -10,7 +10,7 @@ use super::target::{self, Connection};
 use super::{Outcome, default_path};
 use roster_core::plan::{self, Plan};
 use roster_core::provider::Reader;
-use roster_core::{apply, render};
+use roster_core::{apply, lock, render};
 
 /// Flags of `roster apply`.
 #[derive(Debug, clap::Args)]
@@ -30,6 +30,10 @@ pub struct Args {
     /// Directory of the JSON-lines journal.
     #[arg(long, default_value = ".roster/journal")]
     journal_dir: PathBuf,
+    /// Wait up to this many seconds for another apply on the same account to finish
+    /// (default: refuse at once and say who holds the account).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    lock_timeout: u64,
     /// No colour in text output (also: the NO_COLOR environment variable).
     #[arg(long)]
     no_color: bool,
@@ -102,6 +106,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let rt = target::runtime()?;
     rt.block_on(async {
         let conn = target::connect(&loaded, &args.conn, true).await?;
+        // Held until apply ends: another apply waits or is refused before it reads.
+        let _lock = take_lock(&conn.lock_key, args.lock_timeout)?;
         let (plan, live) = match saved {
             Some(plan) => {
                 let live = conn.provider.read(&target::scope(&loaded)).await.context("cannot read the account")?;
@@ -144,13 +150,64 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             } else {
                 apply::Progress::Lines
             },
+            stop: stop_on_interrupt(),
         };
         let report = apply::run(&conn.provider, &plan, &live, &opts).await.context("cannot write the apply journal")?;
         report_outcome(&report)
     })
 }
 
+/// Takes the account's apply lock, waiting up to `wait_seconds`.
+fn take_lock(key: &str, wait_seconds: u64) -> anyhow::Result<lock::AccountLock> {
+    let path = lock::path_for(&lock::state_dir(), key);
+    let holder = lock::describe_self("roster apply");
+    let wait = std::time::Duration::from_secs(wait_seconds);
+    Ok(tokio::task::block_in_place(|| {
+        lock::acquire(&path, &holder, wait)
+    })?)
+}
+
+/// A stop that the first Ctrl-C requests; a second one quits at once.
+fn stop_on_interrupt() -> apply::Stop {
+    let stop = apply::Stop::default();
+    let handle = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        handle.request();
+        eprintln!(
+            "\nInterrupted: sending nothing more, waiting for the changes in flight (Ctrl-C again quits at once; the journal shows what was sent)."
+        );
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
+    stop
+}
+
+/// Prints what apply did and maps it to an exit code.
 fn report_outcome(report: &apply::Report) -> anyhow::Result<Outcome> {
+    if let Some(why) = &report.stopped {
+        println!(
+            "Apply stopped ({why}): {} change(s) applied, {} failed, {} not sent. Journal: {}",
+            report.applied,
+            report.failed.len(),
+            report.not_sent.len(),
+            report.journal.display()
+        );
+        for f in &report.failed {
+            println!("  failed {}: {}", f.key, f.reason);
+        }
+        for c in &report.not_sent {
+            println!("  not sent: {c}");
+        }
+        println!("Run apply again to carry out the rest: it plans what is left.");
+        return Ok(match why {
+            apply::Stopped::Interrupted => Outcome::Interrupted,
+            apply::Stopped::Journal(_) => Outcome::Failed,
+        });
+    }
     if report.failed.is_empty() {
         println!(
             "Apply complete: {} change(s) applied. Journal: {}",

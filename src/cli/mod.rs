@@ -25,6 +25,8 @@ pub enum Outcome {
     Changes,
     /// 3: a guard refused the plan.
     Refused,
+    /// 130: apply was interrupted (Ctrl-C) and stopped after the changes in flight.
+    Interrupted,
     /// 1: any other error.
     Failed,
 }
@@ -36,6 +38,7 @@ impl From<Outcome> for ExitCode {
             Outcome::Failed => 1,
             Outcome::Changes => 2,
             Outcome::Refused => 3,
+            Outcome::Interrupted => 130,
         })
     }
 }

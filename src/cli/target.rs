@@ -42,6 +42,9 @@ pub struct Connection {
 pub struct Connected {
     /// The provider.
     pub provider: AnyProvider,
+    /// What names the account for the apply lock: provider, account and the endpoint
+    /// (the token URL, the API base, or the sandbox's state file).
+    pub lock_key: String,
     /// The in-process sandbox, kept alive while the command runs.
     _sandbox: Option<sandbox::Handle>,
 }
@@ -91,6 +94,13 @@ pub async fn connect_to(
         None => None,
     };
     let timeout = std::time::Duration::from_secs(conn.timeout);
+    let mut endpoint = match &conn.sandbox {
+        Some(path) => std::path::absolute(path)
+            .unwrap_or_else(|_| path.clone())
+            .display()
+            .to_string(),
+        None => String::new(),
+    };
     let provider = match account.kind {
         ProviderKind::Cloudtalk => {
             let mut settings = match &handle {
@@ -106,6 +116,9 @@ pub async fn connect_to(
             };
             settings.retries = conn.retries;
             settings.timeout = timeout;
+            if endpoint.is_empty() {
+                endpoint.clone_from(&settings.base_url);
+            }
             AnyProvider::CloudTalk(Box::new(CloudTalk::new(settings)?))
         }
         ProviderKind::Talkdesk | ProviderKind::TalkdeskScim => {
@@ -118,11 +131,15 @@ pub async fn connect_to(
             settings.max_rps = conn.max_rps;
             settings.retries = conn.retries;
             settings.timeout = timeout;
+            if endpoint.is_empty() {
+                endpoint = format!("{} {}", settings.token_url, settings.scim_url);
+            }
             AnyProvider::Talkdesk(Box::new(Talkdesk::new(settings)?))
         }
     };
     Ok(Connected {
         provider,
+        lock_key: format!("{}-{}-{endpoint}", account.kind.as_str(), account.name),
         _sandbox: handle,
     })
 }

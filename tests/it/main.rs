@@ -5,6 +5,7 @@ mod apply;
 mod cloudtalk;
 mod github;
 mod import;
+mod interrupt;
 mod phone;
 mod reliability;
 mod support;

@@ -103,6 +103,26 @@ impl Server {
 
     /// Runs `roster` like [`roster`](Self::roster) with extra environment variables.
     pub fn roster_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("the roster binary runs")
+    }
+
+    /// Starts `roster` in the background with credentials for the server; its output is
+    /// captured for `wait_with_output`.
+    pub fn spawn_roster(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the roster binary starts")
+    }
+
+    /// A `roster` command in the server's directory, with credentials for it and the
+    /// apply lock under that directory.
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -111,12 +131,10 @@ impl Server {
             .env("TALKDESK_CLIENT_ID", roster_sandbox::CLIENT_ID)
             .env("TALKDESK_CLIENT_SECRET", roster_sandbox::CLIENT_SECRET)
             .env("TALKDESK_TOKEN_URL", format!("{}/oauth/token", self.url))
+            .env("ROSTER_STATE_DIR", self.dir.path())
             .env_remove("TALKDESK_SCIM_TOKEN")
             .env_remove("TALKDESK_SCIM_URL");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().expect("the roster binary runs")
+        cmd
     }
 
     /// Replaces a user through SCIM as another administrator would: reads it, lets

@@ -438,6 +438,44 @@ fn scim2_python() -> Option<String> {
 }
 
 #[test]
+fn a_third_party_scim_server_starting_empty_is_bootstrapped_with_two_administrators() {
+    let Some(python) = scim2_python() else { return };
+    let scim = ThirdPartyScim::start(&python);
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("r.yaml"),
+        "version: 1\nprovider: { kind: talkdesk, account: acme }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nteams: [ { name: Billing } ]\nusers:\n  - { email: ops-lead@acme.example, name: Olivia Park, role: Administrator, teams: [Billing] }\n  - { email: ana.costa@acme.example, name: Ana Costa, role: Administrator, teams: [Billing] }\n  - { email: lee@acme.example, name: Lee Adams, role: Agent, teams: [Billing] }\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("ROSTER_STATE_DIR", dir.path())
+            .env("TALKDESK_SCIM_URL", &scim.url)
+            .env("TALKDESK_SCIM_TOKEN", "t")
+            .env_remove("TALKDESK_CLIENT_ID")
+            .env_remove("TALKDESK_CLIENT_SECRET")
+            .output()
+            .unwrap()
+    };
+    assert_eq!(scim.get("/Users")["totalResults"], 0);
+    let out = run(&["apply", "r.yaml", "--auto-approve"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("active admins 0 → 2 (lowest 0 during apply), floor 1; the account starts below its floor and this plan raises it"),
+        "{text}"
+    );
+    assert!(text.contains("3 change(s) applied"), "{text}");
+    let users = scim.get("/Users");
+    assert_eq!(users["totalResults"], 3, "{users}");
+    let again = run(&["plan", "r.yaml", "--detailed-exitcode"]);
+    assert_eq!(code(&again), 0, "{}{}", stdout(&again), stderr(&again));
+}
+
+#[test]
 fn scim_alone_against_a_third_party_scim_server() {
     let Some(python) = scim2_python() else { return };
     let scim = ThirdPartyScim::start(&python);

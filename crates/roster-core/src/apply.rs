@@ -1,10 +1,12 @@
 //! Carrying out a plan: preconditions, phases in order with bounded concurrency, a
-//! runtime admin floor, a JSON-lines journal and a closing report.
+//! runtime admin floor, a JSON-lines journal written as each change is sent and as it
+//! ends, progress per change, and a stop that lets in-flight changes finish.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use futures_util::{StreamExt, stream};
 use serde_json::json;
@@ -22,17 +24,46 @@ pub struct Options {
     pub journal_dir: PathBuf,
     /// How to show progress.
     pub progress: Progress,
+    /// Asked to stop (Ctrl-C): no new change is sent; those in flight finish.
+    pub stop: Stop,
+}
+
+/// A request to stop sending changes, shared with a signal handler.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    /// Asks the running apply to send nothing more.
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 /// How apply shows progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
-    /// A bar per phase, for a terminal.
+    /// A bar over every change, labelled with the phase, for a terminal.
     Bar,
     /// One plain line per change, for CI logs.
     Lines,
     /// Nothing but the journal (benchmarks).
     Quiet,
+}
+
+/// Why apply stopped before the end of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Stopped {
+    /// The operator interrupted it.
+    #[error("interrupted")]
+    Interrupted,
+    /// The journal could not be written, so nothing more was sent.
+    #[error("the journal could not be written: {0}")]
+    Journal(String),
 }
 
 /// What happened to one change.
@@ -51,6 +82,10 @@ pub struct Report {
     pub applied: usize,
     /// Changes that failed or were refused.
     pub failed: Vec<Failure>,
+    /// Changes never sent because apply was stopped: "action key".
+    pub not_sent: Vec<String>,
+    /// Why apply stopped early, if it did.
+    pub stopped: Option<Stopped>,
     /// The journal written.
     pub journal: PathBuf,
 }
@@ -94,8 +129,10 @@ fn admin_role(plan: &Plan, role: Option<&str>) -> bool {
 
 /// Whether a change takes an active administrator away, and whether it adds one.
 fn admin_effect(plan: &Plan, c: &Change, live: Option<&User>) -> (bool, bool) {
-    let before =
-        live.is_some_and(|u| u.status == Status::Active && admin_role(plan, u.role.as_deref()));
+    // A pending administrator cannot log in, so taking one away costs the floor nothing.
+    let before = live.is_some_and(|u| {
+        u.status == Status::Active && !u.pending && admin_role(plan, u.role.as_deref())
+    });
     let role_after = c
         .fields
         .get("role")
@@ -104,18 +141,21 @@ fn admin_effect(plan: &Plan, c: &Change, live: Option<&User>) -> (bool, bool) {
     let active_after = match c.action {
         Action::Deactivate | Action::Offboard => false,
         Action::Create | Action::Reactivate => true,
-        _ => live.is_some_and(|u| u.status == Status::Active),
+        _ => live.is_some_and(|u| u.status == Status::Active && !u.pending),
     };
     let after = active_after && admin_role(plan, role_after);
     (before && !after, !before && after)
 }
 
+/// The JSON-lines journal: one line when a change is sent and one when it ends, each
+/// written straight to the file so a killed apply leaves a record of what it sent.
 struct Journal {
     file: Mutex<std::fs::File>,
     path: PathBuf,
 }
 
 impl Journal {
+    /// Creates `{time}-{checksum}.jsonl` under `dir`.
     fn open(dir: &Path, plan: &Plan) -> std::io::Result<Journal> {
         std::fs::create_dir_all(dir)?;
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
@@ -135,29 +175,163 @@ impl Journal {
         })
     }
 
-    fn write(&self, v: serde_json::Value) {
-        let mut line = v.to_string();
+    /// Appends one event with the time. The file is unbuffered: a line is with the
+    /// operating system once this returns, so SIGKILL cannot lose it.
+    fn write(&self, mut event: serde_json::Value) -> std::io::Result<()> {
+        event["time"] = json!(chrono::Utc::now().to_rfc3339());
+        let mut line = event.to_string();
         line.push('\n');
-        if let Ok(mut f) = self.file.lock() {
-            // The journal is a record, not a control path: a full disk must not stop
-            // an apply half-way, so write errors are reported by the final flush.
-            let _ = f.write_all(line.as_bytes());
+        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        f.write_all(line.as_bytes())
+    }
+
+    /// Flushes the journal to disk at the end of the run.
+    fn sync(&self) -> std::io::Result<()> {
+        self.file
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sync_all()
+    }
+}
+
+/// Progress on the terminal or in the log, moved as each change ends.
+struct Display {
+    bar: Option<indicatif::ProgressBar>,
+    lines: bool,
+}
+
+impl Display {
+    /// A bar over every change of the plan, or plain lines, or nothing.
+    fn new(progress: Progress, len: usize) -> Display {
+        let bar = (progress == Progress::Bar).then(|| {
+            let b = indicatif::ProgressBar::new(len as u64);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{prefix:>28} [{bar:30}] {pos}/{len} {elapsed} elapsed, about {eta} left {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            b
+        });
+        Display {
+            bar,
+            lines: progress == Progress::Lines,
+        }
+    }
+
+    /// A phase begins with `n` changes.
+    fn phase(&self, phase: Phase, n: usize) {
+        match &self.bar {
+            Some(b) => b.set_prefix(phase.label()),
+            None if self.lines => eprintln!("apply: {} ({n})", phase.label()),
+            None => {}
+        }
+    }
+
+    /// One change ended (or was not sent).
+    fn done(&self, c: &Change, outcome: &Outcome) {
+        let line = format!("{} {}", c.action.as_str(), c.key);
+        if let Some(b) = &self.bar {
+            b.inc(1);
+            b.set_message(line);
+            return;
+        }
+        if self.lines {
+            match outcome {
+                Outcome::Done(Ok(())) => eprintln!("  {line}: ok"),
+                Outcome::Done(Err(e)) => eprintln!("  {line}: failed: {e}"),
+                Outcome::NotSent => eprintln!("  {line}: not sent"),
+            }
+        }
+    }
+
+    /// Removes the bar.
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
         }
     }
 }
 
-/// A progress bar over every change of the plan, labelled with the phase.
-fn progress_bar(len: usize) -> indicatif::ProgressBar {
-    let b = indicatif::ProgressBar::new(len as u64);
-    b.set_style(
-        indicatif::ProgressStyle::with_template("{prefix:>28} [{bar:30}] {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    b
+/// What became of one change.
+enum Outcome {
+    /// Sent (or refused by the runtime floor), with its result.
+    Done(Result<(), String>),
+    /// Not sent: apply was stopped first.
+    NotSent,
 }
 
-/// Runs `plan` against `live` through `writer`, phase by phase.
+/// One apply in progress: what every change reads and the counts they share.
+struct Run<'a, W> {
+    writer: &'a W,
+    plan: &'a Plan,
+    by_id: HashMap<&'a str, &'a User>,
+    /// Active administrators now, counting only changes that surely happened.
+    admins: Mutex<usize>,
+    floor: usize,
+    journal: Journal,
+    stop: &'a Stop,
+    /// The first journal write that failed; apply stops sending when there is one.
+    journal_error: Mutex<Option<std::io::Error>>,
+}
+
+impl<W: Writer> Run<'_, W> {
+    /// Records an event; a journal that cannot be written stops the apply, since what it
+    /// sends next would go unrecorded.
+    fn record(&self, event: serde_json::Value) {
+        if let Err(e) = self.journal.write(event) {
+            self.stop.request();
+            let mut first = self.journal_error.lock().unwrap_or_else(|p| p.into_inner());
+            first.get_or_insert(e);
+        }
+    }
+
+    /// Sends one change unless a stop was asked for or the runtime floor refuses it;
+    /// journals it before it is sent and when it ends.
+    async fn one(&self, c: &Change, phase: Phase) -> Outcome {
+        if self.stop.requested() {
+            return Outcome::NotSent;
+        }
+        let live_user = c.id.as_deref().and_then(|id| self.by_id.get(id).copied());
+        let (takes, adds) = admin_effect(self.plan, c, live_user);
+        if takes {
+            let mut n = self.admins.lock().unwrap_or_else(|p| p.into_inner());
+            if *n <= self.floor {
+                let reason = format!(
+                    "refused: it would leave fewer than {} active administrator(s)",
+                    self.floor
+                );
+                self.record(json!({"event": "refused", "phase": phase, "action": c.action, "key": c.key, "id": c.id, "error": reason}));
+                return Outcome::Done(Err(reason));
+            }
+            *n -= 1;
+        }
+        self.record(
+            json!({"event": "send", "phase": phase, "action": c.action, "key": c.key, "id": c.id}),
+        );
+        let result = self.writer.perform(c, self.plan).await;
+        {
+            let mut n = self.admins.lock().unwrap_or_else(|p| p.into_inner());
+            match (&result, takes, adds) {
+                // Give the administrator back only when the demotion surely did not
+                // happen; an unknown outcome counts as done.
+                (Err(e), true, _) if e.surely_not_applied() => *n += 1,
+                (Ok(()), _, true) => *n += 1,
+                _ => {}
+            }
+        }
+        let result = result.map_err(|e| e.to_string());
+        self.record(json!({
+            "event": "result", "phase": phase, "action": c.action, "key": c.key, "id": c.id,
+            "outcome": if result.is_ok() { "ok" } else { "failed" }, "error": result.as_ref().err(),
+        }));
+        Outcome::Done(result)
+    }
+}
+
+/// Runs `plan` against `live` through `writer`, phase by phase. Each change is
+/// journalled as it is sent and as it ends; after a stop, nothing new is sent.
 pub async fn run<W: Writer>(
     writer: &W,
     plan: &Plan,
@@ -165,20 +339,26 @@ pub async fn run<W: Writer>(
     opts: &Options,
 ) -> std::io::Result<Report> {
     let journal = Journal::open(&opts.journal_dir, plan)?;
-    let now = || chrono::Utc::now().to_rfc3339();
-    journal.write(json!({"time": now(), "event": "start", "checksum": plan.checksum, "provider": plan.provider, "account": plan.account, "changes": plan.changes.len()}));
-    let by_id: HashMap<&str, &User> = live.users.iter().map(|u| (u.id.as_str(), u)).collect();
-    let admins = Mutex::new(
-        live.users
-            .iter()
-            .filter(|u| u.status == Status::Active && admin_role(plan, u.role.as_deref()))
-            .count(),
-    );
-    let floor = plan.min_admins.max(1) as usize;
-    let lines = opts.progress == Progress::Lines;
-    let bar = (opts.progress == Progress::Bar).then(|| progress_bar(plan.changes.len()));
+    journal.write(json!({"event": "start", "checksum": plan.checksum, "provider": plan.provider, "account": plan.account, "changes": plan.changes.len()}))?;
+    let admins = live
+        .users
+        .iter()
+        .filter(|u| u.status == Status::Active && !u.pending)
+        .filter(|u| admin_role(plan, u.role.as_deref()))
+        .count();
+    let run = Run {
+        writer,
+        plan,
+        by_id: live.users.iter().map(|u| (u.id.as_str(), u)).collect(),
+        admins: Mutex::new(admins),
+        floor: plan.min_admins.max(1) as usize,
+        journal,
+        stop: &opts.stop,
+        journal_error: Mutex::new(None),
+    };
+    let display = Display::new(opts.progress, plan.changes.len());
     let mut report = Report {
-        journal: journal.path.clone(),
+        journal: run.journal.path.clone(),
         ..Report::default()
     };
     for phase in Phase::ALL {
@@ -186,71 +366,40 @@ pub async fn run<W: Writer>(
         if changes.is_empty() {
             continue;
         }
-        match &bar {
-            Some(b) => b.set_prefix(phase.label()),
-            None if lines => eprintln!("apply: {} ({})", phase.label(), changes.len()),
-            None => {}
-        }
-        let outcomes: Vec<(&Change, Result<(), String>)> = stream::iter(changes)
-            .map(|c| {
-                let live_user = c.id.as_deref().and_then(|id| by_id.get(id).copied());
-                let (takes, adds) = admin_effect(plan, c, live_user);
-                let admins = &admins;
-                async move {
-                    if takes {
-                        let mut n = admins.lock().unwrap_or_else(|p| p.into_inner());
-                        if *n <= floor {
-                            return (c, Err(format!("refused: it would leave fewer than {floor} active administrator(s)")));
-                        }
-                        *n -= 1;
-                    }
-                    let result = writer.perform(c, plan).await;
-                    let mut n = admins.lock().unwrap_or_else(|p| p.into_inner());
-                    match (&result, takes, adds) {
-                        // Give the administrator back only when the demotion surely
-                        // did not happen; an unknown outcome counts as done.
-                        (Err(e), true, _) if e.surely_not_applied() => *n += 1,
-                        (Ok(()), _, true) => *n += 1,
-                        _ => {}
-                    }
-                    (c, result.map_err(|e| e.to_string()))
-                }
-            })
-            .buffer_unordered(opts.concurrency.max(1))
-            .collect()
-            .await;
-        for (c, result) in outcomes {
-            let line = format!("{} {}", c.action.as_str(), c.key);
-            journal.write(json!({
-                "time": now(), "event": "change", "phase": phase, "action": c.action, "key": c.key, "id": c.id,
-                "outcome": if result.is_ok() { "ok" } else { "failed" }, "error": result.as_ref().err(),
-            }));
-            match (&bar, &result) {
-                (Some(b), _) => {
-                    b.inc(1);
-                    b.set_message(line.clone());
-                }
-                (None, Ok(())) if lines => eprintln!("  {line}: ok"),
-                (None, Err(e)) if lines => eprintln!("  {line}: failed: {e}"),
-                (None, _) => {}
-            }
-            match result {
-                Ok(()) => report.applied += 1,
-                Err(reason) => report.failed.push(Failure {
+        display.phase(phase, changes.len());
+        let run = &run;
+        let mut outcomes = stream::iter(changes)
+            .map(|c| async move { (c, run.one(c, phase).await) })
+            .buffer_unordered(opts.concurrency.max(1));
+        while let Some((c, outcome)) = outcomes.next().await {
+            display.done(c, &outcome);
+            match outcome {
+                Outcome::Done(Ok(())) => report.applied += 1,
+                Outcome::Done(Err(reason)) => report.failed.push(Failure {
                     key: c.key.clone(),
                     reason,
                 }),
+                Outcome::NotSent => {
+                    report
+                        .not_sent
+                        .push(format!("{} {}", c.action.as_str(), c.key))
+                }
             }
         }
     }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    journal.write(json!({"time": now(), "event": "end", "applied": report.applied, "failed": report.failed.len()}));
-    journal
-        .file
+    display.finish();
+    let journal_error = run
+        .journal_error
         .lock()
-        .map_err(|_| std::io::Error::other("journal lock poisoned"))?
-        .sync_all()?;
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    report.stopped = match journal_error {
+        Some(e) => Some(Stopped::Journal(e.to_string())),
+        None if opts.stop.requested() => Some(Stopped::Interrupted),
+        None => None,
+    };
+    let stopped = report.stopped.as_ref().map(|s| s.to_string());
+    run.journal.write(json!({"event": "end", "applied": report.applied, "failed": report.failed.len(), "not_sent": report.not_sent.len(), "stopped": stopped}))?;
+    run.journal.sync()?;
     Ok(report)
 }

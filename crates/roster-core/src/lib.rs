@@ -10,6 +10,7 @@ pub mod config;
 mod fuzzing;
 pub mod github;
 pub mod import;
+pub mod lock;
 pub mod model;
 pub mod plan;
 pub mod provider;

@@ -255,9 +255,10 @@ pub struct UserDecl {
     /// BCP 47 language tag, e.g. en-US.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    /// `active` (default) or `inactive` to deactivate on purpose.
+    /// `active` (default), `inactive` to deactivate on purpose, or `pending`: active,
+    /// but invited and not yet confirmed, so not counted toward the admin floor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<Status>,
+    pub status: Option<DeclaredStatus>,
     /// Add-on licenses, e.g. salesforce.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addons: Option<Vec<String>>,
@@ -269,9 +270,30 @@ pub struct UserDecl {
     pub external_id: Option<String>,
 }
 
+/// The status a roster declares for a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeclaredStatus {
+    /// Holds a seat and can log in.
+    Active,
+    /// Deactivated on purpose.
+    Inactive,
+    /// Holds a seat but has not confirmed the invitation yet, so cannot log in.
+    Pending,
+}
+
 impl UserDecl {
-    /// The declared status, `active` when left out.
+    /// The seat the declared status asks for, `active` when left out (pending users
+    /// hold a seat).
     pub fn status(&self) -> Status {
-        self.status.unwrap_or(Status::Active)
+        match self.status {
+            Some(DeclaredStatus::Inactive) => Status::Inactive,
+            Some(DeclaredStatus::Active | DeclaredStatus::Pending) | None => Status::Active,
+        }
+    }
+
+    /// Whether the roster expects this user not to have confirmed the invitation yet.
+    pub fn expects_pending(&self) -> bool {
+        self.status == Some(DeclaredStatus::Pending)
     }
 }

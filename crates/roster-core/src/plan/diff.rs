@@ -36,6 +36,8 @@ pub(super) struct Diffed {
     pub notes: Vec<String>,
     pub team_aliases: BTreeMap<String, String>,
     pub admin_roles: BTreeSet<String>,
+    /// Declared administrators who will be active but pending (invited, unconfirmed).
+    pub pending_admins: usize,
 }
 
 /// What the per-user steps add to: changes, warnings and manual steps, in plan order.
@@ -83,6 +85,7 @@ pub(super) fn changes(
     } else {
         Vec::new()
     };
+    let pending_admins = users.pending_admins();
     // Team and queue membership matters only for warnings about changes.
     let baseline = Baseline::of(
         &users.users,
@@ -97,6 +100,7 @@ pub(super) fn changes(
         notes,
         team_aliases: teams.aliases,
         admin_roles,
+        pending_admins,
     })
 }
 
@@ -148,11 +152,27 @@ impl<'a> Users<'a> {
         Seat {
             email: u.email.to_lowercase(),
             active: u.status == Status::Active,
-            admin: self.is_admin(u.role.as_deref()),
+            admin: !u.pending && self.is_admin(u.role.as_deref()),
             addons: u.addons.clone(),
             teams: u.teams.clone(),
             queues: u.queues.clone(),
         }
+    }
+
+    /// Declared active administrators who are, or are declared, pending.
+    fn pending_admins(&self) -> usize {
+        let live_pending = |d: &UserDecl| {
+            std::iter::once(&d.email)
+                .chain(&d.previously)
+                .find_map(|e| self.by_email.get(&lowercase(e)))
+                .is_some_and(|&i| self.users[i].pending)
+        };
+        self.roster
+            .users
+            .iter()
+            .filter(|d| d.status() == Status::Active && self.is_admin(Some(&d.role)))
+            .filter(|d| d.expects_pending() || live_pending(d))
+            .count()
     }
 
     /// Deactivation where the provider has it, otherwise an offboard.

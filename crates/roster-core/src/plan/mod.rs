@@ -71,7 +71,13 @@ pub fn diff(
         currency: seats.and_then(|s| s.currency.clone()),
         welcome_emails: count(Action::Create),
     };
-    let guards = guards(roster, live, opts, &summary, &sim);
+    if sim.admins_after == 0 && d.pending_admins > 0 {
+        warnings.push(format!(
+            "every administrator after this plan is pending ({}): nobody can sign in as an administrator until one confirms the invitation",
+            d.pending_admins
+        ));
+    }
+    let guards = guards(roster, live, opts, &summary, &sim, d.pending_admins);
     let floor = roster.policy.min_admins.max(1);
     let mut plan = Plan {
         format_version: 1,
@@ -109,6 +115,8 @@ struct Simulation {
     admins_before: usize,
     admins_after: usize,
     admins_lowest: usize,
+    /// The fewest active administrators right after a step that took one away.
+    lowest_after_loss: Option<usize>,
     seats_highest: usize,
     addons_highest: BTreeMap<String, usize>,
     deactivations: usize,
@@ -135,6 +143,7 @@ fn simulate(base: Baseline, planned: &[Planned]) -> Simulation {
         admins_before,
         admins_after: 0,
         admins_lowest: admins_now,
+        lowest_after_loss: None,
         seats_highest: seats_now,
         addons_highest: addons.clone(),
         deactivations: 0,
@@ -167,6 +176,7 @@ fn simulate(base: Baseline, planned: &[Planned]) -> Simulation {
             sim.final_admin
                 .insert(p.after.email.clone(), admin(&p.after));
         }
+        let admins_before_step = admins_now;
         if let Some(b) = &p.before {
             step(b, -1);
             seats_now -= usize::from(active(b));
@@ -176,6 +186,12 @@ fn simulate(base: Baseline, planned: &[Planned]) -> Simulation {
         seats_now += usize::from(active(&p.after));
         admins_now += usize::from(admin(&p.after));
         sim.admins_lowest = sim.admins_lowest.min(admins_now);
+        if admins_now < admins_before_step {
+            sim.lowest_after_loss = Some(
+                sim.lowest_after_loss
+                    .map_or(admins_now, |l| l.min(admins_now)),
+            );
+        }
         sim.seats_highest = sim.seats_highest.max(seats_now);
         for (a, n) in &addons {
             let high = sim.addons_highest.entry(a.clone()).or_default();
@@ -203,17 +219,14 @@ fn guards(
     opts: &Options,
     summary: &Summary,
     sim: &Simulation,
+    pending_admins: usize,
 ) -> Vec<Guard> {
     let policy = &roster.policy;
-    let floor = policy.min_admins.max(1) as usize;
-    let mut out = vec![Guard {
-        name: "admin_floor".into(),
-        ok: sim.admins_lowest >= floor,
-        detail: format!(
-            "active admins {} → {} (lowest {} during apply), floor {floor}",
-            sim.admins_before, sim.admins_after, sim.admins_lowest
-        ),
-    }];
+    let mut out = vec![admin_floor(
+        policy.min_admins.max(1) as usize,
+        sim,
+        pending_admins,
+    )];
     let missing: Vec<&String> = policy
         .required_admins
         .iter()
@@ -310,6 +323,36 @@ fn guards(
         });
     }
     out
+}
+
+/// The admin floor forbids making things worse: no step may take an administrator
+/// away at or below the floor, and the plan may not end below it unless it raises the
+/// count (an account bootstrapped from none, or one that starts below its floor).
+fn admin_floor(floor: usize, sim: &Simulation, pending_admins: usize) -> Guard {
+    let lost_below = sim.lowest_after_loss.is_some_and(|n| n < floor);
+    let ends_below = sim.admins_after < floor && sim.admins_after <= sim.admins_before;
+    let ok = !lost_below && !ends_below;
+    let mut detail = format!(
+        "active admins {} → {} (lowest {} during apply), floor {floor}",
+        sim.admins_before, sim.admins_after, sim.admins_lowest
+    );
+    if sim.admins_before < floor {
+        detail.push_str(if ok {
+            "; the account starts below its floor and this plan raises it"
+        } else {
+            "; the account is below its floor: a plan must add an active administrator"
+        });
+    }
+    if pending_admins > 0 {
+        detail.push_str(&format!(
+            "; {pending_admins} pending administrator(s) not counted (invited, not confirmed: they cannot sign in)"
+        ));
+    }
+    Guard {
+        name: "admin_floor".into(),
+        ok,
+        detail,
+    }
 }
 
 fn join(items: &[&String]) -> String {

@@ -46,7 +46,10 @@ pub(super) fn desired_seat(
     Seat {
         email: decl.email.to_lowercase(),
         active: decl.status() == Status::Active,
-        admin: is_admin(Some(&decl.role)),
+        // A pending administrator cannot log in yet: it does not count toward the floor.
+        admin: is_admin(Some(&decl.role))
+            && !decl.expects_pending()
+            && !live.is_some_and(|l| l.pending),
         addons: if caps.addons {
             keep(&decl.addons, live.map(|l| &l.addons))
         } else {
@@ -84,7 +87,7 @@ impl Baseline {
         let mut admin_by_email = HashMap::new();
         for u in users.iter().filter(|u| u.status == Status::Active) {
             seats += 1;
-            let admin = is_admin(u.role.as_deref());
+            let admin = !u.pending && is_admin(u.role.as_deref());
             if admin {
                 admins += 1;
                 admin_by_email.insert(u.email.to_lowercase(), true);

@@ -639,6 +639,54 @@ fn cases() -> Vec<Case> {
             expect: vec!["update p@acme.example: phone.call_waiting"],
             ..Case::default()
         },
+        Case {
+            name: "an empty account is bootstrapped with two administrators",
+            users: admins2(),
+            live: Vec::new(),
+            expect: vec![
+                "create a1@acme.example: email,name,role",
+                "create a2@acme.example: email,name,role",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "an account below its floor may be raised, not left as it is",
+            policy: "  min_admins: 2",
+            users: admins2() + &du("b@acme.example", "Agent", ", extension: \"2001\""),
+            live: vec![
+                lu("a1@acme.example", "Administrator"),
+                lu("b@acme.example", "Agent"),
+            ],
+            expect: vec![
+                "create a2@acme.example: email,name,role",
+                "update b@acme.example: extension",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "an account below its floor refuses a plan that does not raise it",
+            policy: "  min_admins: 2",
+            users: du("a1@acme.example", "Administrator", "")
+                + &du("b@acme.example", "Agent", ", extension: \"2001\""),
+            live: vec![
+                lu("a1@acme.example", "Administrator"),
+                lu("b@acme.example", "Agent"),
+            ],
+            expect: vec!["update b@acme.example: extension"],
+            refused: vec!["admin_floor"],
+            ..Case::default()
+        },
+        Case {
+            name: "a pending administrator does not count: demoting the other is refused",
+            users: du("a1@acme.example", "Agent", "") + &du("a2@acme.example", "Administrator", ""),
+            live: vec![
+                lu("a1@acme.example", "Administrator"),
+                with(lu("a2@acme.example", "Administrator"), |u| u.pending = true),
+            ],
+            expect: vec!["update a1@acme.example: role"],
+            refused: vec!["admin_floor"],
+            ..Case::default()
+        },
     ];
     v.retain(|c| !c.name.is_empty());
     v
@@ -662,6 +710,82 @@ fn planner_cases() {
         let refused: Vec<&str> = plan.refusals().map(|g| g.name.as_str()).collect();
         assert_eq!(refused, case.refused, "{}: {:?}", case.name, plan.guards);
     }
+}
+
+#[test]
+fn an_account_whose_only_administrator_is_pending_is_below_its_floor() {
+    let users = du("a1@acme.example", "Administrator", "");
+    let live = vec![with(lu("a1@acme.example", "Administrator"), |u| {
+        u.pending = true
+    })];
+    let plan = diff(
+        &roster("", &users),
+        &account(live),
+        &full(),
+        &Options::default(),
+    )
+    .unwrap();
+    let floor = plan
+        .guards
+        .iter()
+        .find(|g| g.name == "admin_floor")
+        .unwrap();
+    assert!(!floor.ok, "{floor:?}");
+    assert!(
+        floor.detail.contains("active admins 0 → 0"),
+        "{}",
+        floor.detail
+    );
+    assert!(
+        floor.detail.contains("the account is below its floor"),
+        "{}",
+        floor.detail
+    );
+    assert!(
+        floor
+            .detail
+            .contains("1 pending administrator(s) not counted"),
+        "{}",
+        floor.detail
+    );
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.starts_with("every administrator after this plan is pending")),
+        "{:?}",
+        plan.warnings
+    );
+
+    let declared = du("a1@acme.example", "Administrator", ", status: pending");
+    let plan = diff(
+        &roster("", &declared),
+        &account(Vec::new()),
+        &full(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(describe(&plan), ["create a1@acme.example: email,name,role"]);
+    assert!(
+        !plan.accepted(),
+        "a roster whose only admin is pending leaves nobody to sign in"
+    );
+}
+
+#[test]
+fn bootstrapping_says_the_account_starts_below_its_floor() {
+    let plan = diff(
+        &roster("", &admins2()),
+        &account(Vec::new()),
+        &full(),
+        &Options::default(),
+    )
+    .unwrap();
+    let floor = &plan.guards[0];
+    assert!(floor.ok, "{floor:?}");
+    assert_eq!(
+        floor.detail,
+        "active admins 0 → 2 (lowest 0 during apply), floor 1; the account starts below its floor and this plan raises it"
+    );
 }
 
 #[test]
@@ -893,8 +1017,11 @@ proptest! {
         let live = account(live);
         let plan = diff(&r, &live, &full(), &Options::default()).unwrap();
         prop_assume!(plan.accepted());
+        let (_, start) = apply_in_order(&live, &Plan { changes: Vec::new(), ..plan.clone() }, &r);
         let (after, lowest) = apply_in_order(&live, &plan, &r);
-        prop_assert!(lowest >= min_admins as usize, "dipped to {lowest} admins");
+        // Never below the floor, or, for an account that starts below it, never below
+        // where it started.
+        prop_assert!(lowest >= (min_admins as usize).min(start), "dipped to {lowest} admins from {start}");
         let again = diff(&r, &after, &full(), &Options::default()).unwrap();
         prop_assert!(again.changes.is_empty(), "replan not empty: {:?}", describe(&again));
     }

@@ -1,0 +1,163 @@
+//! An apply that is killed, interrupted or run twice at once, against `roster sandbox
+//! serve` with latency so that it is caught in the middle of a phase.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{Server, code, root, stderr, stdout};
+
+fn acme() -> String {
+    root().join("examples/acme").display().to_string()
+}
+
+/// The one journal the server's directory holds, as parsed lines.
+fn journal(server: &Server) -> Vec<Value> {
+    let Some(path) = journal_path(server) else {
+        return Vec::new();
+    };
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn journal_path(server: &Server) -> Option<PathBuf> {
+    let dir = std::fs::read_dir(server.path(".roster/journal")).ok()?;
+    dir.filter_map(Result::ok).map(|e| e.path()).next()
+}
+
+/// Keys of the journal's events named `event`.
+fn keys(lines: &[Value], event: &str) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| l["event"] == event)
+        .map(|l| l["key"].as_str().unwrap().to_lowercase())
+        .collect()
+}
+
+/// Waits until the journal holds `n` results (the apply is mid-way), or fails.
+fn wait_for_results(server: &Server, n: usize) {
+    let start = Instant::now();
+    while keys(&journal(server), "result").len() < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "apply never got {n} changes done"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Every user the emulator's history shows as changed.
+fn changed_in_emulator(server: &Server) -> BTreeSet<String> {
+    server
+        .history()
+        .into_iter()
+        .map(|h| h.email.to_lowercase())
+        .collect()
+}
+
+#[test]
+fn a_killed_apply_leaves_a_journal_of_everything_it_sent_and_a_rerun_converges() {
+    let server = Server::start(Some("examples/acme"), None, &["--latency-ms", "150"]);
+    let mut child =
+        server.spawn_roster(&["apply", &acme(), "--auto-approve", "--concurrency", "2"]);
+    wait_for_results(&server, 3);
+    signal(&child, "-KILL");
+    child.wait().unwrap();
+
+    let lines = journal(&server);
+    let sent: BTreeSet<String> = keys(&lines, "send").into_iter().collect();
+    let done = changed_in_emulator(&server);
+    assert!(!done.is_empty());
+    let missing: Vec<_> = done.difference(&sent).collect();
+    assert!(
+        missing.is_empty(),
+        "changed but not journalled: {missing:?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l["event"] == "end"),
+        "the apply was killed before its end"
+    );
+
+    let out = server.roster(&["apply", &acme(), "--auto-approve"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let out = server.roster(&["plan", &acme(), "--detailed-exitcode"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    server.assert_no_delete();
+}
+
+#[test]
+fn an_interrupted_apply_finishes_what_is_in_flight_and_sends_nothing_more() {
+    let server = Server::start(Some("examples/acme"), None, &["--latency-ms", "150"]);
+    let child = server.spawn_roster(&["apply", &acme(), "--auto-approve", "--concurrency", "2"]);
+    wait_for_results(&server, 2);
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 130, "{}{}", stdout(&out), stderr(&out));
+
+    let lines = journal(&server);
+    let (sent, results) = (keys(&lines, "send"), keys(&lines, "result"));
+    assert_eq!(
+        sent.iter().collect::<BTreeSet<_>>(),
+        results.iter().collect::<BTreeSet<_>>(),
+        "every change sent was let finish"
+    );
+    let end = lines.last().unwrap();
+    assert_eq!(end["event"], "end");
+    assert_eq!(end["stopped"], "interrupted");
+    let not_sent = end["not_sent"].as_u64().unwrap() as usize;
+    assert!(not_sent > 0, "the interrupt came too late to test: {end}");
+    assert_eq!(sent.len() + not_sent, 17, "{end}");
+    let report = stdout(&out);
+    assert!(report.contains("Apply stopped (interrupted)"), "{report}");
+    assert_eq!(report.matches("  not sent: ").count(), not_sent, "{report}");
+
+    // Nothing reached the emulator after the report: its history names only users
+    // the journal sent.
+    let done = changed_in_emulator(&server);
+    let sent: BTreeSet<String> = sent.into_iter().collect();
+    assert!(done.is_subset(&sent), "{done:?} vs {sent:?}");
+    server.assert_no_delete();
+}
+
+#[test]
+fn a_second_apply_on_the_account_is_refused_or_waits() {
+    let server = Server::start(Some("examples/acme"), None, &["--latency-ms", "100"]);
+    let first = server.spawn_roster(&["apply", &acme(), "--auto-approve", "--concurrency", "1"]);
+    wait_for_results(&server, 1);
+
+    let refused = server.roster(&["apply", &acme(), "--auto-approve"]);
+    assert_eq!(code(&refused), 1, "{}", stdout(&refused));
+    let err = stderr(&refused);
+    assert!(
+        err.contains(&format!(
+            "another apply is running on this account (roster apply, pid {} by",
+            first.id()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--lock-timeout"), "{err}");
+
+    let waited = server.roster(&["apply", &acme(), "--auto-approve", "--lock-timeout", "120"]);
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    assert_eq!(code(&waited), 0, "{}", stderr(&waited));
+    assert!(
+        stdout(&waited).contains("No changes"),
+        "{}",
+        stdout(&waited)
+    );
+    server.assert_no_delete();
+}
