@@ -71,6 +71,8 @@ fn phone_worth_writing(p: &PhoneSettings) -> bool {
         || p.call_forward.as_ref().is_some_and(|c| c.enabled)
 }
 
+/// One user's entry under `users:`; a user whose role cannot be read is an
+/// `Administrator` when listed in `admins`, else an `Agent`.
 fn user_yaml(u: &User, admins: &[String]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "  - email: {}", scalar(&u.email));
@@ -118,47 +120,54 @@ fn user_yaml(u: &User, admins: &[String]) -> String {
         let _ = writeln!(out, "    addons: {}", list(&u.addons));
     }
     if let Some(p) = u.phone.as_ref().filter(|p| phone_worth_writing(p)) {
-        let _ = writeln!(out, "    phone:");
-        let q = |s: &String| serde_json::to_string(s).unwrap_or_default();
-        if let Some(e) = &p.extension {
-            let _ = writeln!(out, "      extension: {}", q(e));
+        out.push_str(&phone_yaml(p));
+    }
+    out
+}
+
+/// A user's `phone:` block: the settings that are set, in a fixed order.
+fn phone_yaml(p: &PhoneSettings) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "    phone:");
+    let q = |s: &String| serde_json::to_string(s).unwrap_or_default();
+    if let Some(e) = &p.extension {
+        let _ = writeln!(out, "      extension: {}", q(e));
+    }
+    if let Some(c) = &p.caller_id {
+        let _ = writeln!(out, "      caller_id: {}", q(c));
+    }
+    if let Some(n) = &p.numbers {
+        let v: Vec<String> = n.iter().map(q).collect();
+        let _ = writeln!(out, "      numbers: [{}]", v.join(", "));
+    }
+    if let Some(n) = &p.sip_phones {
+        let _ = writeln!(out, "      sip_phones: {}", list(n));
+    }
+    for (key, value) in [
+        ("call_waiting", p.call_waiting),
+        ("do_not_disturb", p.do_not_disturb),
+    ] {
+        if let Some(b) = value {
+            let _ = writeln!(out, "      {key}: {b}");
         }
-        if let Some(c) = &p.caller_id {
-            let _ = writeln!(out, "      caller_id: {}", q(c));
-        }
-        if let Some(n) = &p.numbers {
-            let v: Vec<String> = n.iter().map(q).collect();
-            let _ = writeln!(out, "      numbers: [{}]", v.join(", "));
-        }
-        if let Some(n) = &p.sip_phones {
-            let _ = writeln!(out, "      sip_phones: {}", list(n));
-        }
-        for (key, value) in [
-            ("call_waiting", p.call_waiting),
-            ("do_not_disturb", p.do_not_disturb),
-        ] {
-            if let Some(b) = value {
-                let _ = writeln!(out, "      {key}: {b}");
+    }
+    if let Some(cf) = &p.call_forward {
+        match &cf.number {
+            Some(n) => {
+                let _ = writeln!(
+                    out,
+                    "      call_forward: {{ enabled: {}, number: {} }}",
+                    cf.enabled,
+                    q(n)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "      call_forward: {{ enabled: {} }}", cf.enabled);
             }
         }
-        if let Some(cf) = &p.call_forward {
-            match &cf.number {
-                Some(n) => {
-                    let _ = writeln!(
-                        out,
-                        "      call_forward: {{ enabled: {}, number: {} }}",
-                        cf.enabled,
-                        q(n)
-                    );
-                }
-                None => {
-                    let _ = writeln!(out, "      call_forward: {{ enabled: {} }}", cf.enabled);
-                }
-            }
-        }
-        if let Some(c) = &p.default_country_code {
-            let _ = writeln!(out, "      default_country_code: {}", q(c));
-        }
+    }
+    if let Some(c) = &p.default_country_code {
+        let _ = writeln!(out, "      default_country_code: {}", q(c));
     }
     out
 }
@@ -182,7 +191,20 @@ pub fn files(
         .filter(|u| !ignored.is_match(u.email.to_lowercase()))
         .collect();
     users.sort_by_key(|u| u.email.to_lowercase());
+    let top = account_yaml(account, opts, &users);
+    let mut teams: BTreeSet<&String> = account.teams.iter().map(|t| &t.name).collect();
+    // Teams users belong to that the account listing missed still need declaring.
+    teams.extend(users.iter().flat_map(|u| u.teams.iter()));
+    let out = if opts.split_by_team {
+        split_files(&header, &top, &teams, &users, &opts.admins)
+    } else {
+        one_file(&header, &top, &teams, &users, &opts.admins)
+    };
+    (out, users.len())
+}
 
+/// The account-wide part of a roster: version, provider, policy, roles and queues.
+fn account_yaml(account: &Account, opts: &Options, users: &[&User]) -> String {
     let mut top = String::new();
     let _ = writeln!(top, "version: 1");
     let region = match opts.region {
@@ -196,6 +218,17 @@ pub fn files(
         opts.kind.as_str(),
         scalar(&opts.account)
     );
+    top.push_str(&policy_yaml(account, opts));
+    top.push_str(&roles_yaml(account, users));
+    let mut rgs: Vec<&String> = account.queues.iter().map(|g| &g.name).collect();
+    rgs.sort();
+    let _ = writeln!(top, "queues: {}", list(rgs));
+    top
+}
+
+/// The `policy:` block: the safe defaults, the ignore patterns and the add-ons' seats.
+fn policy_yaml(account: &Account, opts: &Options) -> String {
+    let mut top = String::new();
     let _ = writeln!(top, "policy:");
     let _ = writeln!(top, "  min_admins: 1");
     let _ = writeln!(top, "  unmanaged_users: deactivate");
@@ -216,6 +249,13 @@ pub fn files(
             .collect();
         let _ = writeln!(top, "  addons: {{ {} }}", v.join(", "));
     }
+    top
+}
+
+/// The `roles:` block: the account's roles, or the two assumed when a user's role
+/// cannot be read, with administrative-looking ones marked for the operator to confirm.
+fn roles_yaml(account: &Account, users: &[&User]) -> String {
+    let mut top = String::new();
     let mut roles: Vec<&str> = account.roles.iter().map(|r| r.name.as_str()).collect();
     if users.iter().any(|u| u.role.is_none()) {
         let _ = writeln!(
@@ -238,71 +278,99 @@ pub fn files(
             let _ = writeln!(top, "  - {{ name: {} }}", scalar(r));
         }
     }
-    let mut rgs: Vec<&String> = account.queues.iter().map(|g| &g.name).collect();
-    rgs.sort();
-    let _ = writeln!(top, "queues: {}", list(rgs));
-    let mut teams: BTreeSet<&String> = account.teams.iter().map(|t| &t.name).collect();
-    // Teams users belong to that the account listing missed still need declaring.
-    teams.extend(users.iter().flat_map(|u| u.teams.iter()));
+    top
+}
 
-    let mut out = BTreeMap::new();
-    if !opts.split_by_team {
-        let mut text = format!("{header}{top}");
-        let _ = writeln!(text, "teams:");
-        for t in &teams {
-            let _ = writeln!(text, "  - {{ name: {} }}", scalar(t));
-        }
-        let _ = writeln!(text, "users:");
-        for u in &users {
-            text.push_str(&user_yaml(u, &opts.admins));
-        }
-        out.insert("roster.yaml".to_string(), text);
-        return (out, users.len());
+/// Everything in one `roster.yaml`.
+fn one_file(
+    header: &str,
+    top: &str,
+    teams: &BTreeSet<&String>,
+    users: &[&User],
+    admins: &[String],
+) -> BTreeMap<String, String> {
+    let mut text = format!("{header}{top}");
+    let _ = writeln!(text, "teams:");
+    for t in teams {
+        let _ = writeln!(text, "  - {{ name: {} }}", scalar(t));
     }
+    let _ = writeln!(text, "users:");
+    for u in users {
+        text.push_str(&user_yaml(u, admins));
+    }
+    BTreeMap::from([("roster.yaml".to_string(), text)])
+}
+
+/// The account in one file, each team with the users whose first team it is in one
+/// file each, and the users in no team in a last one.
+fn split_files(
+    header: &str,
+    top: &str,
+    teams: &BTreeSet<&String>,
+    users: &[&User],
+    admins: &[String],
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
     out.insert("00-account.yaml".to_string(), format!("{header}{top}"));
     let mut slugs: BTreeMap<String, usize> = BTreeMap::new();
-    for t in &teams {
-        let members: Vec<&&User> = users
+    for t in teams {
+        let members: Vec<&User> = users
             .iter()
+            .copied()
             .filter(|u| u.teams.iter().next() == Some(*t))
             .collect();
-        let mut slug: String = t
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        let n = slugs.entry(slug.clone()).or_default();
-        *n += 1;
-        if *n > 1 {
-            slug = format!("{slug}-{n}");
-        }
-        let mut text = format!(
+        let slug = team_slug(t, &mut slugs);
+        let text = format!(
             "{header}# Team {t}.\nteams:\n  - {{ name: {} }}\nusers:\n",
             scalar(t)
         );
-        if members.is_empty() {
-            text = text.replace("users:\n", "users: []\n");
-        }
-        for u in members {
-            text.push_str(&user_yaml(u, &opts.admins));
-        }
-        out.insert(format!("team-{slug}.yaml"), text);
+        out.insert(
+            format!("team-{slug}.yaml"),
+            with_users(text, &members, admins),
+        );
     }
-    let loners: Vec<&&User> = users.iter().filter(|u| u.teams.is_empty()).collect();
-    let mut text = format!("{header}# Users in no team.\nusers:\n");
-    if loners.is_empty() {
+    let loners: Vec<&User> = users
+        .iter()
+        .copied()
+        .filter(|u| u.teams.is_empty())
+        .collect();
+    let text = format!("{header}# Users in no team.\nusers:\n");
+    out.insert(
+        "zz-no-team.yaml".to_string(),
+        with_users(text, &loners, admins),
+    );
+    out
+}
+
+/// A team's file-name slug, numbered from the second team that gives the same one.
+fn team_slug(team: &str, slugs: &mut BTreeMap<String, usize>) -> String {
+    let slug: String = team
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let n = slugs.entry(slug.clone()).or_default();
+    *n += 1;
+    if *n > 1 {
+        return format!("{slug}-{n}");
+    }
+    slug
+}
+
+/// `text`, which ends in `users:`, followed by the users, or `users: []` for none.
+fn with_users(mut text: String, users: &[&User], admins: &[String]) -> String {
+    if users.is_empty() {
         text = text.replace("users:\n", "users: []\n");
     }
-    for u in loners {
-        text.push_str(&user_yaml(u, &opts.admins));
+    for u in users {
+        text.push_str(&user_yaml(u, admins));
     }
-    out.insert("zz-no-team.yaml".to_string(), text);
-    (out, users.len())
+    text
 }
 
 #[cfg(test)]

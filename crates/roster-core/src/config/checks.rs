@@ -6,10 +6,10 @@ use std::str::FromStr;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{Diagnostic, Loc};
 use super::source::SourceMap;
-use super::types::{MaxDeactivations, Roster};
-use crate::model::Status;
+use super::types::{MaxDeactivations, Roster, UserDecl};
+use crate::model::{PhoneSettings, Status};
 
 /// Extensions that dial emergency or crisis services (seed 004); each preceded by one
 /// digit is reserved too.
@@ -46,104 +46,160 @@ pub fn ignore_set(patterns: &[String]) -> GlobSet {
 
 /// Runs every semantic check and returns all problems found.
 pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    let at = |ptr: &str| map.value(ptr);
-    let dup = |out: &mut Vec<Diagnostic>, what: &str, first: &str, second: &str| {
-        let here = at(second);
-        out.push(
-            Diagnostic::new(
-                here,
-                format!("{what} is declared twice: here and at {}", at(first)),
-            )
-            .hint("keep one declaration and remove the other"),
-        );
+    let mut c = Checker {
+        roster,
+        map,
+        out: Vec::new(),
+        roles: HashMap::new(),
+        emails: HashMap::new(),
+        extensions: HashMap::new(),
+        numbers: HashMap::new(),
+        devices: HashMap::new(),
     };
-
-    // Roles, teams and queues: unique names.
-    let mut roles: HashMap<String, String> = HashMap::new();
-    for (i, r) in roster.roles.iter().enumerate() {
-        let ptr = format!("/roles/{i}/name");
-        if let Some(first) = roles.insert(r.name.to_lowercase(), ptr.clone()) {
-            dup(&mut out, &format!("role {:?}", r.name), &first, &ptr);
-        }
-    }
-    let mut teams: HashMap<String, String> = HashMap::new();
-    for (i, t) in roster.teams.iter().enumerate() {
-        let ptr = format!("/teams/{i}/name");
-        if let Some(first) = teams.insert(t.name.clone(), ptr.clone()) {
-            dup(&mut out, &format!("team {:?}", t.name), &first, &ptr);
-        }
-        for (j, p) in t.previously.iter().enumerate() {
-            let pptr = format!("/teams/{i}/previously/{j}");
-            if let Some(first) = teams.insert(p.clone(), pptr.clone()) {
-                dup(&mut out, &format!("team name {p:?}"), &first, &pptr);
-            }
-        }
-    }
-    let mut rgs: HashMap<String, String> = HashMap::new();
-    for (i, g) in roster.queues.iter().enumerate() {
-        let ptr = format!("/queues/{i}");
-        if let Some(first) = rgs.insert(g.clone(), ptr.clone()) {
-            dup(&mut out, &format!("queue {g:?}"), &first, &ptr);
-        }
-    }
-    if !roster.roles.is_empty() && !roster.roles.iter().any(|r| r.admin) {
-        out.push(
-            Diagnostic::new(at("/roles"), "no role is marked `admin: true`").hint(
-                "mark the administrative role, e.g. `- { name: Administrator, admin: true }`",
-            ),
-        );
-    }
-    if roster.roles.is_empty() {
-        out.push(
-            Diagnostic::new(at(""), "no roles are declared")
-                .hint("declare the account's roles under `roles:`, one with `admin: true`"),
-        );
-    }
-
-    let policy = &roster.policy;
-    if policy.min_admins == 0 {
-        out.push(
-            Diagnostic::new(at("/policy/min_admins"), "min_admins is 0; the floor is 1").hint(
-                "an account without an administrator is locked out: set min_admins to 1 or more",
-            ),
-        );
-    }
-    if let Some(MaxDeactivations::Percent(p)) = &policy.max_deactivations
-        && p.trim_end_matches('%')
-            .parse::<u32>()
-            .map_or(true, |n| n > 100)
-    {
-        out.push(
-            Diagnostic::new(
-                at("/policy/max_deactivations"),
-                format!("{p:?} is not a percentage from 0% to 100%"),
-            )
-            .hint("write a count such as 5 or a percentage such as \"10%\""),
-        );
-    }
-    for (i, p) in policy.ignore.iter().enumerate() {
-        if let Err(e) = Glob::new(p) {
-            out.push(
-                Diagnostic::new(
-                    at(&format!("/policy/ignore/{i}")),
-                    format!("invalid glob pattern {p:?}: {}", e.kind()),
-                )
-                .hint("use * and ? wildcards, e.g. \"*@vendor.example\""),
-            );
-        }
-    }
-    let ignored = ignore_set(&policy.ignore);
-
-    // Users.
-    let mut emails: HashMap<String, String> = HashMap::new();
-    let mut extensions: HashMap<String, String> = HashMap::new();
-    let mut numbers: HashMap<String, String> = HashMap::new();
-    let mut devices: HashMap<String, String> = HashMap::new();
+    c.unique_names();
+    c.roles_declared();
+    c.policy();
+    let ignored = ignore_set(&roster.policy.ignore);
     let mut admins_active: Vec<String> = Vec::new();
     let admin_roles = roster.admin_roles();
     for (i, u) in roster.users.iter().enumerate() {
         let base = format!("/users/{i}");
+        c.emails(u, &base, &ignored);
+        c.references(u, &base);
+        if u.status() == Status::Active && admin_roles.contains(&u.role.to_lowercase()) {
+            admins_active.push(u.email.to_lowercase());
+        }
+        c.locale(u, &base);
+        c.extensions(u, &base);
+        if let Some(phone) = &u.phone {
+            c.phone(phone, &format!("{base}/phone"));
+        }
+    }
+    c.admin_floor(&admins_active);
+    c.out
+}
+
+/// One run of the checks: the roster, where its values are, what was found so far, and
+/// where each value that must be unique was first declared (a JSON pointer per key).
+struct Checker<'a> {
+    roster: &'a Roster,
+    map: &'a SourceMap,
+    out: Vec<Diagnostic>,
+    /// Role names, lowercased.
+    roles: HashMap<String, String>,
+    /// Emails and former emails, lowercased.
+    emails: HashMap<String, String>,
+    extensions: HashMap<String, String>,
+    numbers: HashMap<String, String>,
+    devices: HashMap<String, String>,
+}
+
+impl Checker<'_> {
+    /// Where the value at JSON pointer `ptr` is in the source.
+    fn at(&self, ptr: &str) -> Loc {
+        self.map.value(ptr)
+    }
+
+    /// Reports `what`, declared at `second`, as already declared at `first`.
+    fn dup(&mut self, what: &str, first: &str, second: &str) {
+        let here = self.at(second);
+        self.out.push(
+            Diagnostic::new(
+                here,
+                format!("{what} is declared twice: here and at {}", self.at(first)),
+            )
+            .hint("keep one declaration and remove the other"),
+        );
+    }
+
+    /// Whether role, team and queue names are each declared once; remembers the roles.
+    fn unique_names(&mut self) {
+        let roster = self.roster;
+        for (i, r) in roster.roles.iter().enumerate() {
+            let ptr = format!("/roles/{i}/name");
+            if let Some(first) = self.roles.insert(r.name.to_lowercase(), ptr.clone()) {
+                self.dup(&format!("role {:?}", r.name), &first, &ptr);
+            }
+        }
+        // A team's former names are reserved too: a live team with one is this team.
+        let mut teams: HashMap<String, String> = HashMap::new();
+        for (i, t) in roster.teams.iter().enumerate() {
+            let ptr = format!("/teams/{i}/name");
+            if let Some(first) = teams.insert(t.name.clone(), ptr.clone()) {
+                self.dup(&format!("team {:?}", t.name), &first, &ptr);
+            }
+            for (j, p) in t.previously.iter().enumerate() {
+                let pptr = format!("/teams/{i}/previously/{j}");
+                if let Some(first) = teams.insert(p.clone(), pptr.clone()) {
+                    self.dup(&format!("team name {p:?}"), &first, &pptr);
+                }
+            }
+        }
+        let mut rgs: HashMap<String, String> = HashMap::new();
+        for (i, g) in roster.queues.iter().enumerate() {
+            let ptr = format!("/queues/{i}");
+            if let Some(first) = rgs.insert(g.clone(), ptr.clone()) {
+                self.dup(&format!("queue {g:?}"), &first, &ptr);
+            }
+        }
+    }
+
+    /// Whether roles are declared at all, and one of them is administrative.
+    fn roles_declared(&mut self) {
+        let roles = &self.roster.roles;
+        if !roles.is_empty() && !roles.iter().any(|r| r.admin) {
+            self.out.push(
+                Diagnostic::new(self.at("/roles"), "no role is marked `admin: true`").hint(
+                    "mark the administrative role, e.g. `- { name: Administrator, admin: true }`",
+                ),
+            );
+        }
+        if roles.is_empty() {
+            self.out.push(
+                Diagnostic::new(self.at(""), "no roles are declared")
+                    .hint("declare the account's roles under `roles:`, one with `admin: true`"),
+            );
+        }
+    }
+
+    /// Whether the policy's admin floor, deactivation cap and ignore patterns are valid.
+    fn policy(&mut self) {
+        let policy = &self.roster.policy;
+        if policy.min_admins == 0 {
+            self.out.push(
+                Diagnostic::new(self.at("/policy/min_admins"), "min_admins is 0; the floor is 1").hint(
+                    "an account without an administrator is locked out: set min_admins to 1 or more",
+                ),
+            );
+        }
+        if let Some(MaxDeactivations::Percent(p)) = &policy.max_deactivations
+            && p.trim_end_matches('%')
+                .parse::<u32>()
+                .map_or(true, |n| n > 100)
+        {
+            self.out.push(
+                Diagnostic::new(
+                    self.at("/policy/max_deactivations"),
+                    format!("{p:?} is not a percentage from 0% to 100%"),
+                )
+                .hint("write a count such as 5 or a percentage such as \"10%\""),
+            );
+        }
+        for (i, p) in policy.ignore.iter().enumerate() {
+            if let Err(e) = Glob::new(p) {
+                self.out.push(
+                    Diagnostic::new(
+                        self.at(&format!("/policy/ignore/{i}")),
+                        format!("invalid glob pattern {p:?}: {}", e.kind()),
+                    )
+                    .hint("use * and ? wildcards, e.g. \"*@vendor.example\""),
+                );
+            }
+        }
+    }
+
+    /// Whether a user's email and former emails are valid, unique and not ignored.
+    fn emails(&mut self, u: &UserDecl, base: &str, ignored: &GlobSet) {
         let all = std::iter::once((format!("{base}/email"), &u.email)).chain(
             u.previously
                 .iter()
@@ -152,36 +208,43 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
         );
         for (ptr, email) in all {
             if !email_address::EmailAddress::is_valid(email) {
-                out.push(
-                    Diagnostic::new(at(&ptr), format!("{email:?} is not a valid email address"))
-                        .hint("write it as name@domain, e.g. jane@acme.example"),
+                self.out.push(
+                    Diagnostic::new(
+                        self.at(&ptr),
+                        format!("{email:?} is not a valid email address"),
+                    )
+                    .hint("write it as name@domain, e.g. jane@acme.example"),
                 );
             }
-            if let Some(first) = emails.insert(email.to_lowercase(), ptr.clone()) {
-                dup(&mut out, &format!("email {email:?}"), &first, &ptr);
+            if let Some(first) = self.emails.insert(email.to_lowercase(), ptr.clone()) {
+                self.dup(&format!("email {email:?}"), &first, &ptr);
             }
             if ignored.is_match(email.to_lowercase()) {
-                out.push(
-                    Diagnostic::new(at(&ptr), format!("{email} matches a `policy.ignore` pattern, so roster would never manage it"))
+                self.out.push(
+                    Diagnostic::new(self.at(&ptr), format!("{email} matches a `policy.ignore` pattern, so roster would never manage it"))
                         .hint("remove the user or narrow the ignore pattern"),
                 );
             }
         }
-        let role_ptr = format!("{base}/role");
-        if !roster.roles.is_empty() && !roles.contains_key(&u.role.to_lowercase()) {
-            out.push(
-                Diagnostic::new(at(&role_ptr), format!("role {:?} is not declared", u.role))
-                    .hint("declare it under `roles:` or use one of the declared roles"),
+    }
+
+    /// Whether the role, teams, queues and add-ons a user names are declared.
+    fn references(&mut self, u: &UserDecl, base: &str) {
+        let roster = self.roster;
+        if !roster.roles.is_empty() && !self.roles.contains_key(&u.role.to_lowercase()) {
+            self.out.push(
+                Diagnostic::new(
+                    self.at(&format!("{base}/role")),
+                    format!("role {:?} is not declared", u.role),
+                )
+                .hint("declare it under `roles:` or use one of the declared roles"),
             );
-        }
-        if u.status() == Status::Active && admin_roles.contains(&u.role.to_lowercase()) {
-            admins_active.push(u.email.to_lowercase());
         }
         for (j, t) in u.teams.iter().flatten().enumerate() {
             if !roster.teams.iter().any(|d| &d.name == t) {
-                out.push(
+                self.out.push(
                     Diagnostic::new(
-                        at(&format!("{base}/teams/{j}")),
+                        self.at(&format!("{base}/teams/{j}")),
                         format!("team {t:?} is not declared"),
                     )
                     .hint("declare it under `teams:`"),
@@ -190,9 +253,9 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
         }
         for (j, g) in u.queues.iter().flatten().enumerate() {
             if !roster.queues.contains(g) {
-                out.push(
+                self.out.push(
                     Diagnostic::new(
-                        at(&format!("{base}/queues/{j}")),
+                        self.at(&format!("{base}/queues/{j}")),
                         format!("queue {g:?} is not declared"),
                     )
                     .hint("declare it under `queues:`"),
@@ -200,10 +263,10 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
             }
         }
         for (j, a) in u.addons.iter().flatten().enumerate() {
-            if !policy.addons.contains_key(a) {
-                out.push(
+            if !roster.policy.addons.contains_key(a) {
+                self.out.push(
                     Diagnostic::new(
-                        at(&format!("{base}/addons/{j}")),
+                        self.at(&format!("{base}/addons/{j}")),
                         format!("add-on {a:?} has no entitlement in `policy.addons`"),
                     )
                     .hint(
@@ -212,12 +275,16 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
                 );
             }
         }
+    }
+
+    /// Whether a user's time zone and language are known ones.
+    fn locale(&mut self, u: &UserDecl, base: &str) {
         if let Some(tz) = &u.time_zone
             && chrono_tz::Tz::from_str(tz).is_err()
         {
-            out.push(
+            self.out.push(
                 Diagnostic::new(
-                    at(&format!("{base}/time_zone")),
+                    self.at(&format!("{base}/time_zone")),
                     format!("{tz:?} is not an IANA time zone"),
                 )
                 .hint("use a name such as Europe/Lisbon or America/New_York"),
@@ -226,14 +293,18 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
         if let Some(lang) = &u.language
             && oxilangtag::LanguageTag::parse(lang.as_str()).is_err()
         {
-            out.push(
+            self.out.push(
                 Diagnostic::new(
-                    at(&format!("{base}/language")),
+                    self.at(&format!("{base}/language")),
                     format!("{lang:?} is not a BCP 47 language tag"),
                 )
                 .hint("use a tag such as en-US or pt-PT"),
             );
         }
+    }
+
+    /// Whether a user's extensions are not reserved and no other user's.
+    fn extensions(&mut self, u: &UserDecl, base: &str) {
         let exts = [
             (format!("{base}/extension"), u.extension.as_ref()),
             (
@@ -245,8 +316,8 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
         for (ptr, ext) in exts {
             let Some(ext) = ext else { continue };
             if is_reserved_extension(ext) {
-                out.push(
-                    Diagnostic::new(at(&ptr), format!("extension {ext} is reserved for emergency services"))
+                self.out.push(
+                    Diagnostic::new(self.at(&ptr), format!("extension {ext} is reserved for emergency services"))
                         .hint("911, 112, 999, 933, 988 and each of them after one digit cannot be extensions; pick another"),
                 );
             }
@@ -254,87 +325,99 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
                 continue; // the same user's REST and phone extension may agree
             }
             own = Some(ext);
-            if let Some(first) = extensions.insert(ext.clone(), ptr.clone()) {
-                dup(&mut out, &format!("extension {ext}"), &first, &ptr);
+            if let Some(first) = self.extensions.insert(ext.clone(), ptr.clone()) {
+                self.dup(&format!("extension {ext}"), &first, &ptr);
             }
         }
-        if let Some(phone) = &u.phone {
-            let pbase = format!("{base}/phone");
-            let e164 = |ptr: String, n: &str, out: &mut Vec<Diagnostic>| {
-                if !is_e164(n) {
-                    out.push(
-                        Diagnostic::new(at(&ptr), format!("{n:?} is not an E.164 number"))
-                            .hint("write + country code and number without spaces, e.g. \"+351211234567\""),
-                    );
-                }
-            };
-            if let Some(c) = &phone.caller_id {
-                e164(format!("{pbase}/caller_id"), c, &mut out);
+    }
+
+    /// Whether a user's phone numbers, SIP phones, call forward and country are valid,
+    /// with numbers and SIP phones no other user's.
+    fn phone(&mut self, phone: &PhoneSettings, pbase: &str) {
+        if let Some(c) = &phone.caller_id {
+            self.e164(&format!("{pbase}/caller_id"), c);
+        }
+        for (j, n) in phone.numbers.iter().flatten().enumerate() {
+            let ptr = format!("{pbase}/numbers/{j}");
+            self.e164(&ptr, n);
+            if let Some(first) = self.numbers.insert(n.clone(), ptr.clone()) {
+                self.dup(&format!("number {n}"), &first, &ptr);
             }
-            for (j, n) in phone.numbers.iter().flatten().enumerate() {
-                let ptr = format!("{pbase}/numbers/{j}");
-                e164(ptr.clone(), n, &mut out);
-                if let Some(first) = numbers.insert(n.clone(), ptr.clone()) {
-                    dup(&mut out, &format!("number {n}"), &first, &ptr);
-                }
+        }
+        for (j, d) in phone.sip_phones.iter().flatten().enumerate() {
+            let ptr = format!("{pbase}/sip_phones/{j}");
+            if let Some(first) = self.devices.insert(d.clone(), ptr.clone()) {
+                self.dup(&format!("SIP phone {d:?}"), &first, &ptr);
             }
-            for (j, d) in phone.sip_phones.iter().flatten().enumerate() {
-                let ptr = format!("{pbase}/sip_phones/{j}");
-                if let Some(first) = devices.insert(d.clone(), ptr.clone()) {
-                    dup(&mut out, &format!("SIP phone {d:?}"), &first, &ptr);
-                }
-            }
-            if let Some(cf) = &phone.call_forward {
-                match (&cf.number, cf.enabled) {
-                    (Some(n), _) => e164(format!("{pbase}/call_forward/number"), n, &mut out),
-                    (None, true) => out.push(
-                        Diagnostic::new(
-                            at(&format!("{pbase}/call_forward")),
-                            "call forward is enabled without a number",
-                        )
-                        .hint("add `number: \"+...\"` or set `enabled: false`"),
-                    ),
-                    (None, false) => {}
-                }
-            }
-            if let Some(cc) = &phone.default_country_code
-                && isocountry::CountryCode::for_alpha2(cc).is_err()
-            {
-                out.push(
+        }
+        if let Some(cf) = &phone.call_forward {
+            match (&cf.number, cf.enabled) {
+                (Some(n), _) => self.e164(&format!("{pbase}/call_forward/number"), n),
+                (None, true) => self.out.push(
                     Diagnostic::new(
-                        at(&format!("{pbase}/default_country_code")),
-                        format!("{cc:?} is not an ISO 3166 alpha-2 country code"),
+                        self.at(&format!("{pbase}/call_forward")),
+                        "call forward is enabled without a number",
                     )
-                    .hint("use two capital letters, e.g. PT, US, GB"),
+                    .hint("add `number: \"+...\"` or set `enabled: false`"),
+                ),
+                (None, false) => {}
+            }
+        }
+        if let Some(cc) = &phone.default_country_code
+            && isocountry::CountryCode::for_alpha2(cc).is_err()
+        {
+            self.out.push(
+                Diagnostic::new(
+                    self.at(&format!("{pbase}/default_country_code")),
+                    format!("{cc:?} is not an ISO 3166 alpha-2 country code"),
+                )
+                .hint("use two capital letters, e.g. PT, US, GB"),
+            );
+        }
+    }
+
+    /// Whether the number `n`, at `ptr`, is E.164.
+    fn e164(&mut self, ptr: &str, n: &str) {
+        if !is_e164(n) {
+            self.out.push(
+                Diagnostic::new(self.at(ptr), format!("{n:?} is not an E.164 number"))
+                    .hint("write + country code and number without spaces, e.g. \"+351211234567\""),
+            );
+        }
+    }
+
+    /// Whether the declared active administrators meet `min_admins` and include every
+    /// required admin.
+    fn admin_floor(&mut self, admins_active: &[String]) {
+        let policy = &self.roster.policy;
+        if !self.roster.roles.is_empty() && (admins_active.len() as u32) < policy.min_admins.max(1)
+        {
+            self.out.push(
+                Diagnostic::new(
+                    self.at("/policy/min_admins"),
+                    format!(
+                        "{} active administrator(s) declared, fewer than min_admins {}",
+                        admins_active.len(),
+                        policy.min_admins.max(1)
+                    ),
+                )
+                .hint("declare more active users with an `admin: true` role, or lower min_admins"),
+            );
+        }
+        for (i, email) in policy.required_admins.iter().enumerate() {
+            if !admins_active.contains(&email.to_lowercase()) {
+                self.out.push(
+                    Diagnostic::new(
+                        self.at(&format!("/policy/required_admins/{i}")),
+                        format!(
+                            "required admin {email} is not declared as an active administrator"
+                        ),
+                    )
+                    .hint("declare the user with an `admin: true` role and status active"),
                 );
             }
         }
     }
-    if !roster.roles.is_empty() && (admins_active.len() as u32) < policy.min_admins.max(1) {
-        out.push(
-            Diagnostic::new(
-                at("/policy/min_admins"),
-                format!(
-                    "{} active administrator(s) declared, fewer than min_admins {}",
-                    admins_active.len(),
-                    policy.min_admins.max(1)
-                ),
-            )
-            .hint("declare more active users with an `admin: true` role, or lower min_admins"),
-        );
-    }
-    for (i, email) in policy.required_admins.iter().enumerate() {
-        if !admins_active.contains(&email.to_lowercase()) {
-            out.push(
-                Diagnostic::new(
-                    at(&format!("/policy/required_admins/{i}")),
-                    format!("required admin {email} is not declared as an active administrator"),
-                )
-                .hint("declare the user with an `admin: true` role and status active"),
-            );
-        }
-    }
-    out
 }
 
 #[cfg(test)]

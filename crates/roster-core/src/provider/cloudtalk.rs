@@ -129,6 +129,11 @@ pub fn to_user(agent: &Value) -> Option<User> {
     })
 }
 
+/// The value a change sets `key` to, if it sets it.
+fn to(change: &Change, key: &str) -> Option<Value> {
+    change.fields.get(key).map(|f| f.to.clone())
+}
+
 fn split_name(name: &str) -> (String, String) {
     match name.trim().split_once(' ') {
         Some((g, f)) => (g.to_string(), f.trim().to_string()),
@@ -248,6 +253,114 @@ impl CloudTalk {
                 ProviderError::Unsupported(format!("group {team:?} does not exist in CloudTalk"))
             })
     }
+
+    /// Creates the agent, then adds it to each of the change's teams.
+    async fn create(&self, change: &Change) -> Result<(), ProviderError> {
+        let id = self.add_agent(change).await?;
+        let teams: Vec<String> = to(change, "teams")
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        let agent_id: i64 = id.parse().unwrap_or_default();
+        for t in teams {
+            let body = json!({"group_id": self.group_id(&t)?, "agent_id": agent_id});
+            self.http
+                .send(
+                    Method::PUT,
+                    "/groups/add.json",
+                    Some(&body),
+                    Idempotence::Safe,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The ID of the agent a create adds; when the answer is lost, the agent found by
+    /// email, so an add that did happen is not sent twice.
+    async fn add_agent(&self, change: &Change) -> Result<String, ProviderError> {
+        let (first, last) = split_name(
+            to(change, "name")
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default()
+                .as_str(),
+        );
+        let mut body =
+            json!({"firstname": first, "lastname": last, "email": change.key, "pass": password()});
+        if let Some(ext) =
+            to(change, "extension").and_then(|v| v.as_str().and_then(|s| s.parse::<i64>().ok()))
+        {
+            body["extension"] = json!(ext);
+        }
+        let id = match self
+            .http
+            .send(
+                Method::PUT,
+                "/agents/add.json",
+                Some(&body),
+                Idempotence::Unsafe,
+            )
+            .await
+        {
+            Ok((_, v)) => id_of(data(&v).pointer("/data/id")),
+            Err(ProviderError::OutcomeUnknown(e)) => match self.find_user(&change.key).await? {
+                Some(u) => Some(u.id),
+                None => return Err(*e),
+            },
+            Err(e) => return Err(e),
+        };
+        id.ok_or_else(|| ProviderError::Decode {
+            request: "PUT /agents/add.json".into(),
+            message: "the answer has no agent id".into(),
+        })
+    }
+
+    /// Writes an agent's name and email, the current ones where the change sets none;
+    /// a reactivation turns outbound calls back on.
+    async fn update(&self, change: &Change) -> Result<(), ProviderError> {
+        let id = change.id.as_deref().unwrap_or_default();
+        let current = self.agent(id).await?;
+        let s = |k: &str| text(&current, k);
+        let (first, last) = match to(change, "name").and_then(|v| v.as_str().map(String::from)) {
+            Some(n) => split_name(&n),
+            None => (s("firstname"), s("lastname")),
+        };
+        let email = to(change, "email")
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_else(|| s("email"));
+        let mut body = json!({"firstname": first, "lastname": last, "email": email});
+        if change.action == Action::Reactivate {
+            body["status_outbound"] = json!(true);
+        }
+        self.edit(id, body).await
+    }
+
+    /// Takes the agent out of every group, then turns its outbound calls off.
+    async fn offboard(&self, change: &Change) -> Result<(), ProviderError> {
+        let id = change.id.as_deref().unwrap_or_default();
+        let agent_id: i64 = id.parse().unwrap_or_default();
+        let groups: Vec<i64> = self
+            .groups
+            .read()
+            .map(|g| g.values().filter_map(|v| v.parse().ok()).collect())
+            .unwrap_or_default();
+        for group_id in groups {
+            // Membership cannot be read, so the agent leaves every group; a
+            // group it was not in answers 404, which is what we wanted.
+            let path = format!("/groups/delete/{agent_id}.json");
+            let body = json!({"group_id": group_id});
+            match self
+                .http
+                .send(LEAVE_GROUP, &path, Some(&body), Idempotence::Safe)
+                .await
+            {
+                Ok(_) | Err(ProviderError::Api { status: 404, .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let current = self.agent(id).await?;
+        let s = |k: &str| text(&current, k);
+        self.edit(id, json!({"firstname": s("firstname"), "lastname": s("lastname"), "email": s("email"), "status_outbound": false})).await
+    }
 }
 
 impl Reader for CloudTalk {
@@ -294,104 +407,10 @@ impl Reader for CloudTalk {
 
 impl Writer for CloudTalk {
     async fn perform(&self, change: &Change, _plan: &Plan) -> Result<(), ProviderError> {
-        let to = |k: &str| change.fields.get(k).map(|f| f.to.clone());
         match change.action {
-            Action::Create => {
-                let (first, last) = split_name(
-                    to("name")
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default()
-                        .as_str(),
-                );
-                let mut body = json!({"firstname": first, "lastname": last, "email": change.key, "pass": password()});
-                if let Some(ext) =
-                    to("extension").and_then(|v| v.as_str().and_then(|s| s.parse::<i64>().ok()))
-                {
-                    body["extension"] = json!(ext);
-                }
-                let id = match self
-                    .http
-                    .send(
-                        Method::PUT,
-                        "/agents/add.json",
-                        Some(&body),
-                        Idempotence::Unsafe,
-                    )
-                    .await
-                {
-                    Ok((_, v)) => id_of(data(&v).pointer("/data/id")),
-                    Err(ProviderError::OutcomeUnknown(e)) => {
-                        match self.find_user(&change.key).await? {
-                            Some(u) => Some(u.id),
-                            None => return Err(*e),
-                        }
-                    }
-                    Err(e) => return Err(e),
-                };
-                let id = id.ok_or_else(|| ProviderError::Decode {
-                    request: "PUT /agents/add.json".into(),
-                    message: "the answer has no agent id".into(),
-                })?;
-                let teams: Vec<String> = to("teams")
-                    .and_then(|v| serde_json::from_value(v).ok())
-                    .unwrap_or_default();
-                let agent_id: i64 = id.parse().unwrap_or_default();
-                for t in teams {
-                    let body = json!({"group_id": self.group_id(&t)?, "agent_id": agent_id});
-                    self.http
-                        .send(
-                            Method::PUT,
-                            "/groups/add.json",
-                            Some(&body),
-                            Idempotence::Safe,
-                        )
-                        .await?;
-                }
-                Ok(())
-            }
-            Action::Update | Action::Reactivate => {
-                let id = change.id.as_deref().unwrap_or_default();
-                let current = self.agent(id).await?;
-                let s = |k: &str| text(&current, k);
-                let (first, last) = match to("name").and_then(|v| v.as_str().map(String::from)) {
-                    Some(n) => split_name(&n),
-                    None => (s("firstname"), s("lastname")),
-                };
-                let email = to("email")
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_else(|| s("email"));
-                let mut body = json!({"firstname": first, "lastname": last, "email": email});
-                if change.action == Action::Reactivate {
-                    body["status_outbound"] = json!(true);
-                }
-                self.edit(id, body).await
-            }
-            Action::Offboard => {
-                let id = change.id.as_deref().unwrap_or_default();
-                let agent_id: i64 = id.parse().unwrap_or_default();
-                let groups: Vec<i64> = self
-                    .groups
-                    .read()
-                    .map(|g| g.values().filter_map(|v| v.parse().ok()).collect())
-                    .unwrap_or_default();
-                for group_id in groups {
-                    // Membership cannot be read, so the agent leaves every group; a
-                    // group it was not in answers 404, which is what we wanted.
-                    let path = format!("/groups/delete/{agent_id}.json");
-                    let body = json!({"group_id": group_id});
-                    match self
-                        .http
-                        .send(LEAVE_GROUP, &path, Some(&body), Idempotence::Safe)
-                        .await
-                    {
-                        Ok(_) | Err(ProviderError::Api { status: 404, .. }) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                let current = self.agent(id).await?;
-                let s = |k: &str| text(&current, k);
-                self.edit(id, json!({"firstname": s("firstname"), "lastname": s("lastname"), "email": s("email"), "status_outbound": false})).await
-            }
+            Action::Create => self.create(change).await,
+            Action::Update | Action::Reactivate => self.update(change).await,
+            Action::Offboard => self.offboard(change).await,
             Action::Deactivate | Action::CreateTeam => Err(ProviderError::Unsupported(format!(
                 "CloudTalk cannot {} through its API",
                 change.action.as_str().replace('_', " ")

@@ -246,6 +246,7 @@ impl HttpClient {
         })
     }
 
+    /// Sends one request once: the answer, or how its failure is to be handled.
     async fn attempt(
         &self,
         method: &Method,
@@ -254,32 +255,15 @@ impl HttpClient {
         idem: Idempotence,
         label: &str,
     ) -> Result<(StatusCode, Vec<u8>), Attempt> {
-        if let Some(l) = &self.limiter {
-            l.until_ready().await;
-        }
-        let url = format!("{}{}", self.config.base_url, path);
-        let mut req = self
-            .client
-            .request(method.clone(), &url)
-            .header("accept", "application/json");
-        req = match &self.auth {
-            Auth::Basic { user, secret, .. } => req.basic_auth(user, Some(secret.expose())),
-            _ => req.bearer_auth(self.token(label).await?.expose()),
-        };
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let unknown = |e: String| {
-            let error = ProviderError::Transport {
-                request: label.to_string(),
-                message: e,
-            };
-            match idem {
-                Idempotence::Safe => Attempt::Retry { after: None, error },
-                Idempotence::Unsafe => {
-                    Attempt::Fail(ProviderError::OutcomeUnknown(Box::new(error)))
-                }
-            }
+        let req = self.request(method, path, body, label).await?;
+        let unknown = |message: String| {
+            uncertain(
+                idem,
+                ProviderError::Transport {
+                    request: label.to_string(),
+                    message,
+                },
+            )
         };
         let resp = req.send().await.map_err(|e| unknown(describe(&e)))?;
         let status = resp.status();
@@ -295,38 +279,52 @@ impl HttpClient {
             BodyError::Io(msg) => unknown(msg),
         })?;
         if status.is_success() {
-            // A body cut short by a dropped connection can arrive looking complete;
-            // JSON that does not parse is treated like the broken connection it
-            // most likely is. The caller still reports a server that always sends
-            // garbage, once the retries are spent.
-            let truncated = !bytes.iter().all(u8::is_ascii_whitespace)
-                && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err();
-            if truncated {
-                let message = parse_json(&bytes).err().unwrap_or_default();
-                return Err(match idem {
-                    Idempotence::Safe => Attempt::Retry {
-                        after: None,
-                        error: ProviderError::Decode {
-                            request: label.to_string(),
-                            message,
-                        },
-                    },
-                    Idempotence::Unsafe => Attempt::Fail(ProviderError::OutcomeUnknown(Box::new(
-                        ProviderError::Decode {
-                            request: label.to_string(),
-                            message,
-                        },
-                    ))),
-                });
-            }
-            return Ok((status, bytes));
+            return whole(bytes, idem, label).map(|bytes| (status, bytes));
         }
+        Err(self.refused(status, &bytes, retry_after, idem, label))
+    }
+
+    /// The request, authenticated and with its body, once the rate limit lets it go.
+    async fn request(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+        label: &str,
+    ) -> Result<reqwest::RequestBuilder, Attempt> {
+        if let Some(l) = &self.limiter {
+            l.until_ready().await;
+        }
+        let url = format!("{}{}", self.config.base_url, path);
+        let mut req = self
+            .client
+            .request(method.clone(), &url)
+            .header("accept", "application/json");
+        req = match &self.auth {
+            Auth::Basic { user, secret, .. } => req.basic_auth(user, Some(secret.expose())),
+            _ => req.bearer_auth(self.token(label).await?.expose()),
+        };
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        Ok(req)
+    }
+
+    /// Whether a refused request is retried, retried with a new token, or failed.
+    fn refused(
+        &self,
+        status: StatusCode,
+        bytes: &[u8],
+        retry_after: Option<Duration>,
+        idem: Idempotence,
+        label: &str,
+    ) -> Attempt {
         let error = ProviderError::Api {
             request: label.to_string(),
             status: status.as_u16(),
-            message: error_message(&bytes),
+            message: error_message(bytes),
         };
-        Err(match status {
+        match status {
             StatusCode::UNAUTHORIZED => Attempt::Reauth(self.unauthorized(label)),
             // A token without the scope a call needs: the server's answer does not say
             // which scope, so the client names the one it asked for.
@@ -345,7 +343,7 @@ impl HttpClient {
                 Attempt::Fail(ProviderError::OutcomeUnknown(Box::new(error)))
             }
             _ => Attempt::Fail(error),
-        })
+        }
     }
 
     fn unauthorized(&self, label: &str) -> ProviderError {
@@ -451,6 +449,36 @@ impl HttpClient {
         });
         Ok(value)
     }
+}
+
+/// Whether a failure the server may or may not have acted on is retried: only when
+/// the request is safe to send twice; otherwise its outcome is unknown.
+fn uncertain(idem: Idempotence, error: ProviderError) -> Attempt {
+    match idem {
+        Idempotence::Safe => Attempt::Retry { after: None, error },
+        Idempotence::Unsafe => Attempt::Fail(ProviderError::OutcomeUnknown(Box::new(error))),
+    }
+}
+
+/// Whether a successful answer's body arrived whole.
+fn whole(bytes: Vec<u8>, idem: Idempotence, label: &str) -> Result<Vec<u8>, Attempt> {
+    // A body cut short by a dropped connection can arrive looking complete; JSON that
+    // does not parse is treated like the broken connection it most likely is. The
+    // caller still reports a server that always sends garbage, once the retries are
+    // spent.
+    let truncated = !bytes.iter().all(u8::is_ascii_whitespace)
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err();
+    if truncated {
+        let message = parse_json(&bytes).err().unwrap_or_default();
+        return Err(uncertain(
+            idem,
+            ProviderError::Decode {
+                request: label.to_string(),
+                message,
+            },
+        ));
+    }
+    Ok(bytes)
 }
 
 fn path_of(url: &str) -> &str {
