@@ -49,6 +49,25 @@ fn cloudtalk_plan_apply_plan_converges_without_deleting() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["summary"]["offboard"], 2);
+    // The seed has a declared agent with outbound calls off: inbound-only by design as
+    // far as CloudTalk can tell, so it plans nothing and its outbound setting stays.
+    let seeded: roster_sandbox::State =
+        serde_json::from_slice(&fs::read(server.path("state.json")).unwrap()).unwrap();
+    let inbound_only = seeded
+        .users
+        .iter()
+        .find(|u| u.status == "inactive" && ct_roster().contains(&u.email))
+        .map(|u| u.email.clone())
+        .expect("the seed has a declared agent with outbound calls off");
+    assert_eq!(plan["summary"]["reactivate"], 0);
+    assert!(
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["key"] != inbound_only.as_str()),
+        "{inbound_only} is planned: {plan}"
+    );
     let steps = plan["manual_steps"].as_array().unwrap();
     assert!(steps.iter().any(|s| s == "set former.agent1@acme.example Inactive in Dashboard → Settings → Agents (the API cannot deactivate)"));
     assert!(
@@ -76,6 +95,22 @@ fn cloudtalk_plan_apply_plan_converges_without_deleting() {
     assert!(
         former.teams.is_empty() && former.status == "inactive",
         "offboarded: out of every group, no outbound calls"
+    );
+    let untouched = state
+        .users
+        .iter()
+        .find(|u| u.email == inbound_only)
+        .unwrap();
+    assert_eq!(untouched.status, "inactive", "outbound calls stay off");
+    assert!(
+        !server
+            .requests()
+            .iter()
+            .any(|r| r.path.starts_with("/agents/edit")
+                && r.body
+                    .as_ref()
+                    .is_some_and(|b| b.get("status_outbound") == Some(&json!(true)))),
+        "roster never switches outbound calls on"
     );
     assert!(server.requests().iter().all(|r| {
         r.body
@@ -300,4 +335,37 @@ fn cloudtalk_import_plans_empty() {
     let plan = ct(&server, &["plan", "r", "--detailed-exitcode"]);
     assert_eq!(code(&plan), 0, "{}{}", stdout(&plan), stderr(&plan));
     assert_no_agent_delete(&server);
+}
+
+#[test]
+fn cloudtalk_fault_storm_with_lost_answers_creates_nobody_twice() {
+    // Faults are drawn at random: storms are run until one has both lost a create's
+    // answer (the agent exists: the lookup finds it) and failed one with a 500 (it does
+    // not: the create is sent again).
+    for _ in 0..8 {
+        let server = Server::start(
+            Some("examples/acme"),
+            None,
+            &["--fault-rate", "0.5", "--faults", "drop,500"],
+        );
+        fs::write(server.path("ct.yaml"), ct_roster()).unwrap();
+        let out = ct(&server, &["apply", "ct.yaml", "--auto-approve"]);
+        assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+        for h in server.history() {
+            assert!(h.emails_unique, "duplicate agent after {h:?}");
+        }
+        let again = ct(&server, &["plan", "ct.yaml", "--detailed-exitcode"]);
+        assert_eq!(code(&again), 0, "{}", stdout(&again));
+        assert_no_agent_delete(&server);
+        let requests = server.requests();
+        let hit = |fault: &str| {
+            requests
+                .iter()
+                .any(|r| r.path == "/agents/add.json" && r.fault.as_deref() == Some(fault))
+        };
+        if hit("dropped") && hit("500") {
+            return;
+        }
+    }
+    panic!("no storm both lost a create's answer and failed one; the test tested nothing");
 }

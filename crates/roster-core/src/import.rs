@@ -104,6 +104,9 @@ fn user_yaml(u: &User, admins: &[String]) -> String {
     }
     if u.status == Status::Inactive {
         let _ = writeln!(out, "    status: inactive");
+    } else if u.pending {
+        // Invited, not confirmed: the plan does not count them toward the admin floor.
+        let _ = writeln!(out, "    status: pending");
     }
     if let Some(ext) = &u.external_id {
         let _ = writeln!(

@@ -141,7 +141,7 @@ async fn list_groups(
     let items = st
         .teams
         .iter()
-        .map(|g| json!({"Group": {"id": num(&g.id), "internal_name": g.name}}))
+        .map(|g| json!({"Groups": {"id": num(&g.id), "internal_name": g.name}}))
         .collect();
     page(items, &q)
 }

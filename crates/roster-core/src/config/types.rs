@@ -145,7 +145,8 @@ pub struct Policy {
     /// Email glob patterns never touched and never reported as drift.
     #[serde(default)]
     pub ignore: Vec<String>,
-    /// Most deactivations one plan may carry: a count or `"N%"` of active users.
+    /// Most deactivations one plan may carry: a count, `"N%"` of active users, or
+    /// `{ percent: N, at_least: M }`.
     #[serde(default)]
     pub max_deactivations: Option<MaxDeactivations>,
     /// Seat limit and price.
@@ -174,14 +175,29 @@ impl Default for Policy {
     }
 }
 
-/// A count, or a percentage string such as `"10%"`.
+/// A count, a percentage string such as `"10%"` (rounded down), or
+/// `{ percent: 10, at_least: 1 }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum MaxDeactivations {
     /// At most this many.
     Count(u32),
-    /// A percentage of active users, written `"N%"`.
+    /// A percentage of active users, written `"N%"`, rounded down.
     Percent(#[schemars(regex(pattern = r"^[0-9]{1,3}%$"))] String),
+    /// A percentage of active users with a floor, for small teams that opt in.
+    Share(DeactivationShare),
+}
+
+/// `max_deactivations: { percent: 10, at_least: 1 }`: the larger of the percentage of
+/// active users (rounded down) and `at_least`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeactivationShare {
+    /// Percentage of active users, 0 to 100.
+    #[schemars(range(max = 100))]
+    pub percent: u32,
+    /// Deactivations always allowed, however small the account.
+    pub at_least: u32,
 }
 
 /// Seat limit and price.

@@ -7,6 +7,10 @@ pub struct Capabilities {
     pub create_teams: bool,
     /// Users can be deactivated (otherwise removal is an offboard).
     pub deactivate: bool,
+    /// The live status is a true seat status. When false (CloudTalk, whose only switch
+    /// is outbound calls), a live-inactive user the roster declares active is taken as
+    /// active, and its status is never written.
+    pub reliable_status: bool,
     /// Roles can be read and changed through the API.
     pub roles: bool,
     /// Fields that can be set at creation but never changed afterwards.
@@ -40,6 +44,7 @@ impl Capabilities {
         Capabilities {
             create_teams: false,
             deactivate: true,
+            reliable_status: true,
             roles: true,
             immutable_fields: Vec::new(),
             phone: true,
@@ -60,6 +65,7 @@ impl Capabilities {
         Capabilities {
             create_teams: false,
             deactivate: false,
+            reliable_status: false,
             roles: false,
             immutable_fields: vec!["extension"],
             phone: false,

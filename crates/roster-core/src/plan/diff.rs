@@ -337,39 +337,29 @@ fn phase_of(action: Action, before: &Seat, after: &Seat) -> Phase {
     }
 }
 
-/// Live users in the roster's terms: renamed teams under their declared names, and, when
-/// the provider cannot read roles, the roster's role for each declared user (so the admin
-/// floor counts declared administrators). Copied only then: the common case borrows.
+/// Live users in the roster's terms: renamed teams under their declared names; when
+/// the provider cannot read roles, the roster's role for each declared user (so the
+/// admin floor counts declared administrators); and when its status is only a hint
+/// (CloudTalk), declared-active users as active. Copied only then: the common case
+/// borrows.
 fn in_roster_terms<'a>(
     roster: &Roster,
     live: &'a Account,
     caps: &Capabilities,
     live_to_declared: &HashMap<String, String>,
 ) -> Cow<'a, [User]> {
-    if !caps.roles {
-        let declared: HashMap<String, &str> = roster
-            .users
-            .iter()
-            .flat_map(|d| {
-                std::iter::once(&d.email)
-                    .chain(&d.previously)
-                    .map(move |e| (e.to_lowercase(), d.role.as_str()))
-            })
-            .collect();
-        return Cow::Owned(
-            live.users
-                .iter()
-                .map(|u| {
-                    let mut u = u.clone();
-                    u.role = declared.get(&u.email.to_lowercase()).map(|r| r.to_string());
-                    u
-                })
-                .collect(),
-        );
-    }
-    if live_to_declared.is_empty() {
+    if caps.roles && caps.reliable_status && live_to_declared.is_empty() {
         return Cow::Borrowed(&live.users);
     }
+    let declared: HashMap<String, &UserDecl> = roster
+        .users
+        .iter()
+        .flat_map(|d| {
+            std::iter::once(&d.email)
+                .chain(&d.previously)
+                .map(move |e| (e.to_lowercase(), d))
+        })
+        .collect();
     let rename = |t: &String| {
         live_to_declared
             .get(t)
@@ -379,29 +369,34 @@ fn in_roster_terms<'a>(
     Cow::Owned(
         live.users
             .iter()
-            .map(|u| User {
-                teams: u.teams.iter().map(rename).collect(),
-                ..u.clone()
+            .map(|u| {
+                let decl = declared.get(&u.email.to_lowercase());
+                let mut u = User {
+                    teams: u.teams.iter().map(rename).collect(),
+                    ..u.clone()
+                };
+                if !caps.roles {
+                    u.role = decl.map(|d| d.role.clone());
+                }
+                if !caps.reliable_status && decl.is_some_and(|d| d.status() == Status::Active) {
+                    u.status = Status::Active;
+                }
+                u
             })
             .collect(),
     )
 }
 
-/// Manual steps where the API cannot deactivate or reactivate (CloudTalk).
+/// Manual steps where the API cannot deactivate (CloudTalk).
 fn console_steps(planned: &[Planned]) -> Vec<String> {
     planned
         .iter()
-        .filter_map(|p| {
-            let step = match p.change.action {
-                Action::Offboard => {
-                    "Inactive in Dashboard → Settings → Agents (the API cannot deactivate)"
-                }
-                Action::Reactivate => {
-                    "Active in Dashboard → Settings → Agents (the API cannot reactivate)"
-                }
-                _ => return None,
-            };
-            Some(format!("set {} {step}", p.change.key))
+        .filter(|p| p.change.action == Action::Offboard)
+        .map(|p| {
+            format!(
+                "set {} Inactive in Dashboard → Settings → Agents (the API cannot deactivate)",
+                p.change.key
+            )
         })
         .collect()
 }

@@ -249,51 +249,7 @@ fn guards(
             },
         });
     }
-    let (limit, basis) = match &policy.max_deactivations {
-        Some(MaxDeactivations::Count(n)) => (*n as usize, format!("max_deactivations {n}")),
-        Some(MaxDeactivations::Percent(p)) => {
-            let pct: usize = p.trim_end_matches('%').parse().unwrap_or(0);
-            (
-                pct * summary.seats_before / 100,
-                format!("max_deactivations {p} of {} active", summary.seats_before),
-            )
-        }
-        None => (
-            DEFAULT_MAX_DEACTIVATIONS_PERCENT as usize * summary.seats_before / 100,
-            format!(
-                "default {DEFAULT_MAX_DEACTIVATIONS_PERCENT}% of {} active",
-                summary.seats_before
-            ),
-        ),
-    };
-    let allowed = opts.allow_deactivations.map(|n| n as usize);
-    let n = sim.deactivations;
-    let (ok, detail) = if n <= limit {
-        (
-            true,
-            format!("{n} deactivation(s), limit {limit} ({basis})"),
-        )
-    } else if allowed.is_some_and(|a| a >= n) {
-        (
-            true,
-            format!(
-                "{n} deactivation(s) over the limit {limit} ({basis}), allowed by --allow-deactivations {}",
-                allowed.unwrap_or(0)
-            ),
-        )
-    } else {
-        (
-            false,
-            format!(
-                "{n} deactivation(s) exceed the limit {limit} ({basis}); pass --allow-deactivations {n} if they are intended"
-            ),
-        )
-    };
-    out.push(Guard {
-        name: "max_deactivations".into(),
-        ok,
-        detail,
-    });
+    out.push(deactivation_guard(roster, opts, summary, sim));
     if let Some(limit) = policy.seats.as_ref().and_then(|s| s.limit) {
         out.push(Guard {
             name: "seat_limit".into(),
@@ -323,6 +279,84 @@ fn guards(
         });
     }
     out
+}
+
+/// At most `policy.max_deactivations` deactivations and offboards, unless
+/// `--allow-deactivations` covers them; the message says how the limit was reached.
+fn deactivation_guard(
+    roster: &Roster,
+    opts: &Options,
+    summary: &Summary,
+    sim: &Simulation,
+) -> Guard {
+    let active = summary.seats_before;
+    let share = |pct: usize| pct * active / 100;
+    let rounded = |pct: usize| {
+        if !(pct * active).is_multiple_of(100) {
+            format!(" (rounded down from {:.1})", (pct * active) as f64 / 100.0)
+        } else {
+            String::new()
+        }
+    };
+    let (limit, basis) = match &roster.policy.max_deactivations {
+        Some(MaxDeactivations::Count(n)) => (*n as usize, format!("max_deactivations {n}")),
+        Some(MaxDeactivations::Percent(p)) => {
+            let pct: usize = p.trim_end_matches('%').parse().unwrap_or(0);
+            (
+                share(pct),
+                format!("max_deactivations {p} of {active} active{}", rounded(pct)),
+            )
+        }
+        Some(MaxDeactivations::Share(s)) => {
+            let pct = s.percent as usize;
+            (
+                share(pct).max(s.at_least as usize),
+                format!(
+                    "max_deactivations {pct}% of {active} active, at least {}",
+                    s.at_least
+                ),
+            )
+        }
+        None => {
+            let pct = DEFAULT_MAX_DEACTIVATIONS_PERCENT as usize;
+            (
+                share(pct),
+                format!("default {pct}% of {active} active{}", rounded(pct)),
+            )
+        }
+    };
+    let allowed = opts.allow_deactivations.map(|n| n as usize);
+    let n = sim.deactivations;
+    let (ok, detail) = if n <= limit {
+        (
+            true,
+            format!("{n} deactivation(s), limit {limit} ({basis})"),
+        )
+    } else if let Some(a) = allowed.filter(|a| *a >= n) {
+        (
+            true,
+            format!(
+                "{n} deactivation(s) over the limit {limit} ({basis}), allowed by --allow-deactivations {a}"
+            ),
+        )
+    } else {
+        let small = if limit == 0 {
+            "; a small team can opt into `max_deactivations: { percent: 10, at_least: 1 }`"
+        } else {
+            ""
+        };
+        (
+            false,
+            format!(
+                "{n} deactivation(s) exceed the limit {limit} ({basis}); pass --allow-deactivations {n} if they are intended{small}"
+            ),
+        )
+    };
+    Guard {
+        name: "max_deactivations".into(),
+        ok,
+        detail,
+    }
 }
 
 /// The admin floor forbids making things worse: no step may take an administrator

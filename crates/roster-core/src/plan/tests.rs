@@ -789,6 +789,43 @@ fn bootstrapping_says_the_account_starts_below_its_floor() {
 }
 
 #[test]
+fn a_small_team_is_told_how_its_percentage_rounds_and_may_opt_into_at_least() {
+    let live: Vec<User> = live_admins2()
+        .into_iter()
+        .chain((0..7).map(|i| lu(&format!("ag{i}@acme.example"), "Agent")))
+        .collect();
+    let keep: String = admins2()
+        + &(0..6)
+            .map(|i| du(&format!("ag{i}@acme.example"), "Agent", ""))
+            .collect::<String>();
+    let guard = |policy: &str| {
+        let plan = diff(
+            &roster(policy, &keep),
+            &account(live.clone()),
+            &full(),
+            &Options::default(),
+        )
+        .unwrap();
+        plan.guards
+            .into_iter()
+            .find(|g| g.name == "max_deactivations")
+            .unwrap()
+    };
+    let g = guard("  max_deactivations: \"10%\"");
+    assert!(!g.ok);
+    assert_eq!(
+        g.detail,
+        "1 deactivation(s) exceed the limit 0 (max_deactivations 10% of 9 active (rounded down from 0.9)); pass --allow-deactivations 1 if they are intended; a small team can opt into `max_deactivations: { percent: 10, at_least: 1 }`"
+    );
+    let g = guard("  max_deactivations: { percent: 10, at_least: 1 }");
+    assert!(g.ok, "{g:?}");
+    assert_eq!(
+        g.detail,
+        "1 deactivation(s), limit 1 (max_deactivations 10% of 9 active, at least 1)"
+    );
+}
+
+#[test]
 fn missing_team_without_team_creation_is_a_plan_error() {
     let mut r = roster(
         "",

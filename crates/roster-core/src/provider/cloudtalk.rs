@@ -3,9 +3,14 @@
 //!
 //! The API has no deactivation and its only removal is a hard delete, which roster never
 //! sends: removing an agent is an *offboard* (out of every group, outbound calls off,
-//! and a manual step). `status_outbound: false` is therefore how roster recognises an
-//! offboarded agent when it reads the account back. Roles and group membership cannot
-//! be read, so roles come from the roster and teams are set when an agent is created.
+//! and a manual step to set it Inactive in the dashboard). The account keeps no marker
+//! of an offboarded agent: the agent schema's only switch, `status_outbound`, documents
+//! outbound calls, and inbound-only agents are real. So an agent with outbound calls off
+//! reads as *possibly offboarded*: the planner takes it as active when the roster
+//! declares it active (its outbound setting is never touched), and as offboarded when
+//! the roster declares it `status: inactive` or does not declare it. Roles and group
+//! membership cannot be read, so roles come from the roster and teams are set when an
+//! agent is created.
 
 use std::collections::BTreeSet;
 
@@ -19,6 +24,12 @@ use crate::plan::{Action, Capabilities, Change, Plan};
 
 /// The largest page the API serves.
 pub const LIMIT: usize = 1000;
+
+/// The key an agent comes under in `/agents/index.json`.
+const AGENT: &[&str] = &["Agent"];
+/// The key a group comes under in `/groups/index.json`: the example says `Group`, the
+/// schema `Groups`.
+const GROUP: &[&str] = &["Group", "Groups"];
 
 /// CloudTalk removes a *group membership* with DELETE `/groups/delete/{agent_id}.json`.
 /// It is the only DELETE roster sends anywhere; agents are never deleted.
@@ -95,7 +106,8 @@ fn text(agent: &Value, key: &str) -> String {
         .to_string()
 }
 
-/// An agent as the planner sees it; offboarded agents (no outbound calls) are inactive.
+/// An agent as the planner sees it; an agent with outbound calls off is inactive (see the
+/// module comment for how the planner reads that).
 pub fn to_user(agent: &Value) -> Option<User> {
     let s = |k: &str| text(agent, k);
     let outbound = match agent.get("status_outbound") {
@@ -183,8 +195,15 @@ impl CloudTalk {
         })
     }
 
-    /// Every item of a paged index, unwrapped from `{"Agent": {...}}` / `{"Group": ...}`.
-    async fn index(&self, path: &str, key: &str, extra: &str) -> Result<Vec<Value>, ProviderError> {
+    /// Every item of a paged index, unwrapped from the first of `keys` it has: `{"Agent":
+    /// {...}}`, and `{"Group": ...}` (the documented example) or `{"Groups": ...}` (the
+    /// documented schema).
+    async fn index(
+        &self,
+        path: &str,
+        keys: &[&str],
+        extra: &str,
+    ) -> Result<Vec<Value>, ProviderError> {
         let mut out = Vec::new();
         let mut page = 1;
         loop {
@@ -205,7 +224,11 @@ impl CloudTalk {
                         request: format!("GET {path}"),
                         message: "the answer has no responseData.data list".into(),
                     })?;
-            out.extend(items.iter().filter_map(|i| i.get(key).cloned()));
+            out.extend(
+                items
+                    .iter()
+                    .filter_map(|i| keys.iter().find_map(|k| i.get(*k)).cloned()),
+            );
             let pages = d
                 .get("pageCount")
                 .and_then(|p| id_of(Some(p)))
@@ -220,7 +243,7 @@ impl CloudTalk {
 
     async fn agent(&self, id: &str) -> Result<Value, ProviderError> {
         let found = self
-            .index("/agents/index.json", "Agent", &format!("&id={id}"))
+            .index("/agents/index.json", AGENT, &format!("&id={id}"))
             .await?;
         found
             .into_iter()
@@ -291,31 +314,28 @@ impl CloudTalk {
         {
             body["extension"] = json!(ext);
         }
-        let id = match self
-            .http
-            .send(
-                Method::PUT,
-                "/agents/add.json",
-                Some(&body),
-                Idempotence::Unsafe,
-            )
-            .await
-        {
-            Ok((_, v)) => id_of(data(&v).pointer("/data/id")),
-            Err(ProviderError::OutcomeUnknown(e)) => match self.find_user(&change.key).await? {
-                Some(u) => Some(u.id),
-                None => return Err(*e),
-            },
-            Err(e) => return Err(e),
+        let add = || async {
+            let (_, v) = self
+                .http
+                .send(
+                    Method::PUT,
+                    "/agents/add.json",
+                    Some(&body),
+                    Idempotence::Unsafe,
+                )
+                .await?;
+            Ok(id_of(data(&v).pointer("/data/id")))
         };
+        let find = || async { Ok(self.find_user(&change.key).await?.map(|u| Some(u.id))) };
+        let id = super::create_once(add, find).await?;
         id.ok_or_else(|| ProviderError::Decode {
             request: "PUT /agents/add.json".into(),
             message: "the answer has no agent id".into(),
         })
     }
 
-    /// Writes an agent's name and email, the current ones where the change sets none;
-    /// a reactivation turns outbound calls back on.
+    /// Writes an agent's name and email, the current ones where the change sets none.
+    /// Outbound calls are left as they are.
     async fn update(&self, change: &Change) -> Result<(), ProviderError> {
         let id = change.id.as_deref().unwrap_or_default();
         let current = self.agent(id).await?;
@@ -327,39 +347,63 @@ impl CloudTalk {
         let email = to(change, "email")
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_else(|| s("email"));
-        let mut body = json!({"firstname": first, "lastname": last, "email": email});
-        if change.action == Action::Reactivate {
-            body["status_outbound"] = json!(true);
-        }
-        self.edit(id, body).await
+        self.edit(
+            id,
+            json!({"firstname": first, "lastname": last, "email": email}),
+        )
+        .await
     }
 
     /// Takes the agent out of every group, then turns its outbound calls off.
     async fn offboard(&self, change: &Change) -> Result<(), ProviderError> {
         let id = change.id.as_deref().unwrap_or_default();
-        let agent_id: i64 = id.parse().unwrap_or_default();
+        // Read first: the agent exists, so a 404 below cannot mean "no such agent".
+        let current = self.agent(id).await?;
         let groups: Vec<i64> = self
             .groups
             .read()
             .map(|g| g.values().filter_map(|v| v.parse().ok()).collect())
             .unwrap_or_default();
+        let mut still_there: Option<BTreeSet<i64>> = None;
         for group_id in groups {
-            // Membership cannot be read, so the agent leaves every group; a
-            // group it was not in answers 404, which is what we wanted.
-            let path = format!("/groups/delete/{agent_id}.json");
-            let body = json!({"group_id": group_id});
-            match self
-                .http
-                .send(LEAVE_GROUP, &path, Some(&body), Idempotence::Safe)
-                .await
-            {
-                Ok(_) | Err(ProviderError::Api { status: 404, .. }) => {}
+            // Membership cannot be read, so the agent leaves every group.
+            match self.leave_group(id, group_id).await {
+                Ok(()) => {}
+                // "Not in the group", which is what we wanted, but only if the group
+                // still exists: the group list is read again once to be sure.
+                Err(e @ ProviderError::Api { status: 404, .. }) => {
+                    if still_there.is_none() {
+                        still_there = Some(self.group_ids().await?);
+                    }
+                    if !still_there.as_ref().is_some_and(|g| g.contains(&group_id)) {
+                        return Err(e);
+                    }
+                }
                 Err(e) => return Err(e),
             }
         }
-        let current = self.agent(id).await?;
         let s = |k: &str| text(&current, k);
         self.edit(id, json!({"firstname": s("firstname"), "lastname": s("lastname"), "email": s("email"), "status_outbound": false})).await
+    }
+
+    /// Removes one group membership (the only DELETE roster sends).
+    async fn leave_group(&self, agent: &str, group_id: i64) -> Result<(), ProviderError> {
+        let agent_id: i64 = agent.parse().unwrap_or_default();
+        let path = format!("/groups/delete/{agent_id}.json");
+        let body = json!({"group_id": group_id});
+        self.http
+            .send(LEAVE_GROUP, &path, Some(&body), Idempotence::Safe)
+            .await
+            .map(drop)
+    }
+
+    /// The IDs of the groups the account has now.
+    async fn group_ids(&self) -> Result<BTreeSet<i64>, ProviderError> {
+        let groups = self.index("/groups/index.json", GROUP, "").await?;
+        Ok(groups
+            .iter()
+            .filter_map(|g| id_of(g.get("id"))?.parse().ok())
+            .collect())
     }
 }
 
@@ -370,8 +414,8 @@ impl Reader for CloudTalk {
 
     async fn read(&self, _scope: &ReadScope) -> Result<Account, ProviderError> {
         let (agents, groups) = tokio::try_join!(
-            self.index("/agents/index.json", "Agent", ""),
-            self.index("/groups/index.json", "Group", ""),
+            self.index("/agents/index.json", AGENT, ""),
+            self.index("/groups/index.json", GROUP, ""),
         )?;
         let teams: Vec<Named> = groups
             .iter()
@@ -409,17 +453,19 @@ impl Writer for CloudTalk {
     async fn perform(&self, change: &Change, _plan: &Plan) -> Result<(), ProviderError> {
         match change.action {
             Action::Create => self.create(change).await,
-            Action::Update | Action::Reactivate => self.update(change).await,
+            Action::Update => self.update(change).await,
             Action::Offboard => self.offboard(change).await,
-            Action::Deactivate | Action::CreateTeam => Err(ProviderError::Unsupported(format!(
-                "CloudTalk cannot {} through its API",
-                change.action.as_str().replace('_', " ")
-            ))),
+            Action::Deactivate | Action::Reactivate | Action::CreateTeam => {
+                Err(ProviderError::Unsupported(format!(
+                    "CloudTalk cannot {} through its API",
+                    change.action.as_str().replace('_', " ")
+                )))
+            }
         }
     }
 
     async fn find_user(&self, email: &str) -> Result<Option<User>, ProviderError> {
-        let agents = self.index("/agents/index.json", "Agent", "").await?;
+        let agents = self.index("/agents/index.json", AGENT, "").await?;
         Ok(agents
             .iter()
             .filter_map(to_user)

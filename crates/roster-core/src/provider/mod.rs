@@ -163,3 +163,36 @@ impl Writer for AnyProvider {
         }
     }
 }
+
+/// How many times a create with an unknown outcome is looked up and sent again.
+const CREATE_ATTEMPTS: u64 = 11;
+
+/// Sends a create whose answer may be lost (it reached the server, the reply did not):
+/// before each resend the object is looked up by its key, and a found one is the
+/// create's result, so a create never makes a duplicate. A 409 is answered by the
+/// lookup too. Every provider creates through this.
+pub(crate) async fn create_once<T, Send, Sent, Lookup, Found>(
+    mut send: Send,
+    mut lookup: Lookup,
+) -> Result<T, ProviderError>
+where
+    Send: FnMut() -> Sent,
+    Sent: Future<Output = Result<T, ProviderError>>,
+    Lookup: FnMut() -> Found,
+    Found: Future<Output = Result<Option<T>, ProviderError>>,
+{
+    let mut last = None;
+    for attempt in 0..CREATE_ATTEMPTS {
+        tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+        match send().await {
+            Ok(v) => return Ok(v),
+            Err(ProviderError::OutcomeUnknown(e)) => match lookup().await? {
+                Some(v) => return Ok(v),
+                None => last = Some(*e),
+            },
+            Err(e @ ProviderError::Api { status: 409, .. }) => return lookup().await?.ok_or(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| ProviderError::Setup("create failed".into())))
+}

@@ -31,9 +31,6 @@ use contract::{RestUser, paths, scopes};
 
 pub use scim::split_name;
 
-/// How many times a create with an unknown outcome is looked up and sent again.
-const CREATE_ATTEMPTS: u64 = 11;
-
 /// Where and how to reach a Talkdesk account.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -534,27 +531,11 @@ impl Talkdesk {
     /// it never makes a duplicate.
     async fn create(&self, change: &Change, plan: &Plan) -> Result<User, ProviderError> {
         let scim = self.scim_for(change)?;
-        let mut last = None;
-        for attempt in 0..CREATE_ATTEMPTS {
-            tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
-            match scim.create(change, &plan.team_aliases).await {
-                Ok(u) => return Ok(u),
-                Err(ProviderError::OutcomeUnknown(e)) => {
-                    if let Some((u, _)) = scim.find(&change.key).await? {
-                        return Ok(u);
-                    }
-                    last = Some(*e);
-                }
-                Err(e @ ProviderError::Api { status: 409, .. }) => {
-                    return match scim.find(&change.key).await? {
-                        Some((u, _)) => Ok(u),
-                        None => Err(e),
-                    };
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| ProviderError::Setup("create failed".into())))
+        super::create_once(
+            || scim.create(change, &plan.team_aliases),
+            || async { Ok(scim.find(&change.key).await?.map(|(u, _)| u)) },
+        )
+        .await
     }
 
     /// The membership part of a change: adds first, then removals, so a user moving
