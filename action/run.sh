@@ -1,24 +1,50 @@
 #!/usr/bin/env bash
-# The GitHub Action's one step: plan (and comment) on pull requests; on push, re-plan,
-# check the plan is the approved one, apply, and mark the comment applied.
+# The GitHub Action's one step.
+#   plan:  plan a pull request and keep one comment on it; the comment records the plan
+#          as the one its reviewers approve.
+#   apply: on push to main, plan again, check that every change was approved on the
+#          merged pull request, apply, and report in its comment.
+#   drift: plan on a schedule and keep one issue open while the account differs.
 set -uo pipefail
 
 plan_file="${RUNNER_TEMP:-/tmp}/roster-plan.json"
+rm -f "$plan_file"
 allow=()
 [ -n "${ROSTER_ALLOW:-}" ] && allow=(--allow-deactivations "$ROSTER_ALLOW")
 mask=()
 [ "${ROSTER_MASK:-false}" = "true" ] && mask=(--mask-pii)
+common=(--path "$ROSTER_PATH" --bot-login "${ROSTER_BOT_LOGIN:-github-actions[bot]}" "${mask[@]}")
+
+case "$ROSTER_COMMAND" in
+  plan | apply | drift) ;;
+  *)
+    echo "::error::command must be plan, apply or drift, not $ROSTER_COMMAND"
+    exit 1
+    ;;
+esac
+
+# A pull request from a fork gets no secrets: say so where its author looks.
+if [ -z "${TALKDESK_CLIENT_ID:-}${TALKDESK_SCIM_TOKEN:-}${CLOUDTALK_ACCESS_KEY_ID:-}" ]; then
+  reason="roster could not plan: no credentials reached this job. GitHub gives a pull request from a fork no secrets, so a maintainer has to push its branch to this repository for a plan (nothing is approved until then). Otherwise, set the provider's secrets: TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET, or CLOUDTALK_ACCESS_KEY_ID and CLOUDTALK_ACCESS_KEY_SECRET."
+  [ "$ROSTER_COMMAND" = plan ] && roster github note "${common[@]}" --text "$reason"
+  echo "::error::$reason"
+  exit 1
+fi
 
 roster plan "$ROSTER_PATH" --out "$plan_file" --detailed-exitcode "${allow[@]}"
 code=$?
 if [ ! -f "$plan_file" ]; then
   echo "exitcode=$code" >> "$GITHUB_OUTPUT"
+  if [ "$ROSTER_COMMAND" = plan ]; then
+    roster github note "${common[@]}" \
+      --text "roster could not plan this pull request (exit $code): the errors are in the job's log."
+  fi
   exit "$code"
 fi
 
 case "$ROSTER_COMMAND" in
   plan)
-    roster github comment --plan "$plan_file" --path "$ROSTER_PATH" --comment "$ROSTER_COMMENT" --exitcode "$code" "${mask[@]}" || exit 1
+    roster github comment --plan "$plan_file" --comment "$ROSTER_COMMENT" --exitcode "$code" "${common[@]}" || exit 1
     # Changes (2) are what a pull request is for; a refused plan (3) fails the check.
     [ "$code" -eq 2 ] && exit 0
     exit "$code"
@@ -31,16 +57,20 @@ case "$ROSTER_COMMAND" in
     fi
     force=()
     [ "${ROSTER_FORCE:-false}" = "true" ] && force=(--force-apply)
-    roster github verify --plan "$plan_file" --path "$ROSTER_PATH" "${force[@]}" "${mask[@]}" || exit $?
+    verdict="$(roster github verify --plan "$plan_file" "${force[@]}" "${common[@]}")" || exit $?
+    forced=()
+    [ "$verdict" = "forced" ] && forced=(--forced)
     roster apply "$ROSTER_PATH" --plan "$plan_file" --auto-approve
     applied=$?
-    if [ "$applied" -eq 0 ]; then
-      roster github comment --plan "$plan_file" --path "$ROSTER_PATH" --status applied --comment true --exitcode 0 "${mask[@]}"
-    fi
+    status=applied
+    [ "$applied" -ne 0 ] && status=failed
+    roster github comment --plan "$plan_file" --status "$status" --comment true \
+      --exitcode "$applied" "${forced[@]}" "${common[@]}"
     exit "$applied"
     ;;
-  *)
-    echo "::error::command must be plan or apply, not $ROSTER_COMMAND"
-    exit 1
+  drift)
+    # A plan refused by a guard (3) is still drift to report; only errors fail the job.
+    roster github drift --plan "$plan_file" "${common[@]}" || exit 1
+    exit 0
     ;;
 esac

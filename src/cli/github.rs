@@ -1,4 +1,6 @@
-//! `roster github ...`: what the GitHub Action runs around plan and apply.
+//! `roster github ...`: what the GitHub Action runs around plan and apply: the sticky
+//! comment, the approval check on merge, the drift issue, and a note when there is no
+//! plan to show.
 
 use std::path::PathBuf;
 
@@ -7,7 +9,7 @@ use clap::Subcommand;
 
 use super::Outcome;
 use super::target::runtime;
-use roster_core::github::{self, Client, Env, Mode, Status};
+use roster_core::github::{self, Approval, Client, CommentParts, Env, Mode, Status};
 use roster_core::plan::Plan;
 
 /// `roster github ...`
@@ -20,27 +22,36 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create or update the sticky plan comment; write outputs and the step summary.
+    /// `--status planned` (on a pull request) records the plan as the one to approve.
     Comment(Comment),
-    /// On merge: refuse (exit 3) when the plan differs from the one approved on the
-    /// pull request, and say so in its comment.
+    /// On merge: refuse (exit 3) when the plan has a change the pull request did not
+    /// approve, and say so in its comment.
     Verify(Verify),
+    /// Open, update or close the drift issue from a scheduled plan.
+    Drift(Drift),
+    /// Put a note in the sticky comment when there is no plan (a fork's pull request).
+    Note(Note),
 }
 
 #[derive(Debug, clap::Args)]
 struct Common {
-    /// The JSON plan from `roster plan --out`.
-    #[arg(long)]
-    plan: PathBuf,
     /// The roster path the plan is for (one sticky comment per path).
     #[arg(long, default_value = "roster")]
     path: String,
-    /// Show emails as j***@acme.example (for public repositories).
+    /// Mask names, emails and phone numbers (for public repositories).
     #[arg(long)]
     mask_pii: bool,
+    /// The login whose comments hold approved plans: the workflow's token's (a
+    /// `GITHUB_TOKEN` cannot ask who it is, so the workflow names it).
+    #[arg(long, env = "ROSTER_BOT_LOGIN", default_value = "github-actions[bot]")]
+    bot_login: String,
 }
 
 #[derive(Debug, clap::Args)]
 struct Comment {
+    /// The JSON plan from `roster plan --out`.
+    #[arg(long)]
+    plan: PathBuf,
     #[command(flatten)]
     common: Common,
     /// When to comment.
@@ -49,6 +60,9 @@ struct Comment {
     /// What the comment reports.
     #[arg(long, value_enum, default_value = "planned")]
     status: Status,
+    /// Say that force-apply let changes through that the pull request did not approve.
+    #[arg(long)]
+    forced: bool,
     /// The plan command's exit code, passed through to the outputs.
     #[arg(long, default_value_t = 0)]
     exitcode: i32,
@@ -56,11 +70,33 @@ struct Comment {
 
 #[derive(Debug, clap::Args)]
 struct Verify {
+    /// The JSON plan from `roster plan --out`.
+    #[arg(long)]
+    plan: PathBuf,
     #[command(flatten)]
     common: Common,
-    /// Apply even when the plan differs from the approved one.
+    /// Apply even when the plan has changes the pull request did not approve (keep
+    /// this behind the workflow's `environment:` protection).
     #[arg(long)]
     force_apply: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct Drift {
+    /// The JSON plan from `roster plan --out`.
+    #[arg(long)]
+    plan: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, clap::Args)]
+struct Note {
+    #[command(flatten)]
+    common: Common,
+    /// The note, in Markdown.
+    #[arg(long)]
+    text: String,
 }
 
 fn read_plan(path: &PathBuf) -> anyhow::Result<Plan> {
@@ -77,6 +113,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         Command::Comment(c) => rt.block_on(comment(env, c)),
         Command::Verify(v) => rt.block_on(verify(env, v)),
+        Command::Drift(d) => rt.block_on(drift(env, d)),
+        Command::Note(n) => rt.block_on(note(env, n)),
     }
 }
 
@@ -91,17 +129,11 @@ async fn pull_request(client: &Client) -> anyhow::Result<Option<u64>> {
     }
 }
 
+/// Writes the outputs and summary, then the comment. A planned comment records the
+/// plan as the one to approve, unless the pull request is merged: its approval is final.
 async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
-    let plan = read_plan(&c.common.plan)?;
+    let plan = read_plan(&c.plan)?;
     let client = Client::new(env)?;
-    let (body, cut) = github::comment_body(
-        &plan,
-        &c.common.path,
-        c.status,
-        client.env().run.as_deref(),
-        c.common.mask_pii,
-        None,
-    );
     if let Some(out) = &client.env().output {
         github::write_outputs(out, &plan, c.exitcode).context("cannot write GITHUB_OUTPUT")?;
     }
@@ -116,18 +148,38 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
         eprintln!("roster: no pull request for this run; the plan is in the step summary only.");
         return Ok(Outcome::Success);
     };
-    let existing = client.find_comment(pr, &c.common.path).await?;
+    let common = &c.common;
+    let existing = client
+        .find_comment(pr, &common.path, &common.bot_login)
+        .await?;
     if c.comment == Mode::ChangesOnly && plan.changes.is_empty() && existing.is_none() {
         return Ok(Outcome::Success);
     }
-    let id = client.upsert(pr, &c.common.path, &body).await?;
+    let old_approval = existing.as_ref().and_then(|(_, b)| Approval::read(b));
+    let (approval, note) = if c.status == Status::Planned {
+        if client.is_merged(pr).await? {
+            anyhow::bail!(
+                "pull request #{pr} is merged: the plan it approved is final; open a new pull request to approve another"
+            );
+        }
+        let overlaps = client
+            .overlapping(pr, &common.path, &common.bot_login, &plan)
+            .await?;
+        (Some(Approval::of(&plan)), overlap_note(&overlaps))
+    } else {
+        (old_approval, String::new())
+    };
+    let run = client.env().run_link();
+    let parts = CommentParts {
+        status: c.status.title(run.as_deref(), c.forced),
+        note,
+        approval,
+        mask: common.mask_pii,
+    };
+    let (body, cut) = github::comment_body(&plan, &common.path, &parts);
+    let id = client.upsert(pr, existing.map(|(id, _)| id), &body).await?;
     eprintln!(
-        "roster: {} comment {id} on pull request #{pr}{}",
-        if existing.is_some() {
-            "updated"
-        } else {
-            "created"
-        },
+        "roster: comment {id} on pull request #{pr}{}",
         if cut {
             " (cut to fit; the full plan is in the step summary)"
         } else {
@@ -137,51 +189,155 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// Other pull requests that change the same people, for the reviewers of this one.
+fn overlap_note(overlaps: &[(u64, usize)]) -> String {
+    let list: Vec<String> = overlaps
+        .iter()
+        .map(|(n, shared)| format!("#{n} ({shared} of the same users)"))
+        .collect();
+    if list.is_empty() {
+        return String::new();
+    }
+    format!(
+        "🔀 Open pull requests that also change users this one changes: {}. Whichever merges second is planned again on merge, and its apply is refused if the plan changed.",
+        list.join(", ")
+    )
+}
+
+/// Passes when every change of the plan is one the pull request approved (a re-run
+/// after a partial apply passes); refuses and names what is new otherwise. The approval
+/// is never rewritten here, so a refused apply stays refused on every re-run.
 async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
-    let plan = read_plan(&v.common.plan)?;
+    let plan = read_plan(&v.plan)?;
     let client = Client::new(env)?;
-    let pr = pull_request(&client).await?;
-    let found = match pr {
+    let common = &v.common;
+    let found = match pull_request(&client).await? {
         Some(pr) => client
-            .find_comment(pr, &v.common.path)
+            .find_comment(pr, &common.path, &common.bot_login)
             .await?
-            .map(|(_, body)| (pr, body)),
+            .map(|(id, body)| (pr, id, body)),
         None => None,
     };
-    let Some((pr, body)) = found else {
+    let approval = found.as_ref().and_then(|(_, _, body)| Approval::read(body));
+    let (Some((pr, id, _)), Some(approval)) = (found, approval) else {
         if v.force_apply {
             eprintln!("roster: no approved plan found; applying because force-apply is set.");
             return Ok(Outcome::Success);
         }
         eprintln!(
-            "error: no approved plan found for {} (no pull request comment for this commit); refusing to apply. Set force-apply to apply anyway.",
-            v.common.path
+            "error: no approved plan found for {} (no plan comment by {} on the pull request of this commit); refusing to apply. Open a pull request so the plan is reviewed, or set force-apply.",
+            common.path, common.bot_login
         );
         return Ok(Outcome::Refused);
     };
-    let (approved, changes) = github::approved(&body).unwrap_or_default();
-    if approved == plan.checksum {
-        eprintln!("roster: the plan matches the one approved on #{pr}.");
-        return Ok(Outcome::Success);
-    }
-    if v.force_apply {
+    let lacking = approval.lacking(&plan);
+    if lacking.is_empty() {
         eprintln!(
-            "roster: the plan differs from the one approved on #{pr}; applying because force-apply is set."
+            "roster: every change of the plan was approved on #{pr} ({} of {} still to do).",
+            plan.changes.len(),
+            approval.changes.len()
         );
         return Ok(Outcome::Success);
     }
-    let (text, _) = github::comment_body(
-        &plan,
-        &v.common.path,
-        Status::NotApplied,
-        client.env().run.as_deref(),
-        v.common.mask_pii,
-        Some(&changes),
-    );
-    client.upsert(pr, &v.common.path, &text).await?;
+    let listed: String = lacking.iter().map(|l| format!("- `{l}`\n")).collect();
+    let (status, note) = if v.force_apply {
+        (
+            Some("⚠️ **forced past the approval**".to_string()),
+            format!(
+                "**Forced:** force-apply let through {} change(s) that #{pr} did not approve:\n\n{listed}",
+                lacking.len()
+            ),
+        )
+    } else {
+        (
+            Status::NotApplied.title(None, false),
+            format!(
+                "**Not applied:** the plan at merge has {} change(s) that #{pr} did not approve, so none of it was applied:\n\n{listed}\nOpen a pull request that approves them: its plan is made on the current account and roster, and merging it applies them. Re-running this job does not change the verdict.",
+                lacking.len()
+            ),
+        )
+    };
+    let parts = CommentParts {
+        status,
+        note,
+        approval: Some(approval),
+        mask: common.mask_pii,
+    };
+    let (body, _) = github::comment_body(&plan, &common.path, &parts);
+    client.upsert(pr, Some(id), &body).await?;
+    for l in &lacking {
+        let l = if common.mask_pii {
+            github::mask_pii(l, &plan)
+        } else {
+            l.clone()
+        };
+        eprintln!("error: not approved on #{pr}: {l}");
+    }
+    if v.force_apply {
+        eprintln!("roster: applying anyway because force-apply is set.");
+        // For the action's script: the comment after apply says the apply was forced.
+        println!("forced");
+        return Ok(Outcome::Success);
+    }
     eprintln!(
-        "error: the plan changed since it was approved on #{pr} ({approved} → {}); not applied.",
-        plan.checksum
+        "error: the plan has {} change(s) that #{pr} did not approve; not applied.",
+        lacking.len()
     );
     Ok(Outcome::Refused)
+}
+
+/// Opens or updates the drift issue while the plan has changes; closes it when not.
+async fn drift(env: Env, d: Drift) -> anyhow::Result<Outcome> {
+    let plan = read_plan(&d.plan)?;
+    let client = Client::new(env)?;
+    let common = &d.common;
+    if let Some(out) = &client.env().output {
+        github::write_outputs(out, &plan, 0).context("cannot write GITHUB_OUTPUT")?;
+    }
+    let open = client
+        .find_drift_issue(&common.path, &common.bot_login)
+        .await?;
+    let run = client.env().run_link();
+    if plan.changes.is_empty() {
+        if let Some(n) = open {
+            let why = format!(
+                "No drift in {}: the account matches the roster again.",
+                run.as_deref().unwrap_or("the latest check")
+            );
+            client.close_issue(n, &why).await?;
+            eprintln!("roster: no drift; closed issue #{n}.");
+        } else {
+            eprintln!("roster: no drift.");
+        }
+        return Ok(Outcome::Success);
+    }
+    let title = format!(
+        "Roster drift in `{}`: {} change(s) between the account and the roster",
+        common.path,
+        plan.changes.len()
+    );
+    let body = github::drift_body(&plan, &common.path, run.as_deref(), common.mask_pii);
+    let n = client.upsert_drift_issue(open, &title, &body).await?;
+    eprintln!(
+        "roster: drift of {} change(s); issue #{n} {}.",
+        plan.changes.len(),
+        if open.is_some() { "updated" } else { "opened" }
+    );
+    Ok(Outcome::Success)
+}
+
+/// Puts `text` in the sticky comment in place of a plan. A note approves nothing, so
+/// an approval the comment held for an earlier head is dropped.
+async fn note(env: Env, n: Note) -> anyhow::Result<Outcome> {
+    let client = Client::new(env)?;
+    let Some(pr) = pull_request(&client).await? else {
+        eprintln!("roster: {}", n.text);
+        return Ok(Outcome::Success);
+    };
+    let existing = client
+        .find_comment(pr, &n.common.path, &n.common.bot_login)
+        .await?;
+    let body = github::note_body(&n.common.path, &n.text);
+    client.upsert(pr, existing.map(|(id, _)| id), &body).await?;
+    Ok(Outcome::Success)
 }

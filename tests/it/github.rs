@@ -10,14 +10,37 @@ use serde_json::{Value, json};
 
 use crate::support::{Server, code, root, stderr, stdout};
 
+/// The login the fake's token writes as, and the workflow's default `bot-login`.
+const BOT: &str = "github-actions[bot]";
+
 #[derive(Default)]
 struct Fake {
-    comments: Vec<(u64, String)>,
+    /// (id, issue or pull request number, author, body).
+    comments: Vec<(u64, u64, String, String)>,
+    /// (number, title, body, open).
+    issues: Vec<(u64, String, String, bool)>,
+    /// Pull requests that are merged.
+    merged: Vec<u64>,
+    /// Pull requests that are open.
+    open: Vec<u64>,
     posts: usize,
     patches: usize,
 }
 
+impl Fake {
+    /// Bodies of the comments on `n`.
+    fn bodies(&self, n: u64) -> Vec<String> {
+        self.comments
+            .iter()
+            .filter(|c| c.1 == n)
+            .map(|c| c.3.clone())
+            .collect()
+    }
+}
+
 type Shared = Arc<Mutex<Fake>>;
+type Repo = Path<(String, String)>;
+type RepoN = Path<(String, String, u64)>;
 
 /// The fake API on 127.0.0.1:0; commit `merged` belongs to pull request 7.
 fn fake_github(rt: &tokio::runtime::Runtime) -> (String, Shared) {
@@ -25,38 +48,85 @@ fn fake_github(rt: &tokio::runtime::Runtime) -> (String, Shared) {
     let app = Router::new()
         .route(
             "/repos/{o}/{r}/issues/{n}/comments",
-            get(|State(f): State<Shared>| async move {
+            get(|State(f): State<Shared>, Path((_, _, n)): RepoN| async move {
                 let f = f.lock().unwrap();
                 Json(Value::Array(
                     f.comments
                         .iter()
-                        .map(|(id, b)| json!({"id": id, "body": b}))
+                        .filter(|c| c.1 == n)
+                        .map(|(id, _, login, b)| json!({"id": id, "body": b, "user": {"login": login}}))
                         .collect(),
                 ))
             })
-            .post(|State(f): State<Shared>, Json(v): Json<Value>| async move {
+            .post(|State(f): State<Shared>, Path((_, _, n)): RepoN, Json(v): Json<Value>| async move {
                 let mut f = f.lock().unwrap();
                 let id = 1000 + f.comments.len() as u64;
-                f.comments
-                    .push((id, v["body"].as_str().unwrap().to_string()));
+                let body = v["body"].as_str().unwrap().to_string();
+                f.comments.push((id, n, BOT.to_string(), body));
                 f.posts += 1;
                 (axum::http::StatusCode::CREATED, Json(json!({"id": id})))
             }),
         )
         .route(
             "/repos/{o}/{r}/issues/comments/{id}",
-            patch(
-                |State(f): State<Shared>,
-                 Path((_, _, id)): Path<(String, String, u64)>,
-                 Json(v): Json<Value>| async move {
-                    let mut f = f.lock().unwrap();
-                    f.patches += 1;
-                    if let Some(c) = f.comments.iter_mut().find(|(i, _)| *i == id) {
-                        c.1 = v["body"].as_str().unwrap().to_string();
-                    }
-                    Json(json!({"id": id}))
-                },
-            ),
+            patch(|State(f): State<Shared>, Path((_, _, id)): RepoN, Json(v): Json<Value>| async move {
+                let mut f = f.lock().unwrap();
+                f.patches += 1;
+                if let Some(c) = f.comments.iter_mut().find(|c| c.0 == id) {
+                    c.3 = v["body"].as_str().unwrap().to_string();
+                }
+                Json(json!({"id": id}))
+            }),
+        )
+        .route(
+            "/repos/{o}/{r}/issues",
+            get(|State(f): State<Shared>| async move {
+                let f = f.lock().unwrap();
+                Json(Value::Array(
+                    f.issues
+                        .iter()
+                        .filter(|i| i.3)
+                        .map(|(n, t, b, _)| json!({"number": n, "title": t, "body": b, "user": {"login": BOT}}))
+                        .collect(),
+                ))
+            })
+            .post(|State(f): State<Shared>, Path(_): Repo, Json(v): Json<Value>| async move {
+                let mut f = f.lock().unwrap();
+                let n = 500 + f.issues.len() as u64;
+                let (t, b) = (v["title"].as_str().unwrap(), v["body"].as_str().unwrap());
+                f.issues.push((n, t.to_string(), b.to_string(), true));
+                (axum::http::StatusCode::CREATED, Json(json!({"number": n})))
+            }),
+        )
+        .route(
+            "/repos/{o}/{r}/issues/{n}",
+            patch(|State(f): State<Shared>, Path((_, _, n)): RepoN, Json(v): Json<Value>| async move {
+                let mut f = f.lock().unwrap();
+                let issue = f.issues.iter_mut().find(|i| i.0 == n).unwrap();
+                if let Some(t) = v["title"].as_str() {
+                    issue.1 = t.to_string();
+                }
+                if let Some(b) = v["body"].as_str() {
+                    issue.2 = b.to_string();
+                }
+                if v["state"] == "closed" {
+                    issue.3 = false;
+                }
+                Json(json!({"number": n}))
+            }),
+        )
+        .route(
+            "/repos/{o}/{r}/pulls/{n}",
+            get(|State(f): State<Shared>, Path((_, _, n)): RepoN| async move {
+                Json(json!({"number": n, "merged": f.lock().unwrap().merged.contains(&n)}))
+            }),
+        )
+        .route(
+            "/repos/{o}/{r}/pulls",
+            get(|State(f): State<Shared>| async move {
+                let open = f.lock().unwrap().open.clone();
+                Json(Value::Array(open.iter().map(|n| json!({"number": n})).collect()))
+            }),
         )
         .route(
             "/repos/{o}/{r}/commits/{sha}/pulls",
@@ -141,11 +211,26 @@ fn sticky_comment_is_created_then_updated_with_outputs() {
         (1, 1, 1),
         "one sticky comment, updated in place"
     );
-    let body = &f.comments[0].1;
-    assert!(body.starts_with("<!-- roster:plan path=roster checksum=sha256:"));
+    let body = &f.comments[0].3;
     assert!(
-        body.contains("a***@acme.example") && !body.contains("ana.costa@acme.example"),
-        "emails are masked"
+        body.starts_with("<!-- roster:plan path=roster -->\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<!-- roster:approved\nchecksum=sha256:"),
+        "{body}"
+    );
+    let plan: Value = serde_json::from_slice(&fs::read(server.path("plan.json")).unwrap()).unwrap();
+    for c in plan["changes"].as_array().unwrap() {
+        let key = c["key"].as_str().unwrap();
+        assert!(!body.contains(key), "{key} is not masked");
+        if let Some(name) = c["name"].as_str() {
+            assert!(!body.contains(name), "{name} is not masked");
+        }
+    }
+    assert!(
+        body.contains("a***@acme.example"),
+        "emails are masked, not dropped"
     );
     let outputs = fs::read_to_string(server.path("output.txt")).unwrap();
     assert!(
@@ -197,7 +282,7 @@ fn a_plan_too_big_for_a_comment_is_cut_and_summarized_in_full() {
         &["comment", "--plan", "plan.json"],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let body = fake.lock().unwrap().comments[0].1.clone();
+    let body = fake.lock().unwrap().bodies(7)[0].clone();
     assert!(
         body.chars().count() < 65_536,
         "comment of {} characters",
@@ -237,8 +322,15 @@ fn validation_errors_become_annotations() {
     );
 }
 
+/// `roster github verify` with a plan, on the push that merged pull request 7.
+fn verify(server: &Server, api: &str, plan: &str, extra: &[&str]) -> std::process::Output {
+    let push = json!({"ref": "refs/heads/main"});
+    let args = [&["verify", "--plan", plan, "--path", "roster"], extra].concat();
+    github(server, api, &push, &args)
+}
+
 #[test]
-fn apply_on_merge_refuses_a_changed_plan_and_says_so() {
+fn apply_on_merge_refuses_a_changed_plan_on_every_rerun_and_ignores_other_authors() {
     let rt = runtime();
     let (api, fake) = fake_github(&rt);
     let server = Server::start(Some("examples/acme"), None, &[]);
@@ -247,24 +339,6 @@ fn apply_on_merge_refuses_a_changed_plan_and_says_so() {
         code(&server.roster(&["plan", &acme, "--out", "approved.json"])),
         0
     );
-    let pr = json!({"pull_request": {"number": 7}});
-    assert_eq!(
-        code(&github(
-            &server,
-            &api,
-            &pr,
-            &["comment", "--plan", "approved.json", "--path", "roster"]
-        )),
-        0
-    );
-    let push = json!({"ref": "refs/heads/main"});
-    let same = github(
-        &server,
-        &api,
-        &push,
-        &["verify", "--plan", "approved.json", "--path", "roster"],
-    );
-    assert_eq!(code(&same), 0, "{}", stderr(&same));
     // Someone changes the roster after approval: the merged plan differs.
     let text = fs::read_to_string(root().join("examples/acme/roster.yaml"))
         .unwrap()
@@ -274,38 +348,79 @@ fn apply_on_merge_refuses_a_changed_plan_and_says_so() {
         code(&server.roster(&["plan", "merged.yaml", "--out", "merged.json"])),
         0
     );
-    let refused = github(
-        &server,
-        &api,
-        &push,
-        &["verify", "--plan", "merged.json", "--path", "roster"],
-    );
-    assert_eq!(code(&refused), 3, "{}", stderr(&refused));
-    assert!(stderr(&refused).contains("the plan changed since it was approved on #7"));
-    let body = fake.lock().unwrap().comments[0].1.clone();
+
+    let comment = |n: u64, plan: &str| {
+        let out = github(
+            &server,
+            &api,
+            &json!({"number": n}),
+            &["comment", "--plan", plan, "--path", "roster"],
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    };
+    comment(7, "approved.json");
+    // A comment by someone else that carries an approval of the merged plan (copied
+    // from a bot comment on another pull request) approves nothing.
+    comment(8, "merged.json");
+    {
+        let mut f = fake.lock().unwrap();
+        let forged = f.bodies(8)[0].clone();
+        f.comments.insert(0, (1, 7, "mallory".into(), forged));
+    }
+
+    assert_eq!(code(&verify(&server, &api, "approved.json", &[])), 0);
+    for attempt in 0..2 {
+        let refused = verify(&server, &api, "merged.json", &[]);
+        assert_eq!(code(&refused), 3, "attempt {attempt}: {}", stderr(&refused));
+        let err = stderr(&refused);
+        assert!(
+            err.contains("error: not approved on #7: create ben.carter@acme.example"),
+            "{err}"
+        );
+        assert!(err.contains("name=\"Benjamin Carter\""), "{err}");
+    }
+    let body = fake.lock().unwrap().bodies(7)[1].clone();
+    assert!(body.contains("⛔ **not applied**"), "{body}");
     assert!(
-        body.contains("**Not applied: the plan changed since approval.**"),
+        body.contains("Open a pull request that approves them"),
         "{body}"
     );
+    assert!(!body.contains("merge again"), "{body}");
+    let approved: Value =
+        serde_json::from_slice(&fs::read(server.path("approved.json")).unwrap()).unwrap();
+    let checksum = approved["checksum"].as_str().unwrap();
     assert!(
-        body.contains("-create ben.carter@acme.example")
-            && body.contains("+create ben.carter@acme.example"),
-        "{body}"
+        body.contains(&format!("checksum={checksum}")),
+        "the approval is never rewritten"
     );
-    let forced = github(
+
+    // A re-run after a partial apply: every change left is one the pull request approved.
+    let mut rest = approved.clone();
+    rest["changes"].as_array_mut().unwrap().truncate(4);
+    fs::write(server.path("rest.json"), rest.to_string()).unwrap();
+    let partial = verify(&server, &api, "rest.json", &[]);
+    assert_eq!(code(&partial), 0, "{}", stderr(&partial));
+
+    // The merged pull request's approval is final.
+    fake.lock().unwrap().merged.push(7);
+    let replan = github(
         &server,
         &api,
-        &push,
-        &[
-            "verify",
-            "--plan",
-            "merged.json",
-            "--path",
-            "roster",
-            "--force-apply",
-        ],
+        &json!({"number": 7}),
+        &["comment", "--plan", "merged.json"],
     );
-    assert_eq!(code(&forced), 0);
+    assert_eq!(code(&replan), 1);
+    assert!(
+        stderr(&replan).contains("pull request #7 is merged"),
+        "{}",
+        stderr(&replan)
+    );
+    assert_eq!(code(&verify(&server, &api, "merged.json", &[])), 3);
+
+    let forced = verify(&server, &api, "merged.json", &["--force-apply"]);
+    assert_eq!(code(&forced), 0, "{}", stderr(&forced));
+    assert_eq!(stdout(&forced).trim(), "forced");
+    let push = json!({"ref": "refs/heads/main"});
     let applied = github(
         &server,
         &api,
@@ -314,35 +429,64 @@ fn apply_on_merge_refuses_a_changed_plan_and_says_so() {
             "comment",
             "--plan",
             "merged.json",
-            "--path",
-            "roster",
             "--status",
             "applied",
+            "--forced",
         ],
     );
     assert_eq!(code(&applied), 0, "{}", stderr(&applied));
+    let body = fake.lock().unwrap().bodies(7)[1].clone();
     assert!(
-        fake.lock().unwrap().comments[0]
-            .1
-            .contains("**Applied** in run 4242.")
+        body.contains("✅ **applied (forced)** in [run 4242](https://github.com/acme/roster/actions/runs/4242)"),
+        "{body}"
     );
-    assert_eq!(fake.lock().unwrap().comments.len(), 1);
+    assert!(body.contains(&format!("checksum={checksum}")));
     server.assert_no_delete();
 }
 
-/// The action's script itself, with `roster` on PATH: plan and comment on a pull
-/// request, then apply on merge and mark the comment applied.
 #[test]
-fn action_script_plans_then_applies() {
+fn a_pull_request_is_told_of_another_that_changes_the_same_users() {
     let rt = runtime();
     let (api, fake) = fake_github(&rt);
+    fake.lock().unwrap().open = vec![7, 8];
     let server = Server::start(Some("examples/acme"), None, &[]);
-    fs::create_dir(server.path("roster")).unwrap();
-    fs::copy(
-        root().join("examples/acme/roster.yaml"),
-        server.path("roster/roster.yaml"),
-    )
-    .unwrap();
+    let acme = root().join("examples/acme").display().to_string();
+    assert_eq!(
+        code(&server.roster(&["plan", &acme, "--out", "plan.json"])),
+        0
+    );
+    for n in [8, 7] {
+        let out = github(
+            &server,
+            &api,
+            &json!({"number": n}),
+            &["comment", "--plan", "plan.json"],
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    let plan: Value = serde_json::from_slice(&fs::read(server.path("plan.json")).unwrap()).unwrap();
+    let changes = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "user")
+        .count();
+    let body = fake.lock().unwrap().bodies(7)[0].clone();
+    assert!(
+        body.contains(&format!("Open pull requests that also change users this one changes: #8 ({changes} of the same users)")),
+        "{body}"
+    );
+}
+
+/// Runs the action's script with `roster` on PATH, in the server's directory, with its
+/// `roster/` copy of the acme roster, credentials for the server and the fake GitHub.
+fn action(
+    server: &Server,
+    api: &str,
+    command: &str,
+    event: Value,
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_roster"))
         .parent()
         .unwrap()
@@ -352,32 +496,60 @@ fn action_script_plans_then_applies() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let run = |command: &str, event: Value| {
-        fs::write(server.path("event.json"), event.to_string()).unwrap();
-        std::process::Command::new("bash")
-            .arg(root().join("action/run.sh"))
-            .current_dir(server.dir.path())
-            .env("PATH", &path)
-            .env("ROSTER_COMMAND", command)
-            .env("ROSTER_PATH", "roster")
-            .env("ROSTER_COMMENT", "true")
-            .env("RUNNER_TEMP", server.dir.path())
-            .env("TALKDESK_BASE_URL", &server.url)
-            .env("TALKDESK_TOKEN_URL", format!("{}/oauth/token", server.url))
-            .env("TALKDESK_CLIENT_ID", "sandbox")
-            .env("TALKDESK_CLIENT_SECRET", "sandbox-secret")
-            .env("GITHUB_API_URL", &api)
-            .env("GITHUB_TOKEN", "ghs_fake")
-            .env("GITHUB_REPOSITORY", "acme/roster")
-            .env("GITHUB_EVENT_PATH", server.path("event.json"))
-            .env("GITHUB_SHA", "merged")
-            .env("GITHUB_RUN_ID", "99")
-            .env("GITHUB_OUTPUT", server.path("output.txt"))
-            .env("GITHUB_STEP_SUMMARY", server.path("summary.md"))
-            .output()
-            .unwrap()
-    };
-    let planned = run("plan", json!({"pull_request": {"number": 7}}));
+    fs::write(server.path("event.json"), event.to_string()).unwrap();
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(root().join("action/run.sh"))
+        .current_dir(server.dir.path())
+        .env("PATH", &path)
+        .env("ROSTER_COMMAND", command)
+        .env("ROSTER_PATH", "roster")
+        .env("ROSTER_COMMENT", "true")
+        .env("ROSTER_STATE_DIR", server.dir.path())
+        .env("RUNNER_TEMP", server.dir.path())
+        .env("TALKDESK_BASE_URL", &server.url)
+        .env("TALKDESK_TOKEN_URL", format!("{}/oauth/token", server.url))
+        .env("TALKDESK_CLIENT_ID", "sandbox")
+        .env("TALKDESK_CLIENT_SECRET", "sandbox-secret")
+        .env("GITHUB_API_URL", api)
+        .env("GITHUB_TOKEN", "ghs_fake")
+        .env("GITHUB_REPOSITORY", "acme/roster")
+        .env("GITHUB_EVENT_PATH", server.path("event.json"))
+        .env("GITHUB_SHA", "merged")
+        .env("GITHUB_RUN_ID", "99")
+        .env("GITHUB_OUTPUT", server.path("output.txt"))
+        .env("GITHUB_STEP_SUMMARY", server.path("summary.md"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// A sandbox seeded from the acme roster, with that roster copied to `roster/`.
+fn acme_server() -> Server {
+    let server = Server::start(Some("examples/acme"), None, &[]);
+    fs::create_dir(server.path("roster")).unwrap();
+    fs::copy(
+        root().join("examples/acme/roster.yaml"),
+        server.path("roster/roster.yaml"),
+    )
+    .unwrap();
+    server
+}
+
+/// The action's script itself: plan and comment on a pull request, then apply on merge
+/// and mark the comment applied.
+#[test]
+fn action_script_plans_then_applies() {
+    let rt = runtime();
+    let (api, fake) = fake_github(&rt);
+    let server = acme_server();
+    let planned = action(
+        &server,
+        &api,
+        "plan",
+        json!({"pull_request": {"number": 7}}),
+        &[],
+    );
     assert_eq!(
         code(&planned),
         0,
@@ -386,7 +558,13 @@ fn action_script_plans_then_applies() {
         stderr(&planned)
     );
     assert_eq!(fake.lock().unwrap().comments.len(), 1);
-    let applied = run("apply", json!({"ref": "refs/heads/main"}));
+    let applied = action(
+        &server,
+        &api,
+        "apply",
+        json!({"ref": "refs/heads/main"}),
+        &[],
+    );
     assert_eq!(
         code(&applied),
         0,
@@ -394,14 +572,79 @@ fn action_script_plans_then_applies() {
         stdout(&applied),
         stderr(&applied)
     );
+    let body = fake.lock().unwrap().bodies(7)[0].clone();
     assert!(
-        fake.lock().unwrap().comments[0]
-            .1
-            .contains("**Applied** in run 99.")
+        body.contains("✅ **applied** in [run 99](https://github.com/acme/roster/actions/runs/99)"),
+        "{body}"
     );
     assert_eq!(
         code(&server.roster(&["plan", "roster", "--detailed-exitcode"])),
         0
     );
+    server.assert_no_delete();
+}
+
+#[test]
+fn a_pull_request_without_credentials_is_told_why_in_its_comment() {
+    let rt = runtime();
+    let (api, fake) = fake_github(&rt);
+    let server = acme_server();
+    let out = action(
+        &server,
+        &api,
+        "plan",
+        json!({"pull_request": {"number": 7, "head": {"repo": {"fork": true}}}}),
+        &[("TALKDESK_CLIENT_ID", ""), ("TALKDESK_CLIENT_SECRET", "")],
+    );
+    assert_eq!(code(&out), 1);
+    let body = fake.lock().unwrap().bodies(7)[0].clone();
+    assert!(
+        body.contains("GitHub gives a pull request from a fork no secrets"),
+        "{body}"
+    );
+    assert!(!body.contains("roster:approved"), "a note approves nothing");
+}
+
+#[test]
+fn drift_opens_updates_and_closes_one_issue_and_fails_on_errors() {
+    let rt = runtime();
+    let (api, fake) = fake_github(&rt);
+    let server = acme_server();
+    let schedule = || json!({"schedule": "17 6 * * *"});
+    for run in 0..2 {
+        let out = action(&server, &api, "drift", schedule(), &[]);
+        assert_eq!(code(&out), 0, "run {run}: {}{}", stdout(&out), stderr(&out));
+        let f = fake.lock().unwrap();
+        assert_eq!(f.issues.len(), 1, "one issue, updated in place");
+        let (_, title, body, open) = &f.issues[0];
+        assert!(
+            *open && title.starts_with("Roster drift in `roster`: "),
+            "{title}"
+        );
+        assert!(
+            body.starts_with("<!-- roster:drift path=roster -->") && body.contains("🔀 drift"),
+            "{body}"
+        );
+        assert!(body.contains("**People**"), "{body}");
+    }
+
+    // Expired credentials: the check fails and the issue is left as it was.
+    let broken = action(
+        &server,
+        &api,
+        "drift",
+        schedule(),
+        &[("TALKDESK_CLIENT_SECRET", "expired")],
+    );
+    assert_eq!(code(&broken), 1, "{}{}", stdout(&broken), stderr(&broken));
+    assert!(fake.lock().unwrap().issues[0].3);
+
+    let fixed = server.roster(&["apply", "roster", "--auto-approve"]);
+    assert_eq!(code(&fixed), 0, "{}", stderr(&fixed));
+    let out = action(&server, &api, "drift", schedule(), &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let f = fake.lock().unwrap();
+    assert!(!f.issues[0].3, "closed when no drift is found");
+    assert!(f.bodies(f.issues[0].0)[0].starts_with("No drift in [run 99]"));
     server.assert_no_delete();
 }

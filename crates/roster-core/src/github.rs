@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::plan::Plan;
+use std::collections::BTreeSet;
+
+use sha2::{Digest, Sha256};
+
+use crate::plan::{Kind, Plan};
 use crate::provider::http::Secret;
 use crate::render;
 
@@ -22,8 +26,25 @@ pub enum Status {
     Planned,
     /// Applied after the merge.
     Applied,
-    /// Refused after the merge: the plan changed since approval.
+    /// Refused after the merge: the plan has changes the pull request did not approve.
     NotApplied,
+    /// Apply ran after the merge and some changes failed.
+    Failed,
+}
+
+impl Status {
+    /// The heading's status; `run` links the workflow run, `forced` says force-apply
+    /// let unapproved changes through.
+    pub fn title(self, run: Option<&str>, forced: bool) -> Option<String> {
+        let run = run.unwrap_or("this run");
+        let forced = if forced { " (forced)" } else { "" };
+        match self {
+            Status::Planned => None,
+            Status::Applied => Some(format!("✅ **applied{forced}** in {run}")),
+            Status::NotApplied => Some("⛔ **not applied**".into()),
+            Status::Failed => Some(format!("❌ **apply failed{forced}** in {run}")),
+        }
+    }
 }
 
 /// When to comment.
@@ -52,6 +73,8 @@ pub struct Env {
     pub sha: Option<String>,
     /// `GITHUB_RUN_ID`, for links.
     pub run: Option<String>,
+    /// `GITHUB_SERVER_URL`, for links.
+    pub server: String,
     /// `GITHUB_OUTPUT`.
     pub output: Option<PathBuf>,
     /// `GITHUB_STEP_SUMMARY`.
@@ -74,9 +97,20 @@ impl Env {
             event: var("GITHUB_EVENT_PATH").map(PathBuf::from),
             sha: var("GITHUB_SHA"),
             run: var("GITHUB_RUN_ID"),
+            server: var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into()),
             output: var("GITHUB_OUTPUT").map(PathBuf::from),
             summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
         })
+    }
+
+    /// This run as a Markdown link, `[run 42](…/actions/runs/42)`.
+    pub fn run_link(&self) -> Option<String> {
+        let run = self.run.as_ref()?;
+        Some(format!(
+            "[run {run}]({}/{}/actions/runs/{run})",
+            self.server.trim_end_matches('/'),
+            self.repo
+        ))
     }
 
     /// The pull request of a `pull_request` event.
@@ -93,23 +127,110 @@ impl Env {
     }
 }
 
-/// The hidden marker that finds the comment of one roster path again.
+/// The hidden first line that finds the comment of one roster path again.
 fn marker(path: &str) -> String {
-    format!("<!-- roster:plan path={path} ")
+    format!("<!-- roster:plan path={path} -->")
 }
 
-/// One line per change, kept hidden in the comment so a later plan can be compared.
-fn change_lines(plan: &Plan) -> String {
-    let mut out = String::new();
-    for c in &plan.changes {
-        let fields: Vec<String> = c
-            .fields
-            .iter()
-            .map(|(k, f)| format!("{k}={}", f.to))
-            .collect();
-        let _ = writeln!(out, "{} {} {}", c.action.as_str(), c.key, fields.join(" "));
+/// The hidden first line of the drift issue of one roster path.
+fn drift_marker(path: &str) -> String {
+    format!("<!-- roster:drift path={path} -->")
+}
+
+/// One line per change: action, key and the values it sets. Approval covers these,
+/// not the plan's bytes, so warnings and other informational parts may differ.
+fn change_lines(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .map(|c| {
+            let fields: Vec<String> = c
+                .fields
+                .iter()
+                .map(|(k, f)| format!("{k}={}", f.to))
+                .collect();
+            format!("{} {} {}", c.action.as_str(), c.key, fields.join(" "))
+        })
+        .collect()
+}
+
+/// A short hash: comments keep hashes of changes and users, never the text, so a
+/// masked comment compares like with like and leaks nothing.
+fn short_hash(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))[..16].to_string()
+}
+
+/// What a pull request approved: the plan's checksum and a hash per change line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    /// The approved plan's checksum.
+    pub checksum: String,
+    /// Hashes of the approved change lines.
+    pub changes: BTreeSet<String>,
+}
+
+impl Approval {
+    /// The approval a plan would record.
+    pub fn of(plan: &Plan) -> Approval {
+        Approval {
+            checksum: plan.checksum.clone(),
+            changes: change_lines(plan).iter().map(|l| short_hash(l)).collect(),
+        }
     }
-    out.replace("--", "- -")
+
+    /// The hidden block a comment carries.
+    fn block(&self) -> String {
+        let mut out = format!("<!-- roster:approved\nchecksum={}\n", self.checksum);
+        for h in &self.changes {
+            let _ = writeln!(out, "{h}");
+        }
+        out.push_str("-->\n");
+        out
+    }
+
+    /// Reads the block back from a comment body.
+    pub fn read(body: &str) -> Option<Approval> {
+        let block = body
+            .split("<!-- roster:approved\n")
+            .nth(1)?
+            .split("-->")
+            .next()?;
+        let mut lines = block.lines();
+        let checksum = lines.next()?.strip_prefix("checksum=")?.to_string();
+        Some(Approval {
+            checksum,
+            changes: lines
+                .map(str::to_string)
+                .filter(|l| !l.is_empty())
+                .collect(),
+        })
+    }
+
+    /// The change lines of `plan` this approval does not hold.
+    pub fn lacking(&self, plan: &Plan) -> Vec<String> {
+        change_lines(plan)
+            .into_iter()
+            .filter(|l| !self.changes.contains(&short_hash(l)))
+            .collect()
+    }
+}
+
+/// Hashes of the users a plan changes, so another pull request's comment can say it
+/// touches the same people without naming them in hidden text.
+fn user_hashes(plan: &Plan) -> BTreeSet<String> {
+    plan.changes
+        .iter()
+        .filter(|c| c.kind == Kind::User)
+        .map(|c| short_hash(&c.key.to_lowercase()))
+        .collect()
+}
+
+/// Reads the users block of a comment.
+fn read_user_hashes(body: &str) -> BTreeSet<String> {
+    body.split("<!-- roster:users ")
+        .nth(1)
+        .and_then(|rest| rest.split("-->").next())
+        .map(|b| b.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// Emails as `j***@acme.example`, for comments in public repositories.
@@ -136,64 +257,116 @@ pub fn mask_emails(text: &str) -> String {
     out
 }
 
-/// The comment body: marker, status line, the plan, and the hidden change list.
-pub fn comment_body(
-    plan: &Plan,
-    path: &str,
-    status: Status,
-    run: Option<&str>,
-    mask: bool,
-    previous: Option<&str>,
-) -> (String, bool) {
-    let status_line = match status {
-        Status::Planned => String::new(),
-        Status::Applied => format!("**Applied** in run {}.\n\n", run.unwrap_or("?")),
-        Status::NotApplied => "**Not applied: the plan changed since approval.** Review the new plan and merge again, or re-run with `force-apply`.\n\n".to_string(),
-    };
-    let mut diff = String::new();
-    if let Some(old) = previous.filter(|_| status == Status::NotApplied) {
-        let new = change_lines(plan);
-        let d = similar::TextDiff::from_lines(old, new.as_str());
-        let _ = writeln!(
-            diff,
-            "<details><summary>Difference from the approved plan</summary>\n\n```diff"
-        );
-        for change in d.iter_all_changes() {
-            let sign = match change.tag() {
-                similar::ChangeTag::Delete => "-",
-                similar::ChangeTag::Insert => "+",
-                similar::ChangeTag::Equal => " ",
-            };
-            let _ = write!(diff, "{sign}{}", change.value());
+/// Phone numbers as `+351*******01`: a `+` and 8 to 15 digits keep their first three
+/// and last two digits.
+fn mask_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('+') {
+        out.push_str(&rest[..i]);
+        let digits = rest[i + 1..].bytes().take_while(u8::is_ascii_digit).count();
+        let number = &rest[i + 1..i + 1 + digits];
+        if (8..=15).contains(&digits) {
+            let hidden = "*".repeat(digits - 5);
+            let _ = write!(out, "+{}{hidden}{}", &number[..3], &number[digits - 2..]);
+        } else {
+            let _ = write!(out, "+{number}");
         }
-        let _ = writeln!(diff, "```\n</details>\n");
+        rest = &rest[i + 1 + digits..];
     }
-    let head = format!(
-        "{}checksum={} -->\n{status_line}{diff}",
-        marker(path),
-        plan.checksum
+    out.push_str(rest);
+    out
+}
+
+/// Every person's name the plan shows, longest first so a full name is masked before a
+/// part of it.
+fn names(plan: &Plan) -> Vec<String> {
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for c in &plan.changes {
+        names.extend(c.name.clone());
+        if let Some(f) = c.fields.get("name") {
+            for v in [&f.from, &f.to] {
+                names.extend(v.as_str().map(str::to_string));
+            }
+        }
+    }
+    let mut names: Vec<String> = names
+        .into_iter()
+        .filter(|n| n.chars().count() > 1)
+        .collect();
+    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    names
+}
+
+/// Names, emails and phone numbers masked, for public repositories: a name becomes the
+/// first letter of each word (`A*** C***`).
+pub fn mask_pii(text: &str, plan: &Plan) -> String {
+    let mut text = mask_numbers(&mask_emails(text));
+    for name in names(plan) {
+        let masked: Vec<String> = name
+            .split_whitespace()
+            .map(|w| format!("{}***", w.chars().next().unwrap_or('*')))
+            .collect();
+        text = text.replace(&name, &masked.join(" "));
+    }
+    text
+}
+
+/// What a comment says besides the plan.
+#[derive(Debug, Clone, Default)]
+pub struct CommentParts {
+    /// The heading's status, in place of the plan's verdict.
+    pub status: Option<String>,
+    /// A paragraph under the heading.
+    pub note: String,
+    /// The approval block to carry: written by a plan on the pull request, copied
+    /// unchanged by every later comment.
+    pub approval: Option<Approval>,
+    /// Mask names, emails and numbers.
+    pub mask: bool,
+}
+
+/// The comment body: marker, the plan under its status and note, and the hidden
+/// approval and users blocks. Returns whether the plan was cut to fit.
+pub fn comment_body(plan: &Plan, path: &str, parts: &CommentParts) -> (String, bool) {
+    let head = format!("{}\n", marker(path));
+    let users: Vec<String> = user_hashes(plan).into_iter().collect();
+    let tail = format!(
+        "{}<!-- roster:users {} -->\n",
+        parts
+            .approval
+            .as_ref()
+            .map(Approval::block)
+            .unwrap_or_default(),
+        users.join(" ")
     );
-    let tail = format!("\n<!-- roster:changes\n{}-->\n", change_lines(plan));
-    let room = COMMENT_LIMIT.saturating_sub(head.len() + 200);
-    let full = render::markdown_limited(plan, usize::MAX);
-    let (mut body, cut) = if full.len() + tail.len() <= room {
+    let room = COMMENT_LIMIT.saturating_sub(head.len() + tail.len() + parts.note.len() + 200);
+    let status = parts.status.as_deref();
+    let full = render::markdown_titled(plan, usize::MAX, status, &parts.note);
+    let (mut body, cut) = if full.len() <= room {
         (full, false)
     } else {
         (
-            render::markdown_limited(plan, room.saturating_sub(tail.len().min(room / 2))),
+            render::markdown_titled(plan, room, status, &parts.note),
             true,
         )
     };
     if cut {
         body.push_str("\n_The full plan is in the run's step summary._\n");
     }
+    let body = if parts.mask {
+        mask_pii(&body, plan)
+    } else {
+        body
+    };
+    // The tail holds hashes only; it may go when the comment would not fit, and then
+    // nothing is approved, which refuses the apply rather than passing it.
     let tail = if head.len() + body.len() + tail.len() < COMMENT_LIMIT {
         tail
     } else {
         String::new()
     };
-    let text = format!("{head}{body}{tail}");
-    (if mask { mask_emails(&text) } else { text }, cut)
+    (format!("{head}{body}{tail}"), cut)
 }
 
 /// A small GitHub REST client.
@@ -244,59 +417,116 @@ impl Client {
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    /// The sticky comment of `path` on pull request `pr`: its ID and body.
-    pub async fn find_comment(&self, pr: u64, path: &str) -> anyhow::Result<Option<(u64, String)>> {
-        let wanted = marker(path);
+    /// Every item of a paged list endpoint (at most 50 pages of 100).
+    async fn list(&self, path: &str) -> anyhow::Result<Vec<Value>> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut out = Vec::new();
         for page in 1..=50 {
             let v = self
                 .call(
                     Method::GET,
-                    &format!(
-                        "/repos/{}/issues/{pr}/comments?per_page=100&page={page}",
-                        self.env.repo
-                    ),
+                    &format!("{path}{sep}per_page=100&page={page}"),
                     None,
                 )
                 .await?;
             let list = v.as_array().cloned().unwrap_or_default();
-            for c in &list {
-                let body = c.get("body").and_then(Value::as_str).unwrap_or_default();
-                if body.starts_with(&wanted)
-                    && let Some(id) = c.get("id").and_then(Value::as_u64)
-                {
-                    return Ok(Some((id, body.to_string())));
-                }
-            }
-            if list.len() < 100 {
+            let last = list.len() < 100;
+            out.extend(list);
+            if last {
                 break;
             }
         }
-        Ok(None)
+        Ok(out)
     }
 
-    /// Creates or updates the sticky comment.
-    pub async fn upsert(&self, pr: u64, path: &str, body: &str) -> anyhow::Result<u64> {
-        match self.find_comment(pr, path).await? {
-            Some((id, _)) => {
-                self.call(
-                    Method::PATCH,
-                    &format!("/repos/{}/issues/comments/{id}", self.env.repo),
-                    Some(json!({"body": body})),
-                )
-                .await?;
-                Ok(id)
+    /// The sticky comment of `path` on pull request `pr` written by `author` (the
+    /// workflow's login): its ID and body. Comments by anyone else are ignored, so
+    /// nobody can approve a plan by pasting the marker.
+    pub async fn find_comment(
+        &self,
+        pr: u64,
+        path: &str,
+        author: &str,
+    ) -> anyhow::Result<Option<(u64, String)>> {
+        let wanted = marker(path);
+        let comments = self
+            .list(&format!("/repos/{}/issues/{pr}/comments", self.env.repo))
+            .await?;
+        Ok(comments.iter().find_map(|c| {
+            let body = c.get("body").and_then(Value::as_str)?;
+            let login = c.pointer("/user/login").and_then(Value::as_str);
+            (body.starts_with(&wanted) && login == Some(author))
+                .then(|| Some((c.get("id")?.as_u64()?, body.to_string())))
+                .flatten()
+        }))
+    }
+
+    /// Creates or updates the comment `existing` names.
+    pub async fn upsert(&self, pr: u64, existing: Option<u64>, body: &str) -> anyhow::Result<u64> {
+        let repo = &self.env.repo;
+        let v = match existing {
+            Some(id) => {
+                let path = format!("/repos/{repo}/issues/comments/{id}");
+                self.call(Method::PATCH, &path, Some(json!({"body": body})))
+                    .await?
             }
             None => {
-                let v = self
-                    .call(
-                        Method::POST,
-                        &format!("/repos/{}/issues/{pr}/comments", self.env.repo),
-                        Some(json!({"body": body})),
-                    )
-                    .await?;
-                Ok(v.get("id").and_then(Value::as_u64).unwrap_or(0))
+                let path = format!("/repos/{repo}/issues/{pr}/comments");
+                self.call(Method::POST, &path, Some(json!({"body": body})))
+                    .await?
+            }
+        };
+        Ok(existing
+            .or_else(|| v.get("id").and_then(Value::as_u64))
+            .unwrap_or(0))
+    }
+
+    /// Whether pull request `pr` is merged: its approval is final then.
+    pub async fn is_merged(&self, pr: u64) -> anyhow::Result<bool> {
+        let v = self
+            .call(
+                Method::GET,
+                &format!("/repos/{}/pulls/{pr}", self.env.repo),
+                None,
+            )
+            .await?;
+        Ok(v.get("merged").and_then(Value::as_bool).unwrap_or(false))
+    }
+
+    /// Other open pull requests whose roster comment for `path` (by `author`) changes
+    /// a user `plan` changes too, with how many such users.
+    pub async fn overlapping(
+        &self,
+        pr: u64,
+        path: &str,
+        author: &str,
+        plan: &Plan,
+    ) -> anyhow::Result<Vec<(u64, usize)>> {
+        let ours = user_hashes(plan);
+        if ours.is_empty() {
+            return Ok(Vec::new());
+        }
+        let open = self
+            .list(&format!("/repos/{}/pulls?state=open", self.env.repo))
+            .await?;
+        let mut out = Vec::new();
+        // Bounded: each open pull request costs one request.
+        for n in open
+            .iter()
+            .filter_map(|p| p.get("number")?.as_u64())
+            .take(30)
+        {
+            if n == pr {
+                continue;
+            }
+            if let Some((_, body)) = self.find_comment(n, path, author).await? {
+                let shared = read_user_hashes(&body).intersection(&ours).count();
+                if shared > 0 {
+                    out.push((n, shared));
+                }
             }
         }
+        Ok(out)
     }
 
     /// The pull request merged as commit `sha`.
@@ -313,23 +543,94 @@ impl Client {
             .and_then(|p| p.get("number"))
             .and_then(Value::as_u64))
     }
+
+    /// The open drift issue of `path` opened by `author`: its number.
+    pub async fn find_drift_issue(&self, path: &str, author: &str) -> anyhow::Result<Option<u64>> {
+        let wanted = drift_marker(path);
+        let issues = self
+            .list(&format!(
+                "/repos/{}/issues?state=open&creator={}",
+                self.env.repo,
+                url_encode(author)
+            ))
+            .await?;
+        Ok(issues.iter().find_map(|i| {
+            let body = i.get("body").and_then(Value::as_str)?;
+            let login = i.pointer("/user/login").and_then(Value::as_str);
+            let is_pr = i.get("pull_request").is_some();
+            (body.starts_with(&wanted) && login == Some(author) && !is_pr)
+                .then(|| i.get("number")?.as_u64())
+                .flatten()
+        }))
+    }
+
+    /// Opens the drift issue, or updates the open one; returns its number.
+    pub async fn upsert_drift_issue(
+        &self,
+        existing: Option<u64>,
+        title: &str,
+        body: &str,
+    ) -> anyhow::Result<u64> {
+        let repo = &self.env.repo;
+        let issue = json!({"title": title, "body": body});
+        let v = match existing {
+            Some(n) => {
+                self.call(
+                    Method::PATCH,
+                    &format!("/repos/{repo}/issues/{n}"),
+                    Some(issue),
+                )
+                .await?
+            }
+            None => {
+                self.call(Method::POST, &format!("/repos/{repo}/issues"), Some(issue))
+                    .await?
+            }
+        };
+        Ok(existing
+            .or_else(|| v.get("number").and_then(Value::as_u64))
+            .unwrap_or(0))
+    }
+
+    /// Says why, then closes issue `n`.
+    pub async fn close_issue(&self, n: u64, why: &str) -> anyhow::Result<()> {
+        let repo = &self.env.repo;
+        let path = format!("/repos/{repo}/issues/{n}/comments");
+        self.call(Method::POST, &path, Some(json!({"body": why})))
+            .await?;
+        let path = format!("/repos/{repo}/issues/{n}");
+        self.call(Method::PATCH, &path, Some(json!({"state": "closed"})))
+            .await?;
+        Ok(())
+    }
 }
 
-/// The checksum and change list recorded in a comment body.
-pub fn approved(body: &str) -> Option<(String, String)> {
-    let checksum = body
-        .split("checksum=")
-        .nth(1)?
-        .split_whitespace()
-        .next()?
-        .to_string();
-    let changes = body
-        .split("<!-- roster:changes\n")
-        .nth(1)
-        .and_then(|rest| rest.split("-->").next())
-        .unwrap_or_default()
-        .to_string();
-    Some((checksum, changes))
+/// A sticky comment that holds a note instead of a plan, and approves nothing.
+pub fn note_body(path: &str, text: &str) -> String {
+    format!("{}\n### roster: no plan\n\n{text}\n", marker(path))
+}
+
+/// The drift issue's body: its marker and the plan (masked when asked).
+pub fn drift_body(plan: &Plan, path: &str, run: Option<&str>, mask: bool) -> String {
+    let note = format!(
+        "The scheduled plan in {} found the account different from the roster. Review the changes below: merge a pull request that accepts them into the roster, or apply the roster to undo them. This issue is updated while the drift lasts and closed when a check finds none.",
+        run.unwrap_or("a workflow run")
+    );
+    let text = render::markdown_titled(plan, COMMENT_LIMIT - 2_000, Some("🔀 drift"), &note);
+    let text = if mask { mask_pii(&text, plan) } else { text };
+    format!("{}\n{text}", drift_marker(path))
+}
+
+/// A login for a query string (`github-actions[bot]` has brackets).
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Appends `name=value` lines to `$GITHUB_OUTPUT`.
@@ -376,11 +677,36 @@ mod tests {
     }
 
     #[test]
-    fn approved_checksum_and_changes_are_read_back() {
-        let body = "<!-- roster:plan path=roster checksum=sha256:abc -->\nplan\n<!-- roster:changes\ncreate a@acme.example\n-->\n";
+    fn numbers_are_masked_and_short_digit_runs_kept() {
         assert_eq!(
-            approved(body),
-            Some(("sha256:abc".into(), "create a@acme.example\n".into()))
+            mask_numbers("call +351211230001 or +12, extension 2001"),
+            "call +351*******01 or +12, extension 2001"
+        );
+    }
+
+    #[test]
+    fn an_approval_reads_back_and_names_what_it_lacks() {
+        let plan: Plan = serde_json::from_value(serde_json::json!({
+            "format_version": 1, "provider": "talkdesk", "account": "acme", "checksum": "sha256:abc",
+            "summary": {"create": 1, "update": 0, "reactivate": 0, "deactivate": 0, "offboard": 0,
+                "create_team": 0, "seats_before": 0, "seats_after": 1, "monthly_cost_delta": 0.0,
+                "currency": null, "welcome_emails": 1},
+            "guards": [], "warnings": [], "manual_steps": [], "notes": [], "admin_roles": [],
+            "min_admins": 1, "team_aliases": {},
+            "changes": [{"action": "create", "kind": "user", "key": "a@acme.example", "id": null,
+                "phase": "create_users", "precondition": null,
+                "fields": {"name": {"from": null, "to": "Ana"}}}]
+        }))
+        .unwrap();
+        let approval = Approval::of(&plan);
+        let body = format!("{}\nplan\n{}", marker("roster"), approval.block());
+        assert_eq!(Approval::read(&body), Some(approval.clone()));
+        assert!(approval.lacking(&plan).is_empty());
+        let mut other = plan.clone();
+        other.changes[0].fields.get_mut("name").unwrap().to = serde_json::json!("Ann");
+        assert_eq!(
+            approval.lacking(&other),
+            ["create a@acme.example name=\"Ann\""]
         );
     }
 }

@@ -213,31 +213,41 @@ const LIMITED_LIST: usize = 25;
 /// The plan as Markdown in at most about `limit` bytes: the tail of each section
 /// collapses into "and N more" when it would not fit.
 pub fn markdown_limited(plan: &Plan, limit: usize) -> String {
+    markdown_titled(plan, limit, None, "")
+}
+
+/// People a comment shows before the rest collapse.
+const PEOPLE_SHOWN: usize = 20;
+
+/// People a limited rendering lists at all; the rest are in the full plan.
+const PEOPLE_LIMITED: usize = 100;
+
+/// Like [`markdown_limited`], with `status` (what happened to the plan, such as
+/// "**Applied** in run 42") in the heading instead of the plan's verdict, and `note`
+/// as a paragraph under it.
+pub fn markdown_titled(plan: &Plan, limit: usize, status: Option<&str>, note: &str) -> String {
     let s = &plan.summary;
     let mut head = String::new();
-    let status = if !plan.accepted() {
+    let verdict = if !plan.accepted() {
         "❌ refused"
     } else if s.total() == 0 {
         "✅ no changes"
     } else {
-        "📋"
+        "📋 planned"
     };
     let _ = writeln!(
         head,
-        "### roster plan for `{}/{}`: {status}\n",
-        plan.provider, plan.account
+        "### roster plan for `{}/{}`: {}\n",
+        plan.provider,
+        plan.account,
+        status.unwrap_or(verdict)
     );
-    let _ = writeln!(head, "**{}**\n", plan_line(s));
-    let _ = writeln!(head, "| Guard | Result | Detail |\n|---|---|---|");
-    for g in &plan.guards {
-        let r = if g.ok { "✅ pass" } else { "❌ fail" };
-        let _ = writeln!(
-            head,
-            "| `{}` | {r} | {} |",
-            g.name,
-            g.detail.replace('|', "\\|")
-        );
+    if !note.is_empty() {
+        let _ = writeln!(head, "{}\n", note.trim_end());
     }
+    let _ = writeln!(head, "**{}**\n", plan_line(s));
+    people(&mut head, plan, limit);
+    guards(&mut head, plan);
     let delta = s.seats_after as i64 - s.seats_before as i64;
     let _ = writeln!(
         head,
@@ -297,13 +307,102 @@ pub fn markdown_limited(plan: &Plan, limit: usize) -> String {
     format!("{head}{body}{foot}")
 }
 
+/// The people a reviewer must see: creates, reactivations, deactivations and role
+/// changes, by name and email; past [`PEOPLE_SHOWN`] the rest collapse, and a limited
+/// rendering lists at most [`PEOPLE_LIMITED`].
+fn people(head: &mut String, plan: &Plan, limit: usize) {
+    let rows: Vec<String> = plan.changes.iter().filter_map(person).collect();
+    if rows.is_empty() {
+        return;
+    }
+    let table = "| Name | Email | Change |\n|---|---|---|\n";
+    let _ = write!(head, "**People**\n\n{table}");
+    let shown = PEOPLE_SHOWN.min(rows.len());
+    rows[..shown].iter().for_each(|r| head.push_str(r));
+    if rows.len() > shown {
+        let listed = if limit == usize::MAX {
+            rows.len()
+        } else {
+            PEOPLE_LIMITED.min(rows.len())
+        };
+        let more = rows.len() - shown;
+        let _ = write!(
+            head,
+            "\n<details><summary>and {more} more</summary>\n\n{table}"
+        );
+        rows[shown..listed].iter().for_each(|r| head.push_str(r));
+        if listed < rows.len() {
+            let _ = writeln!(
+                head,
+                "\n… and {} more (in the full plan)",
+                rows.len() - listed
+            );
+        }
+        head.push_str("\n</details>\n");
+    }
+    head.push('\n');
+}
+
+/// One row of the people table, for a change that adds, removes or re-roles a person.
+fn person(c: &Change) -> Option<String> {
+    let what = match c.action {
+        Action::Create => format!("create as {}", text_of(c.fields.get("role").map(|f| &f.to))),
+        Action::Reactivate => "reactivate".into(),
+        Action::Deactivate => "deactivate".into(),
+        Action::Offboard => "offboard".into(),
+        Action::Update => {
+            let role = c.fields.get("role")?;
+            format!(
+                "role {} → {}",
+                text_of(Some(&role.from)),
+                text_of(Some(&role.to))
+            )
+        }
+        Action::CreateTeam => return None,
+    };
+    let name = c.name.as_deref().unwrap_or("").replace('|', "\\|");
+    Some(format!("| {name} | {} | {what} |\n", c.key))
+}
+
+/// A JSON value as plain text: strings without quotes, nothing as "—".
+fn text_of(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        None | Some(Value::Null) => "—".into(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The guards as a table, collapsed when every one passes.
+fn guards(head: &mut String, plan: &Plan) {
+    let mut table = String::from("| Guard | Result | Detail |\n|---|---|---|\n");
+    for g in &plan.guards {
+        let r = if g.ok { "✅ pass" } else { "❌ fail" };
+        let _ = writeln!(
+            table,
+            "| `{}` | {r} | {} |",
+            g.name,
+            g.detail.replace('|', "\\|")
+        );
+    }
+    if plan.accepted() {
+        let _ = write!(
+            head,
+            "<details><summary>✅ All {} guards pass</summary>\n\n{table}\n</details>\n",
+            plan.guards.len()
+        );
+    } else {
+        head.push_str(&table);
+    }
+}
+
 /// Warnings, manual steps and notes as Markdown lists; a limited rendering shows the
 /// first [`LIMITED_LIST`] of each, so the changes still fit.
 fn lists(head: &mut String, plan: &Plan, limit: usize) {
-    for (title, items) in [
-        ("Warnings", &plan.warnings),
-        ("Manual steps", &plan.manual_steps),
-        ("Notes", &plan.notes),
+    for (title, mark, items) in [
+        ("⚠️ Warnings", "⚠️ ", &plan.warnings),
+        ("Manual steps", "", &plan.manual_steps),
+        ("Notes", "", &plan.notes),
     ] {
         if items.is_empty() {
             continue;
@@ -315,7 +414,7 @@ fn lists(head: &mut String, plan: &Plan, limit: usize) {
             LIMITED_LIST
         };
         for w in items.iter().take(shown) {
-            let _ = writeln!(head, "- {w}");
+            let _ = writeln!(head, "- {mark}{w}");
         }
         if items.len() > shown {
             let _ = writeln!(

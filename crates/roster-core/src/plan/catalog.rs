@@ -106,6 +106,7 @@ fn create_team(name: &str) -> Planned {
             action: Action::CreateTeam,
             kind: Kind::Team,
             key: name.to_string(),
+            name: None,
             id: None,
             phase: Phase::CreateTeams,
             fields: BTreeMap::from([field("name", Value::Null, json!(name))]),

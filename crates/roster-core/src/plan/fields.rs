@@ -53,6 +53,7 @@ pub(super) fn create(decl: &UserDecl, caps: &Capabilities) -> Change {
         action: Action::Create,
         kind: Kind::User,
         key: decl.email.clone(),
+        name: Some(decl.name.clone()),
         id: None,
         phase: Phase::CreateUsers,
         fields,

@@ -108,6 +108,9 @@ pub struct Change {
     pub kind: Kind,
     /// The user's (new) email or the team's name.
     pub key: String,
+    /// The user's display name, for the people a plan names; not applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The live object's ID (None for creates).
     pub id: Option<String>,
     /// The apply phase it belongs to.

@@ -450,6 +450,7 @@ mod tests {
             action: Action::Update,
             kind: Kind::User,
             key: "jane@acme.example".into(),
+            name: None,
             id: Some("7".into()),
             phase: Phase::Promotions,
             fields: [(
