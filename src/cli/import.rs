@@ -14,7 +14,8 @@ use roster_sandbox as sandbox;
 /// Flags of `roster import`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Directory to write the roster into.
+    /// Directory to write the roster into, with the JSON Schemas its files' `$schema`
+    /// lines name under `schema/`.
     #[arg(long, default_value = "roster")]
     out: PathBuf,
     /// Which API to read.

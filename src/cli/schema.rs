@@ -10,6 +10,10 @@ use roster_core::config;
 /// Flags of `roster schema`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The schema of one file of a directory roster (nothing required), which editors
+    /// check each team's file against, instead of the whole roster's.
+    #[arg(long)]
+    part: bool,
     /// Write the schema to this file (atomically) instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -17,7 +21,11 @@ pub struct Args {
 
 /// Runs `roster schema`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let text = config::schema_text();
+    let text = if args.part {
+        config::part_schema_text()
+    } else {
+        config::schema_text()
+    };
     match args.out {
         Some(path) => config::write_atomic(&path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,

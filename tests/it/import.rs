@@ -1,5 +1,6 @@
 //! `roster import` against a varied sandbox account: the roster it writes validates,
-//! plans empty, and is the same bytes every time.
+//! plans empty, is the same bytes every time, and each file validates on its own against
+//! the schema (written alongside) that its `$schema` line names.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -8,7 +9,7 @@ use std::path::Path;
 use roster_core::model::{CallForward, Named, PhoneSettings};
 use roster_sandbox::{SandboxAddon, SandboxUser, State};
 
-use crate::support::{Server, code, stderr, stdout};
+use crate::support::{Server, assert_valid_against_its_schema, code, stderr, stdout};
 
 /// 250 users over four teams and two queues: admins, supervisors, agents, 30
 /// inactive, 40 with phone settings, 20 with add-ons, some in no team, two service
@@ -125,17 +126,52 @@ pub fn varied() -> State {
     s
 }
 
+/// Every file under `dir`, by its path relative to `dir` (`schema/…` for the schemas).
 fn read_dir(dir: &Path) -> BTreeMap<String, String> {
-    fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                fs::read_to_string(e.path()).unwrap(),
-            )
-        })
-        .collect()
+    let mut out = BTreeMap::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.file_type().unwrap().is_dir() {
+            out.extend(
+                read_dir(&e.path())
+                    .into_iter()
+                    .map(|(n, t)| (format!("{name}/{n}"), t)),
+            );
+        } else {
+            out.insert(name, fs::read_to_string(e.path()).unwrap());
+        }
+    }
+    out
+}
+
+/// The schemas import writes are the current ones, and each YAML file it writes
+/// validates against the one its `$schema` line names: the part schema for a split
+/// roster's files without `version` and `provider`.
+fn assert_schemas(dir: &Path, files: &BTreeMap<String, String>) {
+    assert_eq!(
+        files["schema/roster.schema.json"],
+        roster_core::config::schema_text()
+    );
+    assert_eq!(
+        files["schema/roster-part.schema.json"],
+        roster_core::config::part_schema_text()
+    );
+    for (name, text) in files.iter().filter(|(n, _)| n.ends_with(".yaml")) {
+        let schema = assert_valid_against_its_schema(&dir.join(name));
+        let expected = if name == "roster.yaml" || name == "00-account.yaml" {
+            "schema/roster.schema.json"
+        } else {
+            "schema/roster-part.schema.json"
+        };
+        assert_eq!(schema, dir.join(expected), "{name}");
+        assert!(
+            text.lines()
+                .nth(1)
+                .is_some_and(|l| l == "# Imported from talkdesk account acme by `roster import`."),
+            "{name}"
+        );
+    }
 }
 
 #[test]
@@ -163,7 +199,7 @@ fn import_plans_empty_and_is_deterministic() {
                 .values()
                 .all(|t| !t.contains("sandbox-secret") && !t.contains("sbx-"))
         );
-        assert!(first.values().all(|t| t.starts_with("# Imported from talkdesk account acme by `roster import`.")));
+        assert_schemas(&server.path(out_dir), &first);
         let plan = server.roster(&["plan", out_dir, "--detailed-exitcode"]);
         assert_eq!(
             code(&plan),
@@ -188,6 +224,8 @@ fn import_plans_empty_and_is_deterministic() {
         split,
         [
             "00-account.yaml",
+            "schema/roster-part.schema.json",
+            "schema/roster.schema.json",
             "team-billing.yaml",
             "team-night-shift.yaml",
             "team-sales.yaml",
@@ -242,5 +280,16 @@ fn import_never_overwrites_without_force_and_respects_ignore() {
         code(&server.roster(&["plan", "r", "--detailed-exitcode"])),
         0
     );
+    // A schema that is there already is the user's too: kept without --force.
+    fs::create_dir_all(server.path("s/schema")).unwrap();
+    fs::write(server.path("s/schema/roster.schema.json"), "keep me").unwrap();
+    let out = server.roster(&["import", "--account", "acme", "--out", "s"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("s already holds schema/roster.schema.json; pass --force"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!server.path("s/roster.yaml").exists());
     server.assert_no_delete();
 }

@@ -248,3 +248,34 @@ pub fn reqwest_client() -> reqwest::Client {
 pub fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
+
+/// Checks a roster YAML file as an editor would: its first line names a schema
+/// (`# yaml-language-server: $schema=PATH`, relative to the file) that exists, and the
+/// file on its own validates against it. Returns the schema's path.
+pub fn assert_valid_against_its_schema(file: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(file).unwrap();
+    let named = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("# yaml-language-server: $schema="))
+        .unwrap_or_else(|| panic!("{}: no $schema line first", file.display()));
+    let schema_path = file.parent().unwrap().join(named);
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&schema_path)
+            .unwrap_or_else(|e| panic!("{}: {}: {e}", file.display(), schema_path.display())),
+    )
+    .unwrap();
+    let doc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path().as_str()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{} does not validate against {}: {errors:#?}",
+        file.display(),
+        schema_path.display()
+    );
+    schema_path
+}

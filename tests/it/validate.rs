@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::support::{root, roster, stderr, stdout};
+use crate::support::{assert_valid_against_its_schema, root, roster, stderr, stdout};
 
 const HEAD: &str = "version: 1\nprovider: { kind: talkdesk, account: acme }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\n";
 
@@ -43,6 +43,45 @@ fn checked_in_schema_is_current() {
     );
     let out = roster(&root(), &["schema"]);
     assert_eq!(stdout(&out), checked_in);
+}
+
+#[test]
+fn checked_in_part_schema_is_current() {
+    let checked_in = fs::read_to_string(root().join("schema/roster-part.schema.json")).unwrap();
+    assert_eq!(
+        checked_in,
+        roster_core::config::part_schema_text(),
+        "schema/roster-part.schema.json is stale: run `cargo run -- schema --part --out schema/roster-part.schema.json`"
+    );
+    let out = roster(&root(), &["schema", "--part"]);
+    assert_eq!(stdout(&out), checked_in);
+    // What sets it apart: a file with neither `version` nor `provider` is a valid part.
+    let empty = serde_json::json!({});
+    let part = roster_core::config::part_schema();
+    assert!(jsonschema::validator_for(&part).unwrap().is_valid(&empty));
+    let whole = roster_core::config::schema();
+    assert!(!jsonschema::validator_for(&whole).unwrap().is_valid(&empty));
+}
+
+/// Each example file on its own validates against the schema its `$schema` line names,
+/// as an editor checks it; team files of a split roster name the part schema.
+#[test]
+fn examples_validate_against_their_schema() {
+    for dir in ["examples/acme", "examples/split"] {
+        for entry in fs::read_dir(root().join(dir)).unwrap() {
+            let file = entry.unwrap().path();
+            let schema = assert_valid_against_its_schema(&file);
+            let declares_account = fs::read_to_string(&file)
+                .unwrap()
+                .contains("\nversion: 1\n");
+            let expected = if declares_account {
+                "roster.schema.json"
+            } else {
+                "roster-part.schema.json"
+            };
+            assert!(schema.ends_with(expected), "{}", file.display());
+        }
+    }
 }
 
 #[test]

@@ -1,12 +1,12 @@
-//! A live account written out as roster YAML that validates and plans empty.
-//! Pure: the same account always gives the same bytes.
+//! A live account written out as roster YAML that validates and plans empty, with the
+//! JSON Schemas its `$schema` lines name. Pure: the same account always gives the same bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use globset::GlobSet;
 
-use crate::config::ProviderKind;
+use crate::config::{self, ProviderKind};
 use crate::model::{Account, PhoneSettings, Status, User};
 
 /// What to write.
@@ -28,6 +28,13 @@ pub struct Options {
     /// (CloudTalk): they get `Administrator`, everyone else `Agent`.
     pub admins: Vec<String>,
 }
+
+/// Where the roster schema is written, relative to the output directory. Written next to
+/// the roster rather than fetched, so editors check the files offline, against the schema
+/// of the roster version that wrote them.
+pub const SCHEMA_FILE: &str = "schema/roster.schema.json";
+/// Where the schema of one file of a split roster (nothing required) is written.
+pub const PART_SCHEMA_FILE: &str = "schema/roster-part.schema.json";
 
 /// The roles written when the account's cannot be read (CloudTalk's two).
 const UNREADABLE_ROLES: [&str; 2] = ["Administrator", "Agent"];
@@ -175,8 +182,8 @@ fn phone_yaml(p: &PhoneSettings) -> String {
     out
 }
 
-/// The roster files for `account` (file name → content, in a stable order) and the
-/// number of users written.
+/// The files to write for `account` (path relative to the output directory → content, in
+/// a stable order): the roster's YAML files and the two schemas; and the users written.
 pub fn files(
     account: &Account,
     opts: &Options,
@@ -198,12 +205,21 @@ pub fn files(
     let mut teams: BTreeSet<&String> = account.teams.iter().map(|t| &t.name).collect();
     // Teams users belong to that the account listing missed still need declaring.
     teams.extend(users.iter().flat_map(|u| u.teams.iter()));
-    let out = if opts.split_by_team {
+    let mut out = if opts.split_by_team {
         split_files(&header, &top, &teams, &users, &opts.admins)
     } else {
         one_file(&header, &top, &teams, &users, &opts.admins)
     };
+    out.insert(SCHEMA_FILE.to_string(), config::schema_text());
+    out.insert(PART_SCHEMA_FILE.to_string(), config::part_schema_text());
     (out, users.len())
+}
+
+/// The first line of a YAML file, which points editors (yaml-language-server) at
+/// `schema`; the YAML files sit at the top of the output directory, so the path is
+/// relative to it as written.
+fn schema_line(schema: &str) -> String {
+    format!("# yaml-language-server: $schema={schema}\n")
 }
 
 /// The account-wide part of a roster: version, provider, policy, roles and queues.
@@ -292,7 +308,7 @@ fn one_file(
     users: &[&User],
     admins: &[String],
 ) -> BTreeMap<String, String> {
-    let mut text = format!("{header}{top}");
+    let mut text = format!("{}{header}{top}", schema_line(SCHEMA_FILE));
     let _ = writeln!(text, "teams:");
     for t in teams {
         let _ = writeln!(text, "  - {{ name: {} }}", scalar(t));
@@ -305,7 +321,8 @@ fn one_file(
 }
 
 /// The account in one file, each team with the users whose first team it is in one
-/// file each, and the users in no team in a last one.
+/// file each, and the users in no team in a last one. Only the account's file carries
+/// `version` and `provider`, so only it is checked against the whole roster's schema.
 fn split_files(
     header: &str,
     top: &str,
@@ -314,7 +331,11 @@ fn split_files(
     admins: &[String],
 ) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    out.insert("00-account.yaml".to_string(), format!("{header}{top}"));
+    out.insert(
+        "00-account.yaml".to_string(),
+        format!("{}{header}{top}", schema_line(SCHEMA_FILE)),
+    );
+    let part_header = format!("{}{header}", schema_line(PART_SCHEMA_FILE));
     let mut slugs: BTreeMap<String, usize> = BTreeMap::new();
     for t in teams {
         let members: Vec<&User> = users
@@ -324,7 +345,7 @@ fn split_files(
             .collect();
         let slug = team_slug(t, &mut slugs);
         let text = format!(
-            "{header}# Team {t}.\nteams:\n  - {{ name: {} }}\nusers:\n",
+            "{part_header}# Team {t}.\nteams:\n  - {{ name: {} }}\nusers:\n",
             scalar(t)
         );
         out.insert(
@@ -337,7 +358,7 @@ fn split_files(
         .copied()
         .filter(|u| u.teams.is_empty())
         .collect();
-    let text = format!("{header}# Users in no team.\nusers:\n");
+    let text = format!("{part_header}# Users in no team.\nusers:\n");
     out.insert(
         "zz-no-team.yaml".to_string(),
         with_users(text, &loners, admins),

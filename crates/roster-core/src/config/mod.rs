@@ -49,7 +49,39 @@ pub fn schema() -> Value {
 
 /// The schema as the pretty JSON text written to `schema/roster.schema.json`.
 pub fn schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(&schema()).unwrap_or_default();
+    pretty(&schema())
+}
+
+/// The JSON Schema of one file of a directory roster: the roster schema with nothing
+/// required, since `version` and `provider` are declared in one file of the directory.
+pub fn part_schema() -> Value {
+    let mut schema = schema();
+    if let Value::Object(obj) = &mut schema {
+        obj.remove("required");
+        obj.insert(
+            "$id".into(),
+            Value::from("https://roster.acme.example/schema/roster-part.schema.json"),
+        );
+        obj.insert("title".into(), Value::from("roster part"));
+        obj.insert(
+            "description".into(),
+            Value::from(
+                "One file of a directory roster: any of the roster's sections, none required. \
+                 The merged directory must declare `version` and `provider` (roster validate).",
+            ),
+        );
+    }
+    schema
+}
+
+/// The part schema as the pretty JSON text written to `schema/roster-part.schema.json`.
+pub fn part_schema_text() -> String {
+    pretty(&part_schema())
+}
+
+/// A schema as checked in: pretty JSON, ending in a newline.
+fn pretty(schema: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).unwrap_or_default();
     text.push('\n');
     text
 }
