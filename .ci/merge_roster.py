@@ -9,7 +9,7 @@ import sys
 
 from ruamel.yaml import YAML
 
-LISTS = {"roles", "teams", "ring_groups", "users"}
+LISTS = {"roles", "teams", "queues", "users"}
 merged = {}
 for path in sorted(pathlib.Path(sys.argv[1]).glob("*.y*ml")):
     doc = YAML(typ="safe").load(path.read_text())

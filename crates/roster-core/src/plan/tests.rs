@@ -832,7 +832,10 @@ fn the_pull_request_comment_names_the_people_above_the_fold() {
         + &du("bo.new@acme.example", "Agent", ", name: Bo New")
         + &du("cy.new@acme.example", "Supervisor", ", name: Cy New")
         + &du("lead@acme.example", "Supervisor", "");
-    let users = users.replace("name: ana.new, ", "").replace("name: bo.new, ", "").replace("name: cy.new, ", "");
+    let users = users
+        .replace("name: ana.new, ", "")
+        .replace("name: bo.new, ", "")
+        .replace("name: cy.new, ", "");
     let live = [
         live_admins2(),
         vec![
@@ -842,14 +845,33 @@ fn the_pull_request_comment_names_the_people_above_the_fold() {
         ],
     ]
     .concat();
-    let plan = diff(&roster("", &users), &account(live), &full(), &Options::default()).unwrap();
-    assert_eq!((plan.summary.create, plan.summary.deactivate, plan.summary.update), (3, 2, 1));
-    let (body, cut) = crate::github::comment_body(&plan, "roster", &crate::github::CommentParts::default());
+    let plan = diff(
+        &roster("", &users),
+        &account(live),
+        &full(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            plan.summary.create,
+            plan.summary.deactivate,
+            plan.summary.update
+        ),
+        (3, 2, 1)
+    );
+    let (body, cut) =
+        crate::github::comment_body(&plan, "roster", &crate::github::CommentParts::default());
     assert!(!cut);
     let fold = body.split("<details>").next().unwrap();
     for who in [
-        "Ana New", "ana.new@acme.example", "Bo New", "Cy New", "gone.one@acme.example",
-        "gone.two@acme.example", "| lead | lead@acme.example | role Agent → Supervisor |",
+        "Ana New",
+        "ana.new@acme.example",
+        "Bo New",
+        "Cy New",
+        "gone.one@acme.example",
+        "gone.two@acme.example",
+        "| lead | lead@acme.example | role Agent → Supervisor |",
     ] {
         assert!(fold.contains(who), "{who} is not above the fold:\n{fold}");
     }
