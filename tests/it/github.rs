@@ -648,3 +648,63 @@ fn drift_opens_updates_and_closes_one_issue_and_fails_on_errors() {
     assert!(f.bodies(f.issues[0].0)[0].starts_with("No drift in [run 99]"));
     server.assert_no_delete();
 }
+
+/// The action's script end to end: a plan approved on a pull request, a different plan
+/// at merge refused on the first run and on a re-run, and a forged approval by another
+/// login ignored.
+#[test]
+fn action_script_refuses_an_unapproved_plan_on_every_rerun() {
+    let rt = runtime();
+    let (api, fake) = fake_github(&rt);
+    let server = acme_server();
+    let pr = json!({"pull_request": {"number": 7}});
+    let planned = action(&server, &api, "plan", pr.clone(), &[]);
+    assert_eq!(code(&planned), 0, "{}", stderr(&planned));
+
+    // The roster changes after approval; someone else pastes an approval of the new
+    // plan (a bot comment from another pull request) onto the merged one.
+    let roster = server.path("roster/roster.yaml");
+    let text = fs::read_to_string(&roster)
+        .unwrap()
+        .replace("name: Ben Carter", "name: Benjamin Carter");
+    fs::write(&roster, text).unwrap();
+    let other = action(
+        &server,
+        &api,
+        "plan",
+        json!({"pull_request": {"number": 8}}),
+        &[],
+    );
+    assert_eq!(code(&other), 0, "{}", stderr(&other));
+    {
+        let mut f = fake.lock().unwrap();
+        let forged = f.bodies(8)[0].clone();
+        f.comments.insert(0, (1, 7, "mallory".into(), forged));
+    }
+
+    for attempt in 0..2 {
+        let applied = action(
+            &server,
+            &api,
+            "apply",
+            json!({"ref": "refs/heads/main"}),
+            &[],
+        );
+        assert_eq!(
+            code(&applied),
+            3,
+            "attempt {attempt}: {}{}",
+            stdout(&applied),
+            stderr(&applied)
+        );
+        assert!(
+            stderr(&applied).contains("not approved on #7"),
+            "{}",
+            stderr(&applied)
+        );
+    }
+    assert!(server.history().is_empty(), "nothing was applied");
+    let body = fake.lock().unwrap().bodies(7)[1].clone();
+    assert!(body.contains("⛔ **not applied**"), "{body}");
+    server.assert_no_delete();
+}
