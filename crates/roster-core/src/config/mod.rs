@@ -139,11 +139,53 @@ pub fn files_of(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
 /// Loads, merges and validates a roster file or directory.
 pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     let files = files_of(path)?;
+    let mut sources = Vec::with_capacity(files.len());
+    let mut diags = Vec::new();
+    for f in &files {
+        match source::read_file(f) {
+            Ok(bytes) => sources.push((f.clone(), bytes)),
+            Err(d) => diags.push(d),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
+    load_sources(sources)
+}
+
+/// Validates one in-memory YAML document (used by tests and fuzzing).
+pub fn load_str(name: &str, text: &[u8]) -> Result<Loaded, Diagnostics> {
+    load_sources(vec![(PathBuf::from(name), text.to_vec())])
+}
+
+/// The fast path first: parse without locations, merge, validate, and locate only what
+/// the semantic checks (or a later plan) report, from a map built on first use. Any
+/// other problem takes the slow path, which locates every node while parsing, so every
+/// diagnostic it reports is located as before.
+fn load_sources(sources: Vec<(PathBuf, Vec<u8>)>) -> Result<Loaded, Diagnostics> {
+    let files: Vec<PathBuf> = sources.iter().map(|(p, _)| p.clone()).collect();
+    let plain: Option<Vec<Value>> = sources
+        .iter()
+        .map(|(_, b)| source::parse_plain(b))
+        .collect();
+    let roster = plain
+        .and_then(merge_plain)
+        .filter(|v| validator().is_valid(v))
+        .and_then(|v| serde_json::from_value::<Roster>(v).ok());
+    let Some(roster) = roster else {
+        return load_located(&sources);
+    };
+    let map = SourceMap::lazy(sources);
+    finish(roster, map, files, Vec::new())
+}
+
+/// The slow path: every node located while parsing.
+fn load_located(sources: &[(PathBuf, Vec<u8>)]) -> Result<Loaded, Diagnostics> {
     let mut diags = Vec::new();
     let mut docs = Vec::new();
     let mut warnings = Vec::new();
-    for f in &files {
-        match source::read_file(f) {
+    for (path, bytes) in sources {
+        match source::parse(path, bytes) {
             Ok(mut doc) => {
                 warnings.extend(upgrade(&mut doc, &mut diags));
                 docs.push(doc);
@@ -158,19 +200,8 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     if !diags.is_empty() {
         return Err(Diagnostics(diags));
     }
-    from_value(value, map, files, warnings)
-}
-
-/// Validates one in-memory YAML document (used by tests and fuzzing).
-pub fn load_str(name: &str, text: &[u8]) -> Result<Loaded, Diagnostics> {
-    let path = PathBuf::from(name);
-    let mut doc = source::parse(&path, text).map_err(|d| Diagnostics(vec![d]))?;
-    let mut diags = Vec::new();
-    let warnings = upgrade(&mut doc, &mut diags);
-    if !diags.is_empty() {
-        return Err(Diagnostics(diags));
-    }
-    from_value(doc.value, doc.map, vec![path], warnings)
+    let files = sources.iter().map(|(p, _)| p.clone()).collect();
+    from_value(value, SourceMap::built(map), files, warnings)
 }
 
 /// Reads retired keys as their successors, with a warning at each: `ring_groups` means
@@ -218,7 +249,7 @@ fn from_value(
     files: Vec<PathBuf>,
     warnings: Vec<Diagnostic>,
 ) -> Result<Loaded, Diagnostics> {
-    let mut diags = schema_errors(&value, &map);
+    let diags = schema_errors(&value, &map);
     if !diags.is_empty() {
         return Err(Diagnostics(diags));
     }
@@ -228,7 +259,17 @@ fn from_value(
             format!("roster does not match its format: {e}"),
         )])
     })?;
-    diags.extend(checks::check(&roster, &map));
+    finish(roster, map, files, warnings)
+}
+
+/// The semantic checks of a well-typed roster.
+fn finish(
+    roster: Roster,
+    map: SourceMap,
+    files: Vec<PathBuf>,
+    warnings: Vec<Diagnostic>,
+) -> Result<Loaded, Diagnostics> {
+    let mut diags = checks::check(&roster, &map);
     sort(&mut diags);
     if diags.is_empty() {
         Ok(Loaded {
@@ -297,9 +338,11 @@ fn schema_hint(root: &Value, ptr: &str) -> String {
 
 /// Merges the files of a directory: list sections concatenate, `version` may repeat
 /// with the same value, `provider` and `policy` belong to one file.
-fn merge(docs: Vec<source::Document>, diags: &mut Vec<Diagnostic>) -> (Value, SourceMap) {
+/// Merges located documents: list sections concatenate, other keys may be declared in
+/// one file only (`version` may repeat with the same value).
+fn merge(docs: Vec<source::Document>, diags: &mut Vec<Diagnostic>) -> (Value, source::PointerMap) {
     let mut out = Map::new();
-    let mut map = SourceMap::default();
+    let mut map = source::PointerMap::default();
     for doc in docs {
         let Value::Object(obj) = doc.value else {
             continue;
@@ -333,6 +376,32 @@ fn merge(docs: Vec<source::Document>, diags: &mut Vec<Diagnostic>) -> (Value, So
         }
     }
     (Value::Object(out), map)
+}
+
+/// [`merge`] without locations, for the fast path: `None` where [`merge`] would report a
+/// key declared twice.
+fn merge_plain(docs: Vec<Value>) -> Option<Value> {
+    let mut out = Map::new();
+    for doc in docs {
+        let Value::Object(obj) = doc else {
+            return None;
+        };
+        for (key, value) in obj {
+            match (out.get_mut(&key), value) {
+                (Some(Value::Array(existing)), Value::Array(items))
+                    if LIST_SECTIONS.contains(&key.as_str()) =>
+                {
+                    existing.extend(items)
+                }
+                (Some(existing), value) if key == "version" && *existing == value => {}
+                (Some(_), _) => return None,
+                (None, value) => {
+                    out.insert(key, value);
+                }
+            }
+        }
+    }
+    Some(Value::Object(out))
 }
 
 /// Writes `text` to `path` atomically: a temporary file in the same directory, renamed.

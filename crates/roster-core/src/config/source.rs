@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -18,15 +18,71 @@ use super::diagnostic::{Diagnostic, Loc};
 /// Largest roster file accepted; a roster of 100,000 users is about 20 MiB.
 pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Where each JSON pointer of a (merged) document came from.
-#[derive(Debug, Default, Clone)]
+/// Where each JSON pointer of a (merged) roster came from, built when first asked: a
+/// roster that loads without a problem never pays for locating its 100,000 users.
+#[derive(Debug, Clone)]
 pub struct SourceMap {
+    built: OnceLock<PointerMap>,
+    /// The files to parse again, with locations, on the first lookup.
+    sources: Arc<Vec<(PathBuf, Vec<u8>)>>,
+}
+
+impl SourceMap {
+    /// A map already built (the slow path, which located everything while parsing).
+    pub(super) fn built(map: PointerMap) -> SourceMap {
+        SourceMap {
+            built: OnceLock::from(map),
+            sources: Arc::default(),
+        }
+    }
+
+    /// A map of `sources` (merged in this order), built on the first lookup.
+    pub(super) fn lazy(sources: Vec<(PathBuf, Vec<u8>)>) -> SourceMap {
+        SourceMap {
+            built: OnceLock::new(),
+            sources: Arc::new(sources),
+        }
+    }
+
+    /// The location of the value at `pointer`, or of its nearest ancestor.
+    pub fn value(&self, pointer: &str) -> Loc {
+        self.map().value(pointer)
+    }
+
+    /// The location of the key whose value is at `pointer` (falls back to the value).
+    pub fn key(&self, pointer: &str) -> Loc {
+        self.map().key(pointer)
+    }
+
+    fn map(&self) -> &PointerMap {
+        self.built.get_or_init(|| {
+            // These files parsed and merged without a problem once, so the located
+            // parse succeeds too; a file that somehow fails is left unlocated.
+            let docs = self
+                .sources
+                .iter()
+                .filter_map(|(path, bytes)| parse(path, bytes).ok())
+                .collect();
+            super::merge(docs, &mut Vec::new()).1
+        })
+    }
+}
+
+impl Default for SourceMap {
+    fn default() -> Self {
+        SourceMap::built(PointerMap::default())
+    }
+}
+
+/// Every JSON pointer of a document with the position of its value and of its key.
+#[derive(Debug, Default, Clone)]
+pub(super) struct PointerMap {
     files: Vec<Arc<PathBuf>>,
     values: HashMap<String, (usize, u64, u64)>,
     keys: HashMap<String, (usize, u64, u64)>,
 }
 
-impl SourceMap {
+impl PointerMap {
     /// The location of the value at `pointer`, or of its nearest ancestor.
     pub fn value(&self, pointer: &str) -> Loc {
         let mut p = pointer;
@@ -90,7 +146,7 @@ impl SourceMap {
 
     /// Copies the entries of `other` under `section`, shifting list indices directly
     /// below it by `offset` (the items earlier files already put in that list).
-    pub(super) fn graft(&mut self, other: &SourceMap, section: &str, offset: usize) {
+    pub(super) fn graft(&mut self, other: &PointerMap, section: &str, offset: usize) {
         let base = self.files.len();
         self.files.extend(other.files.iter().cloned());
         for (src, dst) in [
@@ -196,11 +252,11 @@ pub struct Document {
     /// The content as JSON.
     pub value: Value,
     /// Where each pointer came from.
-    pub map: SourceMap,
+    pub map: PointerMap,
 }
 
-/// Reads and parses one YAML file; every failure is a diagnostic with a location.
-pub fn read_file(path: &Path) -> Result<Document, Diagnostic> {
+/// Reads one roster file, refusing one too large to be a roster.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, Diagnostic> {
     let here = || Loc::file(path.to_path_buf());
     let meta = std::fs::metadata(path)
         .map_err(|e| Diagnostic::new(here(), format!("cannot read file: {e}")))?;
@@ -215,9 +271,19 @@ pub fn read_file(path: &Path) -> Result<Document, Diagnostic> {
         )
         .hint("split the roster into one file per team in a directory"));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostic::new(here(), format!("cannot read file: {e}")))?;
-    parse(path, &bytes)
+    std::fs::read(path).map_err(|e| Diagnostic::new(here(), format!("cannot read file: {e}")))
+}
+
+/// The fast path: YAML straight to JSON with the options [`parse`] uses, without
+/// locations. `None` for anything [`parse`] might refuse or read differently (a retired
+/// key, a non-mapping top level, any parser error): the caller then takes the slow path.
+pub fn parse_plain(bytes: &[u8]) -> Option<Value> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    if text.contains("ring_groups") {
+        return None;
+    }
+    let value: Value = serde_saphyr::from_str_with_options(text, options()).ok()?;
+    value.is_object().then_some(value)
 }
 
 /// Parses YAML bytes that claim to come from `path`.
@@ -245,15 +311,9 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Document, Diagnostic> {
                 .hint("declare at least `version: 1`, or remove the file"),
         );
     }
-    let options = serde_saphyr::options! {
-        with_snippet: false,
-        strict_booleans: true,
-        budget: Some(budget()),
-        alias_limits: alias_limits(),
-    };
-    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options)
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options())
         .map_err(|e| yaml_error(path, text, &e))?;
-    let mut map = SourceMap::default();
+    let mut map = PointerMap::default();
     let file = map.add_file(path);
     if !matches!(root.value, Node::Map(_)) {
         return Err(Diagnostic::new(
@@ -264,6 +324,16 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Document, Diagnostic> {
     let mut value = Value::Null;
     to_json(root, String::new(), file, &mut map, &mut value)?;
     Ok(Document { value, map })
+}
+
+/// The parser options both paths use, so they read a document the same way.
+fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        with_snippet: false,
+        strict_booleans: true,
+        budget: Some(budget()),
+        alias_limits: alias_limits(),
+    }
 }
 
 /// Room for a 32 MiB roster of plain users, far less for anything built from aliases:
@@ -342,7 +412,7 @@ fn to_json(
     node: Spanned<Node>,
     pointer: String,
     file: usize,
-    map: &mut SourceMap,
+    map: &mut PointerMap,
     out: &mut Value,
 ) -> Result<(), Diagnostic> {
     let here = (
