@@ -44,9 +44,10 @@ struct Serve {
     /// Share of requests that fail (429 with and without Retry-After, 500, dropped).
     #[arg(long, default_value_t = 0.0)]
     fault_rate: f64,
-    /// Requests per second served before answering 429.
+    /// Requests per second served before answering 429; 0 switches every emulated
+    /// vendor limit off, SCIM's included (to measure roster's own cost).
     #[arg(long, value_name = "RPS")]
-    rate_limit: Option<NonZeroU32>,
+    rate_limit: Option<u32>,
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, default_value_t = 3600)]
     token_ttl: u64,
@@ -105,7 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         state_file: Some(s.state.clone()),
         latency: Duration::from_millis(s.latency_ms),
         fault_rate: s.fault_rate,
-        rate_limit: s.rate_limit,
+        rate_limit: s.rate_limit.and_then(NonZeroU32::new),
         token_ttl: s.token_ttl.max(1),
         faults: if s.faults.is_empty() {
             sandbox::Fault::DEFAULT.to_vec()
@@ -117,7 +118,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         max_agents: s.max_agents,
         page_cap: s.page_cap.max(1),
         scim_page_cap: s.page_cap.max(1),
-        scim_rate_limit: NonZeroU32::new(s.scim_rate_limit),
+        scim_rate_limit: match s.rate_limit {
+            Some(0) => None,
+            _ => NonZeroU32::new(s.scim_rate_limit),
+        },
         scim_patch: s.scim_patch,
         scopes: (!s.scopes.is_empty()).then(|| s.scopes.clone()),
         queue_refuse: s.queue_refuse.clone(),
