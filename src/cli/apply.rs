@@ -27,6 +27,9 @@ pub struct Args {
     /// Let the plan deactivate up to N users beyond `policy.max_deactivations`.
     #[arg(long, value_name = "N", conflicts_with = "plan")]
     allow_deactivations: Option<u32>,
+    /// Plan removals but apply none of them, as `policy.removals: hold`.
+    #[arg(long, conflicts_with = "plan")]
+    hold_removals: bool,
     /// Directory of the JSON-lines journal.
     #[arg(long, default_value = ".roster/journal")]
     journal_dir: PathBuf,
@@ -124,7 +127,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 (plan, live)
             }
             None => {
-                let opts = plan::Options { allow_deactivations: args.allow_deactivations };
+                let opts = plan::Options {
+                    allow_deactivations: args.allow_deactivations,
+                    hold_removals: args.hold_removals,
+                };
                 target::make_plan(&loaded, &conn.provider, &opts).await?
             }
         };
@@ -135,7 +141,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             }
             return Ok(Outcome::Refused);
         }
-        if plan.changes.is_empty() {
+        if !plan.changes.iter().any(|c| !c.held) {
+            if plan.summary.held > 0 {
+                println!("{} removal(s) held back; nothing to apply.", plan.summary.held);
+            }
             return Ok(Outcome::Success);
         }
         if !args.auto_approve && !confirm(&plan)? {
@@ -214,6 +223,12 @@ fn report_outcome(report: &apply::Report) -> anyhow::Result<Outcome> {
             report.applied,
             report.journal.display()
         );
+        if report.held > 0 {
+            println!(
+                "{} removal(s) held back and not applied (policy.removals: hold or --hold-removals).",
+                report.held
+            );
+        }
         return Ok(Outcome::Success);
     }
     println!(

@@ -20,9 +20,14 @@ pub struct Args {
     /// Output format on standard output.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Exit 2 when there are changes, 0 when there are none.
+    /// Exit 2 when there are changes to apply, 0 when there are none (held removals do
+    /// not count).
     #[arg(long)]
     detailed_exitcode: bool,
+    /// Plan removals (deactivations, offboards, membership removals) but hold them
+    /// back, as `policy.removals: hold`.
+    #[arg(long)]
+    hold_removals: bool,
     /// Let the plan deactivate up to N users beyond `policy.max_deactivations`.
     #[arg(long, value_name = "N")]
     allow_deactivations: Option<u32>,
@@ -38,6 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let loaded = target::load(&args.path)?;
     let opts = plan::Options {
         allow_deactivations: args.allow_deactivations,
+        hold_removals: args.hold_removals,
     };
     let rt = target::runtime()?;
     let plan = rt.block_on(async {
@@ -58,7 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     print!("{text}");
     Ok(if !plan.accepted() {
         Outcome::Refused
-    } else if args.detailed_exitcode && !plan.changes.is_empty() {
+    } else if args.detailed_exitcode && plan.changes.iter().any(|c| !c.held) {
         Outcome::Changes
     } else {
         Outcome::Success

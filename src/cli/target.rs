@@ -9,7 +9,7 @@ use roster_core::config::{self, Diagnostic, Diagnostics, Loaded, ProviderKind, R
 use roster_core::model::Account;
 use roster_core::plan::{self, Plan};
 use roster_core::provider::cloudtalk::{CloudTalk, Settings as CloudTalkSettings};
-use roster_core::provider::http::Secret;
+use roster_core::provider::http::{self, Secret};
 use roster_core::provider::talkdesk::{Settings, Talkdesk};
 use roster_core::provider::{AnyProvider, ReadScope, Reader};
 use roster_sandbox as sandbox;
@@ -94,6 +94,11 @@ pub async fn connect_to(
         None => None,
     };
     let timeout = std::time::Duration::from_secs(conn.timeout);
+    // roster's share of the vendor's limit: one pace for every client of the provider.
+    let budget = seed
+        .policy
+        .api_budget_per_minute()
+        .and_then(|n| http::budget(std::time::Duration::from_secs_f64(60.0 / n)));
     let mut endpoint = match &conn.sandbox {
         Some(path) => std::path::absolute(path)
             .unwrap_or_else(|_| path.clone())
@@ -111,11 +116,13 @@ pub async fn connect_to(
                     retries: 10,
                     timeout,
                     per_minute: None,
+                    budget: None,
                 },
                 None => CloudTalkSettings::from_env()?,
             };
             settings.retries = conn.retries;
             settings.timeout = timeout;
+            settings.budget.clone_from(&budget);
             if endpoint.is_empty() {
                 endpoint.clone_from(&settings.base_url);
             }
@@ -131,6 +138,7 @@ pub async fn connect_to(
             settings.max_rps = conn.max_rps;
             settings.retries = conn.retries;
             settings.timeout = timeout;
+            settings.budget = budget;
             if endpoint.is_empty() {
                 endpoint = format!("{} {}", settings.token_url, settings.scim_url);
             }

@@ -23,6 +23,7 @@ fn ct(server: &Server, args: &[&str]) -> std::process::Output {
         .env("CLOUDTALK_BASE_URL", &server.url)
         .env("CLOUDTALK_ACCESS_KEY_ID", "sandbox")
         .env("CLOUDTALK_ACCESS_KEY_SECRET", "sandbox-secret")
+        .env("CLOUDTALK_PER_MINUTE", "100000")
         .env("NO_COLOR", "1")
         .output()
         .unwrap()

@@ -234,7 +234,9 @@ fn sticky_comment_is_created_then_updated_with_outputs() {
     );
     let outputs = fs::read_to_string(server.path("output.txt")).unwrap();
     assert!(
-        outputs.contains("changes=17\ncreates=5\nupdates=10\ndeactivations=2\nchecksum=sha256:"),
+        outputs.contains(
+            "changes=17\ncreates=5\nupdates=10\ndeactivations=2\nheld=0\nchecksum=sha256:"
+        ),
         "{outputs}"
     );
     assert!(outputs.contains("exitcode=2"));

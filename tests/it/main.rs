@@ -3,6 +3,7 @@
 
 mod apply;
 mod cloudtalk;
+mod coexist;
 mod github;
 mod import;
 mod interrupt;

@@ -86,6 +86,8 @@ pub struct Report {
     pub not_sent: Vec<String>,
     /// Why apply stopped early, if it did.
     pub stopped: Option<Stopped>,
+    /// Removals held back (`policy.removals: hold`), not sent.
+    pub held: usize,
     /// The journal written.
     pub journal: PathBuf,
 }
@@ -356,13 +358,22 @@ pub async fn run<W: Writer>(
         stop: &opts.stop,
         journal_error: Mutex::new(None),
     };
-    let display = Display::new(opts.progress, plan.changes.len());
+    let display = Display::new(
+        opts.progress,
+        plan.changes.iter().filter(|c| !c.held).count(),
+    );
     let mut report = Report {
+        held: plan.changes.iter().filter(|c| c.held).count(),
         journal: run.journal.path.clone(),
         ..Report::default()
     };
     for phase in Phase::ALL {
-        let changes: Vec<&Change> = plan.changes.iter().filter(|c| c.phase == phase).collect();
+        // Held removals are shown by the plan and never sent.
+        let changes: Vec<&Change> = plan
+            .changes
+            .iter()
+            .filter(|c| c.phase == phase && !c.held)
+            .collect();
         if changes.is_empty() {
             continue;
         }

@@ -148,7 +148,9 @@ fn change_lines(plan: &Plan) -> Vec<String> {
                 .iter()
                 .map(|(k, f)| format!("{k}={}", f.to))
                 .collect();
-            format!("{} {} {}", c.action.as_str(), c.key, fields.join(" "))
+            // A held change approves nothing to apply: lifting the hold needs review.
+            let held = if c.held { " (held)" } else { "" };
+            format!("{} {} {}{held}", c.action.as_str(), c.key, fields.join(" "))
         })
         .collect()
 }
@@ -643,11 +645,12 @@ pub fn write_outputs(path: &Path, plan: &Plan, exitcode: i32) -> std::io::Result
         .open(path)?;
     writeln!(
         f,
-        "changes={}\ncreates={}\nupdates={}\ndeactivations={}\nchecksum={}\nexitcode={exitcode}",
-        plan.changes.len(),
+        "changes={}\ncreates={}\nupdates={}\ndeactivations={}\nheld={}\nchecksum={}\nexitcode={exitcode}",
+        plan.changes.iter().filter(|c| !c.held).count(),
         s.create,
         s.update + s.reactivate,
         s.deactivate + s.offboard,
+        s.held,
         plan.checksum
     )
 }

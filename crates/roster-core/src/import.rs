@@ -251,6 +251,12 @@ fn policy_yaml(account: &Account, opts: &Options) -> String {
     let _ = writeln!(top, "policy:");
     let _ = writeln!(top, "  min_admins: 1");
     let _ = writeln!(top, "  unmanaged_users: deactivate");
+    // The ownership import assumed: the imported lists are the whole lists. Make a list
+    // `additive` to leave supervisors' moves alone.
+    let _ = writeln!(
+        top,
+        "  membership: {{ teams: authoritative, queues: authoritative }}"
+    );
     if !opts.ignore.is_empty() {
         let v: Vec<String> = opts
             .ignore

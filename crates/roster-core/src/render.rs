@@ -52,10 +52,48 @@ fn heading(c: &Change) -> String {
         crate::plan::Kind::User => "user",
         crate::plan::Kind::Team => "team",
     };
+    let held = if c.held { " [held: not applied]" } else { "" };
     match c.action {
-        Action::Create | Action::CreateTeam | Action::Update => format!("{what} {}", c.key),
-        other => format!("{what} {} ({})", c.key, other.as_str()),
+        Action::Create | Action::CreateTeam | Action::Update => format!("{what} {}{held}", c.key),
+        other => format!("{what} {} ({}){held}", c.key, other.as_str()),
     }
+}
+
+/// "Apply: about 110 requests, about 1 minute at 120 requests/min (policy.api_budget)."
+pub fn estimate_line(s: &Summary) -> Option<String> {
+    let e = s.estimate.as_ref()?;
+    let time = match e.seconds {
+        0..=89 => format!("{} seconds", e.seconds.max(1)),
+        90..=5399 => format!("{} minutes", (e.seconds + 30) / 60),
+        _ => format!("{:.1} hours", e.seconds as f64 / 3600.0),
+    };
+    Some(format!(
+        "Apply: about {} requests, about {time} at {} requests/min ({}).",
+        e.requests, e.per_minute, e.pace
+    ))
+}
+
+/// "Membership: teams authoritative, queues additive (queue sales: authoritative)".
+pub fn membership_line(plan: &Plan) -> Option<String> {
+    let lists: Vec<String> = ["teams", "queues"]
+        .iter()
+        .filter_map(|l| Some(format!("{l} {}", plan.memberships.get(*l)?)))
+        .collect();
+    if lists.is_empty() {
+        return None;
+    }
+    let overrides: Vec<String> = plan
+        .memberships
+        .iter()
+        .filter(|(k, _)| k.contains(' '))
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    let tail = if overrides.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", overrides.join(", "))
+    };
+    Some(format!("Membership: {}{tail}.", lists.join(", ")))
 }
 
 fn show(v: &Value) -> String {
@@ -94,8 +132,11 @@ fn field_line(f: &FieldChange) -> String {
 
 /// "Plan: 3 to create, 2 to update, 1 to reactivate, 1 to deactivate."
 pub fn plan_line(s: &Summary) -> String {
-    if s.total() == 0 {
+    if s.total() == 0 && s.held == 0 {
         return "No changes. The account matches the roster.".into();
+    }
+    if s.total() == 0 {
+        return format!("No changes to apply; {} removal(s) held back.", s.held);
     }
     let mut parts = vec![
         format!("{} to create", s.create),
@@ -108,6 +149,9 @@ pub fn plan_line(s: &Summary) -> String {
     }
     if s.create_team > 0 {
         parts.push(format!("{} team(s) to create", s.create_team));
+    }
+    if s.held > 0 {
+        parts.push(format!("{} removal(s) held back", s.held));
     }
     format!("Plan: {}.", parts.join(", "))
 }
@@ -188,6 +232,12 @@ pub fn text(plan: &Plan, color: bool) -> String {
         }
     }
     let _ = writeln!(out, "\n{}", seats_line(&plan.summary));
+    for line in [estimate_line(&plan.summary), membership_line(plan)]
+        .into_iter()
+        .flatten()
+    {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(out, "{}", p.paint("1", &plan_line(&plan.summary)));
     if !plan.accepted() {
         let _ = writeln!(
@@ -246,6 +296,12 @@ pub fn markdown_titled(plan: &Plan, limit: usize, status: Option<&str>, note: &s
         let _ = writeln!(head, "{}\n", note.trim_end());
     }
     let _ = writeln!(head, "**{}**\n", plan_line(s));
+    for line in [estimate_line(s), membership_line(plan)]
+        .into_iter()
+        .flatten()
+    {
+        let _ = writeln!(head, "{line}\n");
+    }
     people(&mut head, plan, limit);
     guards(&mut head, plan);
     let delta = s.seats_after as i64 - s.seats_before as i64;

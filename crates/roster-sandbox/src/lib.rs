@@ -137,6 +137,8 @@ pub struct Shared {
     tokens: Mutex<HashMap<String, (Instant, Vec<String>)>>,
     limiter: Option<DefaultDirectRateLimiter>,
     scim_limiter: Option<DefaultDirectRateLimiter>,
+    /// When the server started, for the request log's times.
+    started: Instant,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -163,6 +165,7 @@ impl Shared {
             tokens: Mutex::new(HashMap::new()),
             limiter,
             scim_limiter,
+            started: Instant::now(),
         })
     }
 
@@ -311,6 +314,7 @@ async fn history(Extract(s): Extract<Arc<Shared>>) -> Response {
 /// Records every request with the status it got (and any fault injected), and the
 /// JSON body it carried, for contract tests.
 async fn record(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let at_ms = s.started.elapsed().as_millis() as u64;
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(String::from);
@@ -333,6 +337,7 @@ async fn record(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> R
             .and_then(|v| v.to_str().ok())
             .map(String::from);
         lock(&s.log).push(RequestRecord {
+            at_ms,
             method,
             path,
             query,

@@ -106,7 +106,7 @@ pub fn from_roster(roster: &Roster) -> State {
         .enumerate()
         .map(|(i, g)| Named {
             id: format!("rg-{}", i + 1),
-            name: g.clone(),
+            name: g.name().to_string(),
         })
         .collect();
     let admin_roles = roster.admin_roles();

@@ -228,6 +228,9 @@ impl State {
 /// One request the sandbox received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestRecord {
+    /// When it arrived, in milliseconds since the server started.
+    #[serde(default)]
+    pub at_ms: u64,
     /// HTTP method.
     pub method: String,
     /// Path without the query.

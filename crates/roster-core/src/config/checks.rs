@@ -136,9 +136,9 @@ impl Checker<'_> {
             }
         }
         let mut rgs: HashMap<String, String> = HashMap::new();
-        for (i, g) in roster.queues.iter().enumerate() {
+        for (i, g) in roster.queues.iter().map(|q| q.name()).enumerate() {
             let ptr = format!("/queues/{i}");
-            if let Some(first) = rgs.insert(g.clone(), ptr.clone()) {
+            if let Some(first) = rgs.insert(g.to_string(), ptr.clone()) {
                 self.dup(&format!("queue {g:?}"), &first, &ptr);
             }
         }
@@ -252,7 +252,7 @@ impl Checker<'_> {
             }
         }
         for (j, g) in u.queues.iter().flatten().enumerate() {
-            if !roster.queues.contains(g) {
+            if !roster.queues.iter().any(|q| q.name() == g) {
                 self.out.push(
                     Diagnostic::new(
                         self.at(&format!("{base}/queues/{j}")),

@@ -15,8 +15,9 @@ pub use checks::{ignore_set, is_e164, is_reserved_extension};
 pub use diagnostic::{Diagnostic, Diagnostics, Loc};
 pub use source::SourceMap;
 pub use types::{
-    DeactivationShare, DeclaredStatus, MaxDeactivations, Policy, ProviderConfig, ProviderKind,
-    Region, RoleDecl, Roster, Seats, TeamDecl, Unmanaged, UserDecl,
+    DeactivationShare, DeclaredStatus, MaxDeactivations, Membership, MembershipPolicy, Policy,
+    ProviderConfig, ProviderKind, QueueDecl, QueueSpec, Region, Removals, RoleDecl, Roster, Seats,
+    TeamDecl, Unmanaged, UserDecl,
 };
 
 /// Sections that several files may each contribute to; their lists are concatenated.

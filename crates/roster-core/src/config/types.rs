@@ -29,9 +29,9 @@ pub struct Roster {
     /// Teams (CloudTalk: groups).
     #[serde(default)]
     pub teams: Vec<TeamDecl>,
-    /// Queue names.
+    /// Queues: a name, or `{ name, membership }`.
     #[serde(default)]
-    pub queues: Vec<String>,
+    pub queues: Vec<QueueDecl>,
     /// The people.
     #[serde(default)]
     pub users: Vec<UserDecl>,
@@ -155,6 +155,118 @@ pub struct Policy {
     /// Add-on entitlements by add-on name.
     #[serde(default)]
     pub addons: BTreeMap<String, u32>,
+    /// Who owns the members of teams and queues, account-wide.
+    #[serde(default)]
+    pub membership: MembershipPolicy,
+    /// `hold`: plan every removal (deactivations, offboards, membership removals) but
+    /// apply none of them.
+    #[serde(default)]
+    pub removals: Removals,
+    /// roster's share of the vendor's rate limit, as `"120/min"` or `"2/s"`: the pace of
+    /// plan and apply, and the basis of the plan's time estimate.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?/(s|min)$"))]
+    pub api_budget: Option<String>,
+}
+
+/// Who owns a membership list: a team's or a queue's members, or a user's teams or
+/// queues.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Membership {
+    /// The roster's list is the whole list: members are added and removed.
+    #[default]
+    Authoritative,
+    /// The roster's entries are ensured; others (a supervisor's moves) are left alone.
+    Additive,
+    /// Never compared.
+    Ignore,
+}
+
+impl Membership {
+    /// The roster spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Membership::Authoritative => "authoritative",
+            Membership::Additive => "additive",
+            Membership::Ignore => "ignore",
+        }
+    }
+}
+
+/// Account-wide ownership of membership lists, overridable per team, queue and user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipPolicy {
+    /// Team members.
+    #[serde(default)]
+    pub teams: Membership,
+    /// Queue members.
+    #[serde(default)]
+    pub queues: Membership,
+}
+
+/// Whether removals are applied or held back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Removals {
+    /// Applied like any change.
+    #[default]
+    Apply,
+    /// Planned and shown, never applied (the morning after a bad merge; an account
+    /// being adopted).
+    Hold,
+}
+
+/// A queue: its name, or its name and who owns its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum QueueDecl {
+    /// Just the name.
+    Name(String),
+    /// The name and an ownership that overrides the policy's.
+    Full(QueueSpec),
+}
+
+/// A queue with its ownership.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSpec {
+    /// The queue name.
+    pub name: String,
+    /// Who owns its members.
+    #[serde(default)]
+    pub membership: Option<Membership>,
+}
+
+impl QueueDecl {
+    /// The queue's name.
+    pub fn name(&self) -> &str {
+        match self {
+            QueueDecl::Name(n) => n,
+            QueueDecl::Full(q) => &q.name,
+        }
+    }
+
+    /// The ownership it sets, if any.
+    pub fn membership(&self) -> Option<Membership> {
+        match self {
+            QueueDecl::Name(_) => None,
+            QueueDecl::Full(q) => q.membership,
+        }
+    }
+}
+
+impl Policy {
+    /// `api_budget` in requests per minute (`"2/s"` is 120).
+    pub fn api_budget_per_minute(&self) -> Option<f64> {
+        let (n, unit) = self.api_budget.as_deref()?.split_once('/')?;
+        let n: f64 = n.parse().ok()?;
+        let per_minute = if unit == "s" { n * 60.0 } else { n };
+        (per_minute > 0.0).then_some(per_minute)
+    }
 }
 
 fn default_min_admins() -> u32 {
@@ -171,6 +283,9 @@ impl Default for Policy {
             max_deactivations: None,
             seats: None,
             addons: BTreeMap::new(),
+            membership: MembershipPolicy::default(),
+            removals: Removals::default(),
+            api_budget: None,
         }
     }
 }
@@ -237,6 +352,9 @@ pub struct TeamDecl {
     /// Former names: a live team with one of them is this team, renamed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previously: Vec<String>,
+    /// Who owns its members (overrides `policy.membership.teams`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<Membership>,
 }
 
 /// A declared user. Fields left out are not managed.
@@ -284,6 +402,10 @@ pub struct UserDecl {
     /// Claims a user that another system manages: the live `externalId` it carries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// Who owns this user's teams and queues (overrides the team's, queue's and
+    /// policy's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<Membership>,
 }
 
 /// The status a roster declares for a user.

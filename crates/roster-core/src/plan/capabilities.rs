@@ -33,6 +33,23 @@ pub struct Capabilities {
     pub teams_by_name: bool,
     /// What the provider could not read and why, for the plan's warnings.
     pub notes: Vec<String>,
+    /// Requests a change costs, for the plan's estimate of apply time.
+    pub costs: Costs,
+    /// The vendor's published write limit in requests per minute, and its name.
+    pub published_limit: Option<(u32, &'static str)>,
+}
+
+/// Requests one change costs on a provider (a typical count, for estimates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Costs {
+    /// A create.
+    pub create: usize,
+    /// An update or reactivation.
+    pub update: usize,
+    /// A deactivation or offboard.
+    pub removal: usize,
+    /// Each team or queue membership a change writes.
+    pub membership: usize,
 }
 
 impl Capabilities {
@@ -55,6 +72,14 @@ impl Capabilities {
             read_only: vec!["extension"],
             teams_by_name: true,
             notes: Vec::new(),
+            // SCIM writes the user; a queue change is one bulk request per direction.
+            costs: Costs {
+                create: 1,
+                update: 1,
+                removal: 1,
+                membership: 1,
+            },
+            published_limit: Some((240, "Talkdesk SCIM's 4 requests/s")),
         }
     }
 
@@ -76,6 +101,14 @@ impl Capabilities {
             read_only: Vec::new(),
             teams_by_name: false,
             notes: Vec::new(),
+            // Updates read the agent before editing it; an offboard leaves each group.
+            costs: Costs {
+                create: 1,
+                update: 2,
+                removal: 2,
+                membership: 1,
+            },
+            published_limit: Some((60, "CloudTalk's 60 requests/min")),
         }
     }
 

@@ -107,6 +107,7 @@ fn create_team(name: &str) -> Planned {
             kind: Kind::Team,
             key: name.to_string(),
             name: None,
+            held: false,
             id: None,
             phase: Phase::CreateTeams,
             fields: BTreeMap::from([field("name", Value::Null, json!(name))]),
@@ -127,7 +128,8 @@ pub(super) fn queue_errors(roster: &Roster, live: &Account, caps: &Capabilities)
         .queues
         .iter()
         .enumerate()
-        .filter(|(_, g)| !live.queues.iter().any(|l| &l.name == *g))
+        .map(|(i, q)| (i, q.name()))
+        .filter(|(_, g)| !live.queues.iter().any(|l| l.name == *g))
         .map(|(i, g)| PlanError {
             pointer: format!("/queues/{i}"),
             message: format!("queue {g:?} does not exist in the account"),

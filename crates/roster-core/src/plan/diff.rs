@@ -12,8 +12,9 @@ use super::Capabilities;
 use super::catalog;
 use super::fields::{change_of, create, precondition, removal_fields, update_fields};
 use super::licenses::permission_set_notes;
+use super::ownership::Ownership;
 use super::seat::{Baseline, Seat, desired_seat};
-use super::types::{Action, Change, Kind, Phase, PlanError};
+use super::types::{Action, Change, FieldChange, Kind, Phase, PlanError};
 use crate::config::{Roster, Unmanaged, UserDecl, ignore_set};
 use crate::model::{Account, Status, User};
 
@@ -38,6 +39,8 @@ pub(super) struct Diffed {
     pub admin_roles: BTreeSet<String>,
     /// Declared administrators who will be active but pending (invited, unconfirmed).
     pub pending_admins: usize,
+    /// Which ownership each membership list ran in.
+    pub memberships: BTreeMap<String, String>,
 }
 
 /// What the per-user steps add to: changes, warnings and manual steps, in plan order.
@@ -53,6 +56,7 @@ pub(super) fn changes(
     roster: &Roster,
     live: &Account,
     caps: &Capabilities,
+    hold: bool,
 ) -> Result<Diffed, Vec<PlanError>> {
     let teams = catalog::teams(roster, live, caps);
     let mut errors = catalog::role_errors(roster, live, caps);
@@ -73,7 +77,16 @@ pub(super) fn changes(
         .extend(catalog::coverage_warnings(roster, live, caps));
 
     let admin_roles: BTreeSet<String> = roster.admin_roles().into_iter().collect();
-    let users = Users::new(roster, live, caps, &teams.live_to_declared, &admin_roles);
+    let own = Ownership::of(roster, hold);
+    let memberships = own.header(caps);
+    let users = Users::new(
+        roster,
+        live,
+        caps,
+        &teams.live_to_declared,
+        &admin_roles,
+        own,
+    );
     let matched = users.plan_declared(&mut out);
     users.plan_undeclared(&matched, &mut out);
     if !caps.deactivate {
@@ -101,6 +114,7 @@ pub(super) fn changes(
         team_aliases: teams.aliases,
         admin_roles,
         pending_admins,
+        memberships,
     })
 }
 
@@ -110,6 +124,8 @@ struct Users<'a> {
     live: &'a Account,
     caps: &'a Capabilities,
     admin_roles: &'a BTreeSet<String>,
+    /// Who owns each membership list, and whether removals are held.
+    own: Ownership,
     /// Live users in the roster's terms (see [`in_roster_terms`]), indexed as `live.users`.
     users: Cow<'a, [User]>,
     /// Lowercased email → index into `users`.
@@ -124,6 +140,7 @@ impl<'a> Users<'a> {
         caps: &'a Capabilities,
         live_to_declared: &HashMap<String, String>,
         admin_roles: &'a BTreeSet<String>,
+        own: Ownership,
     ) -> Self {
         let mut by_email = HashMap::with_capacity(live.users.len());
         by_email.extend(
@@ -137,6 +154,7 @@ impl<'a> Users<'a> {
             live,
             caps,
             admin_roles,
+            own,
             users: in_roster_terms(roster, live, caps, live_to_declared),
             by_email,
         }
@@ -207,7 +225,7 @@ impl<'a> Users<'a> {
         if decl.status() != Status::Active {
             return;
         }
-        let after = desired_seat(decl, None, self.caps, &|r| self.is_admin(r));
+        let after = desired_seat(decl, None, self.caps, &self.own, &|r| self.is_admin(r));
         out.planned.push(Planned {
             admin_order: after.admin,
             role: None,
@@ -240,8 +258,12 @@ impl<'a> Users<'a> {
             ));
             return;
         }
-        let (mut fields, steps) = update_fields(decl, live_user, self.caps);
-        out.manual_steps.extend(steps);
+        let diff = update_fields(decl, live_user, self.caps, &self.own);
+        out.manual_steps.extend(diff.steps);
+        let mut fields = diff.fields;
+        if !diff.held.is_empty() && live_user.status == Status::Active {
+            out.planned.push(self.held_update(decl, idx, diff.held));
+        }
         let action = match (live_user.status, decl.status()) {
             (Status::Inactive, Status::Active) => {
                 fields.insert(
@@ -264,8 +286,11 @@ impl<'a> Users<'a> {
                 active: false,
                 ..before.clone()
             },
-            _ => desired_seat(decl, Some(live_user), self.caps, &|r| self.is_admin(r)),
+            _ => desired_seat(decl, Some(live_user), self.caps, &self.own, &|r| {
+                self.is_admin(r)
+            }),
         };
+        let held = matches!(action, Action::Deactivate | Action::Offboard) && self.own.hold;
         out.planned.push(Planned {
             admin_order: after.admin,
             role: live_user.role.clone(),
@@ -274,6 +299,7 @@ impl<'a> Users<'a> {
                 kind: Kind::User,
                 key: decl.email.clone(),
                 name: Some(decl.name.clone()),
+                held,
                 id: Some(live_user.id.clone()),
                 phase: phase_of(action, &before, &after),
                 fields,
@@ -282,6 +308,34 @@ impl<'a> Users<'a> {
             before: Some(before),
             after,
         });
+    }
+
+    /// The membership removals of a declared user, held back: shown, never applied.
+    fn held_update(
+        &self,
+        decl: &UserDecl,
+        idx: usize,
+        fields: BTreeMap<String, FieldChange>,
+    ) -> Planned {
+        let live_user = &self.users[idx];
+        let seat = self.seat_of(live_user);
+        Planned {
+            admin_order: false,
+            role: live_user.role.clone(),
+            change: Change {
+                action: Action::Update,
+                kind: Kind::User,
+                key: decl.email.clone(),
+                name: Some(decl.name.clone()),
+                held: true,
+                id: Some(live_user.id.clone()),
+                phase: Phase::Updates,
+                fields,
+                precondition: Some(precondition(&self.live.users[idx])),
+            },
+            before: Some(seat.clone()),
+            after: seat,
+        }
     }
 
     /// Active live users the roster does not declare: removed, unless ignored by policy
@@ -312,6 +366,7 @@ impl<'a> Users<'a> {
                     kind: Kind::User,
                     key: u.email.clone(),
                     name: Some(u.name.clone()),
+                    held: self.own.hold,
                     id: Some(u.id.clone()),
                     phase: Phase::Deactivations,
                     fields: removal_fields(u, self.caps),

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::Capabilities;
+use super::ownership::Ownership;
 use super::types::{Action, Change, FieldChange, Kind, Phase};
 use crate::config::UserDecl;
 use crate::model::{PhoneSettings, User};
@@ -54,6 +55,7 @@ pub(super) fn create(decl: &UserDecl, caps: &Capabilities) -> Change {
         kind: Kind::User,
         key: decl.email.clone(),
         name: Some(decl.name.clone()),
+        held: false,
         id: None,
         phase: Phase::CreateUsers,
         fields,
@@ -73,13 +75,22 @@ pub(super) fn removal_fields(u: &User, caps: &Capabilities) -> BTreeMap<String, 
     fields
 }
 
+/// What [`update_fields`] finds: the fields to change, manual steps for those the
+/// provider cannot change, and membership removals held back.
+pub(super) struct Differences {
+    pub fields: BTreeMap<String, FieldChange>,
+    pub steps: Vec<String>,
+    pub held: BTreeMap<String, FieldChange>,
+}
+
 /// The fields of a declared user that differ from the live one; fields left out of the
-/// roster are not compared. Returns manual steps for fields the provider cannot change.
+/// roster are not compared, and teams and queues compare under their ownership.
 pub(super) fn update_fields(
     decl: &UserDecl,
     live: &User,
     caps: &Capabilities,
-) -> (BTreeMap<String, FieldChange>, Vec<String>) {
+    own: &Ownership,
+) -> Differences {
     // Fields compare natively first; JSON values are built only for the few that
     // differ, since this runs for every declared user.
     let mut fields = BTreeMap::new();
@@ -109,22 +120,34 @@ pub(super) fn update_fields(
     {
         put("role", json!(live.role), json!(decl.role));
     }
-    let lists = [
-        ("teams", &decl.teams, &live.teams, true),
-        ("queues", &decl.queues, &live.queues, true),
-        ("addons", &decl.addons, &live.addons, caps.addons),
-    ];
-    for (name, want, have, managed) in lists {
-        let Some(want) = want.as_ref().filter(|_| managed) else {
+    let mut held = BTreeMap::new();
+    for (name, want, have) in [
+        ("teams", &decl.teams, &live.teams),
+        ("queues", &decl.queues, &live.queues),
+    ] {
+        let Some(want) = want.as_ref() else {
             continue;
         };
-        if !same_set(want, have) {
-            put(
-                name,
-                set_value(have),
-                json!(want.iter().collect::<BTreeSet<_>>()),
+        let w = own.wanted(name, want, have, decl.membership);
+        if w.applied != *have {
+            put(name, set_value(have), set_value(&w.applied));
+        }
+        if !w.held.is_empty() && caps.manages(name) && !caps.write_only.contains(&name) {
+            let without: BTreeSet<String> = w.applied.difference(&w.held).cloned().collect();
+            held.insert(
+                name.to_string(),
+                change_of(set_value(&w.applied), set_value(&without)),
             );
         }
+    }
+    if let Some(want) = decl.addons.as_ref().filter(|_| caps.addons)
+        && !same_set(want, &live.addons)
+    {
+        put(
+            "addons",
+            set_value(&live.addons),
+            json!(want.iter().collect::<BTreeSet<_>>()),
+        );
     }
     if differs(live.extension.as_deref(), decl.extension.as_deref()) {
         put("extension", json!(live.extension), json!(decl.extension));
@@ -150,7 +173,11 @@ pub(super) fn update_fields(
             }
         }
     }
-    (fields, steps)
+    Differences {
+        fields,
+        steps,
+        held,
+    }
 }
 
 /// Whether a declared list and a live set hold the same names, ignoring order and

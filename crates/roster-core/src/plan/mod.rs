@@ -6,6 +6,7 @@ mod catalog;
 mod diff;
 mod fields;
 mod licenses;
+mod ownership;
 mod seat;
 #[cfg(test)]
 mod tests;
@@ -18,10 +19,13 @@ use foldhash::HashMap;
 use sha2::{Digest, Sha256};
 
 pub use capabilities::Capabilities;
+pub use capabilities::Costs;
 pub use fields::precondition;
-pub use types::{Action, Change, FieldChange, Guard, Kind, Phase, Plan, PlanError, Summary};
+pub use types::{
+    Action, Change, Estimate, FieldChange, Guard, Kind, Phase, Plan, PlanError, Summary,
+};
 
-use crate::config::{MaxDeactivations, Roster};
+use crate::config::{MaxDeactivations, Removals, Roster};
 use crate::model::Account;
 use diff::Planned;
 use seat::{Baseline, Seat};
@@ -35,6 +39,8 @@ pub const DEFAULT_MAX_DEACTIVATIONS_PERCENT: u32 = 10;
 pub struct Options {
     /// `--allow-deactivations N`: lets a plan deactivate up to N users past the policy.
     pub allow_deactivations: Option<u32>,
+    /// `--hold-removals`: plan removals but hold them back, as `policy.removals: hold`.
+    pub hold_removals: bool,
 }
 
 /// Diffs the roster against the live account and checks the guards.
@@ -44,7 +50,8 @@ pub fn diff(
     caps: &Capabilities,
     opts: &Options,
 ) -> Result<Plan, Vec<PlanError>> {
-    let mut d = diff::changes(roster, live, caps)?;
+    let hold = opts.hold_removals || roster.policy.removals == Removals::Hold;
+    let mut d = diff::changes(roster, live, caps, hold)?;
     d.planned.sort_by(|a, b| {
         (a.change.phase, !a.admin_order, &a.change.key).cmp(&(
             b.change.phase,
@@ -55,7 +62,12 @@ pub fn diff(
     let sim = simulate(d.baseline, &d.planned);
     let mut warnings = d.warnings;
     warnings.extend(sim.emptied.iter().cloned());
-    let count = |a: Action| d.planned.iter().filter(|p| p.change.action == a).count();
+    let count = |a: Action| {
+        d.planned
+            .iter()
+            .filter(|p| p.change.action == a && !p.change.held)
+            .count()
+    };
     let seats = roster.policy.seats.as_ref();
     let price = seats.and_then(|s| s.price_per_month).unwrap_or(0.0);
     let summary = Summary {
@@ -70,6 +82,8 @@ pub fn diff(
         monthly_cost_delta: (sim.seats_after as f64 - sim.seats_before as f64) * price,
         currency: seats.and_then(|s| s.currency.clone()),
         welcome_emails: count(Action::Create),
+        held: d.planned.iter().filter(|p| p.change.held).count(),
+        estimate: estimate(roster, caps, &d.planned),
     };
     if sim.admins_after == 0 && d.pending_admins > 0 {
         warnings.push(format!(
@@ -92,11 +106,50 @@ pub fn diff(
         admin_roles: d.admin_roles.into_iter().collect(),
         min_admins: floor,
         team_aliases: d.team_aliases,
+        memberships: d.memberships,
         changes: d.planned.into_iter().map(|p| p.change).collect(),
     };
     let bytes = serde_json::to_vec(&plan).unwrap_or_default();
     plan.checksum = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
     Ok(plan)
+}
+
+/// The requests the applied changes take and their time at roster's pace: the roster's
+/// `api_budget`, else the vendor's published limit.
+fn estimate(roster: &Roster, caps: &Capabilities, planned: &[Planned]) -> Option<Estimate> {
+    let c = caps.costs;
+    let requests: usize = planned
+        .iter()
+        .filter(|p| !p.change.held)
+        .map(|p| {
+            let base = match p.change.action {
+                Action::Create | Action::CreateTeam => c.create,
+                Action::Update | Action::Reactivate => c.update,
+                Action::Deactivate | Action::Offboard => c.removal,
+            };
+            let lists = ["teams", "queues"]
+                .iter()
+                .filter(|l| p.change.fields.contains_key(**l))
+                .count();
+            base + lists * c.membership
+        })
+        .sum();
+    if requests == 0 {
+        return None;
+    }
+    let (per_minute, pace) = match roster.policy.api_budget_per_minute() {
+        Some(n) => (n, "policy.api_budget".to_string()),
+        None => {
+            let (n, name) = caps.published_limit?;
+            (f64::from(n), name.to_string())
+        }
+    };
+    Some(Estimate {
+        requests,
+        per_minute,
+        pace,
+        seconds: (requests as f64 * 60.0 / per_minute).ceil() as u64,
+    })
 }
 
 /// sha256 of the plan's JSON with an empty checksum field (`diff` computes it the same
@@ -150,7 +203,8 @@ fn simulate(base: Baseline, planned: &[Planned]) -> Simulation {
         emptied: Vec::new(),
         final_admin: base.admin_by_email,
     };
-    for p in planned {
+    // Held removals are never applied, so the guards leave them out.
+    for p in planned.iter().filter(|p| !p.change.held) {
         if matches!(p.change.action, Action::Deactivate | Action::Offboard) {
             sim.deactivations += 1;
         }

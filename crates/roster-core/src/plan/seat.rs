@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use foldhash::{HashMap, HashMapExt};
 
 use super::Capabilities;
+use super::ownership::Ownership;
 use crate::config::UserDecl;
 use crate::model::{Status, User};
 
@@ -33,15 +34,22 @@ impl Seat {
     }
 }
 
+/// The state a declared user reaches once its change is applied.
 pub(super) fn desired_seat(
     decl: &UserDecl,
     live: Option<&User>,
     caps: &Capabilities,
+    own: &Ownership,
     is_admin: &dyn Fn(Option<&str>) -> bool,
 ) -> Seat {
     let keep = |d: &Option<Vec<String>>, l: Option<&BTreeSet<String>>| match d {
         Some(v) => v.iter().cloned().collect(),
         None => l.cloned().unwrap_or_default(),
+    };
+    // Memberships as apply writes them: under their ownership, removals held or not.
+    let list = |name: &str, d: &Option<Vec<String>>, l: Option<&BTreeSet<String>>| match (d, l) {
+        (Some(d), Some(l)) => own.wanted(name, d, l, decl.membership).applied,
+        _ => keep(d, l),
     };
     Seat {
         email: decl.email.to_lowercase(),
@@ -55,9 +63,9 @@ pub(super) fn desired_seat(
         } else {
             live.map(|l| l.addons.clone()).unwrap_or_default()
         },
-        teams: keep(&decl.teams, live.map(|l| &l.teams)),
+        teams: list("teams", &decl.teams, live.map(|l| &l.teams)),
         queues: if caps.manages("queues") {
-            keep(&decl.queues, live.map(|l| &l.queues))
+            list("queues", &decl.queues, live.map(|l| &l.queues))
         } else {
             live.map(|l| l.queues.clone()).unwrap_or_default()
         },

@@ -703,6 +703,7 @@ fn planner_cases() {
         }
         let opts = Options {
             allow_deactivations: case.allow,
+            ..Options::default()
         };
         let plan = diff(&r, &account(case.live.clone()), &case.caps, &opts)
             .unwrap_or_else(|e| panic!("{}: plan error {e:?}", case.name));
@@ -1121,6 +1122,7 @@ fn escalations() -> crate::config::TeamDecl {
     crate::config::TeamDecl {
         name: "Escalations".into(),
         previously: Vec::new(),
+        membership: None,
     }
 }
 

@@ -111,6 +111,9 @@ pub struct Change {
     /// The user's display name, for the people a plan names; not applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// A removal held back (`policy.removals: hold`): shown, never applied.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
     /// The live object's ID (None for creates).
     pub id: Option<String>,
     /// The apply phase it belongs to.
@@ -159,6 +162,12 @@ pub struct Summary {
     pub currency: Option<String>,
     /// Welcome emails the creates will send (they cannot be suppressed).
     pub welcome_emails: usize,
+    /// Removals planned but held back, not counted above.
+    #[serde(default)]
+    pub held: usize,
+    /// How long apply should take at roster's pace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Estimate>,
 }
 
 impl Summary {
@@ -171,6 +180,19 @@ impl Summary {
             + self.offboard
             + self.create_team
     }
+}
+
+/// The requests an apply will send and how long they take at roster's pace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// Requests the changes take (typical counts per change).
+    pub requests: usize,
+    /// The pace, in requests per minute.
+    pub per_minute: f64,
+    /// Where the pace comes from: `policy.api_budget` or the vendor's published limit.
+    pub pace: String,
+    /// requests / pace, in seconds.
+    pub seconds: u64,
 }
 
 /// A complete plan.
@@ -200,6 +222,10 @@ pub struct Plan {
     pub min_admins: u32,
     /// Declared team name → live name, for teams renamed through `previously`.
     pub team_aliases: BTreeMap<String, String>,
+    /// Which ownership each membership list ran in: `teams`, `queues`, and overrides
+    /// as `team NAME` or `queue NAME`.
+    #[serde(default)]
+    pub memberships: BTreeMap<String, String>,
     /// Changes in apply order.
     pub changes: Vec<Change>,
 }

@@ -93,6 +93,16 @@ pub struct HttpConfig {
     pub per_minute: Option<NonZeroU32>,
     /// Retries of a transient failure before giving up.
     pub max_retries: usize,
+    /// `policy.api_budget`: a pace shared by every client of one provider.
+    pub budget: Option<Budget>,
+}
+
+/// roster's share of a vendor's rate limit, shared by every client of a provider.
+pub type Budget = Arc<DefaultDirectRateLimiter>;
+
+/// A budget of one request every `period`: an even pace, never a burst.
+pub fn budget(period: Duration) -> Option<Budget> {
+    Quota::with_period(period).map(|q| Arc::new(RateLimiter::direct(q)))
 }
 
 impl HttpConfig {
@@ -104,6 +114,7 @@ impl HttpConfig {
             max_rps: None,
             per_minute: None,
             max_retries: 10,
+            budget: None,
         }
     }
 }
@@ -161,7 +172,9 @@ impl HttpClient {
         let limiter = config
             .max_rps
             .and_then(|n| Quota::with_period(Duration::from_secs(1) / n.get()))
-            .or(config.per_minute.map(Quota::per_minute))
+            .or(config
+                .per_minute
+                .and_then(|n| Quota::with_period(Duration::from_secs(60) / n.get())))
             .map(RateLimiter::direct);
         Ok(HttpClient {
             client,
@@ -294,6 +307,9 @@ impl HttpClient {
     ) -> Result<reqwest::RequestBuilder, Attempt> {
         if let Some(l) = &self.limiter {
             l.until_ready().await;
+        }
+        if let Some(b) = &self.config.budget {
+            b.until_ready().await;
         }
         let url = format!("{}{}", self.config.base_url, path);
         let mut req = self

@@ -22,7 +22,7 @@ use std::num::NonZeroU32;
 use std::sync::RwLock;
 use std::time::Duration;
 
-use super::http::{Auth, HttpClient, HttpConfig, Secret};
+use super::http::{Auth, Budget, HttpClient, HttpConfig, Secret};
 use super::{ProviderError, ReadScope, Reader, Writer};
 use crate::config::Region;
 use crate::model::{Account, Named, Status, User};
@@ -56,6 +56,8 @@ pub struct Settings {
     pub retries: usize,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// `policy.api_budget`, shared by REST, SCIM and queues.
+    pub budget: Option<Budget>,
 }
 
 impl Settings {
@@ -75,6 +77,7 @@ impl Settings {
             scim_rps: NonZeroU32::new(contract::SCIM_REQUESTS_PER_SECOND),
             retries: 10,
             timeout: Duration::from_secs(30),
+            budget: None,
         }
     }
 
@@ -161,6 +164,7 @@ fn client(
     cfg.max_rps = rps;
     cfg.max_retries = settings.retries;
     cfg.timeout = settings.timeout;
+    cfg.budget.clone_from(&settings.budget);
     let auth = Auth::ClientCredentials {
         token_url: settings.token_url.clone(),
         client_id: id.clone(),
@@ -216,6 +220,7 @@ impl Talkdesk {
         let scim_http = match &settings.scim_token {
             Some(token) => {
                 let mut cfg = HttpConfig::new(&settings.scim_url);
+                cfg.budget.clone_from(&settings.budget);
                 cfg.max_rps = settings.scim_rps;
                 cfg.max_retries = settings.retries;
                 cfg.timeout = settings.timeout;

@@ -456,6 +456,7 @@ mod tests {
             kind: Kind::User,
             key: "jane@acme.example".into(),
             name: None,
+            held: false,
             id: Some("7".into()),
             phase: Phase::Promotions,
             fields: [(
