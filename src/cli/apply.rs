@@ -30,6 +30,9 @@ pub struct Args {
     /// Plan removals but apply none of them, as `policy.removals: hold`.
     #[arg(long, conflicts_with = "plan")]
     hold_removals: bool,
+    /// Plan as of this day (YYYY-MM-DD) for users' `active_from` and `active_until`.
+    #[arg(long, env = "ROSTER_NOW", value_name = "DAY", value_parser = plan::parse_day, conflicts_with = "plan")]
+    now: Option<chrono::NaiveDate>,
     /// Directory of the JSON-lines journal.
     #[arg(long, default_value = ".roster/journal")]
     journal_dir: PathBuf,
@@ -130,6 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 let opts = plan::Options {
                     allow_deactivations: args.allow_deactivations,
                     hold_removals: args.hold_removals,
+                    today: args.now,
                 };
                 target::make_plan(&loaded, &conn.provider, &opts).await?
             }

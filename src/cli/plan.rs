@@ -28,6 +28,10 @@ pub struct Args {
     /// back, as `policy.removals: hold`.
     #[arg(long)]
     hold_removals: bool,
+    /// Plan as of this day (YYYY-MM-DD) for users' `active_from` and `active_until`
+    /// (default: today in `policy.time_zone`).
+    #[arg(long, env = "ROSTER_NOW", value_name = "DAY", value_parser = plan::parse_day)]
+    now: Option<chrono::NaiveDate>,
     /// Let the plan deactivate up to N users beyond `policy.max_deactivations`.
     #[arg(long, value_name = "N")]
     allow_deactivations: Option<u32>,
@@ -44,6 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let opts = plan::Options {
         allow_deactivations: args.allow_deactivations,
         hold_removals: args.hold_removals,
+        today: args.now,
     };
     let rt = target::runtime()?;
     let plan = rt.block_on(async {

@@ -230,3 +230,55 @@ fn an_api_budget_is_a_pace_not_a_burst() {
     }
     server.assert_no_delete();
 }
+
+#[test]
+fn the_clock_is_set_by_now_for_seasonal_staff() {
+    let server = Server::start(Some("examples/acme"), None, &[]);
+    let text = fs::read_to_string(root().join("examples/acme/roster.yaml"))
+        .unwrap()
+        .replace(
+            "    name: Ben Carter\n",
+            "    name: Ben Carter\n    active_until: \"2026-12-20\"\n",
+        )
+        .replace(
+            "    name: Ana Costa\n",
+            "    name: Ana Costa\n    active_until: \"2026-12-28\"\n",
+        );
+    fs::write(server.path("seasonal.yaml"), text).unwrap();
+    for (args, env) in [
+        (
+            vec![
+                "plan",
+                "seasonal.yaml",
+                "--format",
+                "json",
+                "--now",
+                "2026-12-24",
+            ],
+            vec![],
+        ),
+        (
+            vec!["plan", "seasonal.yaml", "--format", "json"],
+            vec![("ROSTER_NOW", "2026-12-24")],
+        ),
+    ] {
+        let out = server.roster_env(&args, &env);
+        assert!(matches!(code(&out), 0 | 3), "{}", stderr(&out));
+        let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let keys: Vec<&str> = p["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["key"].as_str().unwrap())
+            .collect();
+        assert!(
+            !keys.contains(&"ben.carter@acme.example"),
+            "not created after its season: {keys:?}"
+        );
+        let upcoming = p["upcoming"].to_string();
+        assert!(
+            upcoming.contains("2026-12-28: ana.costa@acme.example"),
+            "{upcoming}"
+        );
+    }
+}

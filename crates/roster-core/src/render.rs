@@ -223,7 +223,14 @@ pub fn text(plan: &Plan, color: bool) -> String {
             let _ = writeln!(out, "  {} {w}", p.paint("33", "!"));
         }
     }
-    for (title, items) in [("Manual steps", &plan.manual_steps), ("Notes", &plan.notes)] {
+    for (title, items) in [
+        ("Manual steps", &plan.manual_steps),
+        ("Notes", &plan.notes),
+        (
+            "Upcoming in the next 7 days (informational)",
+            &plan.upcoming,
+        ),
+    ] {
         if !items.is_empty() {
             let _ = writeln!(out, "\n{title}:");
             for m in items {
@@ -459,6 +466,11 @@ fn lists(head: &mut String, plan: &Plan, limit: usize) {
         ("⚠️ Warnings", "⚠️ ", &plan.warnings),
         ("Manual steps", "", &plan.manual_steps),
         ("Notes", "", &plan.notes),
+        (
+            "Upcoming in the next 7 days (informational)",
+            "",
+            &plan.upcoming,
+        ),
     ] {
         if items.is_empty() {
             continue;

@@ -70,6 +70,7 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
             admins_active.push(u.email.to_lowercase());
         }
         c.locale(u, &base);
+        c.dates(u, &base);
         c.extensions(u, &base);
         if let Some(phone) = &u.phone {
             c.phone(phone, &format!("{base}/phone"));
@@ -164,6 +165,17 @@ impl Checker<'_> {
 
     /// Whether the policy's admin floor, deactivation cap and ignore patterns are valid.
     fn policy(&mut self) {
+        if let Some(tz) = &self.roster.policy.time_zone
+            && chrono_tz::Tz::from_str(tz).is_err()
+        {
+            self.out.push(
+                Diagnostic::new(
+                    self.at("/policy/time_zone"),
+                    format!("{tz:?} is not an IANA time zone"),
+                )
+                .hint("use a name such as Europe/Lisbon; the users' dates are days in it"),
+            );
+        }
         let policy = &self.roster.policy;
         if policy.min_admins == 0 {
             self.out.push(
@@ -274,6 +286,36 @@ impl Checker<'_> {
                     ),
                 );
             }
+        }
+    }
+
+    /// Whether a user's `active_from` and `active_until` are real days, in order.
+    fn dates(&mut self, u: &UserDecl, base: &str) {
+        let (from, until) = u.dates();
+        for (field, text, day) in [
+            ("active_from", &u.active_from, from),
+            ("active_until", &u.active_until, until),
+        ] {
+            if let (Some(text), None) = (text, day) {
+                self.out.push(
+                    Diagnostic::new(
+                        self.at(&format!("{base}/{field}")),
+                        format!("{text:?} is not a day of the calendar"),
+                    )
+                    .hint("write the date as YYYY-MM-DD, such as 2026-12-24"),
+                );
+            }
+        }
+        if let (Some(f), Some(t)) = (from, until)
+            && t < f
+        {
+            self.out.push(
+                Diagnostic::new(
+                    self.at(&format!("{base}/active_until")),
+                    format!("active_until {t} is before active_from {f}"),
+                )
+                .hint("swap the dates, or remove one"),
+            );
         }
     }
 

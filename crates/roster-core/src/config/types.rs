@@ -167,6 +167,10 @@ pub struct Policy {
     #[serde(default)]
     #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?/(s|min)$"))]
     pub api_budget: Option<String>,
+    /// The IANA time zone the users' `active_from` and `active_until` dates are in
+    /// (default UTC).
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 /// Who owns a membership list: a team's or a queue's members, or a user's teams or
@@ -286,6 +290,7 @@ impl Default for Policy {
             membership: MembershipPolicy::default(),
             removals: Removals::default(),
             api_budget: None,
+            time_zone: None,
         }
     }
 }
@@ -406,6 +411,16 @@ pub struct UserDecl {
     /// policy's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub membership: Option<Membership>,
+    /// First day the user is active (YYYY-MM-DD, in `policy.time_zone`): before it the
+    /// user is planned as absent, or inactive if the account has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    pub active_from: Option<String>,
+    /// Last day the user is active (YYYY-MM-DD, in `policy.time_zone`): after it the
+    /// user is planned as inactive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    pub active_until: Option<String>,
 }
 
 /// The status a roster declares for a user.
@@ -428,6 +443,15 @@ impl UserDecl {
             Some(DeclaredStatus::Inactive) => Status::Inactive,
             Some(DeclaredStatus::Active | DeclaredStatus::Pending) | None => Status::Active,
         }
+    }
+
+    /// The `active_from` and `active_until` dates (checked by `validate`).
+    pub fn dates(&self) -> (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>) {
+        let day = |d: &Option<String>| {
+            d.as_deref()
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        };
+        (day(&self.active_from), day(&self.active_until))
     }
 
     /// Whether the roster expects this user not to have confirmed the invitation yet.

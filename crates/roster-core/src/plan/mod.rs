@@ -1,6 +1,7 @@
 //! `diff(desired, live) -> Plan`: matching, changes, apply order, guards and checksum.
 //! Pure: no I/O, so every planner test runs without a network.
 
+mod calendar;
 mod capabilities;
 mod catalog;
 mod diff;
@@ -41,6 +42,9 @@ pub struct Options {
     pub allow_deactivations: Option<u32>,
     /// `--hold-removals`: plan removals but hold them back, as `policy.removals: hold`.
     pub hold_removals: bool,
+    /// `--now`: the day the users' dates are compared with (default: today in
+    /// `policy.time_zone`).
+    pub today: Option<chrono::NaiveDate>,
 }
 
 /// Diffs the roster against the live account and checks the guards.
@@ -51,6 +55,9 @@ pub fn diff(
     opts: &Options,
 ) -> Result<Plan, Vec<PlanError>> {
     let hold = opts.hold_removals || roster.policy.removals == Removals::Hold;
+    let today = opts.today.unwrap_or_else(|| calendar::today(roster));
+    let upcoming = calendar::upcoming(roster, today);
+    let roster = &*calendar::as_of(roster, today);
     let mut d = diff::changes(roster, live, caps, hold)?;
     d.planned.sort_by(|a, b| {
         (a.change.phase, !a.admin_order, &a.change.key).cmp(&(
@@ -107,10 +114,13 @@ pub fn diff(
         min_admins: floor,
         team_aliases: d.team_aliases,
         memberships: d.memberships,
+        upcoming: Vec::new(),
         changes: d.planned.into_iter().map(|p| p.change).collect(),
     };
     let bytes = serde_json::to_vec(&plan).unwrap_or_default();
     plan.checksum = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+    // Informational, outside the checksum: tomorrow's list does not change today's plan.
+    plan.upcoming = upcoming;
     Ok(plan)
 }
 
@@ -152,11 +162,18 @@ fn estimate(roster: &Roster, caps: &Capabilities, planned: &[Planned]) -> Option
     })
 }
 
+/// A `--now` day, `YYYY-MM-DD`.
+pub fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("{text:?} is not a day: write YYYY-MM-DD, such as 2026-12-24"))
+}
+
 /// sha256 of the plan's JSON with an empty checksum field (`diff` computes it the same
 /// way before filling the field in).
 pub fn checksum(plan: &Plan) -> String {
     let mut copy = plan.clone();
     copy.checksum.clear();
+    copy.upcoming.clear();
     let bytes = serde_json::to_vec(&copy).unwrap_or_default();
     format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
 }

@@ -880,6 +880,55 @@ fn the_pull_request_comment_names_the_people_above_the_fold() {
 }
 
 #[test]
+fn seasonal_staff_follow_their_dates_and_the_next_week_is_listed() {
+    let users = admins2()
+        + &du(
+            "over@acme.example",
+            "Agent",
+            ", active_until: \"2026-12-20\"",
+        )
+        + &du(
+            "soon@acme.example",
+            "Agent",
+            ", active_until: \"2026-12-28\"",
+        )
+        + &du(
+            "later@acme.example",
+            "Agent",
+            ", active_from: \"2026-12-26\"",
+        );
+    let live = [
+        live_admins2(),
+        vec![
+            lu("over@acme.example", "Agent"),
+            lu("soon@acme.example", "Agent"),
+        ],
+    ]
+    .concat();
+    let opts = Options {
+        today: Some(parse_day("2026-12-24").unwrap()),
+        ..Options::default()
+    };
+    let plan = diff(&roster("", &users), &account(live.clone()), &full(), &opts).unwrap();
+    assert_eq!(describe(&plan), ["deactivate over@acme.example: status"]);
+    assert_eq!(
+        plan.upcoming,
+        [
+            "2026-12-26: later@acme.example starts (active_from)",
+            "2026-12-28: soon@acme.example ends (active_until); deactivated the day after",
+        ]
+    );
+    // The list is outside the checksum: the next day's plan of the same changes agrees.
+    let next = Options {
+        today: Some(parse_day("2026-12-25").unwrap()),
+        ..Options::default()
+    };
+    let again = diff(&roster("", &users), &account(live), &full(), &next).unwrap();
+    assert_eq!(again.checksum, plan.checksum);
+    assert_eq!(checksum(&plan), plan.checksum);
+}
+
+#[test]
 fn missing_team_without_team_creation_is_a_plan_error() {
     let mut r = roster(
         "",

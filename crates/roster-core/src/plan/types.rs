@@ -226,6 +226,9 @@ pub struct Plan {
     /// as `team NAME` or `queue NAME`.
     #[serde(default)]
     pub memberships: BTreeMap<String, String>,
+    /// Starts and expiries of the next 7 days: informational, outside the checksum.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upcoming: Vec<String>,
     /// Changes in apply order.
     pub changes: Vec<Change>,
 }

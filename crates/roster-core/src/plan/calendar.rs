@@ -1,0 +1,84 @@
+//! Seasonal staff: a user's `active_from` and `active_until` days, compared with today
+//! in the roster's time zone.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+
+use chrono::{Days, NaiveDate};
+
+use crate::config::{DeclaredStatus, Roster, UserDecl};
+
+/// How far ahead the plan lists starts and expiries.
+const AHEAD: Days = Days::new(7);
+
+/// Today in `policy.time_zone` (UTC when unset).
+pub(super) fn today(roster: &Roster) -> NaiveDate {
+    let tz = roster
+        .policy
+        .time_zone
+        .as_deref()
+        .and_then(|t| chrono_tz::Tz::from_str(t).ok())
+        .unwrap_or(chrono_tz::UTC);
+    chrono::Utc::now().with_timezone(&tz).date_naive()
+}
+
+/// Whether a user is outside their dates on `day`.
+fn out_of_season(u: &UserDecl, day: NaiveDate) -> bool {
+    let (from, until) = u.dates();
+    from.is_some_and(|f| day < f) || until.is_some_and(|t| day > t)
+}
+
+/// The roster as of `today`: a user before `active_from` or after `active_until` is
+/// declared inactive (a new one is then not created). Copied only when someone is out
+/// of season.
+pub(super) fn as_of(roster: &Roster, today: NaiveDate) -> Cow<'_, Roster> {
+    if !roster.users.iter().any(|u| out_of_season(u, today)) {
+        return Cow::Borrowed(roster);
+    }
+    let mut dated = roster.clone();
+    for u in dated.users.iter_mut().filter(|u| out_of_season(u, today)) {
+        u.status = Some(DeclaredStatus::Inactive);
+    }
+    Cow::Owned(dated)
+}
+
+/// Starts and expiries within the next 7 days, with a warning when an expiring
+/// administrator would take the account below its admin floor.
+pub(super) fn upcoming(roster: &Roster, today: NaiveDate) -> Vec<String> {
+    let end = today.checked_add_days(AHEAD).unwrap_or(today);
+    let admins = roster.admin_roles();
+    let is_admin = |u: &UserDecl| admins.contains(&u.role.to_lowercase());
+    let mut out = Vec::new();
+    let mut expiring_admins = 0;
+    for u in &roster.users {
+        let (from, until) = u.dates();
+        if let Some(f) = from.filter(|f| *f > today && *f <= end) {
+            out.push(format!("{f}: {} starts (active_from)", u.email));
+        }
+        if let Some(t) = until.filter(|t| *t >= today && *t < end) {
+            let role = if is_admin(u) { " (administrator)" } else { "" };
+            out.push(format!(
+                "{t}: {}{role} ends (active_until); deactivated the day after",
+                u.email
+            ));
+            expiring_admins +=
+                usize::from(is_admin(u) && u.status() == crate::model::Status::Active);
+        }
+    }
+    let active_admins = roster
+        .users
+        .iter()
+        .filter(|u| {
+            is_admin(u) && !out_of_season(u, today) && u.status() == crate::model::Status::Active
+        })
+        .count();
+    let floor = roster.policy.min_admins.max(1) as usize;
+    if expiring_admins > 0 && active_admins - expiring_admins < floor {
+        out.push(format!(
+            "warning: when the administrators above expire, the roster declares {} active administrator(s), below the floor of {floor}: that day's plan will be refused; declare another administrator",
+            active_admins - expiring_admins
+        ));
+    }
+    out.sort();
+    out
+}
