@@ -281,6 +281,7 @@ impl HttpClient {
         let resp = req.send().await.map_err(|e| unknown(describe(&e)))?;
         let status = resp.status();
         let retry_after = retry_after(resp.headers());
+        let ease = ease_off(resp.headers());
         let bytes = read_body(resp).await.map_err(|e| match e {
             BodyError::TooLarge => Attempt::Fail(ProviderError::Decode {
                 request: label.to_string(),
@@ -292,6 +293,11 @@ impl HttpClient {
             BodyError::Io(msg) => unknown(msg),
         })?;
         if status.is_success() {
+            // Nearly out of the vendor's budget: spread what is left until it resets.
+            if let Some(pause) = ease {
+                tracing::debug!(?pause, "{label}: nearly at the vendor's rate limit");
+                tokio::time::sleep(pause).await;
+            }
             return whole(bytes, idem, label).map(|bytes| (status, bytes));
         }
         Err(self.refused(status, &bytes, retry_after, idem, label))
@@ -590,6 +596,23 @@ fn error_message(bytes: &[u8]) -> String {
     }
 }
 
+/// Requests left in the vendor's window at or below which roster slows down.
+const EASE_BELOW: u64 = 5;
+
+/// A pause that spreads the requests CloudTalk says are left
+/// (`X-CloudTalkAPI-Remaining`) until its window resets (`X-CloudTalkAPI-ResetTime`),
+/// so a shared budget runs low without a 429.
+fn ease_off(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
+    let remaining = number("x-cloudtalkapi-remaining").filter(|r| *r <= EASE_BELOW)?;
+    let reset = number("x-cloudtalkapi-resettime")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let window = Duration::from_secs(reset.saturating_sub(now).min(60));
+    Some(window / (remaining as u32 + 1))
+}
+
 /// How long the server asks us to wait: `Retry-After` in seconds, or CloudTalk's
 /// `X-CloudTalkAPI-ResetTime` (a Unix time; CloudTalk sends no Retry-After).
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
@@ -652,6 +675,26 @@ mod tests {
         assert_eq!(
             path_of("https://acme.talkdeskid.com/oauth/token"),
             "/oauth/token"
+        );
+    }
+
+    #[test]
+    fn a_low_remaining_budget_spreads_the_rest_until_the_reset() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let headers = |remaining: u64| {
+            let mut h = reqwest::header::HeaderMap::new();
+            h.insert("x-cloudtalkapi-remaining", remaining.into());
+            h.insert("x-cloudtalkapi-resettime", (now + 30).into());
+            h
+        };
+        assert_eq!(ease_off(&headers(40)), None, "plenty left: full pace");
+        let pause = ease_off(&headers(2)).unwrap();
+        assert!(
+            pause >= Duration::from_secs(9) && pause <= Duration::from_secs(10),
+            "{pause:?}"
         );
     }
 }
