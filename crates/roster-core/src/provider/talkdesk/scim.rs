@@ -98,21 +98,58 @@ pub fn to_user(raw: &Value) -> Option<User> {
 
 /// One ListResponse page: its resources, the total and the page size granted.
 /// `Resources` may be absent when there are none.
-pub fn list_page(v: &Value) -> Result<(Vec<Value>, usize), String> {
-    let field = |name: &str| {
-        v.as_object()
-            .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
-            .map(|(_, v)| v)
+pub fn list_page(mut v: Value) -> Result<(Vec<Value>, usize), String> {
+    let mut field = |name: &str| {
+        v.as_object_mut()
+            .and_then(|m| m.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .map(|(_, v)| v.take())
     };
     let total = field("totalResults")
+        .as_ref()
         .and_then(Value::as_u64)
         .ok_or("the ListResponse has no totalResults")? as usize;
+    // Taken, not copied: a 100,000-user read holds each page once.
     let resources = match field("Resources") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a.clone(),
+        Some(Value::Array(a)) => a,
         Some(other) => return Err(format!("Resources is not a list: {other}")),
     };
     Ok((resources, total))
+}
+
+/// Users as they are read, page by page: each resource becomes a user and compact text
+/// as soon as its page arrives, so the pages are never all held at once.
+struct Read {
+    users: Vec<User>,
+    seen: std::collections::HashSet<String>,
+    resources: HashMap<String, Box<str>>,
+}
+
+impl Read {
+    fn with_capacity(n: usize) -> Read {
+        Read {
+            users: Vec::with_capacity(n),
+            seen: std::collections::HashSet::with_capacity(n),
+            resources: HashMap::with_capacity(n),
+        }
+    }
+
+    /// Takes one page's resources; a repeated user (a page shifted under concurrent
+    /// reads) is kept once.
+    fn page(&mut self, resources: Vec<Value>) -> Result<(), ProviderError> {
+        for r in resources {
+            let u = to_user(&r).ok_or_else(|| ProviderError::Decode {
+                request: format!("GET {}", paths::SCIM_USERS),
+                message: format!("a user without id or userName: {r}"),
+            })?;
+            if self.seen.insert(u.id.clone()) {
+                self.resources
+                    .insert(u.id.clone(), r.to_string().into_boxed_str());
+                self.users.push(u);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Splits a display name into SCIM's given and family name (both required by Talkdesk:
@@ -222,7 +259,7 @@ impl Scim {
             .http
             .send(Method::GET, &url, None, Idempotence::Safe)
             .await?;
-        list_page(&v).map_err(|m| ProviderError::Decode {
+        list_page(v).map_err(|m| ProviderError::Decode {
             request: format!("GET {}", paths::SCIM_USERS),
             message: m,
         })
@@ -263,33 +300,21 @@ impl Scim {
             });
         }
         let step = first.len();
-        let mut raw = first;
+        let mut read = Read::with_capacity(total);
+        read.page(first)?;
         if step > 0 && step < total {
             let starts: Vec<usize> = (1 + step..=total).step_by(step).collect();
             let mut rest = stream::iter(starts)
                 .map(|s| self.list_request(s, None))
                 .buffered(self.concurrency);
             while let Some(page) = rest.next().await {
-                raw.extend(page?.0);
-            }
-        }
-        let mut users = Vec::with_capacity(raw.len());
-        let mut seen = std::collections::HashSet::with_capacity(raw.len());
-        let mut resources = HashMap::with_capacity(raw.len());
-        for r in raw {
-            let u = to_user(&r).ok_or_else(|| ProviderError::Decode {
-                request: format!("GET {}", paths::SCIM_USERS),
-                message: format!("a user without id or userName: {r}"),
-            })?;
-            if seen.insert(u.id.clone()) {
-                resources.insert(u.id.clone(), r.to_string().into_boxed_str());
-                users.push(u);
+                read.page(page?.0)?;
             }
         }
         if let Ok(mut map) = self.resources.write() {
-            *map = resources;
+            *map = read.resources;
         }
-        Ok(users)
+        Ok(read.users)
     }
 
     /// Finds one user by email (`filter=userName eq`).
@@ -440,8 +465,8 @@ mod tests {
 
     #[test]
     fn resources_may_be_absent() {
-        assert_eq!(list_page(&json!({"totalResults": 0})).unwrap().1, 0);
-        assert!(list_page(&json!({"Resources": []})).is_err());
+        assert_eq!(list_page(json!({"totalResults": 0})).unwrap().1, 0);
+        assert!(list_page(json!({"Resources": []})).is_err());
     }
 
     #[test]
