@@ -51,24 +51,47 @@ pub struct Cli {
     command: Command,
 }
 
+/// Exit codes, listed in each command's help.
+const VALIDATE_EXIT: &str = "Exit codes: 0 valid, 1 problems found (or a usage error).";
+const PLAN_EXIT: &str = "Exit codes: 0 success (with --detailed-exitcode: nothing to apply), 1 error, 2 changes to apply (only with --detailed-exitcode), 3 a guard refused the plan.";
+const APPLY_EXIT: &str = "Exit codes: 0 applied (or nothing to apply), 1 error or failed changes, 3 a guard refused the plan, 130 interrupted (Ctrl-C) after the changes in flight.";
+const OTHER_EXIT: &str = "Exit codes: 0 success, 1 error (or a usage error).";
+const GITHUB_EXIT: &str = "Exit codes: 0 success, 1 error, 3 (verify) the plan has changes the pull request did not approve.";
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check a roster file or directory and report every problem with its location.
+    #[command(after_help = VALIDATE_EXIT)]
     Validate(validate::Args),
     /// Compare the roster with the live account and print what apply would change.
+    #[command(after_help = PLAN_EXIT)]
     Plan(plan::Args),
     /// Carry out a plan, with guards that refuse to lock the account out.
+    #[command(after_help = APPLY_EXIT)]
     Apply(apply::Args),
     /// Write a roster from a live account, so adoption starts from a plan with no changes.
+    #[command(after_help = OTHER_EXIT)]
     Import(import::Args),
     /// Run the vendor emulators.
+    #[command(after_help = OTHER_EXIT)]
     Sandbox(sandbox::Args),
     /// Pull-request comments, outputs and the merge check for the GitHub Action.
+    #[command(after_help = GITHUB_EXIT)]
     Github(github::Args),
+    /// Print a shell completion script: `roster completions bash > /etc/bash_completion.d/roster`.
+    #[command(after_help = OTHER_EXIT)]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `roster man > roster.1`.
+    #[command(after_help = OTHER_EXIT)]
+    Man,
     /// Run the end-to-end benchmarks and write target/bench-report.md.
     #[command(hide = true)]
     Bench,
     /// Print the JSON Schema of the roster format.
+    #[command(after_help = OTHER_EXIT)]
     Schema(schema::Args),
 }
 
@@ -117,9 +140,62 @@ fn bench() -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// Parses the command line once; a usage error exits 1, since 2 means "changes present"
+/// with `--detailed-exitcode`, as in Terraform.
+fn parse() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|e| {
+        use clap::error::ErrorKind;
+        let _ = e.print();
+        if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+            return ExitCode::SUCCESS;
+        }
+        if sandbox_followed_by_a_path() {
+            eprintln!(
+                "hint: give the sandbox state file with `=`: --sandbox=PATH (a bare --sandbox followed by a path reads as the flag and the roster path)"
+            );
+        }
+        Outcome::Failed.into()
+    })
+}
+
+/// Whether `--sandbox` is followed by a separate path, the usual cause of a surplus
+/// argument.
+fn sandbox_followed_by_a_path() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.windows(2)
+        .any(|w| w[0] == "--sandbox" && !w[1].starts_with('-'))
+}
+
+/// Writes the manual page generated from the command-line definitions.
+fn man() -> anyhow::Result<Outcome> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut page)?;
+    print_bytes(&page)
+}
+
+/// Writes a completion script for `shell`, generated from the command-line definitions.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<Outcome> {
+    let mut script = Vec::new();
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut cmd, "roster", &mut script);
+    print_bytes(&script)
+}
+
+/// Writes generated text to stdout; a reader that stops early (`| head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> anyhow::Result<Outcome> {
+    use std::io::Write;
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(Outcome::Success),
+    }
+}
+
 /// Parses the command line, runs the command and returns its exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     // Diagnostics go to stderr, off unless RUST_LOG asks (e.g. RUST_LOG=roster=debug
     // shows every retry). Secrets never reach them: they are held in `Secret`.
     tracing_subscriber::fmt()
@@ -135,6 +211,8 @@ pub fn main() -> ExitCode {
         Command::Sandbox(args) => sandbox::run(args),
         Command::Github(args) => github::run(args),
         Command::Bench => bench(),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
         Command::Schema(args) => schema::run(args),
     };
     match outcome {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Format, Outcome, default_path};
+use super::{Outcome, default_path};
 use roster_core::config;
 
 /// Flags of `roster validate`.
@@ -11,9 +11,18 @@ pub struct Args {
     /// A roster file or a directory of YAML files.
     #[arg(default_value_os_t = default_path())]
     path: PathBuf,
-    /// Output format (text or json).
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+}
+
+/// What `validate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// `file:line:col: error: message` with a hint, or a one-line summary.
+    Text,
+    /// The same as JSON, for scripts.
+    Json,
 }
 
 /// Runs `roster validate`.

@@ -2,6 +2,7 @@
 //! for plan and apply, real HTTP against the sandbox on 127.0.0.1:0.
 
 mod apply;
+mod cli;
 mod cloudtalk;
 mod coexist;
 mod github;
