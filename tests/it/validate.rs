@@ -122,6 +122,22 @@ fn semantic_errors_are_all_reported() {
 }
 
 #[test]
+fn messages_name_the_choices_and_the_nearest_name() {
+    let text = "version: 1\nprovider: { kind: talkdesk, account: acme }\npolicy: { max_deactivations: \"10 percent\" }\nroles: [ { name: Administrator, admin: true }, { name: Supervisor } ]\nuser: []\nusers:\n  - { email: a@acme.example, name: A, role: Administrator, timezone: Europe/Lisbon }\n  - { email: b@acme.example, name: B, role: Administrator, status: disabled }\n";
+    let (code, err) = check("roster.yaml", text.as_bytes());
+    assert_eq!(code, 1);
+    assert!(
+        !err.contains("anyOf") && !err.contains("schema/roster.schema.json"),
+        "{err}"
+    );
+    insta::assert_snapshot!(err);
+    let text = "version: 1\nprovider: { kind: talkdesk, account: acme }\nroles: [ { name: Administrator, admin: true }, { name: Supervisor } ]\nusers:\n  - { email: a@acme.example, name: A, role: Administrator, time_zone: Europe/Lisbn }\n  - { email: b@acme.example, name: B, role: Supervisr }\n";
+    let (code, err) = check("roster.yaml", text.as_bytes());
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("semantic_suggestions", err);
+}
+
+#[test]
 fn min_admins_zero_is_an_error() {
     let text = format!(
         "{HEAD}policy: {{ min_admins: 0 }}\nusers:\n{}",

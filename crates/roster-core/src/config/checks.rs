@@ -8,6 +8,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use super::diagnostic::{Diagnostic, Loc};
 use super::source::SourceMap;
+use super::suggest;
 use super::types::{MaxDeactivations, Roster, UserDecl};
 use crate::model::{PhoneSettings, Status};
 
@@ -249,7 +250,16 @@ impl Checker<'_> {
                     self.at(&format!("{base}/role")),
                     format!("role {:?} is not declared", u.role),
                 )
-                .hint("declare it under `roles:` or use one of the declared roles"),
+                .hint(suggest::hint(
+                    &u.role,
+                    &roster
+                        .roles
+                        .iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>(),
+                    "declare it under `roles:` or use a declared role",
+                    "declared",
+                )),
             );
         }
         for (j, t) in u.teams.iter().flatten().enumerate() {
@@ -259,7 +269,16 @@ impl Checker<'_> {
                         self.at(&format!("{base}/teams/{j}")),
                         format!("team {t:?} is not declared"),
                     )
-                    .hint("declare it under `teams:`"),
+                    .hint(suggest::hint(
+                        t,
+                        &roster
+                            .teams
+                            .iter()
+                            .map(|d| d.name.as_str())
+                            .collect::<Vec<_>>(),
+                        "declare it under `teams:`",
+                        "declared",
+                    )),
                 );
             }
         }
@@ -270,7 +289,12 @@ impl Checker<'_> {
                         self.at(&format!("{base}/queues/{j}")),
                         format!("queue {g:?} is not declared"),
                     )
-                    .hint("declare it under `queues:`"),
+                    .hint(suggest::hint(
+                        g,
+                        &roster.queues.iter().map(|q| q.name()).collect::<Vec<_>>(),
+                        "declare it under `queues:`",
+                        "declared",
+                    )),
                 );
             }
         }
@@ -329,7 +353,12 @@ impl Checker<'_> {
                     self.at(&format!("{base}/time_zone")),
                     format!("{tz:?} is not an IANA time zone"),
                 )
-                .hint("use a name such as Europe/Lisbon or America/New_York"),
+                .hint(
+                    match suggest::nearest(tz, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())) {
+                        Some(near) => format!("did you mean `{near}`?"),
+                        None => "use a name such as Europe/Lisbon or America/New_York".into(),
+                    },
+                ),
             );
         }
         if let Some(lang) = &u.language

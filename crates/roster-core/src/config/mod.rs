@@ -4,6 +4,7 @@
 mod checks;
 mod diagnostic;
 mod source;
+mod suggest;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -293,17 +294,29 @@ fn schema_errors(value: &Value, map: &SourceMap) -> Vec<Diagnostic> {
                 jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
                     let field = unexpected.first().cloned().unwrap_or_default();
                     let child = format!("{ptr}/{}", field.replace('~', "~0").replace('/', "~1"));
+                    let known = schema_at(&ptr).map(field_names).unwrap_or_default();
+                    let known: Vec<&str> = known.iter().map(String::as_str).collect();
                     Diagnostic::new(
                         map.key(&child),
                         format!("unknown field `{field}`{}", context(&ptr)),
                     )
-                    .hint("check the spelling; the schema lists every field (roster schema)")
+                    .hint(suggest::hint(
+                        &field,
+                        &known,
+                        "check the spelling",
+                        "fields here",
+                    ))
                 }
                 jsonschema::error::ValidationErrorKind::Required { property } => Diagnostic::new(
                     map.value(&ptr),
                     format!("missing field {property}{}", context(&ptr)),
                 )
-                .hint("add the field; see schema/roster.schema.json"),
+                .hint("add the field (`roster schema` prints the format)"),
+                jsonschema::error::ValidationErrorKind::AnyOf { .. }
+                | jsonschema::error::ValidationErrorKind::OneOfNotValid { .. } => {
+                    Diagnostic::new(map.value(&ptr), one_of_message(&ptr))
+                        .hint(schema_hint(value, &ptr))
+                }
                 _ => Diagnostic::new(map.value(&ptr), format!("{}{}", e.masked(), context(&ptr)))
                     .hint(schema_hint(value, &ptr)),
             }
@@ -333,12 +346,104 @@ fn schema_hint(root: &Value, ptr: &str) -> String {
         Some(Value::Number(_)) if ptr.ends_with("extension") => {
             "quote extensions so leading zeros survive: extension: \"2001\"".into()
         }
-        _ => "see schema/roster.schema.json for the allowed values".into(),
+        _ => "`roster schema` prints the format, with the allowed values".into(),
     }
 }
 
-/// Merges the files of a directory: list sections concatenate, `version` may repeat
-/// with the same value, `provider` and `policy` belong to one file.
+/// The schema that governs the value at `ptr` (through `$ref`s, list items and the
+/// non-null branch of an optional), if the pointer follows the schema.
+fn schema_at(ptr: &str) -> Option<Value> {
+    let root = schema();
+    let resolve = |mut s: Value| -> Option<Value> {
+        for _ in 0..8 {
+            if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+                s = root.pointer(r.trim_start_matches('#'))?.clone();
+                continue;
+            }
+            // Into the non-null branch of an optional, not into a choice of values.
+            let branches = s
+                .get("anyOf")
+                .or_else(|| s.get("oneOf"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let optional = branches.len() == 2
+                && branches
+                    .iter()
+                    .any(|b| b.get("type") == Some(&Value::from("null")));
+            let branch = branches
+                .into_iter()
+                .find(|b| b.get("type") != Some(&Value::from("null")));
+            match branch {
+                Some(b) if optional && s.get("properties").is_none() => s = b,
+                _ => return Some(s),
+            }
+        }
+        Some(s)
+    };
+    let mut s = resolve(root.clone())?;
+    for seg in ptr.split('/').skip(1) {
+        let next = if seg.parse::<usize>().is_ok() {
+            s.get("items")?.clone()
+        } else {
+            s.get("properties")?.get(seg)?.clone()
+        };
+        s = resolve(next)?;
+    }
+    Some(s)
+}
+
+/// The field names a schema object allows.
+fn field_names(s: Value) -> Vec<String> {
+    s.get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// "`status` must be `active`, `inactive` or `pending`", from the schema's choices, or
+/// the schema's own description of the forms it takes.
+fn one_of_message(ptr: &str) -> String {
+    let name = ptr.rsplit('/').next().unwrap_or("the value");
+    let schema = schema_at(ptr).unwrap_or(Value::Null);
+    let choices: Vec<String> = schema
+        .get("oneOf")
+        .or_else(|| schema.get("anyOf"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|b| {
+            b.get("const")
+                .and_then(Value::as_str)
+                .map(|c| format!("`{c}`"))
+        })
+        .collect();
+    let description = schema.get("description").and_then(Value::as_str).map(|d| {
+        let d = d.replace('\n', " ");
+        let d = d.trim_end_matches('.');
+        let mut chars = d.chars();
+        chars
+            .next()
+            .map(|c| c.to_lowercase().chain(chars).collect::<String>())
+            .unwrap_or_default()
+    });
+    match (choices.as_slice(), description) {
+        ([only], _) => format!("`{name}` must be {only}{}", context(ptr)),
+        ([init @ .., last], _) if !init.is_empty() => {
+            format!(
+                "`{name}` must be {} or {last}{}",
+                init.join(", "),
+                context(ptr)
+            )
+        }
+        (_, Some(d)) => format!("`{name}` must be one of: {d}{}", context(ptr)),
+        _ => format!(
+            "`{name}` is not in a form the roster allows{}",
+            context(ptr)
+        ),
+    }
+}
+
 /// Merges located documents: list sections concatenate, other keys may be declared in
 /// one file only (`version` may repeat with the same value).
 fn merge(docs: Vec<source::Document>, diags: &mut Vec<Diagnostic>) -> (Value, source::PointerMap) {
