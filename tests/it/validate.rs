@@ -135,6 +135,18 @@ fn messages_name_the_choices_and_the_nearest_name() {
     let (code, err) = check("roster.yaml", text.as_bytes());
     assert_eq!(code, 1);
     insta::assert_snapshot!("semantic_suggestions", err);
+    let text = "version: 1\nprovider: { kind: talkdesk, account: acme }\npolicy: { email_domains: [acme.example] }\nroles: [ { name: Administrator, admin: true } ]\nusers:\n  - { email: a@acme.example, name: A, role: Administrator }\n  - { email: b@acme.exmaple, name: B, role: Administrator }\n";
+    let (code, err) = check("roster.yaml", text.as_bytes());
+    assert_eq!(code, 1);
+    assert!(err.contains("roster.yaml:7:"), "{err}");
+    assert!(err.contains("hint: did you mean `acme.example`?"), "{err}");
+    let text = "version: 1\nprovider: { kind: talkdesk, account: acme }\nroles: [ { name: Administrator, admin: true } ]\nusers:\n  - { email: a@acme.example, name: A, role: Administrator }\n  - { name: Bea Lopes, role: Administrator }\n";
+    let (code, err) = check("roster.yaml", text.as_bytes());
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("missing field \"email\" (user \"Bea Lopes\", who has no email)"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -229,6 +229,7 @@ impl Checker<'_> {
                     .hint("write it as name@domain, e.g. jane@acme.example"),
                 );
             }
+            self.email_domain(email, &ptr);
             if let Some(first) = self.emails.insert(email.to_lowercase(), ptr.clone()) {
                 self.dup(&format!("email {email:?}"), &first, &ptr);
             }
@@ -239,6 +240,25 @@ impl Checker<'_> {
                 );
             }
         }
+    }
+
+    /// Whether an email is at one of `policy.email_domains`, when the policy lists them.
+    fn email_domain(&mut self, email: &str, ptr: &str) {
+        let allowed = &self.roster.policy.email_domains;
+        let Some((_, domain)) = email.rsplit_once('@') else {
+            return;
+        };
+        if allowed.is_empty() || allowed.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+            return;
+        }
+        let names: Vec<&str> = allowed.iter().map(String::as_str).collect();
+        self.out.push(
+            Diagnostic::new(
+                self.at(ptr),
+                format!("{email} is outside `policy.email_domains`: a welcome email would go to a stranger"),
+            )
+            .hint(suggest::hint(domain, &names, "use an allowed domain, or add this one to the policy", "allowed")),
+        );
     }
 
     /// Whether the role, teams, queues and add-ons a user names are declared.

@@ -298,7 +298,7 @@ fn schema_errors(value: &Value, map: &SourceMap) -> Vec<Diagnostic> {
                     let known: Vec<&str> = known.iter().map(String::as_str).collect();
                     Diagnostic::new(
                         map.key(&child),
-                        format!("unknown field `{field}`{}", context(&ptr)),
+                        format!("unknown field `{field}`{}", context(value, &ptr)),
                     )
                     .hint(suggest::hint(
                         &field,
@@ -309,16 +309,19 @@ fn schema_errors(value: &Value, map: &SourceMap) -> Vec<Diagnostic> {
                 }
                 jsonschema::error::ValidationErrorKind::Required { property } => Diagnostic::new(
                     map.value(&ptr),
-                    format!("missing field {property}{}", context(&ptr)),
+                    format!("missing field {property}{}", context(value, &ptr)),
                 )
                 .hint("add the field (`roster schema` prints the format)"),
                 jsonschema::error::ValidationErrorKind::AnyOf { .. }
                 | jsonschema::error::ValidationErrorKind::OneOfNotValid { .. } => {
-                    Diagnostic::new(map.value(&ptr), one_of_message(&ptr))
+                    Diagnostic::new(map.value(&ptr), one_of_message(value, &ptr))
                         .hint(schema_hint(value, &ptr))
                 }
-                _ => Diagnostic::new(map.value(&ptr), format!("{}{}", e.masked(), context(&ptr)))
-                    .hint(schema_hint(value, &ptr)),
+                _ => Diagnostic::new(
+                    map.value(&ptr),
+                    format!("{}{}", e.masked(), context(value, &ptr)),
+                )
+                .hint(schema_hint(value, &ptr)),
             }
         })
         .collect();
@@ -333,11 +336,26 @@ fn sort(diags: &mut [Diagnostic]) {
     });
 }
 
-fn context(ptr: &str) -> String {
+/// Where a schema error is, in the roster's words: a user by email or, without one, by
+/// name; anything else by its path.
+fn context(root: &Value, ptr: &str) -> String {
     if ptr.is_empty() {
-        " at the top level".into()
-    } else {
-        format!(" (at {ptr})")
+        return " at the top level".into();
+    }
+    let user = ptr
+        .strip_prefix("/users/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|i| root.pointer(&format!("/users/{i}")));
+    let text = |k: &str| user.and_then(|u| u.get(k)).and_then(Value::as_str);
+    let field = ptr
+        .splitn(4, '/')
+        .nth(3)
+        .map(|f| format!(", `{}`", f.replace('/', ".")))
+        .unwrap_or_default();
+    match (text("email"), text("name")) {
+        (Some(email), _) => format!(" (user {email}{field})"),
+        (None, Some(name)) => format!(" (user {name:?}, who has no email{field})"),
+        _ => format!(" (at {ptr})"),
     }
 }
 
@@ -403,7 +421,7 @@ fn field_names(s: Value) -> Vec<String> {
 
 /// "`status` must be `active`, `inactive` or `pending`", from the schema's choices, or
 /// the schema's own description of the forms it takes.
-fn one_of_message(ptr: &str) -> String {
+fn one_of_message(root: &Value, ptr: &str) -> String {
     let name = ptr.rsplit('/').next().unwrap_or("the value");
     let schema = schema_at(ptr).unwrap_or(Value::Null);
     let choices: Vec<String> = schema
@@ -428,18 +446,18 @@ fn one_of_message(ptr: &str) -> String {
             .unwrap_or_default()
     });
     match (choices.as_slice(), description) {
-        ([only], _) => format!("`{name}` must be {only}{}", context(ptr)),
+        ([only], _) => format!("`{name}` must be {only}{}", context(root, ptr)),
         ([init @ .., last], _) if !init.is_empty() => {
             format!(
                 "`{name}` must be {} or {last}{}",
                 init.join(", "),
-                context(ptr)
+                context(root, ptr)
             )
         }
-        (_, Some(d)) => format!("`{name}` must be one of: {d}{}", context(ptr)),
+        (_, Some(d)) => format!("`{name}` must be one of: {d}{}", context(root, ptr)),
         _ => format!(
             "`{name}` is not in a form the roster allows{}",
-            context(ptr)
+            context(root, ptr)
         ),
     }
 }

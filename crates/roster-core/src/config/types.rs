@@ -171,6 +171,10 @@ pub struct Policy {
     /// (default UTC).
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// When set, every email must be at one of these domains: a typo in a domain would
+    /// send a welcome email to a stranger.
+    #[serde(default)]
+    pub email_domains: Vec<String>,
 }
 
 /// Who owns a membership list: a team's or a queue's members, or a user's teams or
@@ -291,6 +295,7 @@ impl Default for Policy {
             removals: Removals::default(),
             api_budget: None,
             time_zone: None,
+            email_domains: Vec::new(),
         }
     }
 }
