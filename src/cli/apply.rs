@@ -43,6 +43,9 @@ pub struct Args {
     /// No colour in text output (also: the NO_COLOR environment variable).
     #[arg(long)]
     no_color: bool,
+    /// Show the guards and totals even when there is nothing to change.
+    #[arg(short, long)]
+    verbose: bool,
     #[command(flatten)]
     conn: Connection,
 }
@@ -138,7 +141,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 target::make_plan(&loaded, &conn.provider, &opts).await?
             }
         };
-        print!("{}", render::text(&plan, color));
+        print!("{}", render::text_brief(&plan, color, args.verbose));
         if !plan.accepted() {
             for g in plan.refusals() {
                 eprintln!("error: guard {} refused the plan: {}", g.name, g.detail);

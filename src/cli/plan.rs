@@ -38,6 +38,9 @@ pub struct Args {
     /// No colour in text output (also: the NO_COLOR environment variable).
     #[arg(long)]
     no_color: bool,
+    /// Show the guards and totals even when there is nothing to change.
+    #[arg(short, long)]
+    verbose: bool,
     #[command(flatten)]
     conn: Connection,
 }
@@ -62,7 +65,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .with_context(|| format!("cannot write the plan to {}", out.display()))?;
     }
     let text = match args.format {
-        Format::Text => render::text(&plan, render::color_wanted(args.no_color)),
+        Format::Text => {
+            render::text_brief(&plan, render::color_wanted(args.no_color), args.verbose)
+        }
         Format::Markdown => render::markdown(&plan),
         Format::Json => render::json(&plan),
     };

@@ -87,3 +87,26 @@ fn completions_and_the_man_page_come_from_the_definitions() {
         "{page}"
     );
 }
+
+#[test]
+fn a_plan_with_nothing_to_change_is_one_line_unless_verbose() {
+    let server = crate::support::Server::start(Some("examples/acme"), None, &[]);
+    let acme = root().join("examples/acme").display().to_string();
+    let out = server.roster(&["apply", &acme, "--auto-approve"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let brief = stdout(&server.roster(&["plan", &acme]));
+    let lines: Vec<&str> = brief.lines().collect();
+    assert_eq!(
+        lines.last(),
+        Some(&"No changes. The account matches the roster."),
+        "{brief}"
+    );
+    assert!(
+        lines[..lines.len() - 1]
+            .iter()
+            .all(|l| l.starts_with("warning: ")),
+        "{brief}"
+    );
+    let full = stdout(&server.roster(&["plan", &acme, "-v"]));
+    assert!(full.contains("Guards:") && full.contains("Seats"), "{full}");
+}

@@ -181,6 +181,21 @@ fn seats_line(s: &Summary) -> String {
     )
 }
 
+/// A plan with nothing to apply in one line (and its warnings), unless `verbose`; any
+/// other plan in full, as [`text`] renders it.
+pub fn text_brief(plan: &Plan, color: bool, verbose: bool) -> String {
+    if verbose || plan.summary.total() > 0 || plan.summary.held > 0 || !plan.accepted() {
+        return text(plan, color);
+    }
+    let p = Paint(color);
+    let mut out = String::new();
+    for w in &plan.warnings {
+        let _ = writeln!(out, "{} {w}", p.paint("33", "warning:"));
+    }
+    let _ = writeln!(out, "{}", plan_line(&plan.summary));
+    out
+}
+
 /// The plan as terminal text.
 pub fn text(plan: &Plan, color: bool) -> String {
     let p = Paint(color);
