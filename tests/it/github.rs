@@ -324,6 +324,14 @@ fn validation_errors_become_annotations() {
     );
 }
 
+/// Someone other than the bot pastes the bot's plan comment of pull request `from`
+/// (an approval of that plan) onto pull request `onto`, ahead of the bot's own comment.
+fn forge_approval(fake: &Shared, from: u64, onto: u64) {
+    let mut f = fake.lock().unwrap();
+    let forged = f.bodies(from)[0].clone();
+    f.comments.insert(0, (1, onto, "mallory".into(), forged));
+}
+
 /// `roster github verify` with a plan, on the push that merged pull request 7.
 fn verify(server: &Server, api: &str, plan: &str, extra: &[&str]) -> std::process::Output {
     let push = json!({"ref": "refs/heads/main"});
@@ -364,11 +372,7 @@ fn apply_on_merge_refuses_a_changed_plan_on_every_rerun_and_ignores_other_author
     // A comment by someone else that carries an approval of the merged plan (copied
     // from a bot comment on another pull request) approves nothing.
     comment(8, "merged.json");
-    {
-        let mut f = fake.lock().unwrap();
-        let forged = f.bodies(8)[0].clone();
-        f.comments.insert(0, (1, 7, "mallory".into(), forged));
-    }
+    forge_approval(&fake, 8, 7);
 
     assert_eq!(code(&verify(&server, &api, "approved.json", &[])), 0);
     for attempt in 0..2 {
@@ -678,11 +682,7 @@ fn action_script_refuses_an_unapproved_plan_on_every_rerun() {
         &[],
     );
     assert_eq!(code(&other), 0, "{}", stderr(&other));
-    {
-        let mut f = fake.lock().unwrap();
-        let forged = f.bodies(8)[0].clone();
-        f.comments.insert(0, (1, 7, "mallory".into(), forged));
-    }
+    forge_approval(&fake, 8, 7);
 
     for attempt in 0..2 {
         let applied = action(

@@ -88,10 +88,17 @@ fn pretty(schema: &Value) -> String {
     text
 }
 
+/// The schema, generated once per process: validation and every message that reads it
+/// share this copy.
+fn schema_once() -> &'static Value {
+    static S: OnceLock<Value> = OnceLock::new();
+    S.get_or_init(schema)
+}
+
 fn validator() -> &'static jsonschema::Validator {
     static V: OnceLock<jsonschema::Validator> = OnceLock::new();
     V.get_or_init(|| {
-        jsonschema::draft202012::new(&schema()).expect("the generated roster schema compiles")
+        jsonschema::draft202012::new(schema_once()).expect("the generated roster schema compiles")
     })
 }
 
@@ -371,7 +378,7 @@ fn schema_hint(root: &Value, ptr: &str) -> String {
 /// The schema that governs the value at `ptr` (through `$ref`s, list items and the
 /// non-null branch of an optional), if the pointer follows the schema.
 fn schema_at(ptr: &str) -> Option<Value> {
-    let root = schema();
+    let root = schema_once();
     let resolve = |mut s: Value| -> Option<Value> {
         for _ in 0..8 {
             if let Some(r) = s.get("$ref").and_then(Value::as_str) {

@@ -73,10 +73,10 @@ pub(super) fn upcoming(roster: &Roster, today: NaiveDate) -> Vec<String> {
         })
         .count();
     let floor = roster.policy.min_admins.max(1) as usize;
-    if expiring_admins > 0 && active_admins - expiring_admins < floor {
+    let left = active_admins.saturating_sub(expiring_admins);
+    if expiring_admins > 0 && left < floor {
         out.push(format!(
-            "warning: when the administrators above expire, the roster declares {} active administrator(s), below the floor of {floor}: that day's plan will be refused; declare another administrator",
-            active_admins - expiring_admins
+            "warning: when the administrators above expire, the roster declares {left} active administrator(s), below the floor of {floor}: that day's plan will be refused; declare another administrator"
         ));
     }
     out.sort();
