@@ -220,7 +220,7 @@ pub fn main() -> ExitCode {
         Err(e) => {
             match e.downcast_ref::<roster_core::config::Diagnostics>() {
                 Some(d) => {
-                    eprintln!("{d}\n{} error(s) found", d.0.len());
+                    eprintln!("{}", d.report());
                     annotate(d);
                 }
                 None => eprintln!("error: {e:#}"),

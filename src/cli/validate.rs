@@ -54,8 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 let v = serde_json::json!({"valid": false, "errors": diags.0});
                 println!("{v}");
             } else {
-                eprintln!("{diags}");
-                eprintln!("{} error(s) found", diags.0.len());
+                eprintln!("{}", diags.report());
                 super::annotate(&diags);
             }
             Ok(Outcome::Failed)

@@ -318,7 +318,7 @@ fn validation_errors_become_annotations() {
     assert_eq!(code(&out), 1);
     assert!(
         stdout(&out)
-            .contains("::error file=bad.yaml,line=5,col=14::\"nope\" is not a valid email address"),
+            .contains("::error file=bad.yaml,line=5,col=14::`nope` is not a valid email address"),
         "{}",
         stdout(&out)
     );

@@ -45,7 +45,7 @@ fn phone_and_addon_changes_converge() {
         touching("addons")
     );
     let notes = plan["notes"].as_array().unwrap();
-    assert!(notes.iter().any(|n| n == "ops-lead@acme.example: salesforce license brings the permission set \"Talkdesk Admin\" (role Administrator)"), "{notes:?}");
+    assert!(notes.iter().any(|n| n == "ops-lead@acme.example: salesforce license brings the permission set `Talkdesk Admin` (role Administrator)"), "{notes:?}");
     let out = server.roster(&["apply", &acme(), "--auto-approve"]);
     assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
     let again = server.roster(&["plan", &acme(), "--detailed-exitcode"]);
@@ -126,7 +126,7 @@ fn numbers_the_account_does_not_own_are_plan_errors_with_lines() {
     let out = server.roster(&["plan", "r.yaml"]);
     assert_eq!(code(&out), 1);
     let err = stderr(&out);
-    assert!(err.contains("r.yaml:132:17: error: number +442071239999 is not one of the account's purchased numbers"), "{err}");
+    assert!(err.contains("error: number +442071239999 is not one of the account's purchased numbers\n   --> r.yaml:132:17\n"), "{err}");
     server.assert_no_delete();
 }
 

@@ -120,7 +120,7 @@ impl Checker<'_> {
         for (i, r) in roster.roles.iter().enumerate() {
             let ptr = format!("/roles/{i}/name");
             if let Some(first) = self.roles.insert(r.name.to_lowercase(), ptr.clone()) {
-                self.dup(&format!("role {:?}", r.name), &first, &ptr);
+                self.dup(&format!("role `{}`", r.name), &first, &ptr);
             }
         }
         // A team's former names are reserved too: a live team with one is this team.
@@ -128,12 +128,12 @@ impl Checker<'_> {
         for (i, t) in roster.teams.iter().enumerate() {
             let ptr = format!("/teams/{i}/name");
             if let Some(first) = teams.insert(t.name.clone(), ptr.clone()) {
-                self.dup(&format!("team {:?}", t.name), &first, &ptr);
+                self.dup(&format!("team `{}`", t.name), &first, &ptr);
             }
             for (j, p) in t.previously.iter().enumerate() {
                 let pptr = format!("/teams/{i}/previously/{j}");
                 if let Some(first) = teams.insert(p.clone(), pptr.clone()) {
-                    self.dup(&format!("team name {p:?}"), &first, &pptr);
+                    self.dup(&format!("team name `{p}`"), &first, &pptr);
                 }
             }
         }
@@ -141,7 +141,7 @@ impl Checker<'_> {
         for (i, g) in roster.queues.iter().map(|q| q.name()).enumerate() {
             let ptr = format!("/queues/{i}");
             if let Some(first) = rgs.insert(g.to_string(), ptr.clone()) {
-                self.dup(&format!("queue {g:?}"), &first, &ptr);
+                self.dup(&format!("queue `{g}`"), &first, &ptr);
             }
         }
     }
@@ -172,9 +172,9 @@ impl Checker<'_> {
             self.out.push(
                 Diagnostic::new(
                     self.at("/policy/time_zone"),
-                    format!("{tz:?} is not an IANA time zone"),
+                    format!("`{tz}` is not an IANA time zone"),
                 )
-                .hint("use a name such as Europe/Lisbon; the users' dates are days in it"),
+                .hint("use a name such as `Europe/Lisbon`; the users' dates are days in it"),
             );
         }
         let policy = &self.roster.policy;
@@ -193,9 +193,9 @@ impl Checker<'_> {
             self.out.push(
                 Diagnostic::new(
                     self.at("/policy/max_deactivations"),
-                    format!("{p:?} is not a percentage from 0% to 100%"),
+                    format!("`{p}` is not a percentage from 0% to 100%"),
                 )
-                .hint("write a count such as 5 or a percentage such as \"10%\""),
+                .hint("write a count such as `5` or a percentage such as `\"10%\"`"),
             );
         }
         for (i, p) in policy.ignore.iter().enumerate() {
@@ -203,9 +203,9 @@ impl Checker<'_> {
                 self.out.push(
                     Diagnostic::new(
                         self.at(&format!("/policy/ignore/{i}")),
-                        format!("invalid glob pattern {p:?}: {}", e.kind()),
+                        format!("invalid glob pattern `{p}`: {}", e.kind()),
                     )
-                    .hint("use * and ? wildcards, e.g. \"*@vendor.example\""),
+                    .hint("use `*` and `?` wildcards, e.g. `\"*@vendor.example\"`"),
                 );
             }
         }
@@ -224,14 +224,14 @@ impl Checker<'_> {
                 self.out.push(
                     Diagnostic::new(
                         self.at(&ptr),
-                        format!("{email:?} is not a valid email address"),
+                        format!("`{email}` is not a valid email address"),
                     )
                     .hint("write it as name@domain, e.g. jane@acme.example"),
                 );
             }
             self.email_domain(email, &ptr);
             if let Some(first) = self.emails.insert(email.to_lowercase(), ptr.clone()) {
-                self.dup(&format!("email {email:?}"), &first, &ptr);
+                self.dup(&format!("email {email}"), &first, &ptr);
             }
             if ignored.is_match(email.to_lowercase()) {
                 self.out.push(
@@ -268,7 +268,7 @@ impl Checker<'_> {
             self.out.push(
                 Diagnostic::new(
                     self.at(&format!("{base}/role")),
-                    format!("role {:?} is not declared", u.role),
+                    format!("role `{}` is not declared", u.role),
                 )
                 .hint(suggest::hint(
                     &u.role,
@@ -287,7 +287,7 @@ impl Checker<'_> {
                 self.out.push(
                     Diagnostic::new(
                         self.at(&format!("{base}/teams/{j}")),
-                        format!("team {t:?} is not declared"),
+                        format!("team `{t}` is not declared"),
                     )
                     .hint(suggest::hint(
                         t,
@@ -307,7 +307,7 @@ impl Checker<'_> {
                 self.out.push(
                     Diagnostic::new(
                         self.at(&format!("{base}/queues/{j}")),
-                        format!("queue {g:?} is not declared"),
+                        format!("queue `{g}` is not declared"),
                     )
                     .hint(suggest::hint(
                         g,
@@ -323,7 +323,7 @@ impl Checker<'_> {
                 self.out.push(
                     Diagnostic::new(
                         self.at(&format!("{base}/addons/{j}")),
-                        format!("add-on {a:?} has no entitlement in `policy.addons`"),
+                        format!("add-on `{a}` has no entitlement in `policy.addons`"),
                     )
                     .hint(
                         "add it with its seat count, e.g. `policy: { addons: { salesforce: 40 } }`",
@@ -344,9 +344,9 @@ impl Checker<'_> {
                 self.out.push(
                     Diagnostic::new(
                         self.at(&format!("{base}/{field}")),
-                        format!("{text:?} is not a day of the calendar"),
+                        format!("`{text}` is not a day of the calendar"),
                     )
-                    .hint("write the date as YYYY-MM-DD, such as 2026-12-24"),
+                    .hint("write the date as YYYY-MM-DD, such as `2026-12-24`"),
                 );
             }
         }
@@ -371,26 +371,19 @@ impl Checker<'_> {
             self.out.push(
                 Diagnostic::new(
                     self.at(&format!("{base}/time_zone")),
-                    format!("{tz:?} is not an IANA time zone"),
+                    format!("`{tz}` is not an IANA time zone"),
                 )
                 .hint(
                     match suggest::nearest(tz, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())) {
                         Some(near) => format!("did you mean `{near}`?"),
-                        None => "use a name such as Europe/Lisbon or America/New_York".into(),
+                        None => "use a name such as `Europe/Lisbon` or `America/New_York`".into(),
                     },
                 ),
             );
         }
-        if let Some(lang) = &u.language
-            && oxilangtag::LanguageTag::parse(lang.as_str()).is_err()
-        {
-            self.out.push(
-                Diagnostic::new(
-                    self.at(&format!("{base}/language")),
-                    format!("{lang:?} is not a BCP 47 language tag"),
-                )
-                .hint("use a tag such as en-US or pt-PT"),
-            );
+        if let Some((message, hint)) = u.language.as_deref().and_then(suggest::language_problem) {
+            self.out
+                .push(Diagnostic::new(self.at(&format!("{base}/language")), message).hint(hint));
         }
     }
 
@@ -438,7 +431,7 @@ impl Checker<'_> {
         for (j, d) in phone.sip_phones.iter().flatten().enumerate() {
             let ptr = format!("{pbase}/sip_phones/{j}");
             if let Some(first) = self.devices.insert(d.clone(), ptr.clone()) {
-                self.dup(&format!("SIP phone {d:?}"), &first, &ptr);
+                self.dup(&format!("SIP phone `{d}`"), &first, &ptr);
             }
         }
         if let Some(cf) = &phone.call_forward {
@@ -460,9 +453,9 @@ impl Checker<'_> {
             self.out.push(
                 Diagnostic::new(
                     self.at(&format!("{pbase}/default_country_code")),
-                    format!("{cc:?} is not an ISO 3166 alpha-2 country code"),
+                    format!("`{cc}` is not an ISO 3166 alpha-2 country code"),
                 )
-                .hint("use two capital letters, e.g. PT, US, GB"),
+                .hint("use two capital letters, e.g. `PT`, `US`, `GB`"),
             );
         }
     }
@@ -471,8 +464,9 @@ impl Checker<'_> {
     fn e164(&mut self, ptr: &str, n: &str) {
         if !is_e164(n) {
             self.out.push(
-                Diagnostic::new(self.at(ptr), format!("{n:?} is not an E.164 number"))
-                    .hint("write + country code and number without spaces, e.g. \"+351211234567\""),
+                Diagnostic::new(self.at(ptr), format!("`{n}` is not an E.164 number")).hint(
+                    "write + country code and number without spaces, e.g. `\"+351211234567\"`",
+                ),
             );
         }
     }
@@ -485,14 +479,16 @@ impl Checker<'_> {
         {
             self.out.push(
                 Diagnostic::new(
-                    self.at("/policy/min_admins"),
+                    // At `users:`, where the remedy goes, unless no user is declared.
+                    self.map.key("/users"),
                     format!(
-                        "{} active administrator(s) declared, fewer than min_admins {}",
+                        "{} active administrator{} declared; `policy.min_admins` asks for at least {}",
                         admins_active.len(),
+                        if admins_active.len() == 1 { " is" } else { "s are" },
                         policy.min_admins.max(1)
                     ),
                 )
-                .hint("declare more active users with an `admin: true` role, or lower min_admins"),
+                .hint("give more active users a role with `admin: true`: an account without an administrator is locked out"),
             );
         }
         for (i, email) in policy.required_admins.iter().enumerate() {

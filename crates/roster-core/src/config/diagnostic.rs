@@ -2,7 +2,9 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 use serde::Serialize;
 
 /// A place in a roster file (1-based line and column; 0 when unknown).
@@ -12,19 +14,42 @@ pub struct Loc {
     pub file: PathBuf,
     /// 1-based line.
     pub line: u64,
-    /// 1-based column.
+    /// 1-based column, in characters.
     pub col: u64,
+    /// The text of that line, when the file could be read, for the excerpt under a message.
+    #[serde(skip)]
+    pub text: Option<Arc<str>>,
 }
 
 impl Loc {
     /// A whole-file location, for problems that have no better place.
     pub fn file(file: PathBuf) -> Self {
+        Loc::at(file, 1, 1)
+    }
+
+    /// Line `line`, column `col` of `file`, without its text.
+    pub fn at(file: PathBuf, line: u64, col: u64) -> Self {
         Loc {
             file,
-            line: 1,
-            col: 1,
+            line,
+            col,
+            text: None,
         }
     }
+
+    /// The same place, quoting its line from `source` (the whole file).
+    pub fn quoting(mut self, source: &[u8]) -> Self {
+        self.text = line_of(source, self.line);
+        self
+    }
+}
+
+/// Line `line` (1-based) of `source`, without its line break; lossy on invalid UTF-8.
+pub(crate) fn line_of(source: &[u8], line: u64) -> Option<Arc<str>> {
+    let index = usize::try_from(line).ok()?.checked_sub(1)?;
+    let text = source.split(|&b| b == b'\n').nth(index)?;
+    let text = text.strip_suffix(b"\r").unwrap_or(text);
+    Some(String::from_utf8_lossy(text).into())
 }
 
 impl fmt::Display for Loc {
@@ -56,15 +81,9 @@ impl Diagnostic {
         }
     }
 
-    /// The diagnostic as a warning line (and hint), for problems that do not stop a load.
+    /// The diagnostic as a warning, for problems that do not stop a load.
     pub fn as_warning(&self) -> String {
-        let hint = self.hint.as_ref().map(|h| format!("\n  hint: {h}"));
-        format!(
-            "{}: warning: {}{}",
-            self.loc,
-            self.message,
-            hint.unwrap_or_default()
-        )
+        self.render(Level::WARNING)
     }
 
     /// Adds what to do about it.
@@ -72,15 +91,75 @@ impl Diagnostic {
         self.hint = Some(hint.into());
         self
     }
+
+    /// The message, the line it is about with a caret under the place, and the hint,
+    /// laid out as compilers do (annotate-snippets, the renderer rustc and cargo use).
+    fn render(&self, level: Level<'_>) -> String {
+        let path = self.loc.file.display().to_string();
+        let line = usize::try_from(self.loc.line).unwrap_or(1);
+        let col = usize::try_from(self.loc.col).unwrap_or(1);
+        let title = level.primary_title(self.message.as_str());
+        let group: Group<'_> = match &self.loc.text {
+            Some(text) => title.element(
+                Snippet::source(text.as_ref())
+                    .line_start(line)
+                    .path(path)
+                    .annotation(AnnotationKind::Primary.span(span(text, col))),
+            ),
+            None => title.element(Origin::path(path).line(line).char_column(col)),
+        };
+        let group = match &self.hint {
+            Some(hint) => group.element(Level::HELP.with_name("hint").message(hint.as_str())),
+            None => group,
+        };
+        Renderer::plain().render(&[group])
+    }
+}
+
+/// The bytes of `text` to underline for a problem at 1-based character column `col`:
+/// the quoted string, bracketed collection or plain word that starts there.
+fn span(text: &str, col: usize) -> std::ops::Range<usize> {
+    let start = text
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| i);
+    let rest = &text[start..];
+    let len = match rest.chars().next() {
+        // A tab, or the dash of a list entry: the one character.
+        Some(c) if c.is_whitespace() || rest.starts_with("- ") => c.len_utf8(),
+        Some(q @ ('"' | '\'')) => rest[1..].find(q).map_or(rest.len(), |i| i + 2),
+        Some(open @ ('{' | '[')) => {
+            let close = if open == '{' { '}' } else { ']' };
+            let mut depth = 0usize;
+            rest.char_indices()
+                .find_map(|(i, c)| {
+                    depth = if c == open { depth + 1 } else { depth };
+                    depth = if c == close { depth - 1 } else { depth };
+                    (depth == 0).then_some(i + 1)
+                })
+                // A long or unclosed collection: the bracket alone says where.
+                .filter(|&len| len <= 120)
+                .unwrap_or(1)
+        }
+        _ => {
+            let end = rest
+                .char_indices()
+                .find(|&(i, c)| {
+                    matches!(c, ',' | '}' | ']')
+                        || (c == ':'
+                            && rest[i + 1..].chars().next().is_none_or(char::is_whitespace))
+                        || (c == '#' && rest[..i].ends_with(char::is_whitespace))
+                })
+                .map_or(rest.len(), |(i, _)| i);
+            rest[..end].trim_end().len()
+        }
+    };
+    start..start + len.max(usize::from(start < text.len()))
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: error: {}", self.loc, self.message)?;
-        if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
-        }
-        Ok(())
+        f.write_str(&self.render(Level::ERROR))
     }
 }
 
@@ -89,7 +168,15 @@ impl fmt::Display for Diagnostic {
 #[error("{}", render(.0))]
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
+impl Diagnostics {
+    /// Every problem, then how many: "2 errors found".
+    pub fn report(&self) -> String {
+        let n = self.0.len();
+        format!("{self}\n\n{n} error{} found", if n == 1 { "" } else { "s" })
+    }
+}
+
 fn render(diags: &[Diagnostic]) -> String {
-    let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
-    lines.join("\n")
+    let blocks: Vec<String> = diags.iter().map(ToString::to_string).collect();
+    blocks.join("\n\n")
 }

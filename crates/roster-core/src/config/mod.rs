@@ -3,12 +3,13 @@
 
 mod checks;
 mod diagnostic;
+mod schema_errors;
 mod source;
 mod suggest;
 mod types;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -159,19 +160,41 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     if !diags.is_empty() {
         return Err(Diagnostics(diags));
     }
-    load_sources(sources)
+    load_sources(Arc::new(sources))
 }
 
 /// Validates one in-memory YAML document (used by tests and fuzzing).
 pub fn load_str(name: &str, text: &[u8]) -> Result<Loaded, Diagnostics> {
-    load_sources(vec![(PathBuf::from(name), text.to_vec())])
+    load_sources(Arc::new(vec![(PathBuf::from(name), text.to_vec())]))
 }
 
 /// The fast path first: parse without locations, merge, validate, and locate only what
 /// the semantic checks (or a later plan) report, from a map built on first use. Any
 /// other problem takes the slow path, which locates every node while parsing, so every
 /// diagnostic it reports is located as before.
-fn load_sources(sources: Vec<(PathBuf, Vec<u8>)>) -> Result<Loaded, Diagnostics> {
+fn load_sources(sources: Arc<Vec<(PathBuf, Vec<u8>)>>) -> Result<Loaded, Diagnostics> {
+    let quoted = |d: &mut Diagnostic| {
+        if d.loc.text.is_none()
+            && let Some((_, bytes)) = sources.iter().find(|(p, _)| *p == d.loc.file)
+        {
+            d.loc = d.loc.clone().quoting(bytes);
+        }
+    };
+    match load_unquoted(Arc::clone(&sources)) {
+        Ok(mut loaded) => {
+            loaded.warnings.iter_mut().for_each(quoted);
+            Ok(loaded)
+        }
+        Err(mut diags) => {
+            diags.0.iter_mut().for_each(quoted);
+            Err(diags)
+        }
+    }
+}
+
+/// [`load_sources`], before the lines of the few problems found outside the source map
+/// (merging, retired keys) are quoted.
+fn load_unquoted(sources: Arc<Vec<(PathBuf, Vec<u8>)>>) -> Result<Loaded, Diagnostics> {
     let files: Vec<PathBuf> = sources.iter().map(|(p, _)| p.clone()).collect();
     let plain: Option<Vec<Value>> = sources
         .iter()
@@ -182,18 +205,18 @@ fn load_sources(sources: Vec<(PathBuf, Vec<u8>)>) -> Result<Loaded, Diagnostics>
         .filter(|v| validator().is_valid(v))
         .and_then(|v| serde_json::from_value::<Roster>(v).ok());
     let Some(roster) = roster else {
-        return load_located(&sources);
+        return load_located(sources);
     };
     let map = SourceMap::lazy(sources);
     finish(roster, map, files, Vec::new())
 }
 
 /// The slow path: every node located while parsing.
-fn load_located(sources: &[(PathBuf, Vec<u8>)]) -> Result<Loaded, Diagnostics> {
+fn load_located(sources: Arc<Vec<(PathBuf, Vec<u8>)>>) -> Result<Loaded, Diagnostics> {
     let mut diags = Vec::new();
     let mut docs = Vec::new();
     let mut warnings = Vec::new();
-    for (path, bytes) in sources {
+    for (path, bytes) in sources.iter() {
         match source::parse(path, bytes) {
             Ok(mut doc) => {
                 warnings.extend(upgrade(&mut doc, &mut diags));
@@ -210,7 +233,7 @@ fn load_located(sources: &[(PathBuf, Vec<u8>)]) -> Result<Loaded, Diagnostics> {
         return Err(Diagnostics(diags));
     }
     let files = sources.iter().map(|(p, _)| p.clone()).collect();
-    from_value(value, SourceMap::built(map), files, warnings)
+    from_value(value, SourceMap::built(map, sources), files, warnings)
 }
 
 /// Reads retired keys as their successors, with a warning at each: `ring_groups` means
@@ -258,7 +281,7 @@ fn from_value(
     files: Vec<PathBuf>,
     warnings: Vec<Diagnostic>,
 ) -> Result<Loaded, Diagnostics> {
-    let diags = schema_errors(&value, &map);
+    let diags = schema_errors::schema_errors(&value, &map);
     if !diags.is_empty() {
         return Err(Diagnostics(diags));
     }
@@ -292,181 +315,11 @@ fn finish(
     }
 }
 
-fn schema_errors(value: &Value, map: &SourceMap) -> Vec<Diagnostic> {
-    let mut out: Vec<Diagnostic> = validator()
-        .iter_errors(value)
-        .map(|e| {
-            let ptr = e.instance_path().as_str().to_string();
-            match e.kind() {
-                jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
-                    let field = unexpected.first().cloned().unwrap_or_default();
-                    let child = format!("{ptr}/{}", field.replace('~', "~0").replace('/', "~1"));
-                    let known = schema_at(&ptr).map(field_names).unwrap_or_default();
-                    let known: Vec<&str> = known.iter().map(String::as_str).collect();
-                    Diagnostic::new(
-                        map.key(&child),
-                        format!("unknown field `{field}`{}", context(value, &ptr)),
-                    )
-                    .hint(suggest::hint(
-                        &field,
-                        &known,
-                        "check the spelling",
-                        "fields here",
-                    ))
-                }
-                jsonschema::error::ValidationErrorKind::Required { property } => Diagnostic::new(
-                    map.value(&ptr),
-                    format!("missing field {property}{}", context(value, &ptr)),
-                )
-                .hint("add the field (`roster schema` prints the format)"),
-                jsonschema::error::ValidationErrorKind::AnyOf { .. }
-                | jsonschema::error::ValidationErrorKind::OneOfNotValid { .. } => {
-                    Diagnostic::new(map.value(&ptr), one_of_message(value, &ptr))
-                        .hint(schema_hint(value, &ptr))
-                }
-                _ => Diagnostic::new(
-                    map.value(&ptr),
-                    format!("{}{}", e.masked(), context(value, &ptr)),
-                )
-                .hint(schema_hint(value, &ptr)),
-            }
-        })
-        .collect();
-    sort(&mut out);
-    out
-}
-
 /// Orders diagnostics as an editor would walk them: by file, line, column.
 fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
         (&a.loc.file, a.loc.line, a.loc.col).cmp(&(&b.loc.file, b.loc.line, b.loc.col))
     });
-}
-
-/// Where a schema error is, in the roster's words: a user by email or, without one, by
-/// name; anything else by its path.
-fn context(root: &Value, ptr: &str) -> String {
-    if ptr.is_empty() {
-        return " at the top level".into();
-    }
-    let user = ptr
-        .strip_prefix("/users/")
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|i| root.pointer(&format!("/users/{i}")));
-    let text = |k: &str| user.and_then(|u| u.get(k)).and_then(Value::as_str);
-    let field = ptr
-        .splitn(4, '/')
-        .nth(3)
-        .map(|f| format!(", `{}`", f.replace('/', ".")))
-        .unwrap_or_default();
-    match (text("email"), text("name")) {
-        (Some(email), _) => format!(" (user {email}{field})"),
-        (None, Some(name)) => format!(" (user {name:?}, who has no email{field})"),
-        _ => format!(" (at {ptr})"),
-    }
-}
-
-fn schema_hint(root: &Value, ptr: &str) -> String {
-    match root.pointer(ptr) {
-        Some(Value::Number(_)) if ptr.ends_with("extension") => {
-            "quote extensions so leading zeros survive: extension: \"2001\"".into()
-        }
-        _ => "`roster schema` prints the format, with the allowed values".into(),
-    }
-}
-
-/// The schema that governs the value at `ptr` (through `$ref`s, list items and the
-/// non-null branch of an optional), if the pointer follows the schema.
-fn schema_at(ptr: &str) -> Option<Value> {
-    let root = schema_once();
-    let resolve = |mut s: Value| -> Option<Value> {
-        for _ in 0..8 {
-            if let Some(r) = s.get("$ref").and_then(Value::as_str) {
-                s = root.pointer(r.trim_start_matches('#'))?.clone();
-                continue;
-            }
-            // Into the non-null branch of an optional, not into a choice of values.
-            let branches = s
-                .get("anyOf")
-                .or_else(|| s.get("oneOf"))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let optional = branches.len() == 2
-                && branches
-                    .iter()
-                    .any(|b| b.get("type") == Some(&Value::from("null")));
-            let branch = branches
-                .into_iter()
-                .find(|b| b.get("type") != Some(&Value::from("null")));
-            match branch {
-                Some(b) if optional && s.get("properties").is_none() => s = b,
-                _ => return Some(s),
-            }
-        }
-        Some(s)
-    };
-    let mut s = resolve(root.clone())?;
-    for seg in ptr.split('/').skip(1) {
-        let next = if seg.parse::<usize>().is_ok() {
-            s.get("items")?.clone()
-        } else {
-            s.get("properties")?.get(seg)?.clone()
-        };
-        s = resolve(next)?;
-    }
-    Some(s)
-}
-
-/// The field names a schema object allows.
-fn field_names(s: Value) -> Vec<String> {
-    s.get("properties")
-        .and_then(Value::as_object)
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-/// "`status` must be `active`, `inactive` or `pending`", from the schema's choices, or
-/// the schema's own description of the forms it takes.
-fn one_of_message(root: &Value, ptr: &str) -> String {
-    let name = ptr.rsplit('/').next().unwrap_or("the value");
-    let schema = schema_at(ptr).unwrap_or(Value::Null);
-    let choices: Vec<String> = schema
-        .get("oneOf")
-        .or_else(|| schema.get("anyOf"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|b| {
-            b.get("const")
-                .and_then(Value::as_str)
-                .map(|c| format!("`{c}`"))
-        })
-        .collect();
-    let description = schema.get("description").and_then(Value::as_str).map(|d| {
-        let d = d.replace('\n', " ");
-        let d = d.trim_end_matches('.');
-        let mut chars = d.chars();
-        chars
-            .next()
-            .map(|c| c.to_lowercase().chain(chars).collect::<String>())
-            .unwrap_or_default()
-    });
-    match (choices.as_slice(), description) {
-        ([only], _) => format!("`{name}` must be {only}{}", context(root, ptr)),
-        ([init @ .., last], _) if !init.is_empty() => {
-            format!(
-                "`{name}` must be {} or {last}{}",
-                init.join(", "),
-                context(root, ptr)
-            )
-        }
-        (_, Some(d)) => format!("`{name}` must be one of: {d}{}", context(root, ptr)),
-        _ => format!(
-            "`{name}` is not in a form the roster allows{}",
-            context(root, ptr)
-        ),
-    }
 }
 
 /// Merges located documents: list sections concatenate, other keys may be declared in

@@ -20,38 +20,75 @@ pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Where each JSON pointer of a (merged) roster came from, built when first asked: a
 /// roster that loads without a problem never pays for locating its 100,000 users.
+/// Every location it gives quotes its line, for the excerpt under a message.
 #[derive(Debug, Clone)]
 pub struct SourceMap {
     built: OnceLock<PointerMap>,
-    /// The files to parse again, with locations, on the first lookup.
+    /// The files, in merge order: parsed again with locations on the first lookup.
     sources: Arc<Vec<(PathBuf, Vec<u8>)>>,
+    /// Where each line of each file starts, indexed on the first quote.
+    lines: OnceLock<Vec<Vec<usize>>>,
 }
 
 impl SourceMap {
     /// A map already built (the slow path, which located everything while parsing).
-    pub(super) fn built(map: PointerMap) -> SourceMap {
+    pub(super) fn built(map: PointerMap, sources: Arc<Vec<(PathBuf, Vec<u8>)>>) -> SourceMap {
         SourceMap {
             built: OnceLock::from(map),
-            sources: Arc::default(),
+            sources,
+            lines: OnceLock::new(),
         }
     }
 
     /// A map of `sources` (merged in this order), built on the first lookup.
-    pub(super) fn lazy(sources: Vec<(PathBuf, Vec<u8>)>) -> SourceMap {
+    pub(super) fn lazy(sources: Arc<Vec<(PathBuf, Vec<u8>)>>) -> SourceMap {
         SourceMap {
             built: OnceLock::new(),
-            sources: Arc::new(sources),
+            sources,
+            lines: OnceLock::new(),
         }
     }
 
     /// The location of the value at `pointer`, or of its nearest ancestor.
     pub fn value(&self, pointer: &str) -> Loc {
-        self.map().value(pointer)
+        self.quote(self.map().value(pointer))
     }
 
     /// The location of the key whose value is at `pointer` (falls back to the value).
     pub fn key(&self, pointer: &str) -> Loc {
-        self.map().key(pointer)
+        self.quote(self.map().key(pointer))
+    }
+
+    /// `loc` with the text of its line, from the file it names.
+    fn quote(&self, mut loc: Loc) -> Loc {
+        let index = self.lines.get_or_init(|| {
+            self.sources
+                .iter()
+                .map(|(_, bytes)| {
+                    std::iter::once(0)
+                        .chain(
+                            bytes
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, b)| **b == b'\n')
+                                .map(|(i, _)| i + 1),
+                        )
+                        .collect()
+                })
+                .collect()
+        });
+        let Some(file) = self.sources.iter().position(|(p, _)| *p == loc.file) else {
+            return loc;
+        };
+        let bytes = &self.sources[file].1;
+        let Some(&start) = usize::try_from(loc.line)
+            .ok()
+            .and_then(|l| index[file].get(l.checked_sub(1)?))
+        else {
+            return loc;
+        };
+        loc.text = super::diagnostic::line_of(&bytes[start..], 1);
+        loc
     }
 
     fn map(&self) -> &PointerMap {
@@ -70,7 +107,7 @@ impl SourceMap {
 
 impl Default for SourceMap {
     fn default() -> Self {
-        SourceMap::built(PointerMap::default())
+        SourceMap::built(PointerMap::default(), Arc::default())
     }
 }
 
@@ -113,11 +150,7 @@ impl PointerMap {
     }
 
     fn loc(&self, file: usize, line: u64, col: u64) -> Loc {
-        Loc {
-            file: self.files[file].to_path_buf(),
-            line,
-            col,
-        }
+        Loc::at(self.files[file].to_path_buf(), line, col)
     }
 
     fn add_file(&mut self, path: &Path) -> usize {
@@ -293,11 +326,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Document, Diagnostic> {
         let line = good.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
         let col = good.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
         Diagnostic::new(
-            Loc {
-                file: path.to_path_buf(),
-                line,
-                col,
-            },
+            Loc::at(path.to_path_buf(), line, col).quoting(bytes),
             "file is not valid UTF-8",
         )
         .hint("save the file as UTF-8")
@@ -317,12 +346,16 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Document, Diagnostic> {
     let file = map.add_file(path);
     if !matches!(root.value, Node::Map(_)) {
         return Err(Diagnostic::new(
-            loc_of(path, &root),
+            loc_of(path, &root).quoting(bytes),
             "the top level of a roster file must be a mapping (version:, provider:, users: ...)",
-        ));
+        )
+        .hint("start the file with `version: 1`, then `provider:` and `users:`"));
     }
     let mut value = Value::Null;
-    to_json(root, String::new(), file, &mut map, &mut value)?;
+    to_json(root, String::new(), file, &mut map, &mut value).map_err(|mut d| {
+        d.loc = d.loc.quoting(bytes);
+        d
+    })?;
     Ok(Document { value, map })
 }
 
@@ -352,20 +385,20 @@ fn alias_limits() -> serde_saphyr::options::AliasLimits {
 }
 
 fn loc_of<T>(path: &Path, s: &Spanned<T>) -> Loc {
-    Loc {
-        file: path.to_path_buf(),
-        line: s.referenced.line().max(1),
-        col: s.referenced.column().max(1),
-    }
+    Loc::at(
+        path.to_path_buf(),
+        s.referenced.line().max(1),
+        s.referenced.column().max(1),
+    )
 }
 
+/// A parser error in the roster's words, at the character the operator has to change.
 fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
-    let (line, col) = e
+    let (mut line, mut col) = e
         .location()
         .map(|l| (l.line().max(1), l.column().max(1)))
         .unwrap_or((1, 1));
     let raw = e.to_string();
-    // The library prefixes positions itself; keep only the message.
     // The library prefixes positions and advice about its own API; keep only the message.
     let message = raw.split_once(" at line ").map_or(raw.as_str(), |(m, _)| m);
     let message = message
@@ -373,35 +406,118 @@ fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
         .or_else(|| message.split_once("; use from_str_multiple"))
         .map_or(message, |(m, _)| m);
     let lower = message.to_lowercase();
-    let message = if lower.contains("budget") || lower.contains("alias replay") {
-        "the document expands to too many nodes (anchors and aliases nested into a bomb?)"
-    } else {
-        message
-    };
+    if lower.contains("tab") {
+        // The parser notices a tab only once the value before it ends, often a line
+        // early: point at the tab itself.
+        if let Some((l, c)) = first_tab(text, line) {
+            (line, col) = (l, c);
+        }
+    }
     let line_text = text.lines().nth(line as usize - 1).unwrap_or("");
-    let hint = if line_text.starts_with('\t') || line_text.trim_start_matches(' ').starts_with('\t')
-    {
-        "YAML does not allow tabs for indentation: use spaces"
-    } else if lower.contains("duplicate") {
-        "remove one of the two entries"
-    } else if lower.contains("budget") || lower.contains("alias") {
-        "anchors and aliases may not expand into huge documents; write the values out"
-    } else if lower.contains("recursion") || lower.contains("depth") {
-        "the document nests deeper than any roster needs; flatten it"
-    } else if lower.contains("multiple yaml documents") {
-        "a roster file holds one YAML document: remove the `---` separators"
-    } else {
-        "fix the YAML syntax at this position"
-    };
+    let (message, hint) = explain(message, &lower, line_text, col);
     Diagnostic::new(
-        Loc {
-            file: path.to_path_buf(),
-            line,
-            col,
-        },
-        format!("invalid YAML: {message}"),
+        Loc::at(path.to_path_buf(), line, col).quoting(text.as_bytes()),
+        message,
     )
     .hint(hint)
+}
+
+/// What the parser's message means for a roster, and what to do about it.
+fn explain(message: &str, lower: &str, line_text: &str, col: u64) -> (String, String) {
+    let owned = |(m, h): (&str, &str)| (m.to_string(), h.to_string());
+    if lower.contains("tab") {
+        return owned((
+            "a tab where YAML allows only spaces",
+            "replace the tab with spaces: YAML indents with spaces only",
+        ));
+    }
+    if lower.contains("budget") || lower.contains("alias") {
+        return owned((
+            "the document expands to too many nodes (anchors and aliases nested into a bomb?)",
+            "anchors and aliases may not expand into huge documents; write the values out",
+        ));
+    }
+    if lower.contains("recursion") || lower.contains("depth") {
+        return owned((
+            "the document nests deeper than any roster needs",
+            "flatten it: a roster nests a few levels at most",
+        ));
+    }
+    if lower.contains("multiple yaml documents") {
+        return owned((
+            "a second YAML document starts here, after `---`",
+            "a roster file holds one document: remove the `---` line, or put each document in its own file in a directory",
+        ));
+    }
+    if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
+        return (
+            format!("`{key}` is written twice at the same level"),
+            "remove one of the two; if this line starts another list entry, begin it with `- `"
+                .into(),
+        );
+    }
+    if lower.contains("mapping values are not allowed") {
+        return misplaced_key(line_text, col);
+    }
+    if let Some(open) = lower.strip_prefix("unclosed bracket ") {
+        let open = open.trim_matches('\'');
+        let close = if open == "[" { "]" } else { "}" };
+        return (
+            format!("`{open}` is never closed"),
+            format!(
+                "close it with `{close}` at the end of the entry, or write the entry as indented lines"
+            ),
+        );
+    }
+    if lower.contains("unclosed quote") || lower.contains("unterminated") {
+        return owned((
+            "a quoted value is never closed",
+            "end the value with the same quote on this line",
+        ));
+    }
+    (
+        format!("the YAML cannot be read here: {message}"),
+        "check the indentation and the quoting of this line and the one above it".into(),
+    )
+}
+
+/// `key: value` where no key can start: a value holding `: `, or a line indented
+/// differently from the entry it belongs to.
+fn misplaced_key(line_text: &str, col: u64) -> (String, String) {
+    let before: String = line_text
+        .chars()
+        .take(col.saturating_sub(1) as usize)
+        .collect();
+    if let Some((key, _)) = before.split_once(": ") {
+        let key = key.trim_start().trim_start_matches("- ");
+        let value = line_text.split_once(": ").map_or("", |(_, v)| v).trim_end();
+        return (
+            format!(
+                "the value of `{key}` holds `: `, which YAML reads as the start of another key"
+            ),
+            format!("quote the value: {key}: \"{}\"", value.trim_matches('"')),
+        );
+    }
+    let key = before.trim();
+    let indent = line_text.len() - line_text.trim_start().len();
+    (
+        format!(
+            "`{key}:` cannot start a key here: the line is indented {indent} spaces, unlike the keys of the entry above it"
+        ),
+        format!("line `{key}:` up with the other keys of its entry"),
+    )
+}
+
+/// The first tab at or after line `from` (1-based), as (line, column).
+fn first_tab(text: &str, from: u64) -> Option<(u64, u64)> {
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1) as usize)
+        .find_map(|(i, l)| {
+            l.chars()
+                .position(|c| c == '\t')
+                .map(|c| (i as u64 + 1, c as u64 + 1))
+        })
 }
 
 fn escape(key: &str) -> String {

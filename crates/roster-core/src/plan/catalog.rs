@@ -42,7 +42,7 @@ pub(super) fn role_errors(roster: &Roster, live: &Account, caps: &Capabilities) 
         .filter(|(_, r)| !exists(&r.name))
         .map(|(i, r)| PlanError {
             pointer: format!("/roles/{i}/name"),
-            message: format!("role {:?} does not exist in the account", r.name),
+            message: format!("role `{}` does not exist in the account", r.name),
             hint: "create the role in the vendor's admin console, or use an existing one".into(),
         })
         .collect()
@@ -65,7 +65,7 @@ pub(super) fn teams(roster: &Roster, live: &Account, caps: &Capabilities) -> Tea
             out.aliases.insert(t.name.clone(), old.clone());
             out.live_to_declared.insert(old.clone(), t.name.clone());
             out.manual_steps.push(format!(
-                "rename team {old:?} to {:?} in the vendor's admin console (its members are kept)",
+                "rename team `{old}` to `{}` in the vendor's admin console (its members are kept)",
                 t.name
             ));
             continue;
@@ -76,13 +76,13 @@ pub(super) fn teams(roster: &Roster, live: &Account, caps: &Capabilities) -> Tea
             .find(|l| normalize(&l.name) == normalize(&t.name))
         {
             out.warnings.push(format!(
-                "team {:?} differs from existing team {:?} only by case or spacing",
+                "team `{}` differs from existing team `{}` only by case or spacing",
                 t.name, near.name
             ));
         }
         if caps.teams_by_name {
             out.warnings.push(format!(
-                "team {:?} is held by no live user: it is sent by name and must already exist in Talkdesk (no API creates teams)",
+                "team `{}` is held by no live user: it is sent by name and must already exist in Talkdesk (no API creates teams)",
                 t.name
             ));
         } else if caps.create_teams {
@@ -90,7 +90,7 @@ pub(super) fn teams(roster: &Roster, live: &Account, caps: &Capabilities) -> Tea
         } else {
             out.errors.push(PlanError {
                 pointer: format!("/teams/{i}/name"),
-                message: format!("team {:?} does not exist and this provider cannot create teams", t.name),
+                message: format!("team `{}` does not exist and this provider cannot create teams", t.name),
                 hint: "create the team in the vendor's admin console first, or name an existing team (`previously:` for a rename)".into(),
             });
         }
@@ -132,7 +132,7 @@ pub(super) fn queue_errors(roster: &Roster, live: &Account, caps: &Capabilities)
         .filter(|(_, g)| !live.queues.iter().any(|l| l.name == *g))
         .map(|(i, g)| PlanError {
             pointer: format!("/queues/{i}"),
-            message: format!("queue {g:?} does not exist in the account"),
+            message: format!("queue `{g}` does not exist in the account"),
             hint: "create it in the vendor's admin console first".into(),
         })
         .collect()
@@ -159,7 +159,7 @@ pub(super) fn phone_errors(roster: &Roster, live: &Account) -> Vec<PlanError> {
             if !live.phone_devices.contains(d) {
                 errors.push(PlanError {
                     pointer: format!("{base}/sip_phones/{j}"),
-                    message: format!("SIP phone {d:?} does not exist in the account"),
+                    message: format!("SIP phone `{d}` does not exist in the account"),
                     hint: "register the device in Talkdesk Phone first".into(),
                 });
             }
@@ -243,7 +243,7 @@ fn unheld_role_warnings<'a>(
                 .is_some_and(|l| l.eq_ignore_ascii_case(&r.name))
         });
         (!held).then(|| format!(
-            "role {:?} is held by no live user: the account has no role list to check it against, so a misspelt role is refused only when it is sent",
+            "role `{}` is held by no live user: the account has no role list to check it against, so a misspelt role is refused only when it is sent",
             r.name
         ))
     })

@@ -253,7 +253,7 @@ impl<'a> Users<'a> {
             && decl.external_id.as_deref() != Some(ext.as_str())
         {
             out.warnings.push(format!(
-                "{} is managed by another system (externalId {ext:?}) and is not modified; claim it with `external_id: {ext:?}`",
+                "{} is managed by another system (externalId `{ext}`) and is not modified; claim it with `external_id: \"{ext}\"`",
                 live_user.email
             ));
             return;
@@ -352,7 +352,7 @@ impl<'a> Users<'a> {
             }
             if let Some(ext) = &u.external_id {
                 out.warnings.push(format!(
-                    "{} is not in the roster but is managed by another system (externalId {ext:?}); deprovision it there",
+                    "{} is not in the roster but is managed by another system (externalId `{ext}`); deprovision it there",
                     u.email
                 ));
                 continue;

@@ -60,12 +60,12 @@ pub(super) fn permission_set_notes(
             let set = permission_set(&role, addon);
             if !before.contains(addon) {
                 notes.push(format!(
-                    "{}: {addon} license brings the permission set {set:?} (role {role})",
+                    "{}: {addon} license brings the permission set `{set}` (role {role})",
                     c.key
                 ));
             } else if c.fields.contains_key("role") {
                 manual_steps.push(format!(
-                    "{}: role changes to {role}, but permission sets follow only new licenses: set {set:?} for {addon} in Subscriptions → Change Permission Set",
+                    "{}: role changes to {role}, but permission sets follow only new licenses: set `{set}` for {addon} in Subscriptions → Change Permission Set",
                     c.key
                 ));
             }

@@ -165,7 +165,7 @@ fn estimate(roster: &Roster, caps: &Capabilities, planned: &[Planned]) -> Option
 /// A `--now` day, `YYYY-MM-DD`.
 pub fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("{text:?} is not a day: write YYYY-MM-DD, such as 2026-12-24"))
+        .map_err(|_| format!("`{text}` is not a day: write YYYY-MM-DD, such as 2026-12-24"))
 }
 
 /// sha256 of the plan's JSON with an empty checksum field (`diff` computes it the same
@@ -276,7 +276,7 @@ fn simulate(base: Baseline, planned: &[Planned]) -> Simulation {
         .filter(|(k, n)| **n > 0 && members.get(*k).copied().unwrap_or(0) <= 0)
         .map(|((team, name), _)| {
             let what = if *team { "team" } else { "queue" };
-            format!("{what} {name:?} is left with no active member")
+            format!("{what} `{name}` is left with no active member")
         })
         .collect();
     emptied.sort();

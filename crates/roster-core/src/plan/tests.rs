@@ -941,7 +941,7 @@ fn missing_team_without_team_creation_is_a_plan_error() {
     assert!(
         err[0]
             .message
-            .contains("\"Escalations\" does not exist and this provider cannot create teams")
+            .contains("`Escalations` does not exist and this provider cannot create teams")
     );
 }
 
@@ -972,13 +972,13 @@ fn team_left_without_members_warns_and_rename_is_a_manual_step() {
     .unwrap();
     assert_eq!(
         plan.warnings,
-        vec!["team \"Support\" is left with no active member"]
+        vec!["team `Support` is left with no active member"]
     );
     assert_eq!(
         plan.team_aliases.get("Support").map(String::as_str),
         Some("Tier 1")
     );
-    assert!(plan.manual_steps[0].contains("rename team \"Tier 1\" to \"Support\""));
+    assert!(plan.manual_steps[0].contains("rename team `Tier 1` to `Support`"));
 }
 
 #[test]

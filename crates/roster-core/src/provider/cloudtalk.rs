@@ -281,7 +281,7 @@ impl CloudTalk {
             .ok()
             .and_then(|g| g.get(team).and_then(|id| id.parse().ok()))
             .ok_or_else(|| {
-                ProviderError::Unsupported(format!("group {team:?} does not exist in CloudTalk"))
+                ProviderError::Unsupported(format!("group `{team}` does not exist in CloudTalk"))
             })
     }
 

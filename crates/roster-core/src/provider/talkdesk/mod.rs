@@ -112,7 +112,7 @@ impl Settings {
         if let Some(rps) = var("TALKDESK_SCIM_RPS") {
             s.scim_rps = Some(rps.parse().map_err(|_| {
                 ProviderError::Setup(format!(
-                    "TALKDESK_SCIM_RPS must be a positive whole number, not {rps:?}"
+                    "TALKDESK_SCIM_RPS must be a positive whole number, not `{rps}`"
                 ))
             })?);
         }
@@ -642,7 +642,7 @@ impl Writer for Talkdesk {
                 "Talkdesk deactivates; it has no offboard".into(),
             )),
             Action::CreateTeam => Err(ProviderError::Unsupported(format!(
-                "Talkdesk has no API that creates teams: create {:?} in the admin console",
+                "Talkdesk has no API that creates teams: create `{}` in the admin console",
                 change.key
             ))),
         }

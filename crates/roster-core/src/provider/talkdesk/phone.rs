@@ -175,7 +175,7 @@ pub async fn write_addons(
     for name in from.symmetric_difference(&to) {
         let Some(addon) = current.iter().find(|a| &a.name == name) else {
             return Err(ProviderError::Unsupported(format!(
-                "add-on {name:?} does not exist in the account"
+                "add-on `{name}` does not exist in the account"
             )));
         };
         let mut users: BTreeSet<String> = addon.assigned.iter().cloned().collect();

@@ -91,7 +91,7 @@ impl Queues {
                     })
                     .ok_or_else(|| {
                         ProviderError::Unsupported(format!(
-                            "{email}: queue {n:?} does not exist in the account"
+                            "{email}: queue `{n}` does not exist in the account"
                         ))
                     })
             })
@@ -136,7 +136,7 @@ impl Queues {
                             .as_ref()
                             .map(|q| names.get(q).cloned().unwrap_or_else(|| q.clone()));
                         format!(
-                            "queue {:?}: {}",
+                            "queue `{}`: {}",
                             queue.unwrap_or_default(),
                             e.description
                                 .clone()
