@@ -106,7 +106,8 @@ impl Diagnostic {
                     .path(path)
                     .annotation(AnnotationKind::Primary.span(span(text, col))),
             ),
-            None => title.element(Origin::path(path).line(line).char_column(col)),
+            // No line to show (a directory, a file too large to read): the path says it.
+            None => title.element(Origin::path(path)),
         };
         let group = match &self.hint {
             Some(hint) => group.element(Level::HELP.with_name("hint").message(hint.as_str())),
