@@ -7,6 +7,7 @@ mod schema_errors;
 mod source;
 mod suggest;
 mod types;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -168,7 +169,8 @@ pub fn load_str(name: &str, text: &[u8]) -> Result<Loaded, Diagnostics> {
     load_sources(Arc::new(vec![(PathBuf::from(name), text.to_vec())]))
 }
 
-/// The fast path first: parse without locations, merge, validate, and locate only what
+/// The fast path first: parse without locations (the users one at a time, a large list
+/// on every core: see `users`), merge, validate, and locate only what
 /// the semantic checks (or a later plan) report, from a map built on first use. Any
 /// other problem takes the slow path, which locates every node while parsing, so every
 /// diagnostic it reports is located as before.
@@ -196,14 +198,18 @@ fn load_sources(sources: Arc<Vec<(PathBuf, Vec<u8>)>>) -> Result<Loaded, Diagnos
 /// (merging, retired keys) are quoted.
 fn load_unquoted(sources: Arc<Vec<(PathBuf, Vec<u8>)>>) -> Result<Loaded, Diagnostics> {
     let files: Vec<PathBuf> = sources.iter().map(|(p, _)| p.clone()).collect();
-    let plain: Option<Vec<Value>> = sources
+    let parsed: Option<Vec<users::Parsed>> = sources
         .iter()
-        .map(|(_, b)| source::parse_plain(b))
+        .map(|(_, b)| users::parse(b, schema_once()))
         .collect();
-    let roster = plain
-        .and_then(merge_plain)
-        .filter(|v| validator().is_valid(v))
-        .and_then(|v| serde_json::from_value::<Roster>(v).ok());
+    let roster = parsed.and_then(|files| {
+        let (rests, users): (Vec<Value>, Vec<Vec<UserDecl>>) =
+            files.into_iter().map(|p| (p.rest, p.users)).unzip();
+        let rest = merge_plain(rests).filter(|v| validator().is_valid(v))?;
+        let mut roster = serde_json::from_value::<Roster>(rest).ok()?;
+        roster.users = users.into_iter().flatten().collect();
+        Some(roster)
+    });
     let Some(roster) = roster else {
         return load_located(sources);
     };

@@ -307,16 +307,15 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, Diagnostic> {
     std::fs::read(path).map_err(|e| Diagnostic::new(here(), format!("cannot read file: {e}")))
 }
 
-/// The fast path: YAML straight to JSON with the options [`parse`] uses, without
-/// locations. `None` for anything [`parse`] might refuse or read differently (a retired
-/// key, a non-mapping top level, any parser error): the caller then takes the slow path.
-pub fn parse_plain(bytes: &[u8]) -> Option<Value> {
-    let text = std::str::from_utf8(bytes).ok()?;
+/// The fast path: YAML text (a file, or a chunk of one) straight to JSON with the
+/// options [`parse`] uses, without locations. `None` for anything [`parse`] might refuse
+/// or read differently (a retired key, any parser error): the caller then takes the
+/// slow path.
+pub(super) fn parse_value(text: &str) -> Option<Value> {
     if text.contains("ring_groups") {
         return None;
     }
-    let value: Value = serde_saphyr::from_str_with_options(text, options()).ok()?;
-    value.is_object().then_some(value)
+    serde_saphyr::from_str_with_options(text, options()).ok()
 }
 
 /// Parses YAML bytes that claim to come from `path`.

@@ -408,7 +408,7 @@ pub struct UserDecl {
     pub addons: Option<Vec<String>>,
     /// Talkdesk Phone settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<PhoneSettings>,
+    pub phone: Option<Box<PhoneSettings>>,
     /// Claims a user that another system manages: the live `externalId` it carries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,

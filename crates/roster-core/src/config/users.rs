@@ -1,0 +1,244 @@
+//! The fast path's users: validated and typed one at a time, never as one JSON tree of
+//! the whole list, and in a large file parsed on every core.
+//!
+//! A file's `users:` list is cut at its entries only when it is laid out plainly: a
+//! `users:` line at the top level followed by block entries (`- `) at one indentation.
+//! YAML's indentation rules keep such a line from belonging to anything but that list
+//! (block scalars, continued plain or quoted scalars and flow collections inside an
+//! entry are all indented deeper). Every chunk must parse into exactly the entries it
+//! was cut at, with the parser options of the whole file; a chunk that does not (an
+//! alias to an anchor in another chunk, say), any other layout, and any user that does
+//! not match the schema returns `None`, and the caller parses and locates the file
+//! whole, so what a roster means never depends on this path.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Map, Value};
+
+use super::source;
+use super::types::UserDecl;
+
+/// Below this many entries a second thread costs more than it saves.
+const MIN_SPLIT: usize = 4_000;
+/// Entries per chunk: small enough that a chunk's JSON tree lives briefly.
+const CHUNK: usize = 1_000;
+
+/// One file on the fast path: the document with an empty `users` list, and its users.
+pub(super) struct Parsed {
+    /// The file's document, with `users: []` when it declares users.
+    pub rest: Value,
+    /// The users it declares, in order, each valid against the schema.
+    pub users: Vec<UserDecl>,
+}
+
+/// Parses one file for the fast path; `None` when anything needs the slow path.
+pub(super) fn parse(bytes: &[u8], root_schema: &Value) -> Option<Parsed> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    if let Some(cut) = cut(text) {
+        return split(text, &cut, root_schema);
+    }
+    let Value::Object(mut doc) = source::parse_value(text)? else {
+        return None;
+    };
+    let users = match doc.remove("users") {
+        Some(Value::Array(items)) => {
+            doc.insert("users".into(), Value::Array(Vec::new()));
+            typed(items, root_schema)?
+        }
+        // Not a list: the whole document's validation reports it.
+        Some(other) => {
+            doc.insert("users".into(), other);
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    Some(Parsed {
+        rest: Value::Object(doc),
+        users,
+    })
+}
+
+/// Where a plainly laid-out `users:` list sits in a file.
+struct Cut {
+    /// Byte offsets of the `users:` line and of the end of its list.
+    section: (usize, usize),
+    /// Byte offset of each entry's first line.
+    entries: Vec<usize>,
+}
+
+/// Finds the `users:` list and its entries, if the file is large and plain enough.
+fn cut(text: &str) -> Option<Cut> {
+    let mut lines = text.split_inclusive('\n').scan(0usize, |at, line| {
+        let start = *at;
+        *at += line.len();
+        Some((start, line))
+    });
+    let (key, key_line) = lines.find(|(_, l)| l.trim_end() == "users:")?;
+    let mut indent = None;
+    let mut entries = Vec::new();
+    let mut end = text.len();
+    for (start, line) in lines {
+        let body = line.trim_start_matches(' ');
+        if body.trim().is_empty() || body.starts_with('#') {
+            continue;
+        }
+        if body.starts_with('\t') {
+            return None;
+        }
+        let depth = line.len() - body.len();
+        let n = *indent.get_or_insert(depth);
+        let dash = body.starts_with("- ") || body.trim_end() == "-";
+        if depth == n && dash {
+            entries.push(start);
+        } else if depth <= n {
+            end = start;
+            break;
+        }
+    }
+    // A second `users:` line (in another section, or a duplicate key) is left to the
+    // whole-file parse.
+    let again = text[end..].lines().any(|l| l.trim_end() == "users:");
+    (entries.len() >= MIN_SPLIT && !again && key_line.ends_with('\n')).then_some(Cut {
+        section: (key, end),
+        entries,
+    })
+}
+
+/// Parses the chunks of a cut list on every core, and the rest of the file.
+fn split(text: &str, cut: &Cut, root_schema: &Value) -> Option<Parsed> {
+    let (section_start, section_end) = cut.section;
+    let rest_text = format!(
+        "{}users: []\n{}",
+        &text[..section_start],
+        &text[section_end..]
+    );
+    let rest = source::parse_value(&rest_text)?;
+    let starts = cut.entries.chunks(CHUNK).map(|c| c[0]);
+    let ends = starts.clone().skip(1).chain([section_end]);
+    let bounds: Vec<(usize, usize)> = starts.zip(ends).collect();
+    let chunks: Vec<OnceLock<Option<Vec<UserDecl>>>> =
+        bounds.iter().map(|_| OnceLock::new()).collect();
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(bounds.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(from, to)) = bounds.get(i) else {
+                        return;
+                    };
+                    let expected = CHUNK.min(cut.entries.len() - i * CHUNK);
+                    let users = match source::parse_value(&text[from..to]) {
+                        Some(Value::Array(items)) if items.len() == expected => {
+                            typed(items, root_schema)
+                        }
+                        _ => None,
+                    };
+                    let _ = chunks[i].set(users);
+                }
+            });
+        }
+    });
+    let mut users = Vec::with_capacity(cut.entries.len());
+    for chunk in chunks {
+        users.extend(chunk.into_inner().flatten()?);
+    }
+    Some(Parsed { rest, users })
+}
+
+/// Each user checked against the schema's user definition, then typed.
+fn typed(items: Vec<Value>, root_schema: &Value) -> Option<Vec<UserDecl>> {
+    let valid = validator(root_schema);
+    items
+        .into_iter()
+        .map(|v| {
+            valid
+                .is_valid(&v)
+                .then(|| serde_json::from_value(v).ok())
+                .flatten()
+        })
+        .collect()
+}
+
+/// The schema's user definition, compiled once.
+fn validator(root_schema: &Value) -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        let mut schema = Map::new();
+        schema.insert("$ref".into(), "#/$defs/UserDecl".into());
+        schema.insert("$defs".into(), root_schema["$defs"].clone());
+        jsonschema::draft202012::new(&Value::Object(schema))
+            .expect("the generated user schema compiles")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roster(users: usize, entry: impl Fn(usize) -> String) -> String {
+        let mut text =
+            String::from("version: 1\nprovider: { kind: talkdesk, account: acme }\nusers:\n");
+        for i in 0..users {
+            text.push_str(&entry(i));
+        }
+        text.push_str("teams:\n  - { name: Billing }\n");
+        text
+    }
+
+    /// The split path reads exactly what one whole parse reads, comments, multi-line
+    /// quoted names and flow lists spread over lines included.
+    #[test]
+    fn a_split_list_reads_as_the_whole_file() {
+        let text = roster(MIN_SPLIT + 10, |i| {
+            format!(
+                "  # entry {i}\n  - email: u{i}@acme.example\n    name: \"User\n      {i}\"\n    role: Agent\n    teams: [\n      Billing ]\n"
+            )
+        });
+        assert!(cut(&text).is_some());
+        let parsed = parse(text.as_bytes(), super::super::schema_once()).unwrap();
+        let whole: super::super::Roster =
+            serde_json::from_value(source::parse_value(&text).unwrap()).unwrap();
+        assert_eq!(parsed.users, whole.users);
+        assert_eq!(parsed.users.len(), MIN_SPLIT + 10);
+        assert_eq!(
+            parsed.rest["teams"],
+            serde_json::json!([{ "name": "Billing" }])
+        );
+        assert_eq!(parsed.rest["users"], serde_json::json!([]));
+    }
+
+    /// An alias to an anchor in another chunk, and an invalid user, send the file to
+    /// the slow path instead of reading differently.
+    #[test]
+    fn what_a_chunk_cannot_read_alone_takes_the_slow_path() {
+        let aliased = roster(MIN_SPLIT + 10, |i| match i {
+            0 => "  - &first { email: a@acme.example, name: A, role: Agent }\n".into(),
+            n if n == CHUNK + 1 => "  - *first\n".into(),
+            _ => format!("  - {{ email: u{i}@acme.example, name: U, role: Agent }}\n"),
+        });
+        assert!(cut(&aliased).is_some());
+        assert!(parse(aliased.as_bytes(), super::super::schema_once()).is_none());
+        let invalid = roster(MIN_SPLIT + 10, |i| {
+            let status = if i == 7 { ", status: disabled" } else { "" };
+            format!("  - {{ email: u{i}@acme.example, name: U, role: Agent{status} }}\n")
+        });
+        assert!(parse(invalid.as_bytes(), super::super::schema_once()).is_none());
+    }
+
+    #[test]
+    fn small_or_unusual_lists_are_not_cut() {
+        let small = roster(10, |i| {
+            format!("  - {{ email: u{i}@acme.example, name: U, role: A }}\n")
+        });
+        assert!(cut(&small).is_none());
+        assert!(cut("users: [ { email: a@acme.example } ]\n").is_none());
+        let tabbed = roster(MIN_SPLIT + 1, |i| {
+            let tab = if i == 3 { "\t" } else { "  " };
+            format!("{tab}- {{ email: u{i}@acme.example, name: U, role: A }}\n")
+        });
+        assert!(cut(&tabbed).is_none());
+    }
+}
