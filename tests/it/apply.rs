@@ -133,11 +133,17 @@ fn ten_thousand_users_in_few_requests() {
     let pages = 10_050usize.div_ceil(50);
     assert_eq!(count("/users"), pages);
     assert_eq!(count("/scim/v2/Users"), pages);
-    assert_eq!(count("/ccaas/queues/rg-1/users"), pages);
+    // The member list carries no count: after 8 pages (the concurrency) it is read
+    // ahead by number, which asks for at most 7 pages past its end.
+    let members = count("/ccaas/queues/rg-1/users");
+    assert!(
+        (pages..pages + 8).contains(&members),
+        "{members} member pages"
+    );
     assert_eq!(count("/ccaas/queues"), 1);
     let documented = 3 * pages + 1;
     assert!(
-        requests.len() <= documented + 5,
+        requests.len() <= documented + 5 + 7,
         "{} requests for {documented} pages",
         requests.len()
     );

@@ -14,6 +14,7 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::{CLIENT_ID, CLIENT_SECRET, SandboxUser, Shared, State, lock};
+use roster_core::model::Named;
 
 /// A CloudTalk answer: the status inside `responseData` too.
 fn answer(status: StatusCode, data: Value) -> Response {
@@ -82,7 +83,9 @@ fn agent_json(u: &SandboxUser) -> Value {
     a
 }
 
-fn page(items: Vec<Value>, q: &HashMap<String, String>) -> Response {
+/// One page of `items` in the `responseData` envelope; only the page's items become
+/// JSON, so a 100,000-agent company is served a page at a time.
+fn page<T>(items: &[T], json: impl Fn(&T) -> Value, q: &HashMap<String, String>) -> Response {
     let limit: usize = match q.get("limit").map(|l| l.parse::<usize>()) {
         None => 10,
         Some(Ok(n)) if (1..=1000).contains(&n) => n,
@@ -101,9 +104,10 @@ fn page(items: Vec<Value>, q: &HashMap<String, String>) -> Response {
         .max(1);
     let total = items.len();
     let data: Vec<Value> = items
-        .into_iter()
-        .skip((number - 1) * limit)
+        .iter()
+        .skip((number - 1).saturating_mul(limit))
         .take(limit)
+        .map(json)
         .collect();
     answer(
         StatusCode::OK,
@@ -120,13 +124,14 @@ async fn list_agents(
         return *r;
     }
     let st = lock(&s.state);
-    let items = st
-        .users
-        .iter()
-        .filter(|u| q.get("id").is_none_or(|id| &u.id == id))
-        .map(|u| json!({"Agent": agent_json(u)}))
-        .collect();
-    page(items, &q)
+    let agent = |u: &SandboxUser| json!({"Agent": agent_json(u)});
+    match q.get("id") {
+        Some(id) => {
+            let found: Vec<&SandboxUser> = st.users.iter().filter(|u| &u.id == id).collect();
+            page(&found, |u| agent(u), &q)
+        }
+        None => page(&st.users, agent, &q),
+    }
 }
 
 async fn list_groups(
@@ -138,12 +143,8 @@ async fn list_groups(
         return *r;
     }
     let st = lock(&s.state);
-    let items = st
-        .teams
-        .iter()
-        .map(|g| json!({"Groups": {"id": num(&g.id), "internal_name": g.name}}))
-        .collect();
-    page(items, &q)
+    let group = |g: &Named| json!({"Groups": {"id": num(&g.id), "internal_name": g.name}});
+    page(&st.teams, group, &q)
 }
 
 /// Per-field problems of an agent body, CloudTalk style.

@@ -137,9 +137,16 @@ pub struct Shared {
     tokens: Mutex<HashMap<String, (Instant, Vec<String>)>>,
     limiter: Option<DefaultDirectRateLimiter>,
     scim_limiter: Option<DefaultDirectRateLimiter>,
+    /// Each queue's members (indexes into `State::users`), and the number of changes
+    /// the index was built after: a 100,000-member queue is served page by page
+    /// without a scan of every user per page.
+    members: Mutex<Option<(usize, MemberIndex)>>,
     /// When the server started, for the request log's times.
     started: Instant,
 }
+
+/// Queue ID → the indexes in `State::users` of its members, in user order.
+type MemberIndex = HashMap<String, Arc<[usize]>>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A handler that panicked mid-change cannot leave a half-applied change behind
@@ -165,6 +172,7 @@ impl Shared {
             tokens: Mutex::new(HashMap::new()),
             limiter,
             scim_limiter,
+            members: Mutex::new(None),
             started: Instant::now(),
         })
     }
@@ -190,6 +198,32 @@ impl Shared {
     /// A copy of the current state.
     pub fn snapshot(&self) -> State {
         lock(&self.state).clone()
+    }
+
+    /// The members of `queue` in `st` (the locked state), by index into its users. The
+    /// index is rebuilt after any change: every change is one history entry, made
+    /// under the state's lock.
+    fn queue_members(&self, st: &State, queue: &str) -> Arc<[usize]> {
+        let changes = lock(&self.history).len();
+        let mut cached = lock(&self.members);
+        if cached.as_ref().is_none_or(|(built, _)| *built != changes) {
+            let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+            for (i, u) in st.users.iter().enumerate() {
+                for q in &u.queues {
+                    let members = index.entry(q.clone()).or_default();
+                    // A queue listed twice on one user is one membership.
+                    if members.last() != Some(&i) {
+                        members.push(i);
+                    }
+                }
+            }
+            let index = index.into_iter().map(|(q, m)| (q, m.into())).collect();
+            *cached = Some((changes, index));
+        }
+        cached
+            .as_ref()
+            .and_then(|(_, index)| index.get(queue).cloned())
+            .unwrap_or_else(|| Arc::from([]))
     }
 
     /// Applies `f` to the state; when it succeeds, records the change and persists.

@@ -161,24 +161,34 @@ async fn list_users(
         .unwrap_or(cap)
         .min(cap);
     let st = lock(&s.state);
-    let filter = eq_filter(&q);
-    let matches: Vec<&SandboxUser> = st
-        .users
-        .iter()
-        .filter(|u| match &filter {
-            Some((a, v)) if a == "username" => u.email.eq_ignore_ascii_case(v),
-            Some(_) => false,
-            None => true,
-        })
-        .collect();
-    // Only the page is serialized: a 100,000-user account is read page by page.
-    let page: Vec<Value> = matches
-        .iter()
-        .skip(start - 1)
-        .take(count)
-        .map(|u| user_json(&st, u))
-        .collect();
-    let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": matches.len(), "startIndex": start, "itemsPerPage": page.len()});
+    // Only the page is serialized, and unfiltered the page is a slice: a 100,000-user
+    // account is read a page per request, without a scan of the account per page.
+    let (page, total): (Vec<Value>, usize) = match eq_filter(&q) {
+        None => (
+            st.users
+                .iter()
+                .skip(start - 1)
+                .take(count)
+                .map(|u| user_json(&st, u))
+                .collect(),
+            st.users.len(),
+        ),
+        Some((attr, value)) => {
+            let matches: Vec<&SandboxUser> = st
+                .users
+                .iter()
+                .filter(|u| attr == "username" && u.email.eq_ignore_ascii_case(&value))
+                .collect();
+            let page = matches
+                .iter()
+                .skip(start - 1)
+                .take(count)
+                .map(|u| user_json(&st, u))
+                .collect();
+            (page, matches.len())
+        }
+    };
+    let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": total, "startIndex": start, "itemsPerPage": page.len()});
     // RFC 7644 lets a server leave Resources out when there are none; this one does.
     if !page.is_empty() {
         body["Resources"] = Value::Array(page);

@@ -83,6 +83,52 @@ fn relative(href: &str, base: &str) -> String {
     }
 }
 
+/// A link that pages by number (`page=N`) as a template (`page={}`) and its `N`: the
+/// pages after it can then be asked for by number, as the links would have led.
+fn numbered(link: &str) -> Option<(String, usize)> {
+    let (path, query) = link.split_once('?')?;
+    let mut number = None;
+    let params: Vec<&str> = query
+        .split('&')
+        .map(|p| match p.strip_prefix("page=").map(str::parse::<usize>) {
+            Some(Ok(n)) if number.is_none() => {
+                number = Some(n);
+                "page={}"
+            }
+            _ => p,
+        })
+        .collect();
+    number.map(|n| (format!("{path}?{}", params.join("&")), n))
+}
+
+/// The pages from `first` of a list whose length is unknown but whose links page by
+/// number: `concurrency` at a time, in order, until a page has no `next`. A list of
+/// `n` more pages costs `n` requests plus at most `concurrency - 1` past its end
+/// (answered with empty pages or errors, which are not read) instead of `n` round
+/// trips one after another.
+async fn read_ahead<T: DeserializeOwned>(
+    http: &HttpClient,
+    (template, first): (String, usize),
+    concurrency: usize,
+    keep: &mut impl FnMut(Vec<T>, &str) -> Result<(), ProviderError>,
+) -> Result<(), ProviderError> {
+    let mut pages = stream::iter(first..=MAX_ITEMS / PER_PAGE)
+        .map(|n| {
+            let u = template.replace("page={}", &format!("page={n}"));
+            async move { page::<T>(http, &u).await.map(|p| (p, u)) }
+        })
+        .buffered(concurrency.max(1));
+    while let Some(p) = pages.next().await {
+        let (p, u) = p?;
+        let last = p.links.next.is_none();
+        keep(p.embedded.into_items(), &u)?;
+        if last {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Every item of the list at `path` (which has no query of its own, or `query` with a
 /// leading `&`), read `concurrency` pages at a time.
 pub async fn read_all<T: DeserializeOwned + Identified>(
@@ -142,7 +188,9 @@ pub async fn read_all<T: DeserializeOwned + Identified>(
                 keep(p.embedded.into_items(), &u)?;
             }
         }
-        // No count: follow the links, one page after another.
+        // No count: follow the links. A list still going after `concurrency` pages,
+        // whose links page by number, is read ahead; a short one costs no request past
+        // its end.
         None => {
             let mut hops = 0;
             while let Some(href) = next.take() {
@@ -151,6 +199,12 @@ pub async fn read_all<T: DeserializeOwned + Identified>(
                     break;
                 }
                 let u = relative(&href, http.base_url());
+                if hops > concurrency
+                    && let Some(numbered) = numbered(&u)
+                {
+                    read_ahead(http, numbered, concurrency, &mut keep).await?;
+                    break;
+                }
                 let p: HalPage<T> = page(http, &u).await?;
                 next = p.links.next.as_ref().map(|l| l.href.clone());
                 keep(p.embedded.into_items(), &u)?;
@@ -163,6 +217,17 @@ pub async fn read_all<T: DeserializeOwned + Identified>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_that_page_by_number_become_templates() {
+        assert_eq!(
+            numbered("/ccaas/queues/q1/users?per_page=50&page=9"),
+            Some(("/ccaas/queues/q1/users?per_page=50&page={}".into(), 9))
+        );
+        assert_eq!(numbered("/ccaas/queues/q1/users?cursor=abc"), None);
+        assert_eq!(numbered("/ccaas/queues/q1/users?page=last"), None);
+        assert_eq!(numbered("/ccaas/queues/q1/users"), None);
+    }
 
     #[test]
     fn links_become_paths() {

@@ -16,6 +16,7 @@ mod hal;
 mod phone;
 mod queues;
 mod scim;
+mod scim_resource;
 
 use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroU32;
@@ -112,7 +113,7 @@ impl Settings {
         if let Some(rps) = var("TALKDESK_SCIM_RPS") {
             s.scim_rps = Some(rps.parse().map_err(|_| {
                 ProviderError::Setup(format!(
-                    "TALKDESK_SCIM_RPS must be a positive whole number, not `{rps}`"
+                    "TALKDESK_SCIM_RPS must be a positive whole number, not {rps:?}"
                 ))
             })?);
         }
@@ -245,7 +246,7 @@ impl Talkdesk {
         Ok(Talkdesk {
             rest,
             queues,
-            scim: scim_http.map(|h| scim::Scim::new(h, settings.concurrency)),
+            scim: scim_http.map(|h| scim::Scim::new(h, settings.concurrency, settings.write)),
             concurrency: settings.concurrency.max(1),
             gaps: RwLock::new(Gaps::default()),
             rest_ids: RwLock::new(HashMap::new()),
@@ -642,7 +643,7 @@ impl Writer for Talkdesk {
                 "Talkdesk deactivates; it has no offboard".into(),
             )),
             Action::CreateTeam => Err(ProviderError::Unsupported(format!(
-                "Talkdesk has no API that creates teams: create `{}` in the admin console",
+                "Talkdesk has no API that creates teams: create {:?} in the admin console",
                 change.key
             ))),
         }

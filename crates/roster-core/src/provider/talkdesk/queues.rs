@@ -44,7 +44,8 @@ impl Queues {
             .collect();
         let members: Vec<(String, Vec<QueueMember>)> = stream::iter(wanted)
             .map(|(path, name)| async move {
-                let m = hal::read_all::<QueueMember>(&self.http, &path, "", 1).await?;
+                let m =
+                    hal::read_all::<QueueMember>(&self.http, &path, "", self.concurrency).await?;
                 Ok::<_, ProviderError>((name, m))
             })
             .buffer_unordered(self.concurrency)
@@ -91,7 +92,7 @@ impl Queues {
                     })
                     .ok_or_else(|| {
                         ProviderError::Unsupported(format!(
-                            "{email}: queue `{n}` does not exist in the account"
+                            "{email}: queue {n:?} does not exist in the account"
                         ))
                     })
             })
@@ -136,7 +137,7 @@ impl Queues {
                             .as_ref()
                             .map(|q| names.get(q).cloned().unwrap_or_else(|| q.clone()));
                         format!(
-                            "queue `{}`: {}",
+                            "queue {:?}: {}",
                             queue.unwrap_or_default(),
                             e.description
                                 .clone()

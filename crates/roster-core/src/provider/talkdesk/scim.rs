@@ -12,11 +12,13 @@ use std::sync::RwLock;
 
 use futures_util::{StreamExt, stream};
 use reqwest::Method;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::contract::{
     SCIM_COUNT, SCIM_EXTENSION, SCIM_PATCH_SCHEMA, SCIM_USER_SCHEMA, lower_keys, paths,
 };
+use super::scim_resource::{ListResponse, Resource, Scalar};
 use crate::model::{Status, User};
 use crate::plan::Change;
 use crate::provider::ProviderError;
@@ -31,15 +33,12 @@ pub struct Scim {
     concurrency: usize,
     /// Whether the server accepts PATCH (from `/ServiceProviderConfig`).
     patch: RwLock<bool>,
-    /// Each user's resource as last read, by ID, for PUTs that keep what they do not
-    /// change.
+    /// Whether reads keep each resource for a later PUT (a provider that writes).
+    keep: bool,
     /// Each user as read, as compact JSON text (a tenth of a parsed value's memory), so
-    /// a PUT sends the user back whole with only the planned attributes changed.
+    /// a PUT sends the user back whole with only the planned attributes changed; a
+    /// user missing here is read again before its PUT.
     resources: RwLock<HashMap<String, Box<str>>>,
-}
-
-fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer).and_then(Value::as_str)
 }
 
 /// Semicolon-separated names (doc: `rolesString`, `teamsString`).
@@ -54,71 +53,53 @@ fn names(s: Option<&str>) -> BTreeSet<String> {
 
 /// A SCIM user as the planner sees it; `None` without `id` or `userName`.
 pub fn to_user(raw: &Value) -> Option<User> {
-    let v = lower_keys(raw);
-    let ext = v
-        .get(SCIM_EXTENSION.to_lowercase())
-        .cloned()
-        .unwrap_or(Value::Null);
-    let given = text(&v, "/name/givenname").unwrap_or_default();
-    let family = text(&v, "/name/familyname").unwrap_or_default();
+    Resource::deserialize(raw).ok().and_then(user_of)
+}
+
+/// The user a resource describes; `None` without `id` or `userName`.
+fn user_of(r: Resource) -> Option<User> {
+    let [given, family, formatted] = r.name.map(Scalar::into_text);
+    let (given, family) = (given.unwrap_or_default(), family.unwrap_or_default());
     // A one-word name is sent with the word as both parts (Talkdesk requires both),
     // so both parts alike read back as that one word.
-    let name = match (given, family, text(&v, "/name/formatted")) {
-        ("", "", Some(f)) => f.to_string(),
-        (g, f, _) if g == f => g.to_string(),
-        _ => format!("{given} {family}").trim().to_string(),
+    let name = match (given.as_str(), family.as_str(), formatted) {
+        ("", "", Some(f)) => f,
+        (g, f, _) if g == f => given,
+        (g, f, _) => format!("{g} {f}").trim().to_string(),
     };
-    let id = match v.get("id")? {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
+    let [roles, teams] = r.roles_teams.map(Scalar::into_text);
     Some(User {
-        id,
-        email: text(&v, "/username")?.to_string(),
+        id: r.id.into_text()?,
+        email: r.user_name.into_text()?,
         name,
-        role: names(text(&ext, "/rolesstring")).into_iter().next(),
-        status: if v.get("active").and_then(Value::as_bool).unwrap_or(true) {
-            Status::Active
-        } else {
-            Status::Inactive
+        role: names(roles.as_deref()).into_iter().next(),
+        status: match r.active {
+            Scalar::Bool(false) => Status::Inactive,
+            _ => Status::Active,
         },
         pending: false,
-        teams: names(text(&ext, "/teamsstring")),
+        teams: names(teams.as_deref()),
         queues: BTreeSet::new(),
         extension: None,
         time_zone: None,
         language: None,
         addons: BTreeSet::new(),
         phone: None,
-        external_id: text(&v, "/externalid").map(String::from),
-        updated_at: text(&v, "/meta/version").map(String::from),
+        external_id: r.external_id.into_text(),
+        updated_at: r.version.into_text(),
     })
 }
 
-/// One ListResponse page: its resources, the total and the page size granted.
-/// `Resources` may be absent when there are none.
-pub fn list_page(mut v: Value) -> Result<(Vec<Value>, usize), String> {
-    let mut field = |name: &str| {
-        v.as_object_mut()
-            .and_then(|m| m.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)))
-            .map(|(_, v)| v.take())
-    };
-    let total = field("totalResults")
-        .as_ref()
-        .and_then(Value::as_u64)
-        .ok_or("the ListResponse has no totalResults")? as usize;
-    // Taken, not copied: a 100,000-user read holds each page once.
-    let resources = match field("Resources") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a,
-        Some(other) => return Err(format!("Resources is not a list: {other}")),
-    };
+/// The resources of one ListResponse page and its `totalResults`, or what is wrong.
+fn list_page<T>(page: ListResponse<T>) -> Result<(Vec<T>, usize), String> {
+    let total = page.total.ok_or("the ListResponse has no totalResults")?;
+    let resources = page.resources.ok_or("Resources is not a list")?;
     Ok((resources, total))
 }
 
-/// Users as they are read, page by page: each resource becomes a user and compact text
-/// as soon as its page arrives, so the pages are never all held at once.
+/// Users as they are read, page by page: each resource becomes a user as soon as its
+/// page arrives, so the pages are never all held at once; resources are kept as
+/// compact text only for a provider that writes.
 struct Read {
     users: Vec<User>,
     seen: std::collections::HashSet<String>,
@@ -126,25 +107,29 @@ struct Read {
 }
 
 impl Read {
-    fn with_capacity(n: usize) -> Read {
+    fn with_capacity(n: usize, keep: bool) -> Read {
         Read {
             users: Vec::with_capacity(n),
             seen: std::collections::HashSet::with_capacity(n),
-            resources: HashMap::with_capacity(n),
+            resources: HashMap::with_capacity(if keep { n } else { 0 }),
         }
     }
 
-    /// Takes one page's resources; a repeated user (a page shifted under concurrent
-    /// reads) is kept once.
-    fn page(&mut self, resources: Vec<Value>) -> Result<(), ProviderError> {
-        for r in resources {
-            let u = to_user(&r).ok_or_else(|| ProviderError::Decode {
-                request: format!("GET {}", paths::SCIM_USERS),
-                message: format!("a user without id or userName: {r}"),
-            })?;
+    /// Takes one page's users, each with its resource text when kept; a repeated user
+    /// (a page shifted under concurrent reads) is kept once.
+    fn page(&mut self, page: Vec<(Resource, Option<Box<str>>)>) -> Result<(), ProviderError> {
+        for (r, text) in page {
+            if !r.identified() {
+                return Err(ProviderError::Decode {
+                    request: format!("GET {}", paths::SCIM_USERS),
+                    message: format!("a user without id or userName: {r:?}"),
+                });
+            }
+            let Some(u) = user_of(r) else { continue };
             if self.seen.insert(u.id.clone()) {
-                self.resources
-                    .insert(u.id.clone(), r.to_string().into_boxed_str());
+                if let Some(text) = text {
+                    self.resources.insert(u.id.clone(), text);
+                }
                 self.users.push(u);
             }
         }
@@ -233,21 +218,25 @@ fn apply_attributes(resource: &mut Map<String, Value>, attrs: &[(String, Value)]
 }
 
 impl Scim {
-    /// The surface over `http` (base URL `{api}/scim/v2`).
-    pub fn new(http: HttpClient, concurrency: usize) -> Self {
+    /// The surface over `http` (base URL `{api}/scim/v2`); `keep`: reads keep each
+    /// resource for a later PUT.
+    pub fn new(http: HttpClient, concurrency: usize, keep: bool) -> Self {
         Scim {
             http,
             concurrency: concurrency.max(1),
+            keep,
             patch: RwLock::new(false),
             resources: RwLock::new(HashMap::new()),
         }
     }
 
-    async fn list_request(
+    /// One ListResponse page from `start`, its resources decoded as `T` (the
+    /// attributes roster reads, or whole values), and the total.
+    async fn list_request<T: serde::de::DeserializeOwned>(
         &self,
         start: usize,
         filter: Option<&str>,
-    ) -> Result<(Vec<Value>, usize), ProviderError> {
+    ) -> Result<(Vec<T>, usize), ProviderError> {
         let mut url = format!(
             "{}?startIndex={start}&count={SCIM_COUNT}",
             paths::SCIM_USERS
@@ -255,14 +244,38 @@ impl Scim {
         if let Some(f) = filter {
             url.push_str(&format!("&filter={}", crate::provider::url_encode(f)));
         }
-        let (_, v) = self
+        let (_, bytes) = self
             .http
-            .send(Method::GET, &url, None, Idempotence::Safe)
+            .send_bytes(Method::GET, &url, None, Idempotence::Safe)
             .await?;
-        list_page(v).map_err(|m| ProviderError::Decode {
-            request: format!("GET {}", paths::SCIM_USERS),
-            message: m,
-        })
+        serde_json::from_slice::<ListResponse<T>>(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(list_page)
+            .map_err(|m| ProviderError::Decode {
+                request: format!("GET {}", paths::SCIM_USERS),
+                message: m,
+            })
+    }
+
+    /// One page of users from `start`: straight into the attributes roster reads, or,
+    /// for a provider that writes, through whole values kept as compact text.
+    async fn users_page(
+        &self,
+        start: usize,
+    ) -> Result<(Vec<(Resource, Option<Box<str>>)>, usize), ProviderError> {
+        if !self.keep {
+            let (rs, total) = self.list_request::<Resource>(start, None).await?;
+            return Ok((rs.into_iter().map(|r| (r, None)).collect(), total));
+        }
+        let (values, total) = self.list_request::<Value>(start, None).await?;
+        let page = values
+            .into_iter()
+            .map(|v| {
+                let r = Resource::deserialize(&v).unwrap_or_default();
+                (r, Some(v.to_string().into_boxed_str()))
+            })
+            .collect();
+        Ok((page, total))
     }
 
     /// Whether PATCH is supported, from `/ServiceProviderConfig` (absent or unreadable:
@@ -290,7 +303,7 @@ impl Scim {
     /// the size, the rest go out `concurrency` at a time (the client's rate limit keeps
     /// them at Talkdesk's 4 requests per second).
     pub async fn read_users(&self) -> Result<Vec<User>, ProviderError> {
-        let (first, total) = self.list_request(1, None).await?;
+        let (first, total) = self.users_page(1).await?;
         if total > MAX_USERS {
             return Err(ProviderError::Decode {
                 request: format!("GET {}", paths::SCIM_USERS),
@@ -300,12 +313,12 @@ impl Scim {
             });
         }
         let step = first.len();
-        let mut read = Read::with_capacity(total);
+        let mut read = Read::with_capacity(total, self.keep);
         read.page(first)?;
         if step > 0 && step < total {
             let starts: Vec<usize> = (1 + step..=total).step_by(step).collect();
             let mut rest = stream::iter(starts)
-                .map(|s| self.list_request(s, None))
+                .map(|s| self.users_page(s))
                 .buffered(self.concurrency);
             while let Some(page) = rest.next().await {
                 read.page(page?.0)?;
@@ -317,10 +330,10 @@ impl Scim {
         Ok(read.users)
     }
 
-    /// Finds one user by email (`filter=userName eq`).
+    /// Finds one user by email (`filter=userName eq`), with its resource.
     pub async fn find(&self, email: &str) -> Result<Option<(User, Value)>, ProviderError> {
         let filter = format!("userName eq \"{}\"", email.replace('"', "\\\""));
-        let (found, _) = self.list_request(1, Some(&filter)).await?;
+        let (found, _) = self.list_request::<Value>(1, Some(&filter)).await?;
         Ok(found
             .into_iter()
             .filter_map(|r| to_user(&r).map(|u| (u, r)))
@@ -464,9 +477,61 @@ mod tests {
     }
 
     #[test]
+    fn a_page_reads_alike_from_the_wire_and_from_a_value() {
+        let page = json!({"totalResults": 2, "itemsPerPage": 2, "Resources": [
+            {"id": "7", "userName": "jane@acme.example", "name": {"givenName": "Jane", "familyName": "Doe"},
+             "emails": [{"value": "jane@acme.example"}], "meta": {"version": "W/\"3\""},
+             SCIM_EXTENSION: {"rolesString": "Agent;Supervisor", "teamsString": "Billing"}},
+            {"ID": 8, "userName": "solo@acme.example", "name": "not an object", "active": "no",
+             "Meta": null, "externalId": 42}
+        ]});
+        let wire: ListResponse<Resource> = serde_json::from_str(&page.to_string()).unwrap();
+        let value = ListResponse::<Resource>::deserialize(&page).unwrap();
+        assert_eq!(wire.resources, value.resources);
+        let users: Vec<User> = wire
+            .resources
+            .unwrap()
+            .into_iter()
+            .filter_map(user_of)
+            .collect();
+        assert_eq!(users[0].role.as_deref(), Some("Agent"));
+        assert_eq!(users[0].updated_at.as_deref(), Some("W/\"3\""));
+        assert_eq!((users[1].id.as_str(), users[1].name.as_str()), ("8", ""));
+        assert_eq!(
+            users[1].status,
+            Status::Active,
+            "a non-boolean `active` reads as active"
+        );
+        assert_eq!(users[1].external_id.as_deref(), Some("42"));
+    }
+
+    /// Mutated pages never panic the decoder.
+    #[test]
+    fn fuzz_list_page_decoding() {
+        let corpus = vec![
+            br#"{"totalResults": 1, "Resources": [{"id": "1", "userName": "a@acme.example", "name": {"givenName": "A", "familyName": "B"}, "active": true, "meta": {"version": "1"}, "urn:ietf:params:scim:schemas:extension:talkdesk:2.0:User": {"rolesString": "Agent"}}]}"#.to_vec(),
+        ];
+        let tokens: &[&[u8]] = &[b"null", b"-1", b"1e999", b"[]", b"{}", b"\"", b"true"];
+        let tried = crate::fuzzing::run(&corpus, tokens, |input| {
+            if let Ok(page) = serde_json::from_slice::<ListResponse<Resource>>(input) {
+                let _ = list_page(page).map(|(rs, _)| rs.into_iter().map(user_of).count());
+            }
+        });
+        assert!(tried > 0);
+    }
+
+    #[test]
     fn resources_may_be_absent() {
-        assert_eq!(list_page(json!({"totalResults": 0})).unwrap().1, 0);
-        assert!(list_page(json!({"Resources": []})).is_err());
+        let page = |v: Value| list_page(ListResponse::<Resource>::deserialize(&v).unwrap());
+        assert_eq!(page(json!({"totalResults": 0})).unwrap().1, 0);
+        assert_eq!(
+            page(json!({"TOTALRESULTS": 2, "resources": null}))
+                .unwrap()
+                .1,
+            2
+        );
+        assert!(page(json!({"Resources": []})).is_err());
+        assert!(page(json!({"totalResults": 1, "Resources": {"id": "1"}})).is_err());
     }
 
     #[test]
