@@ -1,7 +1,7 @@
 //! Semantic checks that a JSON Schema cannot express: uniqueness, references, admin
 //! floors, and values that need a maintained table (time zones, languages, countries).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::str::FromStr;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -230,14 +230,16 @@ impl Checker<'_> {
                 );
             }
             self.email_domain(email, &ptr);
-            if let Some(first) = self.emails.insert(email.to_lowercase(), ptr.clone()) {
-                self.dup(&format!("email {email}"), &first, &ptr);
-            }
-            if ignored.is_match(email.to_lowercase()) {
+            let lower = email.to_lowercase();
+            // Most rosters ignore nobody: skip the glob match then.
+            if !ignored.is_empty() && ignored.is_match(&lower) {
                 self.out.push(
                     Diagnostic::new(self.at(&ptr), format!("{email} matches a `policy.ignore` pattern, so roster would never manage it"))
                         .hint("remove the user or narrow the ignore pattern"),
                 );
+            }
+            if let Some(first) = self.emails.insert(lower, ptr.clone()) {
+                self.dup(&format!("email {email}"), &first, &ptr);
             }
         }
     }
@@ -390,15 +392,16 @@ impl Checker<'_> {
     /// Whether a user's extensions are not reserved and no other user's.
     fn extensions(&mut self, u: &UserDecl, base: &str) {
         let exts = [
-            (format!("{base}/extension"), u.extension.as_ref()),
+            ("extension", u.extension.as_ref()),
             (
-                format!("{base}/phone/extension"),
+                "phone/extension",
                 u.phone.as_ref().and_then(|p| p.extension.as_ref()),
             ),
         ];
         let mut own: Option<&String> = None;
-        for (ptr, ext) in exts {
+        for (field, ext) in exts {
             let Some(ext) = ext else { continue };
+            let ptr = format!("{base}/{field}");
             if is_reserved_extension(ext) {
                 self.out.push(
                     Diagnostic::new(self.at(&ptr), format!("extension {ext} is reserved for emergency services"))
