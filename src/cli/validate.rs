@@ -32,11 +32,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     match result {
         Ok(loaded) => {
             let r = &loaded.roster;
+            let count =
+                |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
             let summary = format!(
-                "{} users, {} roles, {} teams: valid",
-                r.users.len(),
-                r.roles.len(),
-                r.teams.len()
+                "{}, {}, {}: valid",
+                count(r.users.len(), "user"),
+                count(r.roles.len(), "role"),
+                count(r.teams.len(), "team")
             );
             if json {
                 let v = serde_json::json!({"valid": true, "users": r.users.len(), "roles": r.roles.len(), "teams": r.teams.len(), "errors": [], "warnings": loaded.warnings});
