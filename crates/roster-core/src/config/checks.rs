@@ -482,8 +482,13 @@ impl Checker<'_> {
         {
             self.out.push(
                 Diagnostic::new(
-                    // At `users:`, where the remedy goes, unless no user is declared.
-                    self.map.key("/users"),
+                    // At `min_admins` when the roster sets it, else at `users:`, where the
+                    // remedy goes (an unset pointer falls back to its parent's place).
+                    if self.at("/policy/min_admins") != self.at("/policy") {
+                        self.at("/policy/min_admins")
+                    } else {
+                        self.map.key("/users")
+                    },
                     format!(
                         "{} active administrator{} declared; `policy.min_admins` asks for at least {}",
                         admins_active.len(),
@@ -491,7 +496,7 @@ impl Checker<'_> {
                         policy.min_admins.max(1)
                     ),
                 )
-                .hint("give more active users a role with `admin: true`: an account without an administrator is locked out"),
+                .hint("give more active users a role with `admin: true`, or lower `policy.min_admins` (an account without an administrator is locked out)"),
             );
         }
         for (i, email) in policy.required_admins.iter().enumerate() {
