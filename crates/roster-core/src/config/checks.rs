@@ -496,7 +496,11 @@ impl Checker<'_> {
                         policy.min_admins.max(1)
                     ),
                 )
-                .hint("give more active users a role with `admin: true`, or lower `policy.min_admins` (an account without an administrator is locked out)"),
+                .hint(if policy.min_admins > 1 {
+                    "give more active users a role with `admin: true`, or lower `policy.min_admins` (an account without an administrator is locked out)"
+                } else {
+                    "give an active user a role with `admin: true`: an account without an administrator is locked out"
+                }),
             );
         }
         for (i, email) in policy.required_admins.iter().enumerate() {

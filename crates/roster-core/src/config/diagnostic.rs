@@ -37,6 +37,13 @@ impl Loc {
         }
     }
 
+    /// The value as the file writes it at this place (the span a caret would underline).
+    pub fn written(&self) -> Option<&str> {
+        let text = self.text.as_deref()?;
+        let col = usize::try_from(self.col).ok()?;
+        Some(&text[span(text, col)])
+    }
+
     /// The same place, quoting its line from `source` (the whole file).
     pub fn quoting(mut self, source: &[u8]) -> Self {
         self.text = line_of(source, self.line);

@@ -37,7 +37,14 @@ const PATTERNS: [(&str, &str, &str); 4] = [
 pub(super) fn schema_errors(value: &Value, map: &SourceMap) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = validator()
         .iter_errors(value)
-        .map(|e| translate(value, map, e.instance_path().as_str(), e.kind()))
+        .flat_map(|e| match e.kind() {
+            // One message per unknown field, not only the first.
+            Kind::AdditionalProperties { unexpected } => unexpected
+                .iter()
+                .map(|field| unknown_field(value, map, e.instance_path().as_str(), field))
+                .collect(),
+            kind => vec![translate(value, map, e.instance_path().as_str(), kind)],
+        })
         .collect();
     sort(&mut out);
     out
@@ -49,20 +56,6 @@ fn translate(root: &Value, map: &SourceMap, ptr: &str, kind: &Kind) -> Diagnosti
     let here = context(root, ptr);
     let at = map.value(ptr);
     match kind {
-        Kind::AdditionalProperties { unexpected } => {
-            let field = unexpected.first().cloned().unwrap_or_default();
-            let child = format!("{ptr}/{}", field.replace('~', "~0").replace('/', "~1"));
-            let known = schema_at(ptr).map(field_names).unwrap_or_default();
-            let known: Vec<&str> = known.iter().map(String::as_str).collect();
-            let place = if ptr.is_empty() {
-                " at the top level".to_string()
-            } else {
-                here
-            };
-            Diagnostic::new(map.key(&child), format!("unknown field `{field}`{place}")).hint(
-                suggest::hint(&field, &known, "check the spelling", "fields here"),
-            )
-        }
         Kind::Required { property } => {
             let field = property.as_str().unwrap_or_default();
             Diagnostic::new(at, format!("`{field}` is missing{here}"))
@@ -74,20 +67,30 @@ fn translate(root: &Value, map: &SourceMap, ptr: &str, kind: &Kind) -> Diagnosti
         }
         Kind::Type { .. } => {
             let expected = expected_type(ptr);
-            Diagnostic::new(at, format!("{subject} must be {expected}{here}"))
-                .hint(type_hint(root.pointer(ptr), ptr))
+            let hint = type_hint(root.pointer(ptr), ptr, at.written());
+            Diagnostic::new(at, format!("{subject} must be {expected}{here}")).hint(hint)
         }
         Kind::Constant { expected_value } => {
             Diagnostic::new(at, format!("{subject} must be `{expected_value}`{here}"))
                 .hint(format!("write `{expected_value}`"))
         }
-        Kind::Minimum { limit } => {
-            Diagnostic::new(at, format!("{subject} must be at least {limit}{here}"))
-                .hint(format!("write a whole number from {limit} up"))
-        }
-        Kind::Maximum { limit } => {
-            Diagnostic::new(at, format!("{subject} must be at most {limit}{here}"))
-                .hint(format!("write a number from 0 to {limit}"))
+        Kind::Minimum { .. } | Kind::Maximum { .. } => {
+            let bound = |k: &str| schema_at(ptr).and_then(|s| s.get(k).and_then(Value::as_f64));
+            let (message, hint) = match (bound("minimum"), bound("maximum"), kind) {
+                (Some(lo), Some(hi), _) if lo == hi => {
+                    (format!("must be {lo}"), format!("write `{lo}`"))
+                }
+                (lo, Some(hi), Kind::Maximum { .. }) => (
+                    format!("must be at most {hi}"),
+                    format!("write a number from {} to {hi}", lo.unwrap_or(0.0)),
+                ),
+                (Some(lo), _, _) => (
+                    format!("must be at least {lo}"),
+                    format!("write a number from {lo} up"),
+                ),
+                _ => ("is out of range".into(), FORMAT_HINT.into()),
+            };
+            Diagnostic::new(at, format!("{subject} {message}{here}")).hint(hint)
         }
         Kind::MinLength { limit: 1 } => Diagnostic::new(at, format!("{subject} is empty{here}"))
             .hint("write a value, or remove the line"),
@@ -111,6 +114,24 @@ fn translate(root: &Value, map: &SourceMap, ptr: &str, kind: &Kind) -> Diagnosti
         other => Diagnostic::new(at, format!("{subject} is not valid: {other:?}{here}"))
             .hint(FORMAT_HINT),
     }
+}
+
+/// A field the schema does not allow at `ptr`, with the nearest one it does.
+fn unknown_field(root: &Value, map: &SourceMap, ptr: &str, field: &str) -> Diagnostic {
+    let child = format!("{ptr}/{}", field.replace('~', "~0").replace('/', "~1"));
+    let known = schema_at(ptr).map(field_names).unwrap_or_default();
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    let place = if ptr.is_empty() {
+        " at the top level".to_string()
+    } else {
+        context(root, ptr)
+    };
+    Diagnostic::new(map.key(&child), format!("unknown field `{field}`{place}")).hint(suggest::hint(
+        field,
+        &known,
+        "check the spelling",
+        "fields here",
+    ))
 }
 
 /// What a message calls the value at `ptr`: "`status`", "each entry of `users`", or
@@ -139,7 +160,12 @@ fn context(root: &Value, ptr: &str) -> String {
     let field = parts
         .next()
         .filter(|f| f.contains('/'))
-        .map(|f| format!(", `{}`", f.replace('/', ".")))
+        .map(|f| {
+            format!(
+                ", `{}`",
+                f.replace('/', ".").replace("~1", "/").replace("~0", "~")
+            )
+        })
         .unwrap_or_default();
     let text = |k: &str| entry.get(k).and_then(Value::as_str);
     match (section, text("email"), text("name")) {
@@ -172,7 +198,9 @@ fn expected_type(ptr: &str) -> &'static str {
 }
 
 /// What to write instead of a value of the wrong type.
-fn type_hint(value: Option<&Value>, ptr: &str) -> String {
+/// What to write instead of a value of the wrong type; `written` is the value as the
+/// file has it (`0012345`, where the parsed number would be 12345).
+fn type_hint(value: Option<&Value>, ptr: &str, written: Option<&str>) -> String {
     match (value, expected_type(ptr)) {
         (Some(Value::Number(_)), _) if ptr.ends_with("extension") => {
             "quote extensions so leading zeros survive: extension: \"2001\"".into()
@@ -181,7 +209,10 @@ fn type_hint(value: Option<&Value>, ptr: &str) -> String {
             format!("write `true` or `false`: YAML 1.2 reads `{s}` as text, not as a yes or no")
         }
         (Some(v @ (Value::Number(_) | Value::Bool(_))), "text") => {
-            format!("quote it: \"{v}\"")
+            format!(
+                "quote it: \"{}\"",
+                written.map_or_else(|| v.to_string(), str::to_string)
+            )
         }
         (Some(Value::String(s)), list) if list.starts_with("a list") => {
             format!("write it as a list: [{s}]")

@@ -312,10 +312,23 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, Diagnostic> {
 /// or read differently (a retired key, any parser error): the caller then takes the
 /// slow path.
 pub(super) fn parse_value(text: &str) -> Option<Value> {
+    parse_piece(text, 1.0)
+}
+
+/// [`parse_value`] for one piece of a file cut in pieces (`share` of its bytes): the
+/// piece gets that share of the file's event, node and scalar budget, so a file the
+/// whole parse refuses for its size always has a piece that is refused too (the pieces
+/// together hold every event of the file, and more).
+pub(super) fn parse_piece(text: &str, share: f64) -> Option<Value> {
     if text.contains("ring_groups") {
         return None;
     }
-    serde_saphyr::from_str_with_options(text, options()).ok()
+    let mut b = budget();
+    let part = |n: usize| (n as f64 * share.clamp(0.0, 1.0)) as usize;
+    b.max_events = part(b.max_events);
+    b.max_nodes = part(b.max_nodes);
+    b.max_total_scalar_bytes = part(b.max_total_scalar_bytes);
+    serde_saphyr::from_str_with_options(text, options_with(b)).ok()
 }
 
 /// Parses YAML bytes that claim to come from `path`.
@@ -323,7 +336,9 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Document, Diagnostic> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let good = &bytes[..e.valid_up_to()];
         let line = good.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-        let col = good.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
+        // Characters, not bytes, since the last line break (`good` is valid UTF-8).
+        let tail = good.rsplit(|&b| b == b'\n').next().unwrap_or_default();
+        let col = String::from_utf8_lossy(tail).chars().count() as u64 + 1;
         Diagnostic::new(
             Loc::at(path.to_path_buf(), line, col).quoting(bytes),
             "file is not valid UTF-8",
@@ -360,10 +375,14 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Document, Diagnostic> {
 
 /// The parser options both paths use, so they read a document the same way.
 fn options() -> serde_saphyr::Options {
+    options_with(budget())
+}
+
+fn options_with(budget: serde_saphyr::Budget) -> serde_saphyr::Options {
     serde_saphyr::options! {
         with_snippet: false,
         strict_booleans: true,
-        budget: Some(budget()),
+        budget: Some(budget),
         alias_limits: alias_limits(),
     }
 }
@@ -404,8 +423,8 @@ fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
         .split_once(", set DuplicateKeyPolicy")
         .or_else(|| message.split_once("; use from_str_multiple"))
         .map_or(message, |(m, _)| m);
-    let lower = message.to_lowercase();
-    if lower.contains("tab") {
+    let kind = Kind::of(e, message);
+    if kind == Kind::Tab {
         // The parser notices a tab only once the value before it ends, often a line
         // early: point at the tab itself.
         if let Some((l, c)) = first_tab(text, line) {
@@ -413,7 +432,7 @@ fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
         }
     }
     let line_text = text.lines().nth(line as usize - 1).unwrap_or("");
-    let (message, hint) = explain(message, &lower, line_text, col);
+    let (message, hint) = explain(kind, message, line_text, col);
     Diagnostic::new(
         Loc::at(path.to_path_buf(), line, col).quoting(text.as_bytes()),
         message,
@@ -421,63 +440,110 @@ fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
     .hint(hint)
 }
 
+/// The parser errors a roster author meets, told apart by the error's variant where
+/// it has one and otherwise by the scanner's fixed phrases (which never quote the
+/// document, so a key named `stable` cannot pass for a tab).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Duplicate,
+    Expansion,
+    UnknownAnchor,
+    Documents,
+    Tab,
+    Depth,
+    MisplacedKey,
+    UnclosedBracket,
+    UnclosedQuote,
+    Other,
+}
+
+impl Kind {
+    fn of(e: &serde_saphyr::Error, message: &str) -> Kind {
+        use serde_saphyr::Error as E;
+        match e {
+            E::DuplicateMappingKey { .. } => return Kind::Duplicate,
+            E::Budget { .. }
+            | E::AliasReplayCounterOverflow { .. }
+            | E::AliasReplayLimitExceeded { .. }
+            | E::AliasExpansionLimitExceeded { .. }
+            | E::AliasReplayStackDepthExceeded { .. } => return Kind::Expansion,
+            E::UnknownAnchor { .. } => return Kind::UnknownAnchor,
+            E::MultipleDocuments { .. } => return Kind::Documents,
+            _ => {}
+        }
+        let phrases = [
+            ("alias replay limit", Kind::Expansion),
+            ("alias expansion limit", Kind::Expansion),
+            ("budget breached", Kind::Expansion),
+            ("tabs disallowed", Kind::Tab),
+            ("found a tab", Kind::Tab),
+            ("recursion limit exceeded", Kind::Depth),
+            ("mapping values are not allowed", Kind::MisplacedKey),
+            ("unclosed bracket", Kind::UnclosedBracket),
+            ("unclosed quote", Kind::UnclosedQuote),
+            ("unterminated", Kind::UnclosedQuote),
+        ];
+        phrases
+            .iter()
+            .find(|(phrase, _)| message.contains(phrase))
+            .map_or(Kind::Other, |(_, kind)| *kind)
+    }
+}
+
 /// What the parser's message means for a roster, and what to do about it.
-fn explain(message: &str, lower: &str, line_text: &str, col: u64) -> (String, String) {
+fn explain(kind: Kind, message: &str, line_text: &str, col: u64) -> (String, String) {
     let owned = |(m, h): (&str, &str)| (m.to_string(), h.to_string());
-    if lower.contains("tab") {
-        return owned((
+    match kind {
+        Kind::Tab => owned((
             "a tab where YAML allows only spaces",
             "replace the tab with spaces: YAML indents with spaces only",
-        ));
-    }
-    if lower.contains("budget") || lower.contains("alias") {
-        return owned((
+        )),
+        Kind::Expansion => owned((
             "the document expands to too many nodes (anchors and aliases nested into a bomb?)",
             "anchors and aliases may not expand into huge documents; write the values out",
-        ));
-    }
-    if lower.contains("recursion") || lower.contains("depth") {
-        return owned((
+        )),
+        Kind::UnknownAnchor => owned((
+            "an alias (`*name`) refers to no anchor (`&name`) defined before it",
+            "define the anchor first, or write the value out",
+        )),
+        Kind::Depth => owned((
             "the document nests deeper than any roster needs",
             "flatten it: a roster nests a few levels at most",
-        ));
-    }
-    if lower.contains("multiple yaml documents") {
-        return owned((
+        )),
+        Kind::Documents => owned((
             "a second YAML document starts here, after `---`",
             "a roster file holds one document: remove the `---` line, or put each document in its own file in a directory",
-        ));
-    }
-    if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
-        return (
-            format!("`{key}` is written twice at the same level"),
-            "remove one of the two; if this line starts another list entry, begin it with `- `"
-                .into(),
-        );
-    }
-    if lower.contains("mapping values are not allowed") {
-        return misplaced_key(line_text, col);
-    }
-    if let Some(open) = lower.strip_prefix("unclosed bracket ") {
-        let open = open.trim_matches('\'');
-        let close = if open == "[" { "]" } else { "}" };
-        return (
-            format!("`{open}` is never closed"),
-            format!(
-                "close it with `{close}` at the end of the entry, or write the entry as indented lines"
-            ),
-        );
-    }
-    if lower.contains("unclosed quote") || lower.contains("unterminated") {
-        return owned((
+        )),
+        Kind::Duplicate => {
+            let key = message
+                .strip_prefix("duplicate mapping key: ")
+                .unwrap_or("a key");
+            (
+                format!("`{key}` is written twice at the same level"),
+                "remove one of the two; if this line starts another list entry, begin it with `- `"
+                    .into(),
+            )
+        }
+        Kind::MisplacedKey => misplaced_key(line_text, col),
+        Kind::UnclosedBracket => {
+            let open = if message.contains('[') { "[" } else { "{" };
+            let close = if open == "[" { "]" } else { "}" };
+            (
+                format!("`{open}` is never closed"),
+                format!(
+                    "close it with `{close}` at the end of the entry, or write the entry as indented lines"
+                ),
+            )
+        }
+        Kind::UnclosedQuote => owned((
             "a quoted value is never closed",
             "end the value with the same quote on this line",
-        ));
+        )),
+        Kind::Other => (
+            format!("the YAML cannot be read here: {message}"),
+            "check the indentation and the quoting of this line and the one above it".into(),
+        ),
     }
-    (
-        format!("the YAML cannot be read here: {message}"),
-        "check the indentation and the quoting of this line and the one above it".into(),
-    )
 }
 
 /// `key: value` where no key can start: a value holding `: `, or a line indented
@@ -494,7 +560,10 @@ fn misplaced_key(line_text: &str, col: u64) -> (String, String) {
             format!(
                 "the value of `{key}` holds `: `, which YAML reads as the start of another key"
             ),
-            format!("quote the value: {key}: \"{}\"", value.trim_matches('"')),
+            format!(
+                "quote the value: {key}: \"{}\"",
+                value.trim_matches('"').replace('"', "\\\"")
+            ),
         );
     }
     let key = before.trim();
@@ -608,6 +677,21 @@ mod tests {
         assert_eq!((key.line, key.col), (4, 5));
         // An unknown pointer falls back to its nearest ancestor.
         assert_eq!(doc.map.value("/users/0/nope").line, 3);
+    }
+
+    /// Messages follow the parser's error, not words that happen to be in the file.
+    #[test]
+    fn a_key_named_like_a_parser_phrase_is_still_a_duplicate() {
+        let err = parse(Path::new("r.yaml"), b"stable: 1\nstable: 2\n")
+            .err()
+            .unwrap();
+        assert_eq!(err.message, "`stable` is written twice at the same level");
+        let err = parse(Path::new("r.yaml"), b"a: *depth\n").err().unwrap();
+        assert!(
+            err.message.contains("refers to no anchor"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

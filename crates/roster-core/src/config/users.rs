@@ -2,14 +2,15 @@
 //! the whole list, and in a large file parsed on every core.
 //!
 //! A file's `users:` list is cut at its entries only when it is laid out plainly: a
-//! `users:` line at the top level followed by block entries (`- `) at one indentation.
-//! YAML's indentation rules keep such a line from belonging to anything but that list
-//! (block scalars, continued plain or quoted scalars and flow collections inside an
-//! entry are all indented deeper). Every chunk must parse into exactly the entries it
-//! was cut at, with the parser options of the whole file; a chunk that does not (an
-//! alias to an anchor in another chunk, say), any other layout, and any user that does
-//! not match the schema returns `None`, and the caller parses and locates the file
-//! whole, so what a roster means never depends on this path.
+//! `users:` line at the top level (everything above it parses on its own as a mapping,
+//! so no quote or bracket is open) followed by block entries (`- `) at one indentation,
+//! with no directive (`%TAG`) and no anchor or alias in the list. YAML's indentation
+//! rules keep such a line from belonging to anything but that list (block scalars,
+//! continued scalars and flow collections inside an entry are all indented deeper).
+//! Every chunk must parse into exactly the entries it was cut at, each piece with its
+//! share of the whole file's parser budget; a chunk that does not, any other layout, and
+//! any user that does not match the schema returns `None`, and the caller parses and
+//! locates the file whole, so what a roster means never depends on this path.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -75,6 +76,15 @@ fn cut(text: &str) -> Option<Cut> {
         Some((start, line))
     });
     let (key, key_line) = lines.find(|(_, l)| l.trim_end() == "users:")?;
+    // Above the list, a complete mapping (or nothing): not the inside of a string.
+    if !matches!(
+        source::parse_value(&text[..key]),
+        Some(Value::Object(_) | Value::Null)
+    ) || text.starts_with('%')
+        || text.contains("\n%")
+    {
+        return None;
+    }
     let mut indent = None;
     let mut entries = Vec::new();
     let mut end = text.len();
@@ -99,6 +109,11 @@ fn cut(text: &str) -> Option<Cut> {
     // A second `users:` line (in another section, or a duplicate key) is left to the
     // whole-file parse.
     let again = text[end..].lines().any(|l| l.trim_end() == "users:");
+    // Anchors and aliases are counted against limits for the whole file: keep them whole.
+    let section = &text[key..end];
+    if section.contains('&') || section.contains('*') {
+        return None;
+    }
     (entries.len() >= MIN_SPLIT && !again && key_line.ends_with('\n')).then_some(Cut {
         section: (key, end),
         entries,
@@ -113,7 +128,10 @@ fn split(text: &str, cut: &Cut, root_schema: &Value) -> Option<Parsed> {
         &text[..section_start],
         &text[section_end..]
     );
-    let rest = source::parse_value(&rest_text)?;
+    let share = |piece: usize| piece as f64 / text.len().max(1) as f64;
+    // `users: []` stands in for the `users:` line, which no chunk holds: its share is
+    // the rest of the file's, so the shares never add up to more than the whole.
+    let rest = source::parse_piece(&rest_text, share(rest_text.len() - "users: []\n".len()))?;
     let starts = cut.entries.chunks(CHUNK).map(|c| c[0]);
     let ends = starts.clone().skip(1).chain([section_end]);
     let bounds: Vec<(usize, usize)> = starts.zip(ends).collect();
@@ -130,7 +148,7 @@ fn split(text: &str, cut: &Cut, root_schema: &Value) -> Option<Parsed> {
                         return;
                     };
                     let expected = CHUNK.min(cut.entries.len() - i * CHUNK);
-                    let users = match source::parse_value(&text[from..to]) {
+                    let users = match source::parse_piece(&text[from..to], share(to - from)) {
                         Some(Value::Array(items)) if items.len() == expected => {
                             typed(items, root_schema)
                         }
@@ -210,8 +228,8 @@ mod tests {
         assert_eq!(parsed.rest["users"], serde_json::json!([]));
     }
 
-    /// An alias to an anchor in another chunk, and an invalid user, send the file to
-    /// the slow path instead of reading differently.
+    /// Anchors and aliases (counted against limits for the whole file) keep a file
+    /// whole, and an invalid user sends it to the slow path.
     #[test]
     fn what_a_chunk_cannot_read_alone_takes_the_slow_path() {
         let aliased = roster(MIN_SPLIT + 10, |i| match i {
@@ -219,13 +237,30 @@ mod tests {
             n if n == CHUNK + 1 => "  - *first\n".into(),
             _ => format!("  - {{ email: u{i}@acme.example, name: U, role: Agent }}\n"),
         });
-        assert!(cut(&aliased).is_some());
-        assert!(parse(aliased.as_bytes(), super::super::schema_once()).is_none());
+        assert!(cut(&aliased).is_none());
         let invalid = roster(MIN_SPLIT + 10, |i| {
             let status = if i == 7 { ", status: disabled" } else { "" };
             format!("  - {{ email: u{i}@acme.example, name: U, role: Agent{status} }}\n")
         });
         assert!(parse(invalid.as_bytes(), super::super::schema_once()).is_none());
+    }
+
+    /// A `users:` line inside a quoted string, and a file with a directive that a chunk
+    /// would not see, are read whole.
+    #[test]
+    fn a_users_line_that_is_not_the_top_level_key_is_not_cut() {
+        let entries: String = (0..MIN_SPLIT + 1)
+            .map(|i| format!("  - {{ email: u{i}@acme.example, name: U, role: A }}\n"))
+            .collect();
+        let in_string = format!(
+            "version: 1\nprovider: {{ kind: talkdesk, account: \"acme\nusers:\n{entries}\" }}\n"
+        );
+        assert!(cut(&in_string).is_none());
+        let directive =
+            format!("%TAG !! tag:example.com,2000:\n---\nversion: 1\nusers:\n{entries}");
+        assert!(cut(&directive).is_none());
+        let plain = format!("version: 1\nusers:\n{entries}");
+        assert!(cut(&plain).is_some());
     }
 
     #[test]
