@@ -437,7 +437,11 @@ mod tests {
             b"? ",
         ];
         let tried = crate::fuzzing::run(&corpus, tokens, |input| {
-            let _ = super::load_str("fuzz.yaml", input);
+            // Rendered too: the excerpt and caret of every message cut its quoted line.
+            match super::load_str("fuzz.yaml", input) {
+                Ok(loaded) => loaded.warnings.iter().for_each(|w| drop(w.as_warning())),
+                Err(diags) => drop(diags.report()),
+            }
         });
         assert!(tried > 0);
     }
