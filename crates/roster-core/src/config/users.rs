@@ -206,26 +206,50 @@ mod tests {
         text
     }
 
-    /// The split path reads exactly what one whole parse reads, comments, multi-line
-    /// quoted names and flow lists spread over lines included.
+    /// The split path reads exactly what one whole parse reads: comments at any
+    /// indentation, blank lines, multi-line quoted and block-scalar names, flow lists
+    /// spread over lines, Windows line ends.
     #[test]
     fn a_split_list_reads_as_the_whole_file() {
-        let text = roster(MIN_SPLIT + 10, |i| {
-            format!(
-                "  # entry {i}\n  - email: u{i}@acme.example\n    name: \"User\n      {i}\"\n    role: Agent\n    teams: [\n      Billing ]\n"
-            )
-        });
-        assert!(cut(&text).is_some());
-        let parsed = parse(text.as_bytes(), super::super::schema_once()).unwrap();
-        let whole: super::super::Roster =
-            serde_json::from_value(source::parse_value(&text).unwrap()).unwrap();
-        assert_eq!(parsed.users, whole.users);
-        assert_eq!(parsed.users.len(), MIN_SPLIT + 10);
-        assert_eq!(
-            parsed.rest["teams"],
-            serde_json::json!([{ "name": "Billing" }])
-        );
-        assert_eq!(parsed.rest["users"], serde_json::json!([]));
+        let shapes = [
+            |i: usize| {
+                format!(
+                    "  # entry {i}\n  - email: u{i}@acme.example\n    name: \"User\n      {i}\"\n    role: Agent\n"
+                )
+            },
+            |i: usize| {
+                format!(
+                    "# at column 0\n\n  - email: u{i}@acme.example\n    name: >-\n      User\n      - {i}\n    role: Agent\n"
+                )
+            },
+            |i: usize| {
+                format!(
+                    "  - {{ email: u{i}@acme.example, name: 'U {i}',\n      role: Agent, teams: [\n      Billing ] }}\n"
+                )
+            },
+            |i: usize| {
+                format!(
+                    "  -   email: u{i}@acme.example\n      name: |\n        U\n        {i}\n      role: Agent\n"
+                )
+            },
+        ];
+        for crlf in [false, true] {
+            let mut text = roster(MIN_SPLIT + 10, |i| shapes[i % shapes.len()](i));
+            if crlf {
+                text = text.replace('\n', "\r\n");
+            }
+            assert!(cut(&text).is_some(), "crlf {crlf}");
+            let parsed = parse(text.as_bytes(), super::super::schema_once()).unwrap();
+            let whole: super::super::Roster =
+                serde_json::from_value(source::parse_value(&text).unwrap()).unwrap();
+            assert_eq!(parsed.users, whole.users, "crlf {crlf}");
+            assert_eq!(parsed.users.len(), MIN_SPLIT + 10);
+            assert_eq!(
+                parsed.rest["teams"],
+                serde_json::json!([{ "name": "Billing" }])
+            );
+            assert_eq!(parsed.rest["users"], serde_json::json!([]));
+        }
     }
 
     /// Anchors and aliases (counted against limits for the whole file) keep a file
