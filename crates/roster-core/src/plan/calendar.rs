@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::str::FromStr;
 
 use chrono::{Days, NaiveDate};
+use foldhash::{HashMap, HashMapExt};
 
 use crate::config::{DeclaredStatus, Roster, UserDecl};
 
@@ -47,7 +48,14 @@ pub(super) fn as_of(roster: &Roster, today: NaiveDate) -> Cow<'_, Roster> {
 pub(super) fn upcoming(roster: &Roster, today: NaiveDate) -> Vec<String> {
     let end = today.checked_add_days(AHEAD).unwrap_or(today);
     let admins = roster.admin_roles();
-    let is_admin = |u: &UserDecl| admins.contains(&u.role.to_lowercase());
+    // Decided once per role spelling, not lowercased again for every user.
+    let mut of_role: HashMap<&str, bool> = HashMap::new();
+    for u in &roster.users {
+        of_role
+            .entry(u.role.as_str())
+            .or_insert_with(|| admins.contains(&u.role.to_lowercase()));
+    }
+    let is_admin = |u: &UserDecl| of_role.get(u.role.as_str()).copied().unwrap_or(false);
     let mut out = Vec::new();
     let mut expiring_admins = 0;
     for u in &roster.users {

@@ -128,6 +128,11 @@ pub(super) fn update_fields(
         let Some(want) = want.as_ref() else {
             continue;
         };
+        // The declared list is the live set: whatever each name's ownership, nothing
+        // is added, removed or held (the common case, decided without building sets).
+        if same_set(want, have) {
+            continue;
+        }
         let w = own.wanted(name, want, have, decl.membership);
         if w.applied != *have {
             put(name, set_value(have), set_value(&w.applied));

@@ -205,17 +205,19 @@ impl CloudTalk {
 
     /// Every item of a paged index, unwrapped from the first of `keys` it has: `{"Agent":
     /// {...}}`, and `{"Group": ...}` (the documented example) or `{"Groups": ...}` (the
-    /// documented schema).
-    async fn index(
+    /// documented schema). Each item is handed to `each` as its page arrives, so a
+    /// 100,000-agent read holds one page of JSON at a time.
+    async fn index<T>(
         &self,
         path: &str,
         keys: &[&str],
         extra: &str,
-    ) -> Result<Vec<Value>, ProviderError> {
+        mut each: impl FnMut(Value) -> T,
+    ) -> Result<Vec<T>, ProviderError> {
         let mut out = Vec::new();
         let mut page = 1;
         loop {
-            let (_, v) = self
+            let (_, mut v) = self
                 .http
                 .send(
                     Method::GET,
@@ -224,25 +226,27 @@ impl CloudTalk {
                     Idempotence::Safe,
                 )
                 .await?;
-            let d = data(&v);
-            let items =
-                d.get("data")
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| ProviderError::Decode {
-                        request: format!("GET {path}"),
-                        message: "the answer has no responseData.data list".into(),
-                    })?;
-            out.extend(
-                items
-                    .iter()
-                    .filter_map(|i| keys.iter().find_map(|k| i.get(*k)).cloned()),
-            );
-            let pages = d
+            let pages = data(&v)
                 .get("pageCount")
                 .and_then(|p| id_of(Some(p)))
                 .and_then(|p| p.parse::<usize>().ok())
                 .unwrap_or(1);
-            if page >= pages || items.is_empty() || page >= 1_000 {
+            let items = match v.get("responseData") {
+                Some(_) => v.pointer_mut("/responseData/data"),
+                None => v.get_mut("data"),
+            }
+            .and_then(Value::as_array_mut)
+            .ok_or_else(|| ProviderError::Decode {
+                request: format!("GET {path}"),
+                message: "the answer has no responseData.data list".into(),
+            })?;
+            let empty = items.is_empty();
+            for item in items.iter_mut() {
+                if let Some(k) = keys.iter().find(|k| item.get(**k).is_some()) {
+                    out.push(each(item[*k].take()));
+                }
+            }
+            if page >= pages || empty || page >= 1_000 {
                 return Ok(out);
             }
             page += 1;
@@ -251,7 +255,7 @@ impl CloudTalk {
 
     async fn agent(&self, id: &str) -> Result<Value, ProviderError> {
         let found = self
-            .index("/agents/index.json", AGENT, &format!("&id={id}"))
+            .index("/agents/index.json", AGENT, &format!("&id={id}"), |a| a)
             .await?;
         found
             .into_iter()
@@ -407,7 +411,7 @@ impl CloudTalk {
 
     /// The IDs of the groups the account has now.
     async fn group_ids(&self) -> Result<BTreeSet<i64>, ProviderError> {
-        let groups = self.index("/groups/index.json", GROUP, "").await?;
+        let groups = self.index("/groups/index.json", GROUP, "", |g| g).await?;
         Ok(groups
             .iter()
             .filter_map(|g| id_of(g.get("id"))?.parse().ok())
@@ -422,8 +426,8 @@ impl Reader for CloudTalk {
 
     async fn read(&self, _scope: &ReadScope) -> Result<Account, ProviderError> {
         let (agents, groups) = tokio::try_join!(
-            self.index("/agents/index.json", AGENT, ""),
-            self.index("/groups/index.json", GROUP, ""),
+            self.index("/agents/index.json", AGENT, "", |a| to_user(&a).ok_or(a)),
+            self.index("/groups/index.json", GROUP, "", |g| g),
         )?;
         let teams: Vec<Named> = groups
             .iter()
@@ -441,9 +445,9 @@ impl Reader for CloudTalk {
                 .collect();
         }
         let users = agents
-            .iter()
+            .into_iter()
             .map(|a| {
-                to_user(a).ok_or_else(|| ProviderError::Decode {
+                a.map_err(|a| ProviderError::Decode {
                     request: "GET /agents/index.json".into(),
                     message: format!("an agent without id or email: {a}"),
                 })
@@ -473,10 +477,12 @@ impl Writer for CloudTalk {
     }
 
     async fn find_user(&self, email: &str) -> Result<Option<User>, ProviderError> {
-        let agents = self.index("/agents/index.json", AGENT, "").await?;
+        let agents = self
+            .index("/agents/index.json", AGENT, "", |a| to_user(&a))
+            .await?;
         Ok(agents
-            .iter()
-            .filter_map(to_user)
+            .into_iter()
+            .flatten()
             .find(|u| u.email.eq_ignore_ascii_case(email)))
     }
 }

@@ -208,6 +208,14 @@ impl HttpClient {
         Ok((status, value))
     }
 
+    /// `GET path`, retried like every read; the body unparsed, for callers that decode
+    /// it into their own types in one pass.
+    pub async fn get(&self, path: &str) -> Result<Vec<u8>, ProviderError> {
+        self.send_bytes(Method::GET, path, None, Idempotence::Safe)
+            .await
+            .map(|(_, bytes)| bytes)
+    }
+
     /// Like [`send`](Self::send), but returns the body unparsed, for callers that
     /// decode it into their own types in one pass.
     pub async fn send_bytes(

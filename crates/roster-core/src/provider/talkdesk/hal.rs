@@ -5,12 +5,11 @@
 use std::collections::HashSet;
 
 use futures_util::{StreamExt, stream};
-use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 use super::contract::{HalPage, PER_PAGE};
 use crate::provider::ProviderError;
-use crate::provider::http::{HttpClient, Idempotence};
+use crate::provider::http::HttpClient;
 
 /// The most items a list may report; beyond it the server is not believed.
 const MAX_ITEMS: usize = 1_000_000;
@@ -44,9 +43,7 @@ async fn page<T: DeserializeOwned>(
     http: &HttpClient,
     path: &str,
 ) -> Result<HalPage<T>, ProviderError> {
-    let (_, bytes) = http
-        .send_bytes(Method::GET, path, None, Idempotence::Safe)
-        .await?;
+    let bytes = http.get(path).await?;
     serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode {
         request: format!("GET {path}"),
         message: describe(&bytes, &e),

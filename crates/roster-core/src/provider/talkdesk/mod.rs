@@ -446,11 +446,15 @@ impl Reader for Talkdesk {
             Err(_) => HashMap::new(),
         };
         let mut users = join(rest.ok(), scim.ok());
-        let (queue_list, members) = queues.unwrap_or_default();
-        for u in users.iter_mut().filter(|_| !members.is_empty()) {
+        let (queue_list, mut members) = queues.unwrap_or_default();
+        for u in &mut users {
+            if members.is_empty() {
+                break;
+            }
             let rest_id = ids.get(&u.email.to_lowercase()).unwrap_or(&u.id);
-            if let Some(q) = members.get(rest_id) {
-                u.queues = q.clone();
+            // Moved, not copied: one REST user per email, as in `join`.
+            if let Some(q) = members.remove(rest_id) {
+                u.queues = q;
             }
         }
         if let Ok(mut kept) = self.rest_ids.write() {

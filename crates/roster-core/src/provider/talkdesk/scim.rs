@@ -244,10 +244,7 @@ impl Scim {
         if let Some(f) = filter {
             url.push_str(&format!("&filter={}", crate::provider::url_encode(f)));
         }
-        let (_, bytes) = self
-            .http
-            .send_bytes(Method::GET, &url, None, Idempotence::Safe)
-            .await?;
+        let bytes = self.http.get(&url).await?;
         serde_json::from_slice::<ListResponse<T>>(&bytes)
             .map_err(|e| e.to_string())
             .and_then(list_page)
