@@ -102,7 +102,7 @@ pub struct User {
     /// Add-on licenses held.
     pub addons: BTreeSet<String>,
     /// Phone settings, read only for users whose roster declares them.
-    pub phone: Option<PhoneSettings>,
+    pub phone: Option<Box<PhoneSettings>>,
     /// Set when another system (an IdP over SCIM) manages this user.
     pub external_id: Option<String>,
     /// The vendor's last-modified stamp, used as the change precondition.

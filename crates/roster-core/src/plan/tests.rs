@@ -627,12 +627,12 @@ fn cases() -> Vec<Case> {
             live: [
                 live_admins2(),
                 vec![with(lu("p@acme.example", "Agent"), |u| {
-                    u.phone = Some(crate::model::PhoneSettings {
+                    u.phone = Some(Box::new(crate::model::PhoneSettings {
                         call_waiting: Some(false),
                         numbers: Some(vec!["+351211230001".into()]),
                         do_not_disturb: Some(false),
                         ..Default::default()
-                    })
+                    }))
                 })],
             ]
             .concat(),

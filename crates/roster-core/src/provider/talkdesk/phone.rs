@@ -124,7 +124,7 @@ pub async fn read_phone(
         .try_collect()
         .await?;
     for (i, s) in settings {
-        users[i].phone = Some(s);
+        users[i].phone = Some(Box::new(s));
     }
     Ok((numbers, devices))
 }
