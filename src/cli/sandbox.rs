@@ -78,6 +78,9 @@ struct Serve {
     /// An email whose queue writes fail inside a 200 (repeatable).
     #[arg(long, value_name = "EMAIL")]
     queue_refuse: Vec<String>,
+    /// CloudTalk requests per one-minute window before 429 (CloudTalk documents 60).
+    #[arg(long, default_value_t = 60, value_name = "N")]
+    cloudtalk_per_minute: u32,
 }
 
 /// Runs `roster sandbox`.
@@ -125,6 +128,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         scim_patch: s.scim_patch,
         scopes: (!s.scopes.is_empty()).then(|| s.scopes.clone()),
         queue_refuse: s.queue_refuse.clone(),
+        cloudtalk_per_minute: match s.rate_limit {
+            Some(0) => None,
+            _ => NonZeroU32::new(s.cloudtalk_per_minute),
+        },
     };
     runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(s.listen)

@@ -10,6 +10,10 @@ use serde_json::{Value, json};
 
 use crate::support::{Server, code, reqwest_client, root, stderr, stdout};
 
+/// The emulator's CloudTalk budget opened wide, as the client's (`ct`) is: these tests
+/// check behaviour, not pacing (the window itself has a unit test in the emulator).
+const UNPACED: [&str; 2] = ["--cloudtalk-per-minute", "1000000"];
+
 fn ct_roster() -> String {
     fs::read_to_string(root().join("examples/acme/roster.yaml"))
         .unwrap()
@@ -44,7 +48,7 @@ fn assert_no_agent_delete(server: &Server) {
 
 #[test]
 fn cloudtalk_plan_apply_plan_converges_without_deleting() {
-    let server = Server::start(Some("examples/acme"), None, &[]);
+    let server = Server::start(Some("examples/acme"), None, &UNPACED);
     fs::write(server.path("ct.yaml"), ct_roster()).unwrap();
     let out = ct(&server, &["plan", "ct.yaml", "--format", "json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -151,7 +155,7 @@ fn contract_emulator_answers_and_client_requests_match_the_openapi() {
         &fs::read_to_string(root().join("tests/fixtures/cloudtalk-openapi.json")).unwrap(),
     )
     .unwrap();
-    let server = Server::start(Some("examples/acme"), None, &[]);
+    let server = Server::start(Some("examples/acme"), None, &UNPACED);
     fs::write(server.path("ct.yaml"), ct_roster()).unwrap();
     assert_eq!(
         code(&ct(&server, &["apply", "ct.yaml", "--auto-approve"])),
@@ -225,7 +229,11 @@ fn contract_emulator_answers_and_client_requests_match_the_openapi() {
 
 #[test]
 fn seats_run_out_with_403() {
-    let server = Server::start(Some("examples/acme"), None, &["--max-agents", "22"]);
+    let server = Server::start(
+        Some("examples/acme"),
+        None,
+        &[&UNPACED[..], &["--max-agents", "22"]].concat(),
+    );
     fs::write(server.path("ct.yaml"), ct_roster()).unwrap();
     let out = ct(&server, &["apply", "ct.yaml", "--auto-approve"]);
     assert_eq!(code(&out), 1);
@@ -293,7 +301,7 @@ fn a_thousand_agents_in_at_most_three_requests() {
         u.id = (5000 + i).to_string();
         u.extension = None;
     }
-    let server = Server::start(None, Some(&state), &[]);
+    let server = Server::start(None, Some(&state), &UNPACED);
     fs::write(server.path("r.yaml"), "version: 1\nprovider: { kind: cloudtalk, account: big }\npolicy: { unmanaged_users: ignore }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nusers:\n  - { email: agent000000@acme.example, name: Agent 000000, role: Administrator }\n").unwrap();
     let out = ct(&server, &["plan", "r.yaml", "--detailed-exitcode"]);
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
@@ -312,7 +320,7 @@ fn cloudtalk_import_plans_empty() {
         .filter(|u| state.is_admin_role(&u.role))
         .map(|u| u.email.clone())
         .collect();
-    let server = Server::start(None, Some(&state), &[]);
+    let server = Server::start(None, Some(&state), &UNPACED);
     let mut args = vec![
         "import",
         "--provider",
@@ -349,7 +357,11 @@ fn cloudtalk_fault_storm_with_lost_answers_creates_nobody_twice() {
         let server = Server::start(
             Some("examples/acme"),
             None,
-            &["--fault-rate", "0.35", "--faults", "drop,500"],
+            &[
+                &UNPACED[..],
+                &["--fault-rate", "0.35", "--faults", "drop,500"],
+            ]
+            .concat(),
         );
         fs::write(server.path("ct.yaml"), ct_roster()).unwrap();
         let out = ct(&server, &["apply", "ct.yaml", "--auto-approve"]);

@@ -73,6 +73,11 @@ pub struct Config {
     /// Emails whose queue writes fail inside a 200, as Talkdesk reports per-user
     /// failures.
     pub queue_refuse: Vec<String>,
+    /// CloudTalk's per-company budget: this many requests per one-minute window (doc:
+    /// 60, no burst figure published), announced on every response in the
+    /// `X-CloudTalkAPI-Limit`/`-Remaining`/`-ResetTime` headers, 429 without
+    /// `Retry-After` once spent (reference/cloudtalk-rate-limits.yml).
+    pub cloudtalk_per_minute: Option<NonZeroU32>,
 }
 
 /// The page size the emulator grants by default when 100 are asked.
@@ -124,6 +129,7 @@ impl Default for Config {
             scim_patch: false,
             scopes: None,
             queue_refuse: Vec::new(),
+            cloudtalk_per_minute: None,
         }
     }
 }
@@ -141,6 +147,9 @@ pub struct Shared {
     /// the index was built after: a 100,000-member queue is served page by page
     /// without a scan of every user per page.
     members: Mutex<Option<(usize, MemberIndex)>>,
+    /// CloudTalk's current window: its start (Unix seconds, a multiple of 60) and the
+    /// requests counted in it.
+    cloudtalk_window: Mutex<(u64, u32)>,
     /// When the server started, for the request log's times.
     started: Instant,
 }
@@ -173,6 +182,7 @@ impl Shared {
             limiter,
             scim_limiter,
             members: Mutex::new(None),
+            cloudtalk_window: Mutex::new((0, 0)),
             started: Instant::now(),
         })
     }
@@ -406,6 +416,30 @@ fn dropped(status: StatusCode) -> Response {
 /// it and do not use up its quota: they stand for a struggling backend, not for the
 /// client sending too fast.
 async fn limited(s: &Shared, req: Request, next: Next) -> Response {
+    let cloudtalk = is_cloudtalk(req.uri().path());
+    if cloudtalk && let Some(limit) = s.config.cloudtalk_per_minute {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let taken = take_minute(&mut lock(&s.cloudtalk_window), now, limit.get());
+        let (mut r, remaining, reset) = match taken {
+            Ok((remaining, reset)) => (next.run(req).await, remaining, reset),
+            Err(reset) => {
+                let r = error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_requests",
+                    "the company's requests per minute are spent",
+                )
+                .into_response();
+                (r, 0, reset)
+            }
+        };
+        let h = r.headers_mut();
+        h.insert("x-cloudtalkapi-limit", HeaderValue::from(limit.get()));
+        h.insert("x-cloudtalkapi-remaining", HeaderValue::from(remaining));
+        h.insert("x-cloudtalkapi-resettime", HeaderValue::from(reset));
+        return r;
+    }
     // Talkdesk SCIM's own limit: 429, retry after a second (doc: docs/scim-api).
     if req.uri().path().starts_with("/scim/")
         && let Some(l) = &s.scim_limiter
@@ -431,7 +465,7 @@ async fn limited(s: &Shared, req: Request, next: Next) -> Response {
         )
         .into_response();
         // CloudTalk announces its window in its own headers and sends no Retry-After.
-        if req.uri().path().starts_with("/agents") || req.uri().path().starts_with("/groups") {
+        if cloudtalk {
             let reset = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs())
@@ -450,6 +484,27 @@ async fn limited(s: &Shared, req: Request, next: Next) -> Response {
         return r;
     }
     next.run(req).await
+}
+
+/// Whether a path is CloudTalk's API rather than Talkdesk's.
+fn is_cloudtalk(path: &str) -> bool {
+    path.starts_with("/agents") || path.starts_with("/groups")
+}
+
+/// Counts one request against a fixed one-minute window that started at a multiple of
+/// 60 s: `Ok((remaining, reset))`, or `Err(reset)` when the window's `limit` is spent
+/// (`reset` is the Unix second the next window starts, as `X-CloudTalkAPI-ResetTime`).
+fn take_minute(window: &mut (u64, u32), now: u64, limit: u32) -> Result<(u32, u64), u64> {
+    let start = now - now % 60;
+    if window.0 != start {
+        *window = (start, 0);
+    }
+    let reset = start + 60;
+    if window.1 >= limit {
+        return Err(reset);
+    }
+    window.1 += 1;
+    Ok((limit - window.1, reset))
 }
 
 /// Latency, the crash knob, injected faults and the rate limit, in that order.
@@ -511,5 +566,22 @@ async fn faults(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> R
             tokio::time::sleep(s.config.slow).await;
             tag(handled, "slow")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A budget per fixed minute: spent by the third request of three, renewed when
+    /// the next minute starts, with the reset at that minute.
+    #[test]
+    fn cloudtalk_counts_requests_per_fixed_minute() {
+        let mut window = (0, 0);
+        assert_eq!(take_minute(&mut window, 120, 3), Ok((2, 180)));
+        assert_eq!(take_minute(&mut window, 150, 3), Ok((1, 180)));
+        assert_eq!(take_minute(&mut window, 179, 3), Ok((0, 180)));
+        assert_eq!(take_minute(&mut window, 179, 3), Err(180));
+        assert_eq!(take_minute(&mut window, 180, 3), Ok((2, 240)));
     }
 }
