@@ -263,61 +263,42 @@ impl Checker<'_> {
         );
     }
 
+    /// Reports a role, team or queue name at `ptr` that the roster does not declare,
+    /// with the nearest declared one, or the declared ones when none is near.
+    fn undeclared(
+        &mut self,
+        what: &str,
+        ptr: &str,
+        name: &str,
+        declared: &[&str],
+        otherwise: &str,
+    ) {
+        self.out.push(
+            Diagnostic::new(self.at(ptr), format!("{what} `{name}` is not declared"))
+                .hint(suggest::hint(name, declared, otherwise, "declared")),
+        );
+    }
+
     /// Whether the role, teams, queues and add-ons a user names are declared.
     fn references(&mut self, u: &UserDecl, base: &str) {
         let roster = self.roster;
         if !roster.roles.is_empty() && !self.roles.contains_key(&u.role.to_lowercase()) {
-            self.out.push(
-                Diagnostic::new(
-                    self.at(&format!("{base}/role")),
-                    format!("role `{}` is not declared", u.role),
-                )
-                .hint(suggest::hint(
-                    &u.role,
-                    &roster
-                        .roles
-                        .iter()
-                        .map(|r| r.name.as_str())
-                        .collect::<Vec<_>>(),
-                    "declare it under `roles:` or use a declared role",
-                    "declared",
-                )),
-            );
+            let declared: Vec<&str> = roster.roles.iter().map(|r| r.name.as_str()).collect();
+            let hint = "declare it under `roles:` or use a declared role";
+            self.undeclared("role", &format!("{base}/role"), &u.role, &declared, hint);
         }
         for (j, t) in u.teams.iter().flatten().enumerate() {
             if !roster.teams.iter().any(|d| &d.name == t) {
-                self.out.push(
-                    Diagnostic::new(
-                        self.at(&format!("{base}/teams/{j}")),
-                        format!("team `{t}` is not declared"),
-                    )
-                    .hint(suggest::hint(
-                        t,
-                        &roster
-                            .teams
-                            .iter()
-                            .map(|d| d.name.as_str())
-                            .collect::<Vec<_>>(),
-                        "declare it under `teams:`",
-                        "declared",
-                    )),
-                );
+                let declared: Vec<&str> = roster.teams.iter().map(|d| d.name.as_str()).collect();
+                let ptr = format!("{base}/teams/{j}");
+                self.undeclared("team", &ptr, t, &declared, "declare it under `teams:`");
             }
         }
         for (j, g) in u.queues.iter().flatten().enumerate() {
             if !roster.queues.iter().any(|q| q.name() == g) {
-                self.out.push(
-                    Diagnostic::new(
-                        self.at(&format!("{base}/queues/{j}")),
-                        format!("queue `{g}` is not declared"),
-                    )
-                    .hint(suggest::hint(
-                        g,
-                        &roster.queues.iter().map(|q| q.name()).collect::<Vec<_>>(),
-                        "declare it under `queues:`",
-                        "declared",
-                    )),
-                );
+                let declared: Vec<&str> = roster.queues.iter().map(|q| q.name()).collect();
+                let ptr = format!("{base}/queues/{j}");
+                self.undeclared("queue", &ptr, g, &declared, "declare it under `queues:`");
             }
         }
         for (j, a) in u.addons.iter().flatten().enumerate() {
@@ -484,10 +465,13 @@ impl Checker<'_> {
                 Diagnostic::new(
                     // At `min_admins` when the roster sets it, else at `users:`, where the
                     // remedy goes (an unset pointer falls back to its parent's place).
-                    if self.at("/policy/min_admins") != self.at("/policy") {
-                        self.at("/policy/min_admins")
-                    } else {
-                        self.map.key("/users")
+                    {
+                        let set = self.at("/policy/min_admins");
+                        if set != self.at("/policy") {
+                            set
+                        } else {
+                            self.map.key("/users")
+                        }
                     },
                     format!(
                         "{} active administrator{} declared; `policy.min_admins` asks for at least {}",

@@ -194,14 +194,11 @@ fn load_sources(sources: Arc<Vec<(PathBuf, Vec<u8>)>>) -> Result<Loaded, Diagnos
     }
 }
 
-/// [`load_sources`], before the lines of the few problems found outside the source map
-/// (merging, retired keys) are quoted.
+/// [`load_sources`], before the lines of the problems found outside the source map
+/// (parsing, merging, retired keys) are quoted.
 fn load_unquoted(sources: Arc<Vec<(PathBuf, Vec<u8>)>>) -> Result<Loaded, Diagnostics> {
     let files: Vec<PathBuf> = sources.iter().map(|(p, _)| p.clone()).collect();
-    let parsed: Option<Vec<users::Parsed>> = sources
-        .iter()
-        .map(|(_, b)| users::parse(b, schema_once()))
-        .collect();
+    let parsed: Option<Vec<users::Parsed>> = sources.iter().map(|(_, b)| users::parse(b)).collect();
     let roster = parsed.and_then(|files| {
         let (rests, users): (Vec<Value>, Vec<Vec<UserDecl>>) =
             files.into_iter().map(|p| (p.rest, p.users)).unzip();

@@ -67,7 +67,7 @@ fn translate(root: &Value, map: &SourceMap, ptr: &str, kind: &Kind) -> Diagnosti
         }
         Kind::Type { .. } => {
             let expected = expected_type(ptr);
-            let hint = type_hint(root.pointer(ptr), ptr, at.written());
+            let hint = type_hint(root.pointer(ptr), ptr, expected, at.written());
             Diagnostic::new(at, format!("{subject} must be {expected}{here}")).hint(hint)
         }
         Kind::Constant { expected_value } => {
@@ -75,7 +75,8 @@ fn translate(root: &Value, map: &SourceMap, ptr: &str, kind: &Kind) -> Diagnosti
                 .hint(format!("write `{expected_value}`"))
         }
         Kind::Minimum { .. } | Kind::Maximum { .. } => {
-            let bound = |k: &str| schema_at(ptr).and_then(|s| s.get(k).and_then(Value::as_f64));
+            let schema = schema_at(ptr).unwrap_or(Value::Null);
+            let bound = |k: &str| schema.get(k).and_then(Value::as_f64);
             let (message, hint) = match (bound("minimum"), bound("maximum"), kind) {
                 (Some(lo), Some(hi), _) if lo == hi => {
                     (format!("must be {lo}"), format!("write `{lo}`"))
@@ -197,11 +198,10 @@ fn expected_type(ptr: &str) -> &'static str {
     }
 }
 
-/// What to write instead of a value of the wrong type.
 /// What to write instead of a value of the wrong type; `written` is the value as the
 /// file has it (`0012345`, where the parsed number would be 12345).
-fn type_hint(value: Option<&Value>, ptr: &str, written: Option<&str>) -> String {
-    match (value, expected_type(ptr)) {
+fn type_hint(value: Option<&Value>, ptr: &str, expected: &str, written: Option<&str>) -> String {
+    match (value, expected) {
         (Some(Value::Number(_)), _) if ptr.ends_with("extension") => {
             "quote extensions so leading zeros survive: extension: \"2001\"".into()
         }

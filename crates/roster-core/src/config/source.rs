@@ -340,7 +340,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Document, Diagnostic> {
         let tail = good.rsplit(|&b| b == b'\n').next().unwrap_or_default();
         let col = String::from_utf8_lossy(tail).chars().count() as u64 + 1;
         Diagnostic::new(
-            Loc::at(path.to_path_buf(), line, col).quoting(bytes),
+            Loc::at(path.to_path_buf(), line, col),
             "file is not valid UTF-8",
         )
         .hint("save the file as UTF-8")
@@ -360,16 +360,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Document, Diagnostic> {
     let file = map.add_file(path);
     if !matches!(root.value, Node::Map(_)) {
         return Err(Diagnostic::new(
-            loc_of(path, &root).quoting(bytes),
+            loc_of(path, &root),
             "the top level of a roster file must be a mapping (version:, provider:, users: ...)",
         )
         .hint("start the file with `version: 1`, then `provider:` and `users:`"));
     }
     let mut value = Value::Null;
-    to_json(root, String::new(), file, &mut map, &mut value).map_err(|mut d| {
-        d.loc = d.loc.quoting(bytes);
-        d
-    })?;
+    to_json(root, String::new(), file, &mut map, &mut value)?;
     Ok(Document { value, map })
 }
 
@@ -433,11 +430,7 @@ fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
     }
     let line_text = text.lines().nth(line as usize - 1).unwrap_or("");
     let (message, hint) = explain(kind, message, line_text, col);
-    Diagnostic::new(
-        Loc::at(path.to_path_buf(), line, col).quoting(text.as_bytes()),
-        message,
-    )
-    .hint(hint)
+    Diagnostic::new(Loc::at(path.to_path_buf(), line, col), message).hint(hint)
 }
 
 /// The parser errors a roster author meets, told apart by the error's variant where

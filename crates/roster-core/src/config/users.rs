@@ -34,10 +34,10 @@ pub(super) struct Parsed {
 }
 
 /// Parses one file for the fast path; `None` when anything needs the slow path.
-pub(super) fn parse(bytes: &[u8], root_schema: &Value) -> Option<Parsed> {
+pub(super) fn parse(bytes: &[u8]) -> Option<Parsed> {
     let text = std::str::from_utf8(bytes).ok()?;
     if let Some(cut) = cut(text) {
-        return split(text, &cut, root_schema);
+        return split(text, &cut);
     }
     let Value::Object(mut doc) = source::parse_value(text)? else {
         return None;
@@ -45,7 +45,7 @@ pub(super) fn parse(bytes: &[u8], root_schema: &Value) -> Option<Parsed> {
     let users = match doc.remove("users") {
         Some(Value::Array(items)) => {
             doc.insert("users".into(), Value::Array(Vec::new()));
-            typed(items, root_schema)?
+            typed(items)?
         }
         // Not a list: the whole document's validation reports it.
         Some(other) => {
@@ -121,7 +121,7 @@ fn cut(text: &str) -> Option<Cut> {
 }
 
 /// Parses the chunks of a cut list on every core, and the rest of the file.
-fn split(text: &str, cut: &Cut, root_schema: &Value) -> Option<Parsed> {
+fn split(text: &str, cut: &Cut) -> Option<Parsed> {
     let (section_start, section_end) = cut.section;
     let rest_text = format!(
         "{}users: []\n{}",
@@ -149,9 +149,7 @@ fn split(text: &str, cut: &Cut, root_schema: &Value) -> Option<Parsed> {
                     };
                     let expected = CHUNK.min(cut.entries.len() - i * CHUNK);
                     let users = match source::parse_piece(&text[from..to], share(to - from)) {
-                        Some(Value::Array(items)) if items.len() == expected => {
-                            typed(items, root_schema)
-                        }
+                        Some(Value::Array(items)) if items.len() == expected => typed(items),
                         _ => None,
                     };
                     let _ = chunks[i].set(users);
@@ -167,8 +165,8 @@ fn split(text: &str, cut: &Cut, root_schema: &Value) -> Option<Parsed> {
 }
 
 /// Each user checked against the schema's user definition, then typed.
-fn typed(items: Vec<Value>, root_schema: &Value) -> Option<Vec<UserDecl>> {
-    let valid = validator(root_schema);
+fn typed(items: Vec<Value>) -> Option<Vec<UserDecl>> {
+    let valid = validator();
     items
         .into_iter()
         .map(|v| {
@@ -181,12 +179,12 @@ fn typed(items: Vec<Value>, root_schema: &Value) -> Option<Vec<UserDecl>> {
 }
 
 /// The schema's user definition, compiled once.
-fn validator(root_schema: &Value) -> &'static jsonschema::Validator {
+fn validator() -> &'static jsonschema::Validator {
     static V: OnceLock<jsonschema::Validator> = OnceLock::new();
     V.get_or_init(|| {
         let mut schema = Map::new();
         schema.insert("$ref".into(), "#/$defs/UserDecl".into());
-        schema.insert("$defs".into(), root_schema["$defs"].clone());
+        schema.insert("$defs".into(), super::schema_once()["$defs"].clone());
         jsonschema::draft202012::new(&Value::Object(schema))
             .expect("the generated user schema compiles")
     })
@@ -239,7 +237,7 @@ mod tests {
                 text = text.replace('\n', "\r\n");
             }
             assert!(cut(&text).is_some(), "crlf {crlf}");
-            let parsed = parse(text.as_bytes(), super::super::schema_once()).unwrap();
+            let parsed = parse(text.as_bytes()).unwrap();
             let whole: super::super::Roster =
                 serde_json::from_value(source::parse_value(&text).unwrap()).unwrap();
             assert_eq!(parsed.users, whole.users, "crlf {crlf}");
@@ -266,7 +264,7 @@ mod tests {
             let status = if i == 7 { ", status: disabled" } else { "" };
             format!("  - {{ email: u{i}@acme.example, name: U, role: Agent{status} }}\n")
         });
-        assert!(parse(invalid.as_bytes(), super::super::schema_once()).is_none());
+        assert!(parse(invalid.as_bytes()).is_none());
     }
 
     /// A `users:` line inside a quoted string, and a file with a directive that a chunk
