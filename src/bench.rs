@@ -626,19 +626,54 @@ fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "NOT met" }
 }
 
-/// Runs every benchmark; returns the Markdown table.
-pub fn run() -> anyhow::Result<String> {
-    let dir = tempfile::tempdir()?;
+/// `roster bench` options.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run only these groups (default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Group>,
+    /// Work in DIR and keep its files (the 100,000-user roster and state, for profiling).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<std::path::PathBuf>,
+}
+
+/// A group of benchmark rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Group {
+    /// The pure diff at 10,000 and 100,000 users.
+    Diff,
+    /// Reads, refreshes and writes against the in-process emulator.
+    Wire,
+    /// validate and plan of 100,000 users, the floors, the vendor-bound rows.
+    Scale,
+}
+
+/// Runs the benchmarks `args` selects; returns the Markdown table.
+pub fn run(args: Args) -> anyhow::Result<String> {
+    let temp = tempfile::tempdir()?;
+    let dir = match &args.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            dir.as_path()
+        }
+        None => temp.path(),
+    };
+    let runs = |g| args.only.is_empty() || args.only.contains(&g);
     let mut rows = Vec::new();
     // The pure diff first, before the emulator runs leave the heap fragmented.
-    diffs(&mut rows)?;
-    let rt = runtime()?;
-    rt.block_on(async {
-        reads(&mut rows).await?;
-        refresh(&mut rows).await?;
-        writes(&mut rows, &dir.path().join("journal")).await
-    })?;
-    scale(&mut rows, dir.path())?;
+    if runs(Group::Diff) {
+        diffs(&mut rows)?;
+    }
+    if runs(Group::Wire) {
+        runtime()?.block_on(async {
+            reads(&mut rows).await?;
+            refresh(&mut rows).await?;
+            writes(&mut rows, &dir.join("journal")).await
+        })?;
+    }
+    if runs(Group::Scale) {
+        scale(&mut rows, dir)?;
+    }
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mut out = String::from("| benchmark | figure | target |\n|---|---|---|\n");
     for r in &rows {

@@ -89,7 +89,7 @@ enum Command {
     Man,
     /// Run the end-to-end benchmarks and write target/bench-report.md.
     #[command(hide = true)]
-    Bench,
+    Bench(crate::bench::Args),
     /// Print the JSON Schema of the roster format.
     #[command(after_help = OTHER_EXIT)]
     Schema(schema::Args),
@@ -131,8 +131,8 @@ pub(crate) fn annotate(d: &roster_core::config::Diagnostics) {
 }
 
 /// Runs the benchmarks, prints the table and writes it to `target/bench-report.md`.
-fn bench() -> anyhow::Result<Outcome> {
-    let table = crate::bench::run()?;
+fn bench(args: crate::bench::Args) -> anyhow::Result<Outcome> {
+    let table = crate::bench::run(args)?;
     print!("{table}");
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
@@ -210,7 +210,7 @@ pub fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Github(args) => github::run(args),
-        Command::Bench => bench(),
+        Command::Bench(args) => bench(args),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
         Command::Schema(args) => schema::run(args),

@@ -51,7 +51,9 @@ pub struct Connected {
 
 /// Loads a roster (printing its warnings) or returns its diagnostics as the error.
 pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
+    let started = std::time::Instant::now();
     let loaded = config::load(path)?;
+    tracing::debug!(users = loaded.roster.users.len(), elapsed = ?started.elapsed(), "roster loaded");
     for w in &loaded.warnings {
         eprintln!("{}", w.as_warning());
     }
@@ -198,10 +200,13 @@ pub async fn make_plan(
     provider: &AnyProvider,
     opts: &plan::Options,
 ) -> anyhow::Result<(Plan, Account)> {
+    let started = std::time::Instant::now();
     let live = provider
         .read(&scope(loaded))
         .await
         .context("cannot read the account")?;
+    tracing::debug!(users = live.users.len(), elapsed = ?started.elapsed(), "account read");
+    let started = std::time::Instant::now();
     let plan =
         plan::diff(&loaded.roster, &live, &provider.capabilities(), opts).map_err(|errs| {
             Diagnostics(
@@ -210,6 +215,7 @@ pub async fn make_plan(
                     .collect(),
             )
         })?;
+    tracing::debug!(changes = plan.changes.len(), elapsed = ?started.elapsed(), "diffed");
     Ok((plan, live))
 }
 

@@ -10,7 +10,7 @@ use super::Capabilities;
 use super::ownership::Ownership;
 use super::types::{Action, Change, FieldChange, Kind, Phase};
 use crate::config::UserDecl;
-use crate::model::{PhoneSettings, User};
+use crate::model::{Names, PhoneSettings, User};
 
 /// The create of a declared user: every field the provider manages and can write.
 pub(super) fn create(decl: &UserDecl, caps: &Capabilities) -> Change {
@@ -138,7 +138,7 @@ pub(super) fn update_fields(
             put(name, set_value(have), set_value(&w.applied));
         }
         if !w.held.is_empty() && caps.manages(name) && !caps.write_only.contains(&name) {
-            let without: BTreeSet<String> = w.applied.difference(&w.held).cloned().collect();
+            let without: Names = w.applied.difference(&w.held).cloned().collect();
             held.insert(
                 name.to_string(),
                 change_of(set_value(&w.applied), set_value(&without)),
@@ -187,7 +187,7 @@ pub(super) fn update_fields(
 
 /// Whether a declared list and a live set hold the same names, ignoring order and
 /// repeats.
-fn same_set(want: &[String], have: &BTreeSet<String>) -> bool {
+fn same_set(want: &[String], have: &Names) -> bool {
     if want.len() < have.len() || !want.iter().all(|w| have.contains(w)) {
         return false;
     }
@@ -243,6 +243,6 @@ pub(super) fn change_of(from: Value, to: Value) -> FieldChange {
 }
 
 /// A set of names as a JSON array, sorted.
-pub(super) fn set_value(items: &BTreeSet<String>) -> Value {
+pub(super) fn set_value(items: &Names) -> Value {
     json!(items)
 }

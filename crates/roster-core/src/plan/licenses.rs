@@ -1,7 +1,7 @@
 //! Salesforce add-on licenses: the permission set each brings, and what a role change
 //! leaves behind.
 
-use std::collections::BTreeSet;
+use crate::model::Names;
 
 use serde_json::Value;
 
@@ -30,7 +30,7 @@ pub(super) fn permission_set_notes(
     manual_steps: &mut Vec<String>,
 ) -> Vec<String> {
     let mut notes = Vec::new();
-    let strs = |v: Option<&Value>| -> BTreeSet<String> {
+    let strs = |v: Option<&Value>| -> Names {
         v.and_then(|v| serde_json::from_value(v.clone()).ok())
             .unwrap_or_default()
     };

@@ -2,12 +2,13 @@
 //! user's list under that ownership: the roster's list whole (`authoritative`), the
 //! roster's entries added to what is there (`additive`), or nothing (`ignore`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use foldhash::HashMap;
 
 use super::Capabilities;
 use crate::config::{Membership, Roster};
+use crate::model::Names;
 
 /// The ownership of every list, resolved from the roster: the user's over the team's or
 /// queue's over the policy's.
@@ -23,9 +24,9 @@ pub(super) struct Ownership {
 /// What a user's list should become.
 pub(super) struct Wanted {
     /// The list apply writes.
-    pub applied: BTreeSet<String>,
+    pub applied: Names,
     /// Members the roster removes, held back.
-    pub held: BTreeSet<String>,
+    pub held: Names,
 }
 
 impl Ownership {
@@ -63,11 +64,11 @@ impl Ownership {
         &self,
         list: &str,
         declared: &[String],
-        live: &BTreeSet<String>,
+        live: &Names,
         user: Option<Membership>,
     ) -> Wanted {
         let mode = |name: &str| self.mode(list, name, user);
-        let mut applied: BTreeSet<String> = declared
+        let mut applied: Names = declared
             .iter()
             .filter(|d| mode(d) != Membership::Ignore)
             .cloned()
@@ -77,10 +78,10 @@ impl Ownership {
                 .filter(|l| mode(l) != Membership::Authoritative)
                 .cloned(),
         );
-        let held: BTreeSet<String> = if self.hold {
+        let held: Names = if self.hold {
             live.difference(&applied).cloned().collect()
         } else {
-            BTreeSet::new()
+            Names::new()
         };
         applied.extend(held.iter().cloned());
         Wanted { applied, held }
@@ -123,7 +124,7 @@ mod tests {
         Ownership::of(&roster, hold)
     }
 
-    fn set(items: &[&str]) -> BTreeSet<String> {
+    fn set(items: &[&str]) -> Names {
         items.iter().map(|s| s.to_string()).collect()
     }
 

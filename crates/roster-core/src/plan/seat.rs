@@ -1,14 +1,14 @@
 //! Seats: one user's guard-relevant state, and the live account's counts the guards
 //! start from.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use foldhash::{HashMap, HashMapExt};
 
 use super::Capabilities;
 use super::ownership::Ownership;
 use crate::config::UserDecl;
-use crate::model::{Status, User};
+use crate::model::{Names, Status, User};
 
 /// One user's state before and after, as the guards see it.
 #[derive(Debug, Clone)]
@@ -16,9 +16,9 @@ pub(super) struct Seat {
     pub email: String,
     pub active: bool,
     pub admin: bool,
-    pub addons: BTreeSet<String>,
-    pub teams: BTreeSet<String>,
-    pub queues: BTreeSet<String>,
+    pub addons: Names,
+    pub teams: Names,
+    pub queues: Names,
 }
 
 impl Seat {
@@ -27,9 +27,9 @@ impl Seat {
             email: String::new(),
             active: false,
             admin: false,
-            addons: BTreeSet::new(),
-            teams: BTreeSet::new(),
-            queues: BTreeSet::new(),
+            addons: Names::new(),
+            teams: Names::new(),
+            queues: Names::new(),
         }
     }
 }
@@ -42,12 +42,12 @@ pub(super) fn desired_seat(
     own: &Ownership,
     is_admin: &dyn Fn(Option<&str>) -> bool,
 ) -> Seat {
-    let keep = |d: &Option<Vec<String>>, l: Option<&BTreeSet<String>>| match d {
+    let keep = |d: &Option<Vec<String>>, l: Option<&Names>| match d {
         Some(v) => v.iter().cloned().collect(),
         None => l.cloned().unwrap_or_default(),
     };
     // Memberships as apply writes them: under their ownership, removals held or not.
-    let list = |name: &str, d: &Option<Vec<String>>, l: Option<&BTreeSet<String>>| match (d, l) {
+    let list = |name: &str, d: &Option<Vec<String>>, l: Option<&Names>| match (d, l) {
         (Some(d), Some(l)) => own.wanted(name, d, l, decl.membership).applied,
         _ => keep(d, l),
     };

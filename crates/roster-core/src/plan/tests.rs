@@ -1,13 +1,11 @@
 //! Planner tests: a table of cases, a property test over random accounts, and snapshots
 //! of the three renderings of one rich plan.
 
-use std::collections::BTreeSet;
-
 use proptest::prelude::*;
 
 use super::*;
 use crate::config::Roster;
-use crate::model::{Account, Addon, Named, Status, User};
+use crate::model::{Account, Addon, Named, Names, Status, User};
 
 const ROLES: &str = "roles:\n  - { name: Administrator, admin: true }\n  - { name: Supervisor }\n  - { name: Agent }\nteams: [ { name: Billing }, { name: Sales }, { name: Support, previously: [Tier 1] } ]\nqueues: [billing, sales]\n";
 
@@ -62,12 +60,12 @@ fn lu(email: &str, role: &str) -> User {
         role: Some(role.into()),
         status: Status::Active,
         pending: false,
-        teams: BTreeSet::new(),
-        queues: BTreeSet::new(),
+        teams: Names::new(),
+        queues: Names::new(),
         extension: None,
         time_zone: None,
         language: None,
-        addons: BTreeSet::new(),
+        addons: Names::new(),
         phone: None,
         external_id: None,
         updated_at: Some(format!("2026-01-01T00:00:00Z#{email}")),
@@ -79,7 +77,7 @@ fn with(mut u: User, f: impl FnOnce(&mut User)) -> User {
     u
 }
 
-fn set(items: &[&str]) -> BTreeSet<String> {
+fn set(items: &[&str]) -> Names {
     items.iter().map(|s| s.to_string()).collect()
 }
 
@@ -1059,9 +1057,8 @@ fn apply_in_order(live: &Account, plan: &Plan, roster: &Roster) -> (Account, usi
     let mut lowest = count(&acc);
     for c in &plan.changes {
         let to = |k: &str| c.fields.get(k).map(|f| f.to.clone());
-        let strs = |v: serde_json::Value| -> BTreeSet<String> {
-            serde_json::from_value(v).unwrap_or_default()
-        };
+        let strs =
+            |v: serde_json::Value| -> Names { serde_json::from_value(v).unwrap_or_default() };
         let user = match c.action {
             Action::Create => {
                 acc.users.push(with(lu(&c.key, "Agent"), |u| {

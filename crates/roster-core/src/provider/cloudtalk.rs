@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::http::{Auth, Budget, HttpClient, HttpConfig, Idempotence, Secret};
 use super::{ProviderError, ReadScope, Reader, Writer};
-use crate::model::{Account, Named, Status, User};
+use crate::model::{Account, Named, Names, Status, User};
 use crate::plan::{Action, Capabilities, Change, Plan};
 
 /// The largest page the API serves.
@@ -136,12 +136,12 @@ pub fn to_user(agent: &Value) -> Option<User> {
         } else {
             Status::Inactive
         },
-        teams: BTreeSet::new(),
-        queues: BTreeSet::new(),
+        teams: Names::new(),
+        queues: Names::new(),
         extension: id_of(agent.get("extension")),
         time_zone: None,
         language: None,
-        addons: BTreeSet::new(),
+        addons: Names::new(),
         phone: None,
         external_id: None,
         updated_at: None,

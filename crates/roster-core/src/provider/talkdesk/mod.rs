@@ -26,7 +26,7 @@ use std::time::Duration;
 use super::http::{Auth, Budget, HttpClient, HttpConfig, Secret};
 use super::{ProviderError, ReadScope, Reader, Writer};
 use crate::config::Region;
-use crate::model::{Account, Named, Status, User};
+use crate::model::{Account, Named, Names, Status, User};
 use crate::plan::{Action, Capabilities, Change, Plan};
 use contract::{RestUser, paths, scopes};
 
@@ -147,6 +147,8 @@ pub struct Talkdesk {
     gaps: RwLock<Gaps>,
     /// Lowercased email → REST user ID, from the last read (queue writes name REST IDs).
     rest_ids: RwLock<HashMap<String, String>>,
+    /// Whether this provider will write (apply): only then are REST IDs kept.
+    write: bool,
     addon_lock: tokio::sync::Mutex<()>,
 }
 
@@ -250,6 +252,7 @@ impl Talkdesk {
             concurrency: settings.concurrency.max(1),
             gaps: RwLock::new(Gaps::default()),
             rest_ids: RwLock::new(HashMap::new()),
+            write: settings.write,
             addon_lock: tokio::sync::Mutex::new(()),
         })
     }
@@ -297,8 +300,7 @@ impl Talkdesk {
     /// Queues and their members, or why they cannot be read.
     async fn read_queues(
         &self,
-    ) -> Result<Result<(Vec<Named>, HashMap<String, BTreeSet<String>>), String>, ProviderError>
-    {
+    ) -> Result<Result<(Vec<Named>, HashMap<String, Names>), String>, ProviderError> {
         let Some(q) = &self.queues else {
             return Ok(Err("no OAuth client is configured".into()));
         };
@@ -343,48 +345,103 @@ fn warn_on_expiry(token: &Secret) {
 }
 
 /// Joins REST users (who exists, activity, extension) with SCIM users (role, teams,
-/// name parts, externalId) by email; either may be missing.
-fn join(rest: Option<Vec<RestUser>>, scim: Option<Vec<User>>) -> Vec<User> {
-    let from_rest = |r: RestUser| User {
-        email: r.email.clone(),
-        name: r.name.clone().unwrap_or_default(),
-        role: None,
+/// name parts, externalId) by email, either may be missing, and gives each user its
+/// queues from `members` (keyed by REST user ID, moved out as they are given).
+fn join(
+    rest: Option<Vec<RestUser>>,
+    scim: Option<Vec<User>>,
+    members: &mut HashMap<String, Names>,
+) -> Vec<User> {
+    let from_rest = |r: RestUser, members: &mut HashMap<String, Names>| User {
         status: if r.is_active() {
             Status::Active
         } else {
             Status::Inactive
         },
         pending: r.is_pending(),
-        teams: BTreeSet::new(),
-        queues: BTreeSet::new(),
         extension: r.extension(),
+        email: r.email,
+        name: r.name.unwrap_or_default(),
+        role: None,
+        teams: Names::new(),
+        queues: members.remove(&r.id).unwrap_or_default(),
         time_zone: None,
         language: None,
-        addons: BTreeSet::new(),
+        addons: Names::new(),
         phone: None,
         external_id: None,
         updated_at: None,
         id: r.id,
     };
     match (rest, scim) {
-        (Some(rest), None) => rest.into_iter().map(from_rest).collect(),
-        (None, Some(scim)) => scim,
+        (Some(rest), None) => rest.into_iter().map(|r| from_rest(r, members)).collect(),
+        (None, Some(mut scim)) => {
+            for u in &mut scim {
+                u.queues = members.remove(&u.id).unwrap_or_default();
+            }
+            scim
+        }
         (None, None) => Vec::new(),
         (Some(rest), Some(mut scim)) => {
-            let mut by_email: HashMap<String, RestUser> = rest
-                .into_iter()
-                .map(|r| (r.email.to_lowercase(), r))
-                .collect();
-            for u in &mut scim {
-                if let Some(r) = by_email.remove(&u.email.to_lowercase()) {
-                    u.extension = r.extension();
-                    u.pending = r.is_pending();
+            // Indexed by a borrowed, case-folded email: at 100,000 users a map of
+            // lowercased copies holding the REST users was the read's largest buffer.
+            // `joined` also drops all but the last REST user of an email, as a map would.
+            let mut joined = vec![false; rest.len()];
+            {
+                let mut by_email: HashMap<Folded, usize> = HashMap::with_capacity(rest.len());
+                for (i, r) in rest.iter().enumerate() {
+                    if let Some(earlier) = by_email.insert(Folded(&r.email), i) {
+                        joined[earlier] = true;
+                    }
+                }
+                for u in &mut scim {
+                    match by_email.get(&Folded(&u.email)) {
+                        Some(&i) if !joined[i] => {
+                            joined[i] = true;
+                            u.extension = rest[i].extension();
+                            u.pending = rest[i].is_pending();
+                            u.queues = members.remove(&rest[i].id).unwrap_or_default();
+                        }
+                        Some(_) => {}
+                        None => u.queues = members.remove(&u.id).unwrap_or_default(),
+                    }
                 }
             }
             // Users REST shows and SCIM does not (rare: SCIM lags a new user) are
             // still users; their role and teams are unknown.
-            scim.extend(by_email.into_values().map(from_rest));
+            scim.extend(
+                rest.into_iter()
+                    .zip(joined)
+                    .filter(|(_, joined)| !joined)
+                    .map(|(r, _)| from_rest(r, members)),
+            );
             scim
+        }
+    }
+}
+
+/// An email compared and hashed as its lowercase form, without making that copy.
+#[derive(Clone, Copy)]
+struct Folded<'a>(&'a str);
+
+impl Folded<'_> {
+    fn chars(&self) -> impl Iterator<Item = char> + '_ {
+        self.0.chars().flat_map(char::to_lowercase)
+    }
+}
+
+impl PartialEq for Folded<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0 || self.chars().eq(other.chars())
+    }
+}
+
+impl Eq for Folded<'_> {}
+
+impl std::hash::Hash for Folded<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for c in self.chars() {
+            state.write_u32(c as u32);
         }
     }
 }
@@ -437,29 +494,15 @@ impl Reader for Talkdesk {
         if let Ok(mut g) = self.gaps.write() {
             *g = gaps;
         }
-        // Queue members are REST user IDs: built once, used here, kept for queue writes.
-        let ids: HashMap<String, String> = match &rest {
-            Ok(rest) => rest
+        // Queue writes name REST user IDs: kept from this read when apply will write.
+        if let (true, Ok(rest), Ok(mut kept)) = (self.write, &rest, self.rest_ids.write()) {
+            *kept = rest
                 .iter()
                 .map(|r| (r.email.to_lowercase(), r.id.clone()))
-                .collect(),
-            Err(_) => HashMap::new(),
-        };
-        let mut users = join(rest.ok(), scim.ok());
+                .collect();
+        }
         let (queue_list, mut members) = queues.unwrap_or_default();
-        for u in &mut users {
-            if members.is_empty() {
-                break;
-            }
-            let rest_id = ids.get(&u.email.to_lowercase()).unwrap_or(&u.id);
-            // Moved, not copied: one REST user per email, as in `join`.
-            if let Some(q) = members.remove(rest_id) {
-                u.queues = q;
-            }
-        }
-        if let Ok(mut kept) = self.rest_ids.write() {
-            *kept = ids;
-        }
+        let mut users = join(rest.ok(), scim.ok(), &mut members);
         let (addons, held) = phone::addons_of(wire_addons);
         for u in &mut users {
             if let Some(names) = held.get(u.id.as_str()) {
@@ -662,7 +705,7 @@ impl Writer for Talkdesk {
         };
         let path = format!("{}?email={}", paths::USERS, super::url_encode(email));
         let found = hal::read_all::<RestUser>(http, &path, "", 1).await?;
-        Ok(join(Some(found), None)
+        Ok(join(Some(found), None, &mut HashMap::new())
             .into_iter()
             .find(|u| u.email.eq_ignore_ascii_case(email)))
     }
@@ -684,5 +727,80 @@ impl Talkdesk {
         })?;
         phone::write_phone(http, id, change).await?;
         phone::write_addons(http, &self.addon_lock, id, change).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rest(id: &str, email: &str, extension: Option<i64>) -> RestUser {
+        RestUser {
+            id: id.into(),
+            email: email.into(),
+            name: Some("From REST".into()),
+            active: Some(true),
+            status: None,
+            extension: extension.map(Into::into),
+        }
+    }
+
+    fn scim(id: &str, email: &str) -> User {
+        let mut u = join(Some(vec![rest(id, email, None)]), None, &mut HashMap::new()).remove(0);
+        u.name = "From SCIM".into();
+        u.role = Some("Agent".into());
+        u
+    }
+
+    #[test]
+    fn join_matches_emails_whatever_their_case_and_keeps_rest_only_users() {
+        // Queue members are REST IDs, whichever surface the user came from.
+        let mut members: HashMap<String, Names> = [
+            ("r1".to_string(), Names::from(["sales"])),
+            ("r2".to_string(), Names::from(["care"])),
+            ("s4".to_string(), Names::from(["billing"])),
+        ]
+        .into();
+        let joined = join(
+            Some(vec![
+                rest("r1", "Ana.Silva@ACME.example", Some(101)),
+                rest("r2", "new@acme.example", Some(102)),
+                rest("r0", "bo@acme.example", Some(1)),
+                rest("r3", "bo@acme.example", Some(103)),
+            ]),
+            Some(vec![
+                scim("s1", "ana.silva@acme.example"),
+                scim("s3", "BO@acme.example"),
+                scim("s4", "scim.only@acme.example"),
+            ]),
+            &mut members,
+        );
+        let seen: Vec<_> = joined
+            .iter()
+            .map(|u| {
+                let queues: Vec<&str> = u.queues.iter().map(String::as_str).collect();
+                (
+                    u.id.as_str(),
+                    u.name.as_str(),
+                    u.extension.as_deref(),
+                    queues,
+                )
+            })
+            .collect();
+        // SCIM users keep their ID and name and gain the extension; the REST-only user
+        // follows; of two REST users with one email the last one counts, as before.
+        assert_eq!(
+            seen,
+            [
+                ("s1", "From SCIM", Some("101"), vec!["sales"]),
+                ("s3", "From SCIM", Some("103"), vec![]),
+                ("s4", "From SCIM", None, vec!["billing"]),
+                ("r2", "From REST", Some("102"), vec!["care"]),
+            ]
+        );
+        assert!(
+            members.is_empty(),
+            "every membership was given: {members:?}"
+        );
     }
 }

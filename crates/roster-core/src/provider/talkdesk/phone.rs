@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::contract::paths;
-use crate::model::{Addon, PhoneSettings, Status, User};
+use crate::model::{Addon, Names, PhoneSettings, Status, User};
 use crate::plan::Change;
 use crate::provider::http::{HttpClient, Idempotence};
 use crate::provider::{ProviderError, ReadScope};
@@ -60,8 +60,8 @@ pub async fn read_addons_if(
 }
 
 /// Entitlements, and the add-on names each user ID holds.
-pub fn addons_of(wire: Vec<WireAddon>) -> (Vec<Addon>, HashMap<String, BTreeSet<String>>) {
-    let mut held: HashMap<String, BTreeSet<String>> = HashMap::new();
+pub fn addons_of(wire: Vec<WireAddon>) -> (Vec<Addon>, HashMap<String, Names>) {
+    let mut held: HashMap<String, Names> = HashMap::new();
     for a in &wire {
         for id in &a.assigned {
             held.entry(id.clone()).or_default().insert(a.name.clone());

@@ -2,15 +2,15 @@
 //! members, and bulk assign/unassign whose 200 answer carries per-user failures
 //! (doc: docs/queues-api, reference/assignuserstoqueues, reference/unassignuserstoqueues).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::RwLock;
 
-use futures_util::{StreamExt, TryStreamExt, stream};
+use futures_util::{StreamExt, stream};
 use reqwest::Method;
 
 use super::contract::{QUEUE_BATCH, Queue, QueueMember, QueueUsers, QueueWriteResult, paths};
 use super::hal;
-use crate::model::Named;
+use crate::model::{Named, Names};
 use crate::provider::ProviderError;
 use crate::provider::http::{HttpClient, Idempotence};
 
@@ -33,26 +33,24 @@ impl Queues {
     }
 
     /// Every queue, and each REST user ID's queue names.
-    pub async fn read(
-        &self,
-    ) -> Result<(Vec<Named>, HashMap<String, BTreeSet<String>>), ProviderError> {
+    pub async fn read(&self) -> Result<(Vec<Named>, HashMap<String, Names>), ProviderError> {
         let queues: Vec<Queue> =
             hal::read_all(&self.http, paths::QUEUES, "", self.concurrency).await?;
         let wanted: Vec<(String, String)> = queues
             .iter()
             .map(|q| (paths::queue_members(&q.id), q.name.clone()))
             .collect();
-        let members: Vec<(String, Vec<QueueMember>)> = stream::iter(wanted)
+        // Each queue's members are folded in as its pages arrive, never all held at once.
+        let mut of_user: HashMap<String, Names> = HashMap::new();
+        let mut lists = stream::iter(wanted)
             .map(|(path, name)| async move {
                 let m =
                     hal::read_all::<QueueMember>(&self.http, &path, "", self.concurrency).await?;
                 Ok::<_, ProviderError>((name, m))
             })
-            .buffer_unordered(self.concurrency)
-            .try_collect()
-            .await?;
-        let mut of_user: HashMap<String, BTreeSet<String>> = HashMap::new();
-        for (name, list) in members {
+            .buffer_unordered(self.concurrency);
+        while let Some(listed) = lists.next().await {
+            let (name, list) = listed?;
             for m in list {
                 of_user.entry(m.id).or_default().insert(name.clone());
             }

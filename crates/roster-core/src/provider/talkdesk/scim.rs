@@ -7,7 +7,7 @@
 //! `/ServiceProviderConfig` says it is supported (Talkdesk publishes no PATCH page).
 //! Attribute names are matched case-insensitively, as RFC 7643 requires.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::RwLock;
 
 use futures_util::{StreamExt, stream};
@@ -19,7 +19,7 @@ use super::contract::{
     SCIM_COUNT, SCIM_EXTENSION, SCIM_PATCH_SCHEMA, SCIM_USER_SCHEMA, lower_keys, paths,
 };
 use super::scim_resource::{ListResponse, Resource, Scalar};
-use crate::model::{Status, User};
+use crate::model::{Names, Status, User};
 use crate::plan::Change;
 use crate::provider::ProviderError;
 use crate::provider::http::{HttpClient, Idempotence};
@@ -42,7 +42,7 @@ pub struct Scim {
 }
 
 /// Semicolon-separated names (doc: `rolesString`, `teamsString`).
-fn names(s: Option<&str>) -> BTreeSet<String> {
+fn names(s: Option<&str>) -> Names {
     s.unwrap_or_default()
         .split(';')
         .map(str::trim)
@@ -79,11 +79,11 @@ fn user_of(r: Resource) -> Option<User> {
         },
         pending: false,
         teams: names(teams.as_deref()),
-        queues: BTreeSet::new(),
+        queues: Names::new(),
         extension: None,
         time_zone: None,
         language: None,
-        addons: BTreeSet::new(),
+        addons: Names::new(),
         phone: None,
         external_id: r.external_id.into_text(),
         updated_at: r.version.into_text(),
@@ -102,7 +102,6 @@ fn list_page<T>(page: ListResponse<T>) -> Result<(Vec<T>, usize), String> {
 /// compact text only for a provider that writes.
 struct Read {
     users: Vec<User>,
-    seen: std::collections::HashSet<String>,
     resources: HashMap<String, Box<str>>,
 }
 
@@ -110,13 +109,29 @@ impl Read {
     fn with_capacity(n: usize, keep: bool) -> Read {
         Read {
             users: Vec::with_capacity(n),
-            seen: std::collections::HashSet::with_capacity(n),
             resources: HashMap::with_capacity(if keep { n } else { 0 }),
         }
     }
 
-    /// Takes one page's users, each with its resource text when kept; a repeated user
-    /// (a page shifted under concurrent reads) is kept once.
+    /// The users read, each once: a page shifted under concurrent reads repeats some.
+    /// Found after the read by borrowed IDs rather than a set of copies kept during it.
+    fn users(mut self) -> (Vec<User>, HashMap<String, Box<str>>) {
+        let repeated: Vec<bool> = {
+            let mut seen = std::collections::HashSet::with_capacity(self.users.len());
+            self.users
+                .iter()
+                .map(|u| !seen.insert(u.id.as_str()))
+                .collect()
+        };
+        if repeated.contains(&true) {
+            let mut repeated = repeated.into_iter();
+            self.users.retain(|_| !repeated.next().unwrap_or(false));
+        }
+        (self.users, self.resources)
+    }
+
+    /// Takes one page's users, each with its resource text when kept (the first text
+    /// of a repeated user, like the user itself).
     fn page(&mut self, page: Vec<(Resource, Option<Box<str>>)>) -> Result<(), ProviderError> {
         for (r, text) in page {
             if !r.identified() {
@@ -126,12 +141,10 @@ impl Read {
                 });
             }
             let Some(u) = user_of(r) else { continue };
-            if self.seen.insert(u.id.clone()) {
-                if let Some(text) = text {
-                    self.resources.insert(u.id.clone(), text);
-                }
-                self.users.push(u);
+            if let Some(text) = text {
+                self.resources.entry(u.id.clone()).or_insert(text);
             }
+            self.users.push(u);
         }
         Ok(())
     }
@@ -321,10 +334,11 @@ impl Scim {
                 read.page(page?.0)?;
             }
         }
+        let (users, resources) = read.users();
         if let Ok(mut map) = self.resources.write() {
-            *map = read.resources;
+            *map = resources;
         }
-        Ok(read.users)
+        Ok(users)
     }
 
     /// Finds one user by email (`filter=userName eq`), with its resource.
@@ -500,6 +514,24 @@ mod tests {
             "a non-boolean `active` reads as active"
         );
         assert_eq!(users[1].external_id.as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn a_user_repeated_by_a_shifted_page_is_read_once_with_its_first_resource() {
+        let resource = |id: &str, name: &str| {
+            let v = json!({"id": id, "userName": format!("{id}@acme.example"), "name": {"formatted": name}});
+            (Resource::deserialize(&v).unwrap(), Some(Box::from(name)))
+        };
+        let mut read = Read::with_capacity(3, true);
+        read.page(vec![resource("1", "first"), resource("2", "two")])
+            .unwrap();
+        read.page(vec![resource("2", "again"), resource("3", "three")])
+            .unwrap();
+        let (users, resources) = read.users();
+        let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(ids, ["1", "2", "3"]);
+        assert_eq!(users[1].name, "two");
+        assert_eq!(resources.get("2").map(|t| &**t), Some("two"));
     }
 
     /// Mutated pages never panic the decoder.
