@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{SandboxUser, Shared, State, lock};
@@ -98,7 +99,55 @@ fn join_name(given: &str, family: &str) -> String {
     }
 }
 
-fn user_json(st: &State, u: &SandboxUser) -> Value {
+/// A user as SCIM shows it, borrowed from the state: list pages serialize these
+/// directly (at 100,000 users, building a JSON tree per user was half the emulator's
+/// time).
+#[derive(Serialize)]
+struct ScimUser<'a> {
+    schemas: [&'static str; 2],
+    id: &'a str,
+    #[serde(rename = "userName")]
+    user_name: &'a str,
+    name: ScimName<'a>,
+    emails: [ScimEmail<'a>; 1],
+    active: bool,
+    meta: ScimMeta,
+    // The Talkdesk extension's URN, `contract::SCIM_EXTENSION` (a test holds them equal).
+    #[serde(rename = "urn:ietf:params:scim:schemas:extension:talkdesk:2.0:User")]
+    extension: ScimExtension<'a>,
+    #[serde(rename = "externalId", skip_serializing_if = "Option::is_none")]
+    external_id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScimName<'a> {
+    given_name: &'a str,
+    family_name: &'a str,
+}
+
+#[derive(Serialize)]
+struct ScimEmail<'a> {
+    value: &'a str,
+    primary: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScimMeta {
+    resource_type: &'static str,
+    version: String,
+    location: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScimExtension<'a> {
+    roles_string: &'a str,
+    teams_string: String,
+}
+
+fn scim_user<'a>(st: &'a State, u: &'a SandboxUser) -> ScimUser<'a> {
     let (given, family) = name_parts(&u.name);
     let role = st
         .roles
@@ -115,20 +164,46 @@ fn user_json(st: &State, u: &SandboxUser) -> Value {
                 .map(|t| t.name.as_str())
         })
         .collect();
-    let mut v = json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", EXTENSION],
-        "id": u.id,
-        "userName": u.email,
-        "name": {"givenName": given, "familyName": family},
-        "emails": [{"value": u.email, "primary": true}],
-        "active": u.status == "active",
-        "meta": {"resourceType": "User", "version": format!("W/\"{}\"", u.updated_at), "location": format!("/scim/v2/Users/{}", u.id)},
-        EXTENSION: {"rolesString": role, "teamsString": teams.join(";")},
-    });
-    if let Some(e) = &u.external_id {
-        v["externalId"] = json!(e);
+    ScimUser {
+        schemas: ["urn:ietf:params:scim:schemas:core:2.0:User", EXTENSION],
+        id: &u.id,
+        user_name: &u.email,
+        name: ScimName {
+            given_name: given,
+            family_name: family,
+        },
+        emails: [ScimEmail {
+            value: &u.email,
+            primary: true,
+        }],
+        active: u.status == "active",
+        meta: ScimMeta {
+            resource_type: "User",
+            version: format!("W/\"{}\"", u.updated_at),
+            location: format!("/scim/v2/Users/{}", u.id),
+        },
+        extension: ScimExtension {
+            roles_string: role,
+            teams_string: teams.join(";"),
+        },
+        external_id: u.external_id.as_deref(),
     }
-    v
+}
+
+fn user_json(st: &State, u: &SandboxUser) -> Value {
+    serde_json::to_value(scim_user(st, u)).unwrap_or_default()
+}
+
+/// A ListResponse page (RFC 7644 §3.4.2), `Resources` left out when there are none.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListResponse<'a> {
+    schemas: [&'static str; 1],
+    total_results: usize,
+    start_index: usize,
+    items_per_page: usize,
+    #[serde(rename = "Resources", skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<ScimUser<'a>>,
 }
 
 /// `attr eq "value"`, the one filter form the emulator serves.
@@ -163,13 +238,13 @@ async fn list_users(
     let st = lock(&s.state);
     // Only the page is serialized, and unfiltered the page is a slice: a 100,000-user
     // account is read a page per request, without a scan of the account per page.
-    let (page, total): (Vec<Value>, usize) = match eq_filter(&q) {
+    let (page, total): (Vec<ScimUser>, usize) = match eq_filter(&q) {
         None => (
             st.users
                 .iter()
                 .skip(start - 1)
                 .take(count)
-                .map(|u| user_json(&st, u))
+                .map(|u| scim_user(&st, u))
                 .collect(),
             st.users.len(),
         ),
@@ -183,17 +258,20 @@ async fn list_users(
                 .iter()
                 .skip(start - 1)
                 .take(count)
-                .map(|u| user_json(&st, u))
+                .map(|u| scim_user(&st, u))
                 .collect();
             (page, matches.len())
         }
     };
-    let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": total, "startIndex": start, "itemsPerPage": page.len()});
     // RFC 7644 lets a server leave Resources out when there are none; this one does.
-    if !page.is_empty() {
-        body["Resources"] = Value::Array(page);
-    }
-    Json(body).into_response()
+    Json(ListResponse {
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        total_results: total,
+        start_index: start,
+        items_per_page: page.len(),
+        resources: page,
+    })
+    .into_response()
 }
 
 async fn get_user(
@@ -568,4 +646,25 @@ fn schemas() -> Value {
             {"name": "teamsString", "type": "string", "multiValued": false, "required": false}
         ]}
     ]})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_carries_the_talkdesk_extension_under_its_urn() {
+        let mut st = State::default();
+        st.users.push(SandboxUser::new(
+            "u1".into(),
+            "ana@acme.example".into(),
+            "Ana Silva".into(),
+            "r1".into(),
+            "2026-01-01T00:00:00Z".into(),
+        ));
+        let v = user_json(&st, &st.users[0]);
+        assert!(v[EXTENSION].is_object(), "{v}");
+        assert_eq!(v["name"]["familyName"], "Silva");
+        assert_eq!(v["emails"][0]["value"], "ana@acme.example");
+    }
 }

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{ApiError, CLIENT_ID, CLIENT_SECRET, SandboxUser, Shared, error, lock};
@@ -202,40 +203,98 @@ fn paging(s: &Shared, q: &HashMap<String, String>) -> Result<(usize, usize), Api
     Ok((number, size))
 }
 
-/// A HAL page of `items` (already the page's slice) under `_embedded.{key}`.
-fn hal(
+/// A HAL page of `items` (already the page's slice) under `_embedded.{key}`, with
+/// `_links` and, on lists that have them, the counts. Serialized straight from the
+/// items: at 100,000 users, building a JSON tree per user was half the emulator's time.
+struct Hal<'k, T> {
+    key: &'k str,
+    items: Vec<T>,
+    links: Value,
+    counts: Option<[(&'static str, usize); 5]>,
+}
+
+fn hal<'k, T: Serialize>(
     path: &str,
-    key: &str,
-    items: Vec<Value>,
+    key: &'k str,
+    items: Vec<T>,
     total: usize,
     number: usize,
     size: usize,
     counts: bool,
-) -> Value {
+) -> Hal<'k, T> {
     let pages = total.div_ceil(size).max(1);
     let link = |n: usize| json!({"href": format!("{path}?page={n}&per_page={size}")});
     let mut links = json!({"self": link(number), "first": link(1), "last": link(pages)});
     if number < pages {
         links["next"] = link(number + 1);
     }
-    let mut v = json!({"_embedded": {key: items}, "_links": links});
-    if counts {
-        v["count"] = json!(items_len(&v, key));
-        v["total"] = json!(total);
-        v["page"] = json!(number);
-        v["per_page"] = json!(size);
-        v["total_pages"] = json!(pages);
+    let counts = counts.then_some([
+        ("count", items.len()),
+        ("total", total),
+        ("page", number),
+        ("per_page", size),
+        ("total_pages", pages),
+    ]);
+    Hal {
+        key,
+        items,
+        links,
+        counts,
     }
-    v
 }
 
-fn items_len(v: &Value, key: &str) -> usize {
-    v["_embedded"][key].as_array().map_or(0, Vec::len)
+impl<T: Serialize> Serialize for Hal<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("_embedded", &Embedded(self.key, &self.items))?;
+        map.serialize_entry("_links", &self.links)?;
+        for (name, n) in self.counts.iter().flatten() {
+            map.serialize_entry(name, n)?;
+        }
+        map.end()
+    }
+}
+
+/// `{key: items}`: the one entry of `_embedded`.
+struct Embedded<'a, T>(&'a str, &'a [T]);
+
+impl<T: Serialize> Serialize for Embedded<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry(self.0, self.1)?;
+        map.end()
+    }
 }
 
 /// A user as `GET /users` shows it: `active`, and the extension as an integer when it
 /// is one (as the reference types it), else a string.
-fn user_json(u: &SandboxUser) -> Value {
+#[derive(Serialize)]
+struct HalUser<'a> {
+    id: &'a str,
+    email: &'a str,
+    name: &'a str,
+    active: bool,
+    gender: Option<()>,
+    extension: Value,
+    external_phone_number: Option<()>,
+    created_at: &'a str,
+    _links: SelfLink,
+}
+
+#[derive(Serialize)]
+struct SelfLink {
+    #[serde(rename = "self")]
+    this: Href,
+}
+
+#[derive(Serialize)]
+struct Href {
+    href: String,
+}
+
+fn hal_user(u: &SandboxUser) -> HalUser<'_> {
     let extension = match &u.extension {
         Some(e) if !e.starts_with('0') && e.parse::<u64>().is_ok() => {
             json!(e.parse::<u64>().unwrap_or(0))
@@ -243,12 +302,27 @@ fn user_json(u: &SandboxUser) -> Value {
         Some(e) => json!(e),
         None => Value::Null,
     };
-    json!({
-        "id": u.id, "email": u.email, "name": u.name, "active": u.status == "active",
-        "gender": null, "extension": extension, "external_phone_number": null,
-        "created_at": u.created_at,
-        "_links": {"self": {"href": format!("{}/{}", paths::USERS, u.id)}},
-    })
+    HalUser {
+        id: &u.id,
+        email: &u.email,
+        name: &u.name,
+        active: u.status == "active",
+        gender: None,
+        extension,
+        external_phone_number: None,
+        created_at: &u.created_at,
+        _links: SelfLink {
+            this: Href {
+                href: format!("{}/{}", paths::USERS, u.id),
+            },
+        },
+    }
+}
+
+/// A queue member as `GET /ccaas/queues/{id}/users` lists it: the user's ID.
+#[derive(Serialize)]
+struct Member<'a> {
+    id: &'a str,
 }
 
 async fn list_users(
@@ -274,7 +348,7 @@ async fn list_users(
             .iter()
             .skip(skip)
             .take(size)
-            .map(user_json)
+            .map(hal_user)
             .collect();
         (page, st.users.len())
     } else {
@@ -288,7 +362,7 @@ async fn list_users(
             .iter()
             .skip(skip)
             .take(size)
-            .map(|u| user_json(u))
+            .map(|u| hal_user(u))
             .collect();
         (page, matches.len())
     };
@@ -305,7 +379,7 @@ async fn get_user(
     }
     let st = lock(&s.state);
     match st.users.iter().find(|u| u.id == id) {
-        Some(u) => Json(user_json(u)).into_response(),
+        Some(u) => Json(hal_user(u)).into_response(),
         None => error(StatusCode::NOT_FOUND, "not_found", "user not found").into_response(),
     }
 }
@@ -330,7 +404,7 @@ async fn list_queues(
         .skip((number - 1).saturating_mul(size))
         .take(size)
         .map(|g| json!({"id": g.id, "name": g.name}))
-        .collect();
+        .collect::<Vec<_>>();
     Json(hal(
         paths::QUEUES,
         "queues",
@@ -366,8 +440,10 @@ async fn queue_members(
         .iter()
         .skip((number - 1).saturating_mul(size))
         .take(size)
-        .map(|&i| json!({"id": st.users[i].id}))
-        .collect();
+        .map(|&i| Member {
+            id: &st.users[i].id,
+        })
+        .collect::<Vec<_>>();
     Json(hal(
         &paths::queue_members(&id),
         "users",

@@ -306,9 +306,12 @@ impl HttpClient {
                 tracing::debug!(?pause, "{label}: nearly at the vendor's rate limit");
                 tokio::time::sleep(pause).await;
             }
-            return whole(bytes, idem, label).map(|bytes| (status, bytes));
+            if bytes.framed {
+                return Ok((status, bytes.bytes));
+            }
+            return whole(bytes.bytes, idem, label).map(|bytes| (status, bytes));
         }
-        Err(self.refused(status, &bytes, retry_after, idem, label))
+        Err(self.refused(status, &bytes.bytes, retry_after, idem, label))
     }
 
     /// The request, authenticated and with its body, once the rate limit lets it go.
@@ -431,10 +434,13 @@ impl HttpClient {
             .map_err(|e| transient(describe(&e)))?;
         let status = resp.status();
         let after = retry_after(resp.headers());
-        let bytes = read_body(resp).await.map_err(|e| match e {
-            BodyError::TooLarge => transient("token response too large".into()),
-            BodyError::Io(m) => transient(m),
-        })?;
+        let bytes = read_body(resp)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge => transient("token response too large".into()),
+                BodyError::Io(m) => transient(m),
+            })?
+            .bytes;
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             return Err(Attempt::Retry {
                 after,
@@ -490,7 +496,7 @@ fn uncertain(idem: Idempotence, error: ProviderError) -> Attempt {
     }
 }
 
-/// Whether a successful answer's body arrived whole.
+/// Whether a successful answer's body without a declared length arrived whole.
 fn whole(bytes: Vec<u8>, idem: Idempotence, label: &str) -> Result<Vec<u8>, Attempt> {
     // A body cut short by a dropped connection can arrive looking complete; JSON that
     // does not parse is treated like the broken connection it most likely is. The
@@ -546,14 +552,20 @@ enum BodyError {
     Io(String),
 }
 
-async fn read_body(mut resp: reqwest::Response) -> Result<Vec<u8>, BodyError> {
-    if resp
-        .content_length()
-        .is_some_and(|n| n as usize > MAX_BODY_BYTES)
-    {
+/// A response body, and whether it came as long as its `Content-Length` said.
+struct Body {
+    bytes: Vec<u8>,
+    /// The HTTP client fails a body shorter than its declared length, so a body that
+    /// declared one and arrived needs no check that it is whole.
+    framed: bool,
+}
+
+async fn read_body(mut resp: reqwest::Response) -> Result<Body, BodyError> {
+    let declared = resp.content_length();
+    if declared.is_some_and(|n| n as usize > MAX_BODY_BYTES) {
         return Err(BodyError::TooLarge);
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(declared.map_or(0, |n| n as usize));
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
@@ -562,7 +574,10 @@ async fn read_body(mut resp: reqwest::Response) -> Result<Vec<u8>, BodyError> {
                 }
                 out.extend_from_slice(&chunk);
             }
-            Ok(None) => return Ok(out),
+            Ok(None) => {
+                let framed = declared.is_some_and(|n| n as usize == out.len());
+                return Ok(Body { bytes: out, framed });
+            }
             Err(e) => return Err(BodyError::Io(describe(&e))),
         }
     }

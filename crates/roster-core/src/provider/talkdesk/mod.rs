@@ -18,7 +18,7 @@ mod queues;
 mod scim;
 mod scim_resource;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 use std::sync::RwLock;
 use std::time::Duration;
@@ -29,6 +29,7 @@ use crate::config::Region;
 use crate::model::{Account, Named, Names, Status, User};
 use crate::plan::{Action, Capabilities, Change, Plan};
 use contract::{RestUser, paths, scopes};
+use foldhash::{HashMap, HashMapExt};
 
 pub use scim::split_name;
 
@@ -760,7 +761,8 @@ mod tests {
             ("r2".to_string(), Names::from(["care"])),
             ("s4".to_string(), Names::from(["billing"])),
         ]
-        .into();
+        .into_iter()
+        .collect();
         let joined = join(
             Some(vec![
                 rest("r1", "Ana.Silva@ACME.example", Some(101)),

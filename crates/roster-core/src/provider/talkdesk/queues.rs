@@ -2,7 +2,7 @@
 //! members, and bulk assign/unassign whose 200 answer carries per-user failures
 //! (doc: docs/queues-api, reference/assignuserstoqueues, reference/unassignuserstoqueues).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::RwLock;
 
 use futures_util::{StreamExt, stream};
