@@ -244,7 +244,8 @@ fn diffs(rows: &mut Vec<Row>) -> anyhow::Result<()> {
 /// 100,000 users, one line each (email, name, role), against the reference the issue
 /// sets: Python's `json.loads` of the same users as JSON, best of three in the same run.
 /// `roster validate` alone, then `roster plan` against `roster sandbox serve
-/// --rate-limit 0` in its own process (so the emulator's memory is not counted).
+/// --rate-limit 0` in its own process (so the emulator's memory is not counted), each
+/// the best of three.
 fn scale(rows: &mut Vec<Row>, dir: &Path) -> anyhow::Result<()> {
     const USERS: usize = 100_000;
     State::synthetic(USERS).save(&dir.join("state.json"))?;
@@ -264,13 +265,22 @@ fn scale(rows: &mut Vec<Row>, dir: &Path) -> anyhow::Result<()> {
     let server = Emulator::start(&exe, dir, &["--rate-limit", "0"])?;
     let env = server.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let plan = timed(
-        dir,
-        &exe,
-        &["plan", "roster.yaml", "--concurrency", "8"],
-        &env,
-    );
+    let run = || {
+        timed(
+            dir,
+            &exe,
+            &["plan", "roster.yaml", "--concurrency", "8"],
+            &env,
+        )
+    };
+    // The requests of one plan; then the best of three like validate (a plan only
+    // reads, so the emulator serves the same account each time).
+    let first = run();
     let requests = server.requests()?;
+    let plan = [first, run(), run()]
+        .into_iter()
+        .flatten()
+        .min_by(|a, b| a.0.total_cmp(&b.0));
     let floor = request_floor(&server.url, requests.len())?;
     drop(server);
     rows.push(scale_row(
