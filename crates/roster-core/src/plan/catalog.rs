@@ -187,20 +187,29 @@ pub(super) fn coverage_warnings(
     live: &Account,
     caps: &Capabilities,
 ) -> Vec<String> {
+    // Which optional fields any user declares, found in one pass over the users.
+    let mut declared: Vec<&str> = Vec::new();
+    for u in &roster.users {
+        for (field, set) in [
+            ("phone", u.phone.is_some()),
+            ("addons", u.addons.is_some()),
+            ("teams", u.teams.is_some()),
+            ("queues", u.queues.is_some()),
+            ("extension", u.extension.is_some()),
+            ("time_zone", u.time_zone.is_some()),
+            ("language", u.language.is_some()),
+        ] {
+            if set && !declared.contains(&field) {
+                declared.push(field);
+            }
+        }
+    }
     let mut warnings = Vec::new();
-    for (declared, managed, what) in [
-        (
-            roster.users.iter().any(|u| u.phone.is_some()),
-            caps.phone,
-            "phone settings",
-        ),
-        (
-            roster.users.iter().any(|u| u.addons.is_some()),
-            caps.addons,
-            "add-on licenses",
-        ),
+    for (field, managed, what) in [
+        ("phone", caps.phone, "phone settings"),
+        ("addons", caps.addons, "add-on licenses"),
     ] {
-        if declared && !managed {
+        if declared.contains(&field) && !managed {
             warnings.push(format!(
                 "{what} are declared but this provider does not manage them; they are not planned"
             ));
@@ -214,15 +223,7 @@ pub(super) fn coverage_warnings(
     }
     warnings.extend(caps.notes.iter().cloned());
     for field in &caps.unmanaged {
-        let declared = match *field {
-            "teams" => roster.users.iter().any(|u| u.teams.is_some()),
-            "queues" => roster.users.iter().any(|u| u.queues.is_some()),
-            "extension" => roster.users.iter().any(|u| u.extension.is_some()),
-            "time_zone" => roster.users.iter().any(|u| u.time_zone.is_some()),
-            "language" => roster.users.iter().any(|u| u.language.is_some()),
-            _ => false,
-        };
-        if declared {
+        if declared.contains(field) {
             warnings.push(format!(
                 "`{field}` is declared but cannot be read or written with this provider and these credentials; it is not planned"
             ));
