@@ -50,34 +50,49 @@ pub(super) fn as_of(roster: &Roster, today: NaiveDate) -> Cow<'_, Roster> {
 
 /// Starts and expiries within the next 7 days, with a warning when an expiring
 /// administrator would take the account below its admin floor.
-pub(super) fn upcoming(roster: &Roster, today: NaiveDate) -> Vec<String> {
+pub(super) fn upcoming<'r>(roster: &'r Roster, today: NaiveDate) -> Vec<String> {
     let end = today.checked_add_days(AHEAD).unwrap_or(today);
     let admins = roster.admin_roles();
     // Decided once per role spelling, not lowercased again for every user.
     let mut of_role: HashMap<&str, bool> = HashMap::new();
-    let mut out = Vec::new();
-    let (mut expiring_admins, mut active_admins) = (0, 0);
-    // One pass over the users: at 100,000 each pass streams the whole roster from
-    // memory, which is what made the diff cost more per user than at 10,000.
-    for u in &roster.users {
-        let admin = *of_role
+    let mut is_admin = |u: &'r UserDecl| -> bool {
+        *of_role
             .entry(u.role.as_str())
-            .or_insert_with(|| admins.contains(&u.role.to_lowercase()));
-        let active = u.status() == crate::model::Status::Active;
+            .or_insert_with(|| admins.contains(&u.role.to_lowercase()))
+    };
+    let mut out = Vec::new();
+    let mut expiring_admins = 0;
+    // Only dated users are looked at closely: at 100,000 users, reading every user's
+    // role (another allocation each) is what a pass costs.
+    for u in &roster.users {
         let (from, until) = u.dates();
         if let Some(f) = from.filter(|f| *f > today && *f <= end) {
             out.push(format!("{f}: {} starts (active_from)", u.email));
         }
         if let Some(t) = until.filter(|t| *t >= today && *t < end) {
+            let admin = is_admin(u);
             let role = if admin { " (administrator)" } else { "" };
             out.push(format!(
                 "{t}: {}{role} ends (active_until); deactivated the day after",
                 u.email
             ));
-            expiring_admins += usize::from(admin && active);
+            expiring_admins += usize::from(admin && u.status() == crate::model::Status::Active);
         }
-        active_admins += usize::from(admin && active && !outside(from, until, today));
     }
+    // The floor matters only when an administrator expires.
+    let active_admins = if expiring_admins == 0 {
+        0
+    } else {
+        roster
+            .users
+            .iter()
+            .filter(|u| {
+                u.status() == crate::model::Status::Active
+                    && !out_of_season(u, today)
+                    && is_admin(u)
+            })
+            .count()
+    };
     let floor = roster.policy.min_admins.max(1) as usize;
     let left = active_admins.saturating_sub(expiring_admins);
     if expiring_admins > 0 && left < floor {

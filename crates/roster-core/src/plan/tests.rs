@@ -927,6 +927,51 @@ fn seasonal_staff_follow_their_dates_and_the_next_week_is_listed() {
 }
 
 #[test]
+fn expiring_administrators_below_the_floor_are_announced() {
+    let today = parse_day("2026-12-24").unwrap();
+    let opts = Options {
+        today: Some(today),
+        ..Options::default()
+    };
+    let users = |second_expires: &str| {
+        du(
+            "a1@acme.example",
+            "Administrator",
+            ", active_until: \"2026-12-28\"",
+        ) + &du("a2@acme.example", "administrator", second_expires)
+            + &du(
+                "agent@acme.example",
+                "Agent",
+                ", active_until: \"2026-12-27\"",
+            )
+    };
+    let live = [live_admins2(), vec![lu("agent@acme.example", "Agent")]].concat();
+    let plan = |users: String| {
+        diff(&roster("", &users), &account(live.clone()), &full(), &opts)
+            .unwrap()
+            .upcoming
+    };
+    // One administrator of two expires: one is left, the floor holds.
+    let one = plan(users(""));
+    assert_eq!(
+        one,
+        [
+            "2026-12-27: agent@acme.example ends (active_until); deactivated the day after",
+            "2026-12-28: a1@acme.example (administrator) ends (active_until); deactivated the day after",
+        ]
+    );
+    // Both expire (the second's role spelt in lowercase): none would be left.
+    let both = plan(users(", active_until: \"2026-12-29\""));
+    assert_eq!(both.len(), 4, "{both:#?}");
+    assert!(
+        both[0].starts_with("2026-12-27: agent@acme.example ends")
+            && both[2].contains("a2@acme.example (administrator) ends")
+            && both[3].starts_with("warning: when the administrators above expire, the roster declares 0 active administrator(s), below the floor of 1"),
+        "{both:#?}"
+    );
+}
+
+#[test]
 fn missing_team_without_team_creation_is_a_plan_error() {
     let mut r = roster(
         "",
