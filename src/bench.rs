@@ -194,47 +194,65 @@ async fn writes(rows: &mut Vec<Row>, journal: &Path) -> anyhow::Result<()> {
 /// The diff alone, median of several runs: with no changes (a typical pull request
 /// against a converged account) and with a tenth of the users changed.
 fn diffs(rows: &mut Vec<Row>) -> anyhow::Result<()> {
-    let mut per_user = std::collections::HashMap::new();
-    for (n, changed) in [
+    const ROUNDS: usize = 11;
+    let cases = [
         (10_000usize, 0usize),
         (100_000, 0),
         (10_000, 1_000),
         (100_000, 10_000),
-    ] {
-        let roster = roster_of(&synthetic::roster(n, changed))?;
-        let live = synthetic::account(n);
-        let mut times: Vec<Duration> = (0..5)
-            .map(|_| {
-                let start = Instant::now();
-                let _ = plan::diff(
-                    &roster,
-                    &live,
-                    &Capabilities::talkdesk(),
-                    &plan::Options::default(),
-                );
-                start.elapsed()
-            })
-            .collect();
-        times.sort();
-        let median = times[2];
-        per_user.insert((n, changed > 0), median.as_secs_f64() / n as f64);
-        let target = match (n, per_user.get(&(10_000, changed > 0))) {
-            (10_000, _) if changed == 0 => {
-                format!("< 10 ms ({})", verdict(median < Duration::from_millis(10)))
-            }
+    ];
+    let inputs = cases
+        .iter()
+        .map(|&(n, changed)| {
+            Ok((
+                roster_of(&synthetic::roster(n, changed))?,
+                synthetic::account(n),
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // The sizes take turns, round after round, so a machine that speeds up or slows
+    // down during the run moves both sides of each ratio alike.
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(ROUNDS); cases.len()];
+    for _ in 0..ROUNDS {
+        for ((roster, live), took) in inputs.iter().zip(&mut times) {
+            let start = Instant::now();
+            let _ = plan::diff(
+                roster,
+                live,
+                &Capabilities::talkdesk(),
+                &plan::Options::default(),
+            );
+            took.push(start.elapsed());
+        }
+    }
+    let medians: Vec<Duration> = times
+        .into_iter()
+        .map(|mut t| {
+            t.sort();
+            t[ROUNDS / 2]
+        })
+        .collect();
+    for (i, &(n, changed)) in cases.iter().enumerate() {
+        let median = medians[i];
+        let target = match (n, changed) {
+            (10_000, 0) => format!("< 10 ms ({})", verdict(median < Duration::from_millis(10))),
             (10_000, _) => "reported".into(),
-            (_, Some(base)) => {
+            _ => {
+                // The row before: 10,000 users with the same share changed.
+                let base = medians[i - 1].as_secs_f64() / cases[i - 1].0 as f64;
                 let growth = median.as_secs_f64() / n as f64 / base;
                 format!(
                     "linear: per-user cost x{growth:.2} of 10,000, at most x1.3 ({})",
                     verdict(growth <= 1.3)
                 )
             }
-            _ => "reported".into(),
         };
         rows.push(Row {
             what: format!("diff {n} users, {changed} changed"),
-            figure: format!("{:.2} ms (median of 5)", median.as_secs_f64() * 1e3),
+            figure: format!(
+                "{:.2} ms (median of {ROUNDS}, the sizes in turn)",
+                median.as_secs_f64() * 1e3
+            ),
             target,
         });
     }
