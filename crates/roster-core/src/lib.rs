@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod config;
+mod email_index;
 #[cfg(test)]
 mod fuzzing;
 pub mod github;

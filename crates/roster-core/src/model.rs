@@ -223,18 +223,6 @@ impl FromIterator<String> for Names {
     }
 }
 
-impl<'a> FromIterator<&'a String> for Names {
-    fn from_iter<I: IntoIterator<Item = &'a String>>(iter: I) -> Names {
-        iter.into_iter().cloned().collect()
-    }
-}
-
-impl<'a> FromIterator<&'a str> for Names {
-    fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Names {
-        iter.into_iter().map(str::to_string).collect()
-    }
-}
-
 impl Extend<String> for Names {
     fn extend<I: IntoIterator<Item = String>>(&mut self, iter: I) {
         for name in iter {

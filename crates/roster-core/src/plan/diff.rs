@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::hash::BuildHasher;
 
 use foldhash::HashMap;
 use serde_json::json;
@@ -17,6 +16,7 @@ use super::ownership::Ownership;
 use super::seat::{Baseline, Seat, desired_seat};
 use super::types::{Action, Change, FieldChange, Kind, Phase, PlanError};
 use crate::config::{Roster, Unmanaged, UserDecl, ignore_set};
+use crate::email_index::EmailIndex;
 use crate::model::{Account, Status, User};
 
 /// A change with the guard-relevant state on both sides.
@@ -142,7 +142,7 @@ impl<'a> Users<'a> {
         admin_roles: &'a BTreeSet<String>,
         own: Ownership,
     ) -> Self {
-        let by_email = EmailIndex::new(&live.users);
+        let by_email = EmailIndex::new(&live.users, |u| &u.email);
         Users {
             roster,
             live,
@@ -189,7 +189,7 @@ impl<'a> Users<'a> {
         for decl in &self.roster.users {
             let found = std::iter::once(&decl.email)
                 .chain(&decl.previously)
-                .find_map(|e| self.by_email.get(&self.live.users, e));
+                .find_map(|e| self.by_email.get(&self.live.users, |u| &u.email, e));
             if decl.status() == Status::Active
                 && self.is_admin(Some(&decl.role))
                 && (decl.expects_pending() || found.is_some_and(|i| self.users[i].pending))
@@ -443,57 +443,4 @@ fn console_steps(planned: &[Planned]) -> Vec<String> {
             )
         })
         .collect()
-}
-
-/// A lowercased email, borrowed when it already is.
-/// Live users by lowercased email, as bare indices hashed by the email they name: a
-/// quarter the size of a map holding each key, so at 100,000 users the table stays in
-/// the cache while the declared users are matched against it.
-struct EmailIndex {
-    table: hashbrown::HashTable<u32>,
-    hasher: foldhash::fast::RandomState,
-}
-
-impl EmailIndex {
-    fn new(users: &[User]) -> EmailIndex {
-        let hasher = foldhash::fast::RandomState::default();
-        let mut table = hashbrown::HashTable::with_capacity(users.len());
-        let hash = |email: &str| hasher.hash_one(lowercase(email));
-        for (i, u) in users.iter().enumerate() {
-            let h = hash(&u.email);
-            // Of two users with one email the last counts, as a map's insert would.
-            match table.entry(
-                h,
-                |&j: &u32| same_email(&users[j as usize].email, &u.email),
-                |&j: &u32| hash(&users[j as usize].email),
-            ) {
-                hashbrown::hash_table::Entry::Occupied(mut o) => *o.get_mut() = i as u32,
-                hashbrown::hash_table::Entry::Vacant(v) => {
-                    v.insert(i as u32);
-                }
-            }
-        }
-        EmailIndex { table, hasher }
-    }
-
-    /// The index of the live user with `email`, whatever its case.
-    fn get(&self, users: &[User], email: &str) -> Option<usize> {
-        let h = self.hasher.hash_one(lowercase(email));
-        self.table
-            .find(h, |&j| same_email(&users[j as usize].email, email))
-            .map(|&j| j as usize)
-    }
-}
-
-/// Whether two emails are equal once lowercased.
-fn same_email(a: &str, b: &str) -> bool {
-    a == b || lowercase(a) == lowercase(b)
-}
-
-fn lowercase(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) || !s.is_ascii() {
-        Cow::Owned(s.to_lowercase())
-    } else {
-        Cow::Borrowed(s)
-    }
 }

@@ -104,6 +104,15 @@ fn data(v: &Value) -> &Value {
     v.get("responseData").unwrap_or(v)
 }
 
+/// [`data`], to take items out of.
+fn data_mut(v: &mut Value) -> &mut Value {
+    if v.get("responseData").is_some() {
+        &mut v["responseData"]
+    } else {
+        v
+    }
+}
+
 /// A string field of an agent, empty when absent.
 fn text(agent: &Value, key: &str) -> String {
     agent
@@ -231,15 +240,13 @@ impl CloudTalk {
                 .and_then(|p| id_of(Some(p)))
                 .and_then(|p| p.parse::<usize>().ok())
                 .unwrap_or(1);
-            let items = match v.get("responseData") {
-                Some(_) => v.pointer_mut("/responseData/data"),
-                None => v.get_mut("data"),
-            }
-            .and_then(Value::as_array_mut)
-            .ok_or_else(|| ProviderError::Decode {
-                request: format!("GET {path}"),
-                message: "the answer has no responseData.data list".into(),
-            })?;
+            let items = data_mut(&mut v)
+                .get_mut("data")
+                .and_then(Value::as_array_mut)
+                .ok_or_else(|| ProviderError::Decode {
+                    request: format!("GET {path}"),
+                    message: "the answer has no responseData.data list".into(),
+                })?;
             let empty = items.is_empty();
             for item in items.iter_mut() {
                 if let Some(k) = keys.iter().find(|k| item.get(**k).is_some()) {

@@ -26,6 +26,7 @@ use std::time::Duration;
 use super::http::{Auth, Budget, HttpClient, HttpConfig, Secret};
 use super::{ProviderError, ReadScope, Reader, Writer};
 use crate::config::Region;
+use crate::email_index::EmailIndex;
 use crate::model::{Account, Named, Names, Status, User};
 use crate::plan::{Action, Capabilities, Change, Plan};
 use contract::{RestUser, paths, scopes};
@@ -384,28 +385,28 @@ fn join(
         }
         (None, None) => Vec::new(),
         (Some(rest), Some(mut scim)) => {
-            // Indexed by a borrowed, case-folded email: at 100,000 users a map of
-            // lowercased copies holding the REST users was the read's largest buffer.
-            // `joined` also drops all but the last REST user of an email, as a map would.
-            let mut joined = vec![false; rest.len()];
-            {
-                let mut by_email: HashMap<Folded, usize> = HashMap::with_capacity(rest.len());
-                for (i, r) in rest.iter().enumerate() {
-                    if let Some(earlier) = by_email.insert(Folded(&r.email), i) {
-                        joined[earlier] = true;
+            // Indexed by email without copies: at 100,000 users a map of lowercased
+            // copies holding the REST users was the read's largest buffer. Of two REST
+            // users with one email only the last is joined, as a map would keep it.
+            fn email(r: &RestUser) -> &str {
+                &r.email
+            }
+            let by_email = EmailIndex::new(&rest, email);
+            let mut joined: Vec<bool> = rest
+                .iter()
+                .enumerate()
+                .map(|(i, r)| by_email.get(&rest, email, &r.email) != Some(i))
+                .collect();
+            for u in &mut scim {
+                match by_email.get(&rest, email, &u.email) {
+                    Some(i) if !joined[i] => {
+                        joined[i] = true;
+                        u.extension = rest[i].extension();
+                        u.pending = rest[i].is_pending();
+                        u.queues = members.remove(&rest[i].id).unwrap_or_default();
                     }
-                }
-                for u in &mut scim {
-                    match by_email.get(&Folded(&u.email)) {
-                        Some(&i) if !joined[i] => {
-                            joined[i] = true;
-                            u.extension = rest[i].extension();
-                            u.pending = rest[i].is_pending();
-                            u.queues = members.remove(&rest[i].id).unwrap_or_default();
-                        }
-                        Some(_) => {}
-                        None => u.queues = members.remove(&u.id).unwrap_or_default(),
-                    }
+                    Some(_) => {}
+                    None => u.queues = members.remove(&u.id).unwrap_or_default(),
                 }
             }
             // Users REST shows and SCIM does not (rare: SCIM lags a new user) are
@@ -417,32 +418,6 @@ fn join(
                     .map(|(r, _)| from_rest(r, members)),
             );
             scim
-        }
-    }
-}
-
-/// An email compared and hashed as its lowercase form, without making that copy.
-#[derive(Clone, Copy)]
-struct Folded<'a>(&'a str);
-
-impl Folded<'_> {
-    fn chars(&self) -> impl Iterator<Item = char> + '_ {
-        self.0.chars().flat_map(char::to_lowercase)
-    }
-}
-
-impl PartialEq for Folded<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0 || self.chars().eq(other.chars())
-    }
-}
-
-impl Eq for Folded<'_> {}
-
-impl std::hash::Hash for Folded<'_> {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        for c in self.chars() {
-            state.write_u32(c as u32);
         }
     }
 }
