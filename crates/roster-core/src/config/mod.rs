@@ -3,6 +3,7 @@
 
 mod checks;
 mod diagnostic;
+mod flow_entries;
 mod schema_errors;
 mod source;
 mod suggest;

@@ -323,12 +323,17 @@ pub(super) fn parse_piece(text: &str, share: f64) -> Option<Value> {
     if text.contains("ring_groups") {
         return None;
     }
+    serde_saphyr::from_str_with_options(text, options_with(piece_budget(share))).ok()
+}
+
+/// The parser's event, node and scalar budget for `share` of a file's bytes.
+pub(super) fn piece_budget(share: f64) -> serde_saphyr::Budget {
     let mut b = budget();
     let part = |n: usize| (n as f64 * share.clamp(0.0, 1.0)) as usize;
     b.max_events = part(b.max_events);
     b.max_nodes = part(b.max_nodes);
     b.max_total_scalar_bytes = part(b.max_total_scalar_bytes);
-    serde_saphyr::from_str_with_options(text, options_with(b)).ok()
+    b
 }
 
 /// Parses YAML bytes that claim to come from `path`.

@@ -10,15 +10,16 @@
 //! Every chunk must parse into exactly the entries it was cut at, each piece with its
 //! share of the whole file's parser budget; a chunk that does not, any other layout, and
 //! any user that does not match the schema returns `None`, and the caller parses and
-//! locates the file whole, so what a roster means never depends on this path.
+//! locates the file whole, so what a roster means never depends on this path. A chunk of
+//! one-line flow entries is read without the parser (`flow_entries`), to the same JSON.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Map, Value};
 
-use super::source;
 use super::types::UserDecl;
+use super::{flow_entries, source};
 
 /// Below this many entries a second thread costs more than it saves.
 const MIN_SPLIT: usize = 4_000;
@@ -152,8 +153,16 @@ fn split(text: &str, cut: &Cut) -> Option<Parsed> {
                     let Some(((from, to), places)) = next else {
                         return;
                     };
-                    let users = match source::parse_piece(&text[from..to], share(to - from)) {
-                        Some(Value::Array(items)) if items.len() == places.len() => typed(items),
+                    let piece = &text[from..to];
+                    let budget = source::piece_budget(share(to - from));
+                    let items = flow_entries::read(piece, &budget).or_else(|| {
+                        match source::parse_piece(piece, share(to - from)) {
+                            Some(Value::Array(items)) => Some(items),
+                            _ => None,
+                        }
+                    });
+                    let users = match items {
+                        Some(items) if items.len() == places.len() => typed(items),
                         _ => None,
                     };
                     match users {
