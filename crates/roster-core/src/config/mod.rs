@@ -205,7 +205,10 @@ fn load_unquoted(sources: Arc<Vec<(PathBuf, Vec<u8>)>>) -> Result<Loaded, Diagno
             files.into_iter().map(|p| (p.rest, p.users)).unzip();
         let rest = merge_plain(rests).filter(|v| validator().is_valid(v))?;
         let mut roster = serde_json::from_value::<Roster>(rest).ok()?;
-        roster.users = users.into_iter().flatten().collect();
+        // One file's list is taken as it is: copying 100,000 users cost a tenth of a load.
+        let mut lists = users.into_iter();
+        roster.users = lists.next().unwrap_or_default();
+        lists.for_each(|more| roster.users.extend(more));
         Some(roster)
     });
     let Some(roster) = roster else {
