@@ -47,19 +47,12 @@ pub struct Args {
 
 /// Runs `roster plan`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let loaded = target::load(&args.path)?;
     let opts = plan::Options {
         allow_deactivations: args.allow_deactivations,
         hold_removals: args.hold_removals,
         today: args.now,
     };
-    let rt = target::runtime()?;
-    let plan = rt.block_on(async {
-        let conn = target::connect(&loaded, &args.conn, false).await?;
-        target::make_plan(&loaded, &conn.provider, &opts)
-            .await
-            .map(|(p, _)| p)
-    })?;
+    let plan = target::runtime()?.block_on(target::load_and_plan(&args.path, &args.conn, &opts))?;
     if let Some(out) = &args.out {
         config::write_atomic(out, render::json(&plan).as_bytes())
             .with_context(|| format!("cannot write the plan to {}", out.display()))?;

@@ -51,13 +51,65 @@ pub struct Connected {
 
 /// Loads a roster (printing its warnings) or returns its diagnostics as the error.
 pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
+    load_sources(config::read_sources(path)?)
+}
+
+/// [`load`] of files already read.
+fn load_sources(sources: config::Sources) -> Result<Loaded, Diagnostics> {
     let started = std::time::Instant::now();
-    let loaded = config::load(path)?;
+    let loaded = config::load_sources(sources)?;
     tracing::debug!(users = loaded.roster.users.len(), elapsed = ?started.elapsed(), "roster loaded");
     for w in &loaded.warnings {
         eprintln!("{}", w.as_warning());
     }
     Ok(loaded)
+}
+
+/// Loads the roster at `path` and plans it against the account. The account is read
+/// while the users load when the roster's provider and policy can be read first
+/// (`config::header`) and the sandbox, if any, needs no seeding from the roster; the
+/// roster's diagnostics win over anything the read met meanwhile.
+pub async fn load_and_plan(
+    path: &Path,
+    conn: &Connection,
+    opts: &plan::Options,
+) -> anyhow::Result<Plan> {
+    let sources = config::read_sources(path)?;
+    let seeded = conn.sandbox.as_ref().is_none_or(|state| state.exists());
+    let Some(header) = config::header(&sources).filter(|_| seeded) else {
+        let loaded = load_sources(sources)?;
+        let connected = connect(&loaded, conn, false).await?;
+        return make_plan(&loaded, &connected.provider, opts)
+            .await
+            .map(|(p, _)| p);
+    };
+    let (scope_tx, scope_rx) = tokio::sync::oneshot::channel();
+    let loading = tokio::task::spawn_blocking(move || {
+        let loaded = load_sources(sources);
+        let _ = scope_tx.send(loaded.as_ref().ok().map(scope));
+        loaded
+    });
+    let p = &header.provider;
+    let account = Target {
+        kind: p.kind,
+        name: &p.account,
+        region: p.region,
+    };
+    let started = std::time::Instant::now();
+    let read = async {
+        let connected = connect_to(account, &header, conn, false).await?;
+        let live = connected
+            .provider
+            .read_when(async { scope_rx.await.ok().flatten() })
+            .await
+            .context("cannot read the account")?;
+        anyhow::Ok((connected, live))
+    };
+    let (loaded, read) = tokio::join!(loading, read);
+    let loaded = loaded.context("the roster loader stopped")??;
+    let (connected, live) = read?;
+    tracing::debug!(users = live.users.len(), elapsed = ?started.elapsed(), "account read");
+    diff(&loaded, &live, &connected.provider, opts)
 }
 
 /// Connects to the account the roster names, or to the sandbox (seeded from the
@@ -206,9 +258,20 @@ pub async fn make_plan(
         .await
         .context("cannot read the account")?;
     tracing::debug!(users = live.users.len(), elapsed = ?started.elapsed(), "account read");
+    let plan = diff(loaded, &live, provider, opts)?;
+    Ok((plan, live))
+}
+
+/// Diffs the roster against the account read, locating the planner's errors.
+fn diff(
+    loaded: &Loaded,
+    live: &Account,
+    provider: &AnyProvider,
+    opts: &plan::Options,
+) -> anyhow::Result<Plan> {
     let started = std::time::Instant::now();
     let plan =
-        plan::diff(&loaded.roster, &live, &provider.capabilities(), opts).map_err(|errs| {
+        plan::diff(&loaded.roster, live, &provider.capabilities(), opts).map_err(|errs| {
             Diagnostics(
                 errs.into_iter()
                     .map(|e| Diagnostic::new(loaded.map.value(&e.pointer), e.message).hint(e.hint))
@@ -216,7 +279,7 @@ pub async fn make_plan(
             )
         })?;
     tracing::debug!(changes = plan.changes.len(), elapsed = ?started.elapsed(), "diffed");
-    Ok((plan, live))
+    Ok(plan)
 }
 
 /// Two workers: the in-process sandbox serves while the client waits on it.

@@ -19,6 +19,62 @@ fn plan_json(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(out)))
 }
 
+/// The account is read while the users load; a roster that does not load is reported
+/// by its own diagnostics, whatever the read met meanwhile (here: no server at all), and
+/// a large one plans against the emulator as a small one does.
+#[test]
+fn a_roster_that_does_not_load_is_reported_before_the_read() {
+    let server = Server::start(Some("examples/acme"), None, &[]);
+    let head = "version: 1\nprovider: { kind: talkdesk, account: acme }\npolicy: { unmanaged_users: ignore }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nusers:\n";
+    let entries: String = (0..5_000)
+        .map(|i| format!("  - {{ email: bulk{i}@acme.example, name: Bulk {i}, role: Agent }}\n"))
+        .collect();
+    let large = format!(
+        "{head}  - {{ email: root@acme.example, name: Root, role: Administrator }}\n{entries}"
+    );
+    let small =
+        format!("{head}  - {{ email: root@acme.example, name: Root, role: Administrator }}\n");
+    for (name, text) in [("large.yaml", &large), ("small.yaml", &small)] {
+        let bad = text.replacen("role: Agent", "role: Agnet", 1).replacen(
+            "name: Root, role: Administrator",
+            "name: Root, role: Administrator, role: Agent",
+            usize::from(name == "small.yaml"),
+        );
+        fs::write(server.path(name), &bad).unwrap();
+        for url in [server.url.clone(), "http://127.0.0.1:9".to_string()] {
+            let out = server.roster_env(
+                &["plan", name],
+                &[
+                    ("TALKDESK_BASE_URL", &url),
+                    ("TALKDESK_TOKEN_URL", &format!("{url}/oauth/token")),
+                ],
+            );
+            assert_eq!(code(&out), 1, "{name} {url}: {}", stderr(&out));
+            let err = stderr(&out);
+            assert!(
+                err.contains(&format!(" --> {name}:")),
+                "{name} {url}: {err}"
+            );
+            assert!(
+                !err.contains("cannot read the account"),
+                "{name} {url}: {err}"
+            );
+        }
+        fs::write(server.path(name), text).unwrap();
+        let out = server.roster(&["plan", name, "--format", "json"]);
+        assert_eq!(code(&out), 0, "{name}: {}", stderr(&out));
+        let creates = plan_json(&out)["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["action"] == "create")
+            .count();
+        let expected = if name == "large.yaml" { 5_001 } else { 1 };
+        assert_eq!(creates, expected, "{name}");
+    }
+    server.assert_no_delete();
+}
+
 /// Runs roster with only a SCIM token: no OAuth client, so no REST or queues.
 fn scim_only(server: &Server, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_roster"))

@@ -150,6 +150,16 @@ pub fn files_of(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
 
 /// Loads, merges and validates a roster file or directory.
 pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
+    load_sources(read_sources(path)?)
+}
+
+/// The files of a roster, read once: a plan reads the account with [`header`] while
+/// [`load_sources`] loads the same bytes.
+#[derive(Debug, Clone)]
+pub struct Sources(Arc<Vec<(PathBuf, Vec<u8>)>>);
+
+/// Reads the roster file, or every roster file of a directory.
+pub fn read_sources(path: &Path) -> Result<Sources, Diagnostics> {
     let files = files_of(path)?;
     let mut sources = Vec::with_capacity(files.len());
     let mut diags = Vec::new();
@@ -162,12 +172,31 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     if !diags.is_empty() {
         return Err(Diagnostics(diags));
     }
-    load_sources(Arc::new(sources))
+    Ok(Sources(Arc::new(sources)))
 }
 
 /// Validates one in-memory YAML document (used by tests and fuzzing).
 pub fn load_str(name: &str, text: &[u8]) -> Result<Loaded, Diagnostics> {
-    load_sources(Arc::new(vec![(PathBuf::from(name), text.to_vec())]))
+    load_sources(Sources(Arc::new(vec![(
+        PathBuf::from(name),
+        text.to_vec(),
+    )])))
+}
+
+/// The roster without its users, read before them: enough to reach the account (its
+/// provider and policy) while a large users list loads. `None` unless every file's
+/// users list is laid out plainly enough to be cut out (see `users`), or the roster
+/// without its users is not valid; [`load_sources`] then decides, as always. What this
+/// gives, a successful load of the same sources gives too: the same text is read by
+/// the same parser, and [`load_sources`] reads the rest of each file just so.
+pub fn header(sources: &Sources) -> Option<Roster> {
+    let rests = sources
+        .0
+        .iter()
+        .map(|(_, bytes)| users::rest(bytes))
+        .collect::<Option<Vec<Value>>>()?;
+    let rest = merge_plain(rests).filter(|v| validator().is_valid(v))?;
+    serde_json::from_value(rest).ok()
 }
 
 /// The fast path first: parse without locations (the users one at a time, a large list
@@ -175,7 +204,7 @@ pub fn load_str(name: &str, text: &[u8]) -> Result<Loaded, Diagnostics> {
 /// the semantic checks (or a later plan) report, from a map built on first use. Any
 /// other problem takes the slow path, which locates every node while parsing, so every
 /// diagnostic it reports is located as before.
-fn load_sources(sources: Arc<Vec<(PathBuf, Vec<u8>)>>) -> Result<Loaded, Diagnostics> {
+pub fn load_sources(Sources(sources): Sources) -> Result<Loaded, Diagnostics> {
     let quoted = |d: &mut Diagnostic| {
         if d.loc.text.is_none()
             && let Some((_, bytes)) = sources.iter().find(|(p, _)| *p == d.loc.file)
@@ -412,6 +441,52 @@ pub fn write_atomic(path: &Path, text: &[u8]) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn sources(files: &[(&str, String)]) -> Sources {
+        Sources(Arc::new(
+            files
+                .iter()
+                .map(|(name, text)| (PathBuf::from(name), text.clone().into_bytes()))
+                .collect(),
+        ))
+    }
+
+    /// The header is the loaded roster's provider and policy, from a large file cut
+    /// or small files read whole; a large file that cannot be cut has none.
+    #[test]
+    fn the_header_is_what_the_load_reads() {
+        let head = "version: 1\nprovider: { kind: talkdesk, account: acme, region: eu }\npolicy: { unmanaged_users: ignore, min_admins: 1 }\nroles:\n  - { name: Agent, admin: true }\n";
+        let entries = |n: usize, indent: &str| -> String {
+            (0..n)
+                .map(|i| {
+                    format!("{indent}- {{ email: u{i}@acme.example, name: U {i}, role: Agent }}\n")
+                })
+                .collect()
+        };
+        let big = format!("{head}users:\n{}", entries(5_000, "  "));
+        let small = format!("{head}users:\n{}", entries(3, ""));
+        for files in [vec![("big.yaml", big.clone())], vec![("small.yaml", small)]] {
+            let s = sources(&files);
+            let header = header(&s).expect("a header");
+            let loaded = load_sources(s).unwrap();
+            assert!(header.users.is_empty());
+            assert_eq!(
+                serde_json::to_value((&header.provider, &header.policy)).unwrap(),
+                serde_json::to_value((&loaded.roster.provider, &loaded.roster.policy)).unwrap()
+            );
+            assert_eq!(header.provider.account, "acme");
+        }
+        // An anchor keeps the list whole, and the file is too large to read whole twice.
+        let uncut = big.replacen("- { email", "- &first { email", 1);
+        assert!(header(&sources(&[("uncut.yaml", uncut)])).is_none());
+        // A header does not make a bad roster load.
+        let bad = big.replacen("role: Agent }", "role: Nobody }", 1);
+        let s = sources(&[("bad.yaml", bad)]);
+        assert!(header(&s).is_some());
+        assert!(load_sources(s).is_err());
+    }
+
     /// Mutated rosters and YAML oddities never panic the loader.
     #[test]
     fn fuzz_config_loading() {

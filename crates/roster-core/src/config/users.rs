@@ -23,6 +23,8 @@ use super::{flow_entries, source};
 
 /// Below this many entries a second thread costs more than it saves.
 const MIN_SPLIT: usize = 4_000;
+/// The largest file [`rest`] reads whole: a few hundred users, a few milliseconds.
+const SMALL_FILE: usize = 64 * 1024;
 /// Entries per chunk: small enough that a chunk's JSON tree (about 75 KiB) lives
 /// briefly and its memory is reused by the next chunk rather than handed back to the
 /// system and faulted in again (a tenth of validate's time at 1,000 entries).
@@ -61,6 +63,40 @@ pub(super) fn parse(bytes: &[u8]) -> Option<Parsed> {
         rest: Value::Object(doc),
         users,
     })
+}
+
+/// One file's document with `users: []` for its users list, parsed as [`parse`] parses
+/// it: the list cut out when it is laid out plainly, else a small file read whole and
+/// its list set aside; `None` for a large file that cannot be cut.
+pub(super) fn rest(bytes: &[u8]) -> Option<Value> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    if let Some(cut) = cut(text) {
+        let (rest_text, share) = without_users(text, &cut);
+        return source::parse_piece(&rest_text, share);
+    }
+    if text.len() > SMALL_FILE {
+        return None;
+    }
+    let mut doc = source::parse_value(text)?;
+    if let Some(users @ Value::Array(_)) = doc.get_mut("users") {
+        *users = Value::Array(Vec::new());
+    }
+    Some(doc)
+}
+
+/// The file's text with `users: []` in place of its users list, and its share of the
+/// file's parser budget.
+fn without_users(text: &str, cut: &Cut) -> (String, f64) {
+    let (section_start, section_end) = cut.section;
+    let rest_text = format!(
+        "{}users: []\n{}",
+        &text[..section_start],
+        &text[section_end..]
+    );
+    // `users: []` stands in for the `users:` line, which no chunk holds: its share is
+    // the rest of the file's, so the shares never add up to more than the whole.
+    let share = (rest_text.len() - "users: []\n".len()) as f64 / text.len().max(1) as f64;
+    (rest_text, share)
 }
 
 /// Where a plainly laid-out `users:` list sits in a file.
@@ -125,16 +161,10 @@ fn cut(text: &str) -> Option<Cut> {
 
 /// Parses the chunks of a cut list on every core, and the rest of the file.
 fn split(text: &str, cut: &Cut) -> Option<Parsed> {
-    let (section_start, section_end) = cut.section;
-    let rest_text = format!(
-        "{}users: []\n{}",
-        &text[..section_start],
-        &text[section_end..]
-    );
+    let section_end = cut.section.1;
     let share = |piece: usize| piece as f64 / text.len().max(1) as f64;
-    // `users: []` stands in for the `users:` line, which no chunk holds: its share is
-    // the rest of the file's, so the shares never add up to more than the whole.
-    let rest = source::parse_piece(&rest_text, share(rest_text.len() - "users: []\n".len()))?;
+    let (rest_text, rest_share) = without_users(text, cut);
+    let rest = source::parse_piece(&rest_text, rest_share)?;
     let starts = cut.entries.chunks(CHUNK).map(|c| c[0]);
     let ends = starts.clone().skip(1).chain([section_end]);
     // Each chunk's users are typed straight into their places in the one list, so the

@@ -431,10 +431,15 @@ impl Reader for CloudTalk {
         Capabilities::cloudtalk()
     }
 
-    async fn read(&self, _scope: &ReadScope) -> Result<Account, ProviderError> {
-        let (agents, groups) = tokio::try_join!(
+    async fn read_when(
+        &self,
+        scope: impl Future<Output = Option<ReadScope>> + Send,
+    ) -> Result<Account, ProviderError> {
+        // Nothing CloudTalk reads depends on the scope: only whether the roster loaded.
+        let (agents, groups, _) = tokio::try_join!(
             self.index("/agents/index.json", AGENT, "", |a| to_user(&a).ok_or(a)),
             self.index("/groups/index.json", GROUP, "", |g| g),
+            async { scope.await.ok_or_else(super::not_loaded) },
         )?;
         let teams: Vec<Named> = groups
             .iter()

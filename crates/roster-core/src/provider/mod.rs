@@ -102,11 +102,27 @@ pub struct ReadScope {
 pub trait Reader: Sync {
     /// What this provider can do, for the planner.
     fn capabilities(&self) -> Capabilities;
-    /// Reads roles, teams, queues and every user.
+    /// Reads roles, teams, queues and every user; what depends on `scope` waits for it
+    /// (the roster may still be loading) while the rest is read. A scope that never
+    /// comes (`None`: the roster did not load) stops the read with [`not_loaded`].
+    fn read_when(
+        &self,
+        scope: impl Future<Output = Option<ReadScope>> + Send,
+    ) -> impl Future<Output = Result<Account, ProviderError>> + Send;
+
+    /// Reads with a scope known now.
     fn read(
         &self,
         scope: &ReadScope,
-    ) -> impl Future<Output = Result<Account, ProviderError>> + Send;
+    ) -> impl Future<Output = Result<Account, ProviderError>> + Send {
+        self.read_when(std::future::ready(Some(scope.clone())))
+    }
+}
+
+/// Why a read stopped whose scope never came: the roster did not load, and its own
+/// diagnostics are what the operator sees.
+pub fn not_loaded() -> ProviderError {
+    ProviderError::Setup("the roster did not load, so the account read stopped".into())
 }
 
 /// Carries out changes. Never deletes.
@@ -140,10 +156,13 @@ impl Reader for AnyProvider {
         }
     }
 
-    async fn read(&self, scope: &ReadScope) -> Result<Account, ProviderError> {
+    async fn read_when(
+        &self,
+        scope: impl Future<Output = Option<ReadScope>> + Send,
+    ) -> Result<Account, ProviderError> {
         match self {
-            AnyProvider::Talkdesk(p) => p.read(scope).await,
-            AnyProvider::CloudTalk(p) => p.read(scope).await,
+            AnyProvider::Talkdesk(p) => p.read_when(scope).await,
+            AnyProvider::CloudTalk(p) => p.read_when(scope).await,
         }
     }
 }

@@ -447,14 +447,22 @@ impl Reader for Talkdesk {
         caps
     }
 
-    async fn read(&self, scope: &ReadScope) -> Result<Account, ProviderError> {
+    async fn read_when(
+        &self,
+        scope: impl Future<Output = Option<ReadScope>> + Send,
+    ) -> Result<Account, ProviderError> {
         // The three surfaces go out at once: SCIM's 4 requests per second bound the
-        // read, and REST and queues fit inside that time.
-        let (rest, scim, queues, wire_addons) = tokio::try_join!(
+        // read, and REST and queues fit inside that time. Add-ons wait for the scope.
+        let addons = async {
+            let scope = scope.await.ok_or_else(crate::provider::not_loaded)?;
+            let wire = phone::read_addons_if(self.rest.as_ref(), scope.addons).await?;
+            Ok::<_, ProviderError>((wire, scope))
+        };
+        let (rest, scim, queues, (wire_addons, scope)) = tokio::try_join!(
             self.read_rest(),
             self.read_scim(),
             self.read_queues(),
-            phone::read_addons_if(self.rest.as_ref(), scope.addons),
+            addons,
         )?;
         let gaps = Gaps {
             rest: rest.as_ref().err().cloned(),
@@ -502,7 +510,7 @@ impl Reader for Talkdesk {
             })
             .collect();
         let (phone_numbers, phone_devices) = match &self.rest {
-            Some(http) => phone::read_phone(http, &mut users, scope, self.concurrency).await?,
+            Some(http) => phone::read_phone(http, &mut users, &scope, self.concurrency).await?,
             None => Default::default(),
         };
         Ok(Account {
