@@ -2,7 +2,7 @@
 //! says the page size granted and how many pages there are; the rest are read
 //! concurrently, or by following `_links.next` when the count is missing.
 
-use std::collections::HashSet;
+use std::hash::BuildHasher;
 
 use futures_util::{StreamExt, stream};
 use serde::de::DeserializeOwned;
@@ -144,13 +144,20 @@ pub async fn read_all<T: DeserializeOwned + Identified>(
             message: format!("the server reports {total} items; roster reads at most {MAX_ITEMS}"),
         });
     }
-    let mut seen = HashSet::with_capacity(total);
-    let mut items = Vec::with_capacity(total);
+    // Items seen, as indices into `items` hashed by ID: no copy of each ID, and a
+    // table a sixth the size of a set of strings (200,000 items on a 100,000-user plan).
+    let hasher = foldhash::fast::RandomState::default();
+    let mut seen = hashbrown::HashTable::<u32>::with_capacity(total);
+    let mut items: Vec<T> = Vec::with_capacity(total);
     let mut keep = |batch: Vec<T>, request: &str| -> Result<(), ProviderError> {
         let size = batch.len();
         let before = items.len();
         for item in batch {
-            if seen.insert(item.id().to_string()) {
+            let hash = hasher.hash_one(item.id());
+            let at = |j: &u32| items[*j as usize].id() == item.id();
+            if seen.find(hash, at).is_none() {
+                let rehash = |j: &u32| hasher.hash_one(items[*j as usize].id());
+                seen.insert_unique(hash, items.len() as u32, rehash);
                 items.push(item);
             }
         }
