@@ -52,7 +52,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         hold_removals: args.hold_removals,
         today: args.now,
     };
-    let plan = target::runtime()?.block_on(target::load_and_plan(&args.path, &args.conn, &opts))?;
+    let plan = target::reading_runtime(&args.conn)?
+        .block_on(target::load_and_plan(&args.path, &args.conn, &opts))?;
     if let Some(out) = &args.out {
         config::write_atomic(out, render::json(&plan).as_bytes())
             .with_context(|| format!("cannot write the plan to {}", out.display()))?;
