@@ -76,7 +76,7 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
         c.dates(u, i);
         c.extensions(u, i);
         if let Some(phone) = &u.phone {
-            c.phone(phone, &format!("/users/{i}/phone"));
+            c.phone(phone, &UserField::new(i, "phone").pointer());
         }
     }
     c.admin_floor(&admins_active);
@@ -112,6 +112,14 @@ impl UserField {
             user,
             field,
             item: None,
+        }
+    }
+
+    /// Item `j` of a list field.
+    fn item(user: usize, field: &'static str, j: usize) -> Self {
+        UserField {
+            item: Some(j),
+            ..UserField::new(user, field)
         }
     }
 
@@ -241,13 +249,10 @@ impl Checker<'_> {
     /// Whether a user's email and former emails are valid, unique and not ignored.
     fn emails(&mut self, u: &UserDecl, i: usize, ignored: &GlobSet) {
         let all = std::iter::once((UserField::new(i, "email"), &u.email)).chain(
-            u.previously.iter().enumerate().map(|(j, p)| {
-                let field = UserField {
-                    item: Some(j),
-                    ..UserField::new(i, "previously")
-                };
-                (field, p)
-            }),
+            u.previously
+                .iter()
+                .enumerate()
+                .map(|(j, p)| (UserField::item(i, "previously", j), p)),
         );
         for (field, email) in all {
             if !email_address::EmailAddress::is_valid(email) {
@@ -322,7 +327,7 @@ impl Checker<'_> {
             let hint = "declare it under `roles:` or use a declared role";
             self.undeclared(
                 "role",
-                &format!("/users/{i}/role"),
+                &UserField::new(i, "role").pointer(),
                 &u.role,
                 &declared,
                 hint,
@@ -331,14 +336,14 @@ impl Checker<'_> {
         for (j, t) in u.teams.iter().flatten().enumerate() {
             if !roster.teams.iter().any(|d| &d.name == t) {
                 let declared: Vec<&str> = roster.teams.iter().map(|d| d.name.as_str()).collect();
-                let ptr = format!("/users/{i}/teams/{j}");
+                let ptr = UserField::item(i, "teams", j).pointer();
                 self.undeclared("team", &ptr, t, &declared, "declare it under `teams:`");
             }
         }
         for (j, g) in u.queues.iter().flatten().enumerate() {
             if !roster.queues.iter().any(|q| q.name() == g) {
                 let declared: Vec<&str> = roster.queues.iter().map(|q| q.name()).collect();
-                let ptr = format!("/users/{i}/queues/{j}");
+                let ptr = UserField::item(i, "queues", j).pointer();
                 self.undeclared("queue", &ptr, g, &declared, "declare it under `queues:`");
             }
         }
@@ -346,7 +351,7 @@ impl Checker<'_> {
             if !roster.policy.addons.contains_key(a) {
                 self.out.push(
                     Diagnostic::new(
-                        self.at(&format!("/users/{i}/addons/{j}")),
+                        self.at(&UserField::item(i, "addons", j).pointer()),
                         format!("add-on `{a}` has no entitlement in `policy.addons`"),
                     )
                     .hint(
@@ -367,7 +372,7 @@ impl Checker<'_> {
             if let (Some(text), None) = (text, day) {
                 self.out.push(
                     Diagnostic::new(
-                        self.at(&format!("/users/{i}/{field}")),
+                        self.at(&UserField::new(i, field).pointer()),
                         format!("`{text}` is not a day of the calendar"),
                     )
                     .hint("write the date as YYYY-MM-DD, such as `2026-12-24`"),
@@ -379,7 +384,7 @@ impl Checker<'_> {
         {
             self.out.push(
                 Diagnostic::new(
-                    self.at(&format!("/users/{i}/active_until")),
+                    self.at(&UserField::new(i, "active_until").pointer()),
                     format!("active_until {t} is before active_from {f}"),
                 )
                 .hint("swap the dates, or remove one"),
@@ -394,7 +399,7 @@ impl Checker<'_> {
         {
             self.out.push(
                 Diagnostic::new(
-                    self.at(&format!("/users/{i}/time_zone")),
+                    self.at(&UserField::new(i, "time_zone").pointer()),
                     format!("`{tz}` is not an IANA time zone"),
                 )
                 .hint(
@@ -407,7 +412,8 @@ impl Checker<'_> {
         }
         if let Some((message, hint)) = u.language.as_deref().and_then(suggest::language_problem) {
             self.out.push(
-                Diagnostic::new(self.at(&format!("/users/{i}/language")), message).hint(hint),
+                Diagnostic::new(self.at(&UserField::new(i, "language").pointer()), message)
+                    .hint(hint),
             );
         }
     }

@@ -183,14 +183,14 @@ fn split(text: &str, cut: &Cut) -> Option<Parsed> {
                     let Some(((from, to), places)) = next else {
                         return;
                     };
-                    let piece = &text[from..to];
-                    let budget = source::piece_budget(share(to - from));
-                    let items = flow_entries::read(piece, &budget).or_else(|| {
-                        match source::parse_piece(piece, share(to - from)) {
-                            Some(Value::Array(items)) => Some(items),
-                            _ => None,
-                        }
-                    });
+                    let (piece, part) = (&text[from..to], share(to - from));
+                    let items =
+                        flow_entries::read(piece, &source::piece_budget(part)).or_else(|| {
+                            match source::parse_piece(piece, part) {
+                                Some(Value::Array(items)) => Some(items),
+                                _ => None,
+                            }
+                        });
                     let users = match items {
                         Some(items) if items.len() == places.len() => typed(items),
                         _ => None,
