@@ -443,6 +443,10 @@ fn emulator_follows_the_contract() {
         let first = &page["_embedded"]["users"][0];
         assert!(first["active"].is_boolean() && first.get("role").is_none() && first.get("teams").is_none(), "{first}");
         assert!(first["extension"].is_u64(), "the reference types extension as an integer: {first}");
+        let queues: Value = get("/ccaas/queues?page=1&per_page=1").await.unwrap().json().await.unwrap();
+        let links: Vec<&String> = queues["_links"].as_object().unwrap().keys().collect();
+        assert_eq!(links, ["next"], "the queue list links the next page only, as its reference shows: {queues}");
+        assert_eq!(queues["_embedded"]["queues"][0].as_object().unwrap().len(), 2, "queue items are {{id, name}}: {queues}");
         assert_eq!(get("/roles").await.unwrap().status(), 404);
         assert_eq!(get("/teams").await.unwrap().status(), 404);
         assert_eq!(get("/ring-groups").await.unwrap().status(), 404);
@@ -462,6 +466,8 @@ fn emulator_follows_the_contract() {
         assert_eq!(nameless.status(), 400, "familyName is required");
         ops["externalId"] = "okta-1".into();
         assert_eq!(scim(reqwest::Method::PUT, &format!("/scim/v2/Users/{id}")).json(&ops).send().await.unwrap().status(), 200);
+        let listed: Value = scim(reqwest::Method::GET, "/scim/v2/Users?filter=userName%20eq%20%22ops-lead%40acme.example%22").send().await.unwrap().json().await.unwrap();
+        assert_eq!(listed["Resources"][0]["externalId"], "okta-1", "a list after a change shows the change");
         ops.as_object_mut().unwrap().remove("externalId");
         let replaced: Value = scim(reqwest::Method::PUT, &format!("/scim/v2/Users/{id}")).json(&ops).send().await.unwrap().json().await.unwrap();
         assert!(replaced.get("externalId").is_none(), "a PUT replaces: what it leaves out is gone");

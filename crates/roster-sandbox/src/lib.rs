@@ -10,6 +10,7 @@ pub mod seed;
 mod state;
 pub mod synthetic;
 mod talkdesk;
+mod views;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,6 +27,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::json;
+use views::Views;
 
 pub use scim::SCIM_TOKEN;
 pub use state::{HistoryEntry, RequestRecord, SandboxAddon, SandboxUser, State};
@@ -143,19 +145,16 @@ pub struct Shared {
     tokens: Mutex<HashMap<String, (Instant, Vec<String>)>>,
     limiter: Option<DefaultDirectRateLimiter>,
     scim_limiter: Option<DefaultDirectRateLimiter>,
-    /// Each queue's members (indexes into `State::users`), and the number of changes
-    /// the index was built after: a 100,000-member queue is served page by page
-    /// without a scan of every user per page.
-    members: Mutex<Option<(usize, MemberIndex)>>,
+    /// What the list handlers derive from the state (see [`views`]), for the state
+    /// as it stands: a 100,000-user account is served page by page without a scan of
+    /// every user, or a serialization of every item, per page.
+    views: Mutex<Option<Arc<Views>>>,
     /// CloudTalk's current window: its start (Unix seconds, a multiple of 60) and the
     /// requests counted in it.
     cloudtalk_window: Mutex<(u64, u32)>,
     /// When the server started, for the request log's times.
     started: Instant,
 }
-
-/// Queue ID → the indexes in `State::users` of its members, in user order.
-type MemberIndex = HashMap<String, Arc<[usize]>>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A handler that panicked mid-change cannot leave a half-applied change behind
@@ -181,7 +180,7 @@ impl Shared {
             tokens: Mutex::new(HashMap::new()),
             limiter,
             scim_limiter,
-            members: Mutex::new(None),
+            views: Mutex::new(None),
             cloudtalk_window: Mutex::new((0, 0)),
             started: Instant::now(),
         })
@@ -210,30 +209,19 @@ impl Shared {
         lock(&self.state).clone()
     }
 
-    /// The members of `queue` in `st` (the locked state), by index into its users. The
-    /// index is rebuilt after any change: every change is one history entry, made
-    /// under the state's lock.
-    fn queue_members(&self, st: &State, queue: &str) -> Arc<[usize]> {
-        let changes = lock(&self.history).len();
-        let mut cached = lock(&self.members);
-        if cached.as_ref().is_none_or(|(built, _)| *built != changes) {
-            let mut index: HashMap<String, Vec<usize>> = HashMap::new();
-            for (i, u) in st.users.iter().enumerate() {
-                for q in &u.queues {
-                    let members = index.entry(q.clone()).or_default();
-                    // A queue listed twice on one user is one membership.
-                    if members.last() != Some(&i) {
-                        members.push(i);
-                    }
-                }
+    /// The views of `st` (the locked state). They are started afresh after any
+    /// change: every change is one history entry, made under the state's lock.
+    fn views(&self, st: &State) -> Arc<Views> {
+        let version = lock(&self.history).len();
+        let mut cached = lock(&self.views);
+        match cached.as_ref() {
+            Some(v) if v.version == version => v.clone(),
+            _ => {
+                let v = Arc::new(Views::new(version, st.users.len()));
+                *cached = Some(v.clone());
+                v
             }
-            let index = index.into_iter().map(|(q, m)| (q, m.into())).collect();
-            *cached = Some((changes, index));
         }
-        cached
-            .as_ref()
-            .and_then(|(_, index)| index.get(queue).cloned())
-            .unwrap_or_else(|| Arc::from([]))
     }
 
     /// Applies `f` to the state; when it succeeds, records the change and persists.

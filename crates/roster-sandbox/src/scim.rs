@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::{SandboxUser, Shared, State, lock};
@@ -203,7 +204,7 @@ struct ListResponse<'a> {
     start_index: usize,
     items_per_page: usize,
     #[serde(rename = "Resources", skip_serializing_if = "Vec::is_empty")]
-    resources: Vec<ScimUser<'a>>,
+    resources: Vec<&'a RawValue>,
 }
 
 /// `attr eq "value"`, the one filter form the emulator serves.
@@ -236,29 +237,34 @@ async fn list_users(
         .unwrap_or(cap)
         .min(cap);
     let st = lock(&s.state);
+    let views = s.views(&st);
+    let item = |(i, u): (usize, &SandboxUser)| views.scim(i, || scim_user(&st, u));
     // Only the page is serialized, and unfiltered the page is a slice: a 100,000-user
     // account is read a page per request, without a scan of the account per page.
-    let (page, total): (Vec<ScimUser>, usize) = match eq_filter(&q) {
+    let (page, total): (Vec<&RawValue>, usize) = match eq_filter(&q) {
         None => (
             st.users
                 .iter()
+                .enumerate()
                 .skip(start - 1)
                 .take(count)
-                .map(|u| scim_user(&st, u))
+                .map(item)
                 .collect(),
             st.users.len(),
         ),
         Some((attr, value)) => {
-            let matches: Vec<&SandboxUser> = st
+            let matches: Vec<(usize, &SandboxUser)> = st
                 .users
                 .iter()
-                .filter(|u| attr == "username" && u.email.eq_ignore_ascii_case(&value))
+                .enumerate()
+                .filter(|(_, u)| attr == "username" && u.email.eq_ignore_ascii_case(&value))
                 .collect();
             let page = matches
                 .iter()
                 .skip(start - 1)
                 .take(count)
-                .map(|u| scim_user(&st, u))
+                .copied()
+                .map(item)
                 .collect();
             (page, matches.len())
         }

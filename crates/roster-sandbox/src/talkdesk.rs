@@ -209,8 +209,22 @@ fn paging(s: &Shared, q: &HashMap<String, String>) -> Result<(usize, usize), Api
 struct Hal<'k, T> {
     key: &'k str,
     items: Vec<T>,
-    links: Value,
+    links: Links,
     counts: Option<[(&'static str, usize); 5]>,
+}
+
+/// `_links`: `self`, `first` and `last` on the users list, whose reference shows them;
+/// only `next` on the queue lists, whose reference shows nothing else.
+#[derive(Serialize)]
+struct Links {
+    #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
+    this: Option<Href>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first: Option<Href>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last: Option<Href>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<Href>,
 }
 
 fn hal<'k, T: Serialize>(
@@ -223,11 +237,15 @@ fn hal<'k, T: Serialize>(
     counts: bool,
 ) -> Hal<'k, T> {
     let pages = total.div_ceil(size).max(1);
-    let link = |n: usize| json!({"href": format!("{path}?page={n}&per_page={size}")});
-    let mut links = json!({"self": link(number), "first": link(1), "last": link(pages)});
-    if number < pages {
-        links["next"] = link(number + 1);
-    }
+    let link = |n: usize| Href {
+        href: format!("{path}?page={n}&per_page={size}"),
+    };
+    let links = Links {
+        this: counts.then(|| link(number)),
+        first: counts.then(|| link(1)),
+        last: counts.then(|| link(pages)),
+        next: (number < pages).then(|| link(number + 1)),
+    };
     let counts = counts.then_some([
         ("count", items.len()),
         ("total", total),
@@ -319,6 +337,13 @@ fn hal_user(u: &SandboxUser) -> HalUser<'_> {
     }
 }
 
+/// A queue as `GET /ccaas/queues` lists it.
+#[derive(Serialize)]
+struct QueueItem<'a> {
+    id: &'a str,
+    name: &'a str,
+}
+
 /// A queue member as `GET /ccaas/queues/{id}/users` lists it: the user's ID.
 #[derive(Serialize)]
 struct Member<'a> {
@@ -338,31 +363,36 @@ async fn list_users(
         Err(e) => return e.into_response(),
     };
     let st = lock(&s.state);
+    let views = s.views(&st);
     let (email, active) = (q.get("email"), q.get("active"));
     let skip = (number - 1).saturating_mul(size);
+    let item = |(i, u): (usize, &SandboxUser)| views.rest(i, || hal_user(u));
     // Unfiltered, the page is a slice: a 100,000-user list costs a page per request,
     // not a scan of the account.
-    let (page, total) = if email.is_none() && active.is_none() {
+    let (page, total): (Vec<_>, _) = if email.is_none() && active.is_none() {
         let page = st
             .users
             .iter()
+            .enumerate()
             .skip(skip)
             .take(size)
-            .map(hal_user)
+            .map(item)
             .collect();
         (page, st.users.len())
     } else {
-        let matches: Vec<&SandboxUser> = st
+        let matches: Vec<(usize, &SandboxUser)> = st
             .users
             .iter()
-            .filter(|u| email.is_none_or(|e| u.email.eq_ignore_ascii_case(e)))
-            .filter(|u| active.is_none_or(|a| (a == "true") == (u.status == "active")))
+            .enumerate()
+            .filter(|(_, u)| email.is_none_or(|e| u.email.eq_ignore_ascii_case(e)))
+            .filter(|(_, u)| active.is_none_or(|a| (a == "true") == (u.status == "active")))
             .collect();
         let page = matches
             .iter()
             .skip(skip)
             .take(size)
-            .map(|u| hal_user(u))
+            .copied()
+            .map(item)
             .collect();
         (page, matches.len())
     };
@@ -403,7 +433,10 @@ async fn list_queues(
         .iter()
         .skip((number - 1).saturating_mul(size))
         .take(size)
-        .map(|g| json!({"id": g.id, "name": g.name}))
+        .map(|g| QueueItem {
+            id: &g.id,
+            name: &g.name,
+        })
         .collect::<Vec<_>>();
     Json(hal(
         paths::QUEUES,
@@ -435,7 +468,7 @@ async fn queue_members(
     if !st.queues.iter().any(|g| g.id == id) {
         return error(StatusCode::NOT_FOUND, "not_found", "queue not found").into_response();
     }
-    let members = s.queue_members(&st, &id);
+    let members = s.views(&st).members(&st, &id);
     let page = members
         .iter()
         .skip((number - 1).saturating_mul(size))
