@@ -3,6 +3,7 @@
 
 pub mod cloudtalk;
 pub mod http;
+mod pages;
 pub mod talkdesk;
 
 use std::future::Future;

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use super::contract::{HalPage, PER_PAGE};
 use crate::provider::ProviderError;
 use crate::provider::http::HttpClient;
+use crate::provider::pages::fetch_and_decode;
 
 /// The most items a list may report; beyond it the server is not believed.
 const MAX_ITEMS: usize = 1_000_000;
@@ -43,11 +44,64 @@ async fn page<T: DeserializeOwned>(
     http: &HttpClient,
     path: &str,
 ) -> Result<HalPage<T>, ProviderError> {
-    let bytes = http.get(path).await?;
-    serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode {
+    decode(&http.get(path).await?, path)
+}
+
+/// The page at `path` from its body.
+fn decode<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<HalPage<T>, ProviderError> {
+    serde_json::from_slice(bytes).map_err(|e| ProviderError::Decode {
         request: format!("GET {path}"),
-        message: describe(&bytes, &e),
+        message: describe(bytes, &e),
     })
+}
+
+/// The items of a list read so far, each once: indices into `items` hashed by ID, no
+/// copy of each ID, and a table a sixth the size of a set of strings (200,000 items on
+/// a 100,000-user plan).
+struct Items<T> {
+    items: Vec<T>,
+    seen: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl<T: Identified> Items<T> {
+    fn with_capacity(n: usize) -> Self {
+        Items {
+            items: Vec::with_capacity(n),
+            seen: hashbrown::HashTable::with_capacity(n),
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
+
+    /// Takes the items of the page at `path` that earlier pages did not have.
+    fn keep(&mut self, batch: Vec<T>, path: &str) -> Result<(), ProviderError> {
+        let size = batch.len();
+        let before = self.items.len();
+        for item in batch {
+            let hash = self.hasher.hash_one(item.id());
+            let items = &self.items;
+            if self
+                .seen
+                .find(hash, |j| items[*j as usize].id() == item.id())
+                .is_none()
+            {
+                let (items, hasher) = (&self.items, &self.hasher);
+                let rehash = |j: &u32| hasher.hash_one(items[*j as usize].id());
+                self.seen.insert_unique(hash, items.len() as u32, rehash);
+                self.items.push(item);
+            }
+        }
+        // A page of items already seen is a server going round in circles (a
+        // `page` it ignores, say): stop rather than read the same page forever.
+        if size > 0 && self.items.len() == before && before > 0 {
+            return Err(ProviderError::Decode {
+                request: format!("GET {path}"),
+                message: "the page repeats items of earlier pages; the server's paging is broken"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Says what is wrong with a page that does not parse.
@@ -103,11 +157,11 @@ fn numbered(link: &str) -> Option<(String, usize)> {
 /// `n` more pages costs `n` requests plus at most `concurrency - 1` past its end
 /// (answered with empty pages or errors, which are not read) instead of `n` round
 /// trips one after another.
-async fn read_ahead<T: DeserializeOwned>(
+async fn read_ahead<T: DeserializeOwned + Identified>(
     http: &HttpClient,
     (template, first): (String, usize),
     concurrency: usize,
-    keep: &mut impl FnMut(Vec<T>, &str) -> Result<(), ProviderError>,
+    items: &mut Items<T>,
 ) -> Result<(), ProviderError> {
     let mut pages = stream::iter(first..=MAX_ITEMS / PER_PAGE)
         .map(|n| {
@@ -118,7 +172,7 @@ async fn read_ahead<T: DeserializeOwned>(
     while let Some(p) = pages.next().await {
         let (p, u) = p?;
         let last = p.links.next.is_none();
-        keep(p.embedded.into_items(), &u)?;
+        items.keep(p.embedded.into_items(), &u)?;
         if last {
             break;
         }
@@ -128,7 +182,7 @@ async fn read_ahead<T: DeserializeOwned>(
 
 /// Every item of the list at `path` (which has no query of its own, or `query` with a
 /// leading `&`), read `concurrency` pages at a time.
-pub async fn read_all<T: DeserializeOwned + Identified>(
+pub async fn read_all<T: DeserializeOwned + Identified + Send + 'static>(
     http: &HttpClient,
     path: &str,
     query: &str,
@@ -144,53 +198,21 @@ pub async fn read_all<T: DeserializeOwned + Identified>(
             message: format!("the server reports {total} items; roster reads at most {MAX_ITEMS}"),
         });
     }
-    // Items seen, as indices into `items` hashed by ID: no copy of each ID, and a
-    // table a sixth the size of a set of strings (200,000 items on a 100,000-user plan).
-    let hasher = foldhash::fast::RandomState::default();
-    let mut seen = hashbrown::HashTable::<u32>::with_capacity(total);
-    let mut items: Vec<T> = Vec::with_capacity(total);
-    let mut keep = |batch: Vec<T>, request: &str| -> Result<(), ProviderError> {
-        let size = batch.len();
-        let before = items.len();
-        for item in batch {
-            let hash = hasher.hash_one(item.id());
-            let at = |j: &u32| items[*j as usize].id() == item.id();
-            if seen.find(hash, at).is_none() {
-                let rehash = |j: &u32| hasher.hash_one(items[*j as usize].id());
-                seen.insert_unique(hash, items.len() as u32, rehash);
-                items.push(item);
-            }
-        }
-        // A page of items already seen is a server going round in circles (a
-        // `page` it ignores, say): stop rather than read the same page forever.
-        if size > 0 && items.len() == before && before > 0 {
-            return Err(ProviderError::Decode {
-                request: format!("GET {request}"),
-                message: "the page repeats items of earlier pages; the server's paging is broken"
-                    .into(),
-            });
-        }
-        Ok(())
-    };
+    let mut items = Items::with_capacity(total);
     let granted = first.per_page.filter(|&n| n > 0);
     let pages = first
         .total_pages
         .or_else(|| granted.zip(first.total).map(|(n, t)| t.div_ceil(n)));
     let mut next = first.links.next.as_ref().map(|l| l.href.clone());
-    keep(first.embedded.into_items(), &url(1))?;
+    items.keep(first.embedded.into_items(), &url(1))?;
     match pages {
-        // The count is known: every other page at once, in order.
+        // The count is known: every other page at once, in order, decoded apart.
         Some(pages) => {
-            let mut rest = stream::iter(2..=pages.max(1))
-                .map(|n| {
-                    let u = url(n);
-                    async move { page::<T>(http, &u).await.map(|p| (p, u)) }
-                })
-                .buffered(concurrency.max(1));
-            while let Some(p) = rest.next().await {
-                let (p, u) = p?;
-                keep(p.embedded.into_items(), &u)?;
-            }
+            let rest = (2..=pages.max(1)).map(url);
+            items = fetch_and_decode(http, rest, concurrency, items, |items, bytes, path| {
+                items.keep(decode::<T>(bytes, path)?.embedded.into_items(), path)
+            })
+            .await?;
         }
         // No count: follow the links. A list still going after `concurrency` pages,
         // whose links page by number, is read ahead; a short one costs no request past
@@ -206,16 +228,16 @@ pub async fn read_all<T: DeserializeOwned + Identified>(
                 if hops > concurrency
                     && let Some(numbered) = numbered(&u)
                 {
-                    read_ahead(http, numbered, concurrency, &mut keep).await?;
+                    read_ahead(http, numbered, concurrency, &mut items).await?;
                     break;
                 }
                 let p: HalPage<T> = page(http, &u).await?;
                 next = p.links.next.as_ref().map(|l| l.href.clone());
-                keep(p.embedded.into_items(), &u)?;
+                items.keep(p.embedded.into_items(), &u)?;
             }
         }
     }
-    Ok(items)
+    Ok(items.items)
 }
 
 #[cfg(test)]

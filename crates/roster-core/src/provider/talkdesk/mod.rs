@@ -23,7 +23,7 @@ use std::num::NonZeroU32;
 use std::sync::RwLock;
 use std::time::Duration;
 
-use super::http::{Auth, Budget, HttpClient, HttpConfig, Secret};
+use super::http::{self, Auth, Budget, HttpClient, HttpConfig, Secret};
 use super::{ProviderError, ReadScope, Reader, Writer};
 use crate::config::Region;
 use crate::email_index::EmailIndex;
@@ -157,6 +157,7 @@ pub struct Talkdesk {
 /// A client for one surface: its own token with its own scopes, so a scope the
 /// account lacks costs that surface only, and a refusal can name the scope.
 fn client(
+    pool: &reqwest::Client,
     settings: &Settings,
     base: &str,
     scope: &str,
@@ -180,7 +181,7 @@ fn client(
             if scope.contains(' ') { "s" } else { "" }
         ),
     };
-    HttpClient::new(cfg, auth).map(Some)
+    Ok(Some(HttpClient::over(pool.clone(), cfg, auth)))
 }
 
 /// Whether an error means the surface is not granted (or, for SCIM, not enabled on the
@@ -199,7 +200,10 @@ fn not_granted(e: &ProviderError) -> bool {
 impl Talkdesk {
     /// A provider for the account `settings` describe.
     pub fn new(settings: Settings) -> Result<Self, ProviderError> {
+        // One pool for the three surfaces: they reach the same hosts.
+        let pool = http::pool()?;
         let rest = client(
+            &pool,
             &settings,
             &settings.base_url,
             scopes::USERS_READ,
@@ -216,6 +220,7 @@ impl Talkdesk {
             format!("{} {}", scopes::QUEUES_READ, scopes::QUEUES_USERS_READ)
         };
         let queues = client(
+            &pool,
             &settings,
             &settings.base_url,
             &queue_scopes,
@@ -229,15 +234,17 @@ impl Talkdesk {
                 cfg.max_rps = settings.scim_rps;
                 cfg.max_retries = settings.retries;
                 cfg.timeout = settings.timeout;
-                Some(HttpClient::new(
+                Some(HttpClient::over(
+                    pool.clone(),
                     cfg,
                     Auth::Bearer {
                         token: token.clone(),
                         hint: "the SCIM API refused TALKDESK_SCIM_TOKEN: generate a new one in Admin > Settings > Security > SCIM (they live 30 days), or unset it to use the OAuth client with the scope scim",
                     },
-                )?)
+                ))
             }
             None => client(
+                &pool,
                 &settings,
                 &settings.scim_url,
                 scopes::SCIM,

@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use futures_util::{StreamExt, stream};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -23,6 +22,7 @@ use crate::model::{Names, Status, User};
 use crate::plan::Change;
 use crate::provider::ProviderError;
 use crate::provider::http::{HttpClient, Idempotence};
+use crate::provider::pages::fetch_and_decode;
 
 /// The most users one list may report; beyond it the server is not believed.
 const MAX_USERS: usize = 1_000_000;
@@ -97,6 +97,48 @@ fn list_page<T>(page: ListResponse<T>) -> Result<(Vec<T>, usize), String> {
     Ok((resources, total))
 }
 
+/// A user of a list page, with its resource as compact text when kept.
+type Listed = (Resource, Option<Box<str>>);
+
+/// The list of users from `start`, a page of [`SCIM_COUNT`].
+fn users_url(start: usize) -> String {
+    format!(
+        "{}?startIndex={start}&count={SCIM_COUNT}",
+        paths::SCIM_USERS
+    )
+}
+
+/// A ListResponse page's resources and `totalResults`.
+fn decode_list<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<(Vec<T>, usize), ProviderError> {
+    serde_json::from_slice::<ListResponse<T>>(bytes)
+        .map_err(|e| e.to_string())
+        .and_then(list_page)
+        .map_err(|m| ProviderError::Decode {
+            request: format!("GET {}", paths::SCIM_USERS),
+            message: m,
+        })
+}
+
+/// A page of users: straight into the attributes roster reads, or, when `keep` (a
+/// provider that writes), through whole values kept as compact text.
+fn decode_users(bytes: &[u8], keep: bool) -> Result<(Vec<Listed>, usize), ProviderError> {
+    if !keep {
+        let (rs, total) = decode_list::<Resource>(bytes)?;
+        return Ok((rs.into_iter().map(|r| (r, None)).collect(), total));
+    }
+    let (values, total) = decode_list::<Value>(bytes)?;
+    let page = values
+        .into_iter()
+        .map(|v| {
+            let r = Resource::deserialize(&v).unwrap_or_default();
+            (r, Some(v.to_string().into_boxed_str()))
+        })
+        .collect();
+    Ok((page, total))
+}
+
 /// Users as they are read, page by page: each resource becomes a user as soon as its
 /// page arrives, so the pages are never all held at once; resources are kept as
 /// compact text only for a provider that writes.
@@ -117,7 +159,10 @@ impl Read {
     /// Found after the read by borrowed IDs rather than a set of copies kept during it.
     fn users(mut self) -> (Vec<User>, HashMap<String, Box<str>>) {
         let repeated: Vec<bool> = {
-            let mut seen = std::collections::HashSet::with_capacity(self.users.len());
+            let mut seen = foldhash::HashSet::with_capacity_and_hasher(
+                self.users.len(),
+                foldhash::fast::RandomState::default(),
+            );
             self.users
                 .iter()
                 .map(|u| !seen.insert(u.id.as_str()))
@@ -132,7 +177,7 @@ impl Read {
 
     /// Takes one page's users, each with its resource text when kept (the first text
     /// of a repeated user, like the user itself).
-    fn page(&mut self, page: Vec<(Resource, Option<Box<str>>)>) -> Result<(), ProviderError> {
+    fn page(&mut self, page: Vec<Listed>) -> Result<(), ProviderError> {
         for (r, text) in page {
             if !r.identified() {
                 return Err(ProviderError::Decode {
@@ -250,42 +295,16 @@ impl Scim {
         start: usize,
         filter: Option<&str>,
     ) -> Result<(Vec<T>, usize), ProviderError> {
-        let mut url = format!(
-            "{}?startIndex={start}&count={SCIM_COUNT}",
-            paths::SCIM_USERS
-        );
+        let mut url = users_url(start);
         if let Some(f) = filter {
             url.push_str(&format!("&filter={}", crate::provider::url_encode(f)));
         }
-        let bytes = self.http.get(&url).await?;
-        serde_json::from_slice::<ListResponse<T>>(&bytes)
-            .map_err(|e| e.to_string())
-            .and_then(list_page)
-            .map_err(|m| ProviderError::Decode {
-                request: format!("GET {}", paths::SCIM_USERS),
-                message: m,
-            })
+        decode_list(&self.http.get(&url).await?)
     }
 
-    /// One page of users from `start`: straight into the attributes roster reads, or,
-    /// for a provider that writes, through whole values kept as compact text.
-    async fn users_page(
-        &self,
-        start: usize,
-    ) -> Result<(Vec<(Resource, Option<Box<str>>)>, usize), ProviderError> {
-        if !self.keep {
-            let (rs, total) = self.list_request::<Resource>(start, None).await?;
-            return Ok((rs.into_iter().map(|r| (r, None)).collect(), total));
-        }
-        let (values, total) = self.list_request::<Value>(start, None).await?;
-        let page = values
-            .into_iter()
-            .map(|v| {
-                let r = Resource::deserialize(&v).unwrap_or_default();
-                (r, Some(v.to_string().into_boxed_str()))
-            })
-            .collect();
-        Ok((page, total))
+    /// One page of users from `start` (see [`decode_users`]).
+    async fn users_page(&self, start: usize) -> Result<(Vec<Listed>, usize), ProviderError> {
+        decode_users(&self.http.get(&users_url(start)).await?, self.keep)
     }
 
     /// Whether PATCH is supported, from `/ServiceProviderConfig` (absent or unreadable:
@@ -326,13 +345,16 @@ impl Scim {
         let mut read = Read::with_capacity(total, self.keep);
         read.page(first)?;
         if step > 0 && step < total {
-            let starts: Vec<usize> = (1 + step..=total).step_by(step).collect();
-            let mut rest = stream::iter(starts)
-                .map(|s| self.users_page(s))
-                .buffered(self.concurrency);
-            while let Some(page) = rest.next().await {
-                read.page(page?.0)?;
-            }
+            let keep = self.keep;
+            let starts = (1 + step..=total).step_by(step).map(users_url);
+            read = fetch_and_decode(
+                &self.http,
+                starts,
+                self.concurrency,
+                read,
+                move |r, b, _| r.page(decode_users(b, keep)?.0),
+            )
+            .await?;
         }
         let (users, resources) = read.users();
         if let Ok(mut map) = self.resources.write() {
