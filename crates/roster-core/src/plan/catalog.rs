@@ -11,6 +11,7 @@ use super::Capabilities;
 use super::diff::Planned;
 use super::fields::field;
 use super::seat::Seat;
+use super::survey::Survey;
 use super::types::{Action, Change, Kind, Phase, PlanError};
 use crate::config::Roster;
 use crate::model::Account;
@@ -186,30 +187,14 @@ pub(super) fn coverage_warnings(
     roster: &Roster,
     live: &Account,
     caps: &Capabilities,
+    survey: &Survey,
 ) -> Vec<String> {
-    // Which optional fields any user declares, found in one pass over the users.
-    let mut declared: Vec<&str> = Vec::new();
-    for u in &roster.users {
-        for (field, set) in [
-            ("phone", u.phone.is_some()),
-            ("addons", u.addons.is_some()),
-            ("teams", u.teams.is_some()),
-            ("queues", u.queues.is_some()),
-            ("extension", u.extension.is_some()),
-            ("time_zone", u.time_zone.is_some()),
-            ("language", u.language.is_some()),
-        ] {
-            if set && !declared.contains(&field) {
-                declared.push(field);
-            }
-        }
-    }
     let mut warnings = Vec::new();
     for (field, managed, what) in [
         ("phone", caps.phone, "phone settings"),
         ("addons", caps.addons, "add-on licenses"),
     ] {
-        if declared.contains(&field) && !managed {
+        if survey.declares(field) && !managed {
             warnings.push(format!(
                 "{what} are declared but this provider does not manage them; they are not planned"
             ));
@@ -223,7 +208,7 @@ pub(super) fn coverage_warnings(
     }
     warnings.extend(caps.notes.iter().cloned());
     for field in &caps.unmanaged {
-        if declared.contains(field) {
+        if survey.declares(field) {
             warnings.push(format!(
                 "`{field}` is declared but cannot be read or written with this provider and these credentials; it is not planned"
             ));

@@ -14,6 +14,7 @@ use super::fields::{change_of, create, precondition, removal_fields, update_fiel
 use super::licenses::permission_set_notes;
 use super::ownership::Ownership;
 use super::seat::{Baseline, Seat, desired_seat};
+use super::survey::Survey;
 use super::types::{Action, Change, FieldChange, Kind, Phase, PlanError};
 use crate::config::{Roster, Unmanaged, UserDecl, ignore_set};
 use crate::email_index::EmailIndex;
@@ -57,13 +58,14 @@ pub(super) fn changes(
     roster: &Roster,
     live: &Account,
     caps: &Capabilities,
+    survey: &Survey,
     hold: bool,
 ) -> Result<Diffed, Vec<PlanError>> {
     let teams = catalog::teams(roster, live, caps);
     let mut errors = catalog::role_errors(roster, live, caps);
     errors.extend(teams.errors);
     errors.extend(catalog::queue_errors(roster, live, caps));
-    if caps.phone {
+    if caps.phone && survey.declares("phone") {
         errors.extend(catalog::phone_errors(roster, live));
     }
     if !errors.is_empty() {
@@ -75,7 +77,7 @@ pub(super) fn changes(
         manual_steps: teams.manual_steps,
     };
     out.warnings
-        .extend(catalog::coverage_warnings(roster, live, caps));
+        .extend(catalog::coverage_warnings(roster, live, caps, survey));
 
     let admin_roles: BTreeSet<String> = roster.admin_roles().into_iter().collect();
     let own = Ownership::of(roster, hold);
@@ -99,12 +101,10 @@ pub(super) fn changes(
     } else {
         Vec::new()
     };
-    // Team and queue membership matters only for warnings about changes.
-    let baseline = Baseline::of(
-        &users.users,
-        &|r| users.is_admin(r),
-        !out.planned.is_empty(),
-    );
+    let mut baseline = users.baseline;
+    if !out.planned.is_empty() {
+        baseline.count_members(&users.users);
+    }
     Ok(Diffed {
         planned: out.planned,
         baseline,
@@ -130,10 +130,12 @@ struct Users<'a> {
     users: Cow<'a, [User]>,
     /// Lowercased email → index into `users`.
     by_email: EmailIndex,
+    /// The live account's counts, taken in the pass that indexes it.
+    baseline: Baseline,
 }
 
 impl<'a> Users<'a> {
-    /// Indexes the live users by email.
+    /// Indexes the live users by email and counts their seats, in one pass.
     fn new(
         roster: &'a Roster,
         live: &'a Account,
@@ -142,21 +144,28 @@ impl<'a> Users<'a> {
         admin_roles: &'a BTreeSet<String>,
         own: Ownership,
     ) -> Self {
-        let by_email = EmailIndex::new(&live.users, |u| &u.email);
+        let users = in_roster_terms(roster, live, caps, live_to_declared);
+        let mut by_email = EmailIndex::with_capacity(users.len());
+        let mut baseline = Baseline::default();
+        for (i, u) in users.iter().enumerate() {
+            by_email.insert(&users, |u| &u.email, i);
+            baseline.count(u, &|r| is_admin(admin_roles, r));
+        }
         Users {
             roster,
             live,
             caps,
             admin_roles,
             own,
-            users: in_roster_terms(roster, live, caps, live_to_declared),
+            users,
             by_email,
+            baseline,
         }
     }
 
     /// Whether a role is one the roster marks `admin: true`.
     fn is_admin(&self, role: Option<&str>) -> bool {
-        role.is_some_and(|r| self.admin_roles.iter().any(|a| a.eq_ignore_ascii_case(r)))
+        is_admin(self.admin_roles, role)
     }
 
     /// A live user's state as the guards see it.
@@ -189,7 +198,7 @@ impl<'a> Users<'a> {
         for decl in &self.roster.users {
             let found = std::iter::once(&decl.email)
                 .chain(&decl.previously)
-                .find_map(|e| self.by_email.get(&self.live.users, |u| &u.email, e));
+                .find_map(|e| self.by_email.get(&self.users, |u| &u.email, e));
             if decl.status() == Status::Active
                 && self.is_admin(Some(&decl.role))
                 && (decl.expects_pending() || found.is_some_and(|i| self.users[i].pending))
@@ -367,6 +376,11 @@ impl<'a> Users<'a> {
             });
         }
     }
+}
+
+/// Whether a role is one of `admin_roles`, compared as people read role names.
+fn is_admin(admin_roles: &BTreeSet<String>, role: Option<&str>) -> bool {
+    role.is_some_and(|r| admin_roles.iter().any(|a| a.eq_ignore_ascii_case(r)))
 }
 
 /// The phase a user change runs in: promotions before demotions, so the account never

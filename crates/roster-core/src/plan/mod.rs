@@ -9,10 +9,12 @@ mod fields;
 mod licenses;
 mod ownership;
 mod seat;
+mod survey;
 #[cfg(test)]
 mod tests;
 mod types;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use foldhash::HashMap;
@@ -30,6 +32,7 @@ use crate::config::{MaxDeactivations, Removals, Roster};
 use crate::model::Account;
 use diff::Planned;
 use seat::{Baseline, Seat};
+use survey::Survey;
 
 /// Share of active users one plan may deactivate when the roster sets no
 /// `max_deactivations`: a roster that lost half its users by mistake is stopped.
@@ -55,10 +58,19 @@ pub fn diff(
     opts: &Options,
 ) -> Result<Plan, Vec<PlanError>> {
     let hold = opts.hold_removals || roster.policy.removals == Removals::Hold;
-    let today = opts.today.unwrap_or_else(|| calendar::today(roster));
-    let upcoming = calendar::upcoming(roster, today);
-    let roster = &*calendar::as_of(roster, today);
-    let mut d = diff::changes(roster, live, caps, hold)?;
+    let survey = Survey::of(&roster.users);
+    // Dates are rare: without them the roster is as declared and nothing is upcoming.
+    let (upcoming, roster) = if survey.dated {
+        let today = opts.today.unwrap_or_else(|| calendar::today(roster));
+        (
+            calendar::upcoming(roster, today),
+            calendar::as_of(roster, today),
+        )
+    } else {
+        (Vec::new(), Cow::Borrowed(roster))
+    };
+    let roster = &*roster;
+    let mut d = diff::changes(roster, live, caps, &survey, hold)?;
     d.planned.sort_by(|a, b| {
         (a.change.phase, !a.admin_order, &a.change.key).cmp(&(
             b.change.phase,

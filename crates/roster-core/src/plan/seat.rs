@@ -73,39 +73,44 @@ pub(super) fn desired_seat(
 }
 
 /// The live account's counts before any change: what the guards start from.
+#[derive(Default)]
 pub(super) struct Baseline {
     pub seats: usize,
     pub admins: usize,
     pub addons: BTreeMap<String, usize>,
-    /// (is a team, name) → active members.
+    /// (is a team, name) → active members; counted only when there are changes.
     pub members: HashMap<(bool, String), isize>,
     /// Lowercased email → whether an active administrator, for `required_admins`.
     pub admin_by_email: HashMap<String, bool>,
 }
 
 impl Baseline {
-    pub(super) fn of(
-        users: &[User],
-        is_admin: &dyn Fn(Option<&str>) -> bool,
-        members_too: bool,
-    ) -> Baseline {
-        let mut addons: HashMap<&str, usize> = HashMap::new();
+    /// Counts one live user's seat, administrator status and add-ons. Called from the
+    /// pass that indexes the live users, so the baseline costs no pass of its own.
+    pub(super) fn count(&mut self, u: &User, is_admin: &dyn Fn(Option<&str>) -> bool) {
+        if u.status != Status::Active {
+            return;
+        }
+        self.seats += 1;
+        if !u.pending && is_admin(u.role.as_deref()) {
+            self.admins += 1;
+            self.admin_by_email.insert(u.email.to_lowercase(), true);
+        }
+        for a in &u.addons {
+            match self.addons.get_mut(a.as_str()) {
+                Some(n) => *n += 1,
+                None => {
+                    self.addons.insert(a.clone(), 1);
+                }
+            }
+        }
+    }
+
+    /// Counts the active users' team and queue memberships: they matter only for
+    /// warnings about changes, so a plan with none skips this pass.
+    pub(super) fn count_members(&mut self, users: &[User]) {
         let mut members: HashMap<(bool, &str), isize> = HashMap::new();
-        let (mut seats, mut admins) = (0, 0);
-        let mut admin_by_email = HashMap::new();
         for u in users.iter().filter(|u| u.status == Status::Active) {
-            seats += 1;
-            let admin = !u.pending && is_admin(u.role.as_deref());
-            if admin {
-                admins += 1;
-                admin_by_email.insert(u.email.to_lowercase(), true);
-            }
-            for a in &u.addons {
-                *addons.entry(a).or_default() += 1;
-            }
-            if !members_too {
-                continue;
-            }
             for t in &u.teams {
                 *members.entry((true, t)).or_default() += 1;
             }
@@ -113,18 +118,9 @@ impl Baseline {
                 *members.entry((false, g)).or_default() += 1;
             }
         }
-        Baseline {
-            seats,
-            admins,
-            addons: addons
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-            members: members
-                .into_iter()
-                .map(|((t, k), v)| ((t, k.to_string()), v))
-                .collect(),
-            admin_by_email,
-        }
+        self.members = members
+            .into_iter()
+            .map(|((t, k), v)| ((t, k.to_string()), v))
+            .collect();
     }
 }
