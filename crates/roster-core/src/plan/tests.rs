@@ -1312,3 +1312,43 @@ fn markdown_stays_under_the_limit() {
     assert!(md.contains("… and "), "the tail is collapsed");
     assert!(md.contains(&plan.checksum));
 }
+
+#[test]
+fn fields_a_provider_cannot_plan_are_warned_about_only_when_some_user_declares_them() {
+    let caps = Capabilities {
+        unmanaged: vec!["language"],
+        ..bare()
+    };
+    let live = [live_admins2(), vec![lu("q@acme.example", "Agent")]].concat();
+    let warnings = |extra: &str| {
+        let users = admins2() + &du("q@acme.example", "Agent", extra);
+        diff(
+            &roster("", &users),
+            &account(live.clone()),
+            &caps,
+            &Options::default(),
+        )
+        .unwrap()
+        .warnings
+    };
+    let about = |w: &[String], what: &str| w.iter().any(|w| w.contains(what));
+    let quiet = warnings("");
+    assert!(!about(&quiet, "`language` is declared"), "{quiet:?}");
+    assert!(!about(&quiet, "phone settings are declared"), "{quiet:?}");
+    let loud = warnings(", language: en-US, phone: { call_waiting: true }");
+    assert!(
+        about(
+            &loud,
+            "`language` is declared but cannot be read or written"
+        ),
+        "{loud:?}"
+    );
+    assert!(
+        about(
+            &loud,
+            "phone settings are declared but this provider does not manage them"
+        ),
+        "{loud:?}"
+    );
+    assert!(!about(&loud, "add-on licenses are declared"), "{loud:?}");
+}
