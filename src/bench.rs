@@ -225,8 +225,12 @@ fn diffs(rows: &mut Vec<Row>) -> anyhow::Result<()> {
             took.push(start.elapsed());
         }
     }
+    let medians: Vec<f64> = times
+        .iter()
+        .map(|t| median_of(t.iter().map(Duration::as_secs_f64).collect()))
+        .collect();
     for (i, &(n, changed)) in cases.iter().enumerate() {
-        let median = median_of(times[i].iter().map(Duration::as_secs_f64).collect());
+        let median = medians[i];
         let target = match (n, changed) {
             (10_000, 0) => format!("< 10 ms ({})", verdict(median < 0.010)),
             (10_000, _) => "reported".into(),
@@ -242,9 +246,7 @@ fn diffs(rows: &mut Vec<Row>) -> anyhow::Result<()> {
                         .map(|(big, small)| big.as_secs_f64() / small.as_secs_f64() * scale)
                         .collect(),
                 );
-                let of_medians = median
-                    / median_of(times[i - 1].iter().map(Duration::as_secs_f64).collect())
-                    * scale;
+                let of_medians = median / medians[i - 1] * scale;
                 format!(
                     "linear: per-user cost x{growth:.2} of 10,000 (median of the {ROUNDS} rounds' ratios; x{of_medians:.2} from the medians), at most x1.3 ({})",
                     verdict(growth <= 1.3)

@@ -5,19 +5,22 @@
 
 use crate::config::UserDecl;
 
-/// The optional user fields the plan asks about, by their roster names.
-const FIELDS: [&str; 7] = [
-    "phone",
-    "addons",
-    "teams",
-    "queues",
-    "extension",
-    "time_zone",
-    "language",
+/// Whether one user sets a field.
+type Sets = fn(&UserDecl) -> bool;
+
+/// The optional user fields the plan asks about: each roster name with how to tell
+/// whether a user sets it.
+const FIELDS: [(&str, Sets); 7] = [
+    ("phone", |u| u.phone.is_some()),
+    ("addons", |u| u.addons.is_some()),
+    ("teams", |u| u.teams.is_some()),
+    ("queues", |u| u.queues.is_some()),
+    ("extension", |u| u.extension.is_some()),
+    ("time_zone", |u| u.time_zone.is_some()),
+    ("language", |u| u.language.is_some()),
 ];
 
 /// What the declared users set, taken together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Survey {
     /// Some user has `active_from` or `active_until`.
     pub dated: bool,
@@ -34,17 +37,8 @@ impl Survey {
         };
         for u in users {
             s.dated |= u.active_from.is_some() || u.active_until.is_some();
-            let set = [
-                u.phone.is_some(),
-                u.addons.is_some(),
-                u.teams.is_some(),
-                u.queues.is_some(),
-                u.extension.is_some(),
-                u.time_zone.is_some(),
-                u.language.is_some(),
-            ];
-            for (seen, now) in s.set.iter_mut().zip(set) {
-                *seen |= now;
+            for (seen, (_, sets)) in s.set.iter_mut().zip(FIELDS) {
+                *seen |= sets(u);
             }
         }
         s
@@ -55,7 +49,7 @@ impl Survey {
         FIELDS
             .iter()
             .zip(self.set)
-            .any(|(f, set)| set && *f == field)
+            .any(|((name, _), set)| set && *name == field)
     }
 }
 
