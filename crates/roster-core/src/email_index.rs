@@ -73,7 +73,9 @@ fn same_email(a: &str, b: &str) -> bool {
 fn lowercase(s: &str) -> Cow<'_, str> {
     // Every email on both sides of a diff passes here: a scan with no early exit is one
     // the compiler vectorizes, where `any` stepped a byte at a time.
-    let upper = s.bytes().fold(false, |seen, b| seen | b.is_ascii_uppercase());
+    let upper = s
+        .bytes()
+        .fold(false, |seen, b| seen | b.is_ascii_uppercase());
     if upper || !s.is_ascii() {
         Cow::Owned(s.to_lowercase())
     } else {
