@@ -16,37 +16,23 @@ pub(crate) struct EmailIndex {
 impl EmailIndex {
     /// Indexes `items` by `email_of`; of two items with one email, the last counts.
     pub(crate) fn new<T>(items: &[T], email_of: impl Fn(&T) -> &str) -> EmailIndex {
-        let mut index = EmailIndex::with_capacity(items.len());
-        for i in 0..items.len() {
-            index.insert(items, &email_of, i);
-        }
-        index
-    }
-
-    /// An empty index with room for `n` items, filled by [`EmailIndex::insert`].
-    pub(crate) fn with_capacity(n: usize) -> EmailIndex {
-        EmailIndex {
-            table: hashbrown::HashTable::with_capacity(n),
-            hasher: foldhash::fast::RandomState::default(),
-        }
-    }
-
-    /// Indexes `items[i]` (`items` the slice every call names), in place of an earlier
-    /// item with its email. Lets a caller that reads each item anyway index it in the
-    /// same pass.
-    pub(crate) fn insert<T>(&mut self, items: &[T], email_of: impl Fn(&T) -> &str, i: usize) {
-        let hash = |email: &str| self.hasher.hash_one(lowercase(email));
-        let email = email_of(&items[i]);
-        match self.table.entry(
-            hash(email),
-            |&j: &u32| same_email(email_of(&items[j as usize]), email),
-            |&j: &u32| hash(email_of(&items[j as usize])),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(mut o) => *o.get_mut() = i as u32,
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(i as u32);
+        let mut table = hashbrown::HashTable::with_capacity(items.len());
+        let hasher = foldhash::fast::RandomState::default();
+        let hash = |email: &str| hasher.hash_one(lowercase(email));
+        for (i, item) in items.iter().enumerate() {
+            let email = email_of(item);
+            match table.entry(
+                hash(email),
+                |&j: &u32| same_email(email_of(&items[j as usize]), email),
+                |&j: &u32| hash(email_of(&items[j as usize])),
+            ) {
+                hashbrown::hash_table::Entry::Occupied(mut o) => *o.get_mut() = i as u32,
+                hashbrown::hash_table::Entry::Vacant(v) => {
+                    v.insert(i as u32);
+                }
             }
         }
+        EmailIndex { table, hasher }
     }
 
     /// The index of the item of `items` (the slice it was built from) with `email`.

@@ -34,18 +34,16 @@ fn outside(from: Option<NaiveDate>, until: Option<NaiveDate>, day: NaiveDate) ->
     from.is_some_and(|f| day < f) || until.is_some_and(|t| day > t)
 }
 
-/// The roster as of `today`: a user before `active_from` or after `active_until` is
-/// declared inactive (a new one is then not created). Copied only when someone is out
-/// of season.
-pub(super) fn as_of(roster: &Roster, today: NaiveDate) -> Cow<'_, Roster> {
-    if !roster.users.iter().any(|u| out_of_season(u, today)) {
-        return Cow::Borrowed(roster);
+/// The user as of `today`: declared inactive when before `active_from` or after
+/// `active_until` (a new one is then not created). Copied only then.
+pub(super) fn on(u: &UserDecl, today: NaiveDate) -> Cow<'_, UserDecl> {
+    if !out_of_season(u, today) {
+        return Cow::Borrowed(u);
     }
-    let mut dated = roster.clone();
-    for u in dated.users.iter_mut().filter(|u| out_of_season(u, today)) {
-        u.status = Some(DeclaredStatus::Inactive);
-    }
-    Cow::Owned(dated)
+    Cow::Owned(UserDecl {
+        status: Some(DeclaredStatus::Inactive),
+        ..u.clone()
+    })
 }
 
 /// Starts and expiries within the next 7 days, with a warning when an expiring

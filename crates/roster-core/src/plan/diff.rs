@@ -5,10 +5,12 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::NaiveDate;
 use foldhash::HashMap;
 use serde_json::json;
 
 use super::Capabilities;
+use super::calendar;
 use super::catalog;
 use super::fields::{change_of, create, precondition, removal_fields, update_fields};
 use super::licenses::permission_set_notes;
@@ -43,6 +45,8 @@ pub(super) struct Diffed {
     pub pending_admins: usize,
     /// Which ownership each membership list ran in.
     pub memberships: BTreeMap<String, String>,
+    /// Some declared user has `active_from` or `active_until`.
+    pub dated: bool,
 }
 
 /// What the per-user steps add to: changes, warnings and manual steps, in plan order.
@@ -52,23 +56,24 @@ struct Out {
     manual_steps: Vec<String>,
 }
 
-/// Works out every change: refuses a roster that names what the account lacks, then
-/// plans each declared user and each undeclared live one.
+/// Works out every change as of `today`: refuses a roster that names what the account
+/// lacks, then plans each declared user and each undeclared live one.
 pub(super) fn changes(
     roster: &Roster,
     live: &Account,
     caps: &Capabilities,
-    survey: &Survey,
     hold: bool,
+    today: NaiveDate,
 ) -> Result<Diffed, Vec<PlanError>> {
     let teams = catalog::teams(roster, live, caps);
     let mut errors = catalog::role_errors(roster, live, caps);
     errors.extend(teams.errors);
     errors.extend(catalog::queue_errors(roster, live, caps));
-    if caps.phone && survey.declares("phone") {
-        errors.extend(catalog::phone_errors(roster, live));
-    }
     if !errors.is_empty() {
+        // The refusal lists every problem at once, phone settings included.
+        if caps.phone {
+            errors.extend(catalog::phone_errors(roster, live));
+        }
         return Err(errors);
     }
     let mut out = Out {
@@ -76,9 +81,6 @@ pub(super) fn changes(
         warnings: teams.warnings,
         manual_steps: teams.manual_steps,
     };
-    out.warnings
-        .extend(catalog::coverage_warnings(roster, live, caps, survey));
-
     let admin_roles: BTreeSet<String> = roster.admin_roles().into_iter().collect();
     let own = Ownership::of(roster, hold);
     let memberships = own.header(caps);
@@ -89,9 +91,25 @@ pub(super) fn changes(
         &teams.live_to_declared,
         &admin_roles,
         own,
+        today,
     );
-    let (matched, pending_admins) = users.plan_declared(&mut out);
-    users.plan_undeclared(&matched, &mut out);
+    let mut baseline = Baseline::default();
+    let account_warnings = out.warnings.len();
+    let declared = users.plan_declared(&mut out, &mut baseline);
+    // What needs to know which fields anyone declares runs after the pass that found
+    // out: at 100,000 users, a pass of its own would stream every user from memory.
+    let survey = &declared.survey;
+    if caps.phone && survey.declares("phone") {
+        let errors = catalog::phone_errors(roster, live);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+    }
+    out.warnings.splice(
+        account_warnings..account_warnings,
+        catalog::coverage_warnings(roster, live, caps, survey),
+    );
+    users.plan_undeclared(&declared.matched, &mut out, &mut baseline);
     if !caps.deactivate {
         let steps = console_steps(&out.planned);
         out.manual_steps.extend(steps);
@@ -101,7 +119,6 @@ pub(super) fn changes(
     } else {
         Vec::new()
     };
-    let mut baseline = users.baseline;
     if !out.planned.is_empty() {
         baseline.count_members(&users.users);
     }
@@ -113,9 +130,20 @@ pub(super) fn changes(
         notes,
         team_aliases: teams.aliases,
         admin_roles,
-        pending_admins,
+        pending_admins: declared.pending_admins,
         memberships,
+        dated: survey.dated,
     })
+}
+
+/// What the pass over the declared users finds besides their changes.
+struct Declared {
+    /// Which live users a declared user matched, indexed as `live.users`.
+    matched: Vec<bool>,
+    /// Declared active administrators who are, or are declared, pending.
+    pending_admins: usize,
+    /// Which optional fields the declared users set.
+    survey: Survey,
 }
 
 /// The live account as the per-user steps read it.
@@ -130,12 +158,12 @@ struct Users<'a> {
     users: Cow<'a, [User]>,
     /// Lowercased email → index into `users`.
     by_email: EmailIndex,
-    /// The live account's counts, taken in the pass that indexes it.
-    baseline: Baseline,
+    /// The day users' `active_from` and `active_until` are compared with.
+    today: NaiveDate,
 }
 
 impl<'a> Users<'a> {
-    /// Indexes the live users by email and counts their seats, in one pass.
+    /// Indexes the live users by email.
     fn new(
         roster: &'a Roster,
         live: &'a Account,
@@ -143,14 +171,12 @@ impl<'a> Users<'a> {
         live_to_declared: &HashMap<String, String>,
         admin_roles: &'a BTreeSet<String>,
         own: Ownership,
+        today: NaiveDate,
     ) -> Self {
-        let users = in_roster_terms(roster, live, caps, live_to_declared);
-        let mut by_email = EmailIndex::with_capacity(users.len());
-        let mut baseline = Baseline::default();
-        for (i, u) in users.iter().enumerate() {
-            by_email.insert(&users, |u| &u.email, i);
-            baseline.count(u, &|r| is_admin(admin_roles, r));
-        }
+        let users = in_roster_terms(roster, live, caps, live_to_declared, today);
+        // Reads only each live user's email: the rest of a user is read once, where it
+        // is planned.
+        let by_email = EmailIndex::new(&users, |u| &u.email);
         Users {
             roster,
             live,
@@ -159,7 +185,7 @@ impl<'a> Users<'a> {
             own,
             users,
             by_email,
-            baseline,
+            today,
         }
     }
 
@@ -189,31 +215,51 @@ impl<'a> Users<'a> {
         }
     }
 
-    /// Plans each declared user in roster order; returns which live users were matched
-    /// and how many declared active administrators are, or are declared, pending
-    /// (counted here, in the one pass over the declared users).
-    fn plan_declared(&self, out: &mut Out) -> (Vec<bool>, usize) {
-        let mut matched = vec![false; self.users.len()];
-        let mut pending_admins = 0;
-        for decl in &self.roster.users {
-            let found = std::iter::once(&decl.email)
-                .chain(&decl.previously)
-                .find_map(|e| self.by_email.get(&self.users, |u| &u.email, e));
+    /// The live user each declared user matches, by email, then by a former email.
+    /// Matched in a pass of their own: probed between the per-user steps, which stream
+    /// users from memory, the index's table went cold at 100,000 users, and a user cost
+    /// 1.3-1.4x what it cost at 10,000 (1.2x this way; README, Performance).
+    fn matches(&self) -> Vec<Option<usize>> {
+        self.roster
+            .users
+            .iter()
+            .map(|decl| {
+                std::iter::once(&decl.email)
+                    .chain(&decl.previously)
+                    .find_map(|e| self.by_email.get(&self.users, |u| &u.email, e))
+            })
+            .collect()
+    }
+
+    /// Plans each declared user in roster order, as of today, and counts the live users
+    /// they match into `baseline`; surveys the declared users in the same pass.
+    fn plan_declared(&self, out: &mut Out, baseline: &mut Baseline) -> Declared {
+        let mut d = Declared {
+            matched: vec![false; self.users.len()],
+            pending_admins: 0,
+            survey: Survey::default(),
+        };
+        for (decl, found) in self.roster.users.iter().zip(self.matches()) {
+            d.survey.add(decl);
+            let decl = &*calendar::on(decl, self.today);
             if decl.status() == Status::Active
                 && self.is_admin(Some(&decl.role))
                 && (decl.expects_pending() || found.is_some_and(|i| self.users[i].pending))
             {
-                pending_admins += 1;
+                d.pending_admins += 1;
             }
             match found {
                 Some(idx) => {
-                    matched[idx] = true;
+                    if !d.matched[idx] {
+                        d.matched[idx] = true;
+                        baseline.count(&self.users[idx], &|r| self.is_admin(r));
+                    }
                     self.plan_matched(decl, idx, out);
                 }
                 None => self.plan_create(decl, out),
             }
         }
-        (matched, pending_admins)
+        d
     }
 
     /// A declared user no live user matches: created when declared active.
@@ -335,11 +381,15 @@ impl<'a> Users<'a> {
     }
 
     /// Active live users the roster does not declare: removed, unless ignored by policy
-    /// or owned by another system.
-    fn plan_undeclared(&self, matched: &[bool], out: &mut Out) {
+    /// or owned by another system. Counts each into `baseline`.
+    fn plan_undeclared(&self, matched: &[bool], out: &mut Out, baseline: &mut Baseline) {
         let ignored = ignore_set(&self.roster.policy.ignore);
         for (idx, u) in self.users.iter().enumerate() {
-            if matched[idx] || ignored.is_match(u.email.to_lowercase()) {
+            if matched[idx] {
+                continue;
+            }
+            baseline.count(u, &|r| self.is_admin(r));
+            if ignored.is_match(u.email.to_lowercase()) {
                 continue;
             }
             if u.status != Status::Active || self.roster.policy.unmanaged_users == Unmanaged::Ignore
@@ -405,6 +455,7 @@ fn in_roster_terms<'a>(
     live: &'a Account,
     caps: &Capabilities,
     live_to_declared: &HashMap<String, String>,
+    today: NaiveDate,
 ) -> Cow<'a, [User]> {
     if caps.roles && caps.reliable_status && live_to_declared.is_empty() {
         return Cow::Borrowed(&live.users);
@@ -436,7 +487,9 @@ fn in_roster_terms<'a>(
                 if !caps.roles {
                     u.role = decl.map(|d| d.role.clone());
                 }
-                if !caps.reliable_status && decl.is_some_and(|d| d.status() == Status::Active) {
+                if !caps.reliable_status
+                    && decl.is_some_and(|d| calendar::on(d, today).status() == Status::Active)
+                {
                     u.status = Status::Active;
                 }
                 u

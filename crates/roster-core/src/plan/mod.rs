@@ -14,7 +14,6 @@ mod survey;
 mod tests;
 mod types;
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use foldhash::HashMap;
@@ -32,7 +31,6 @@ use crate::config::{MaxDeactivations, Removals, Roster};
 use crate::model::Account;
 use diff::Planned;
 use seat::{Baseline, Seat};
-use survey::Survey;
 
 /// Share of active users one plan may deactivate when the roster sets no
 /// `max_deactivations`: a roster that lost half its users by mistake is stopped.
@@ -58,19 +56,14 @@ pub fn diff(
     opts: &Options,
 ) -> Result<Plan, Vec<PlanError>> {
     let hold = opts.hold_removals || roster.policy.removals == Removals::Hold;
-    let survey = Survey::of(&roster.users);
-    // Dates are rare: without them the roster is as declared and nothing is upcoming.
-    let (upcoming, roster) = if survey.dated {
-        let today = opts.today.unwrap_or_else(|| calendar::today(roster));
-        (
-            calendar::upcoming(roster, today),
-            calendar::as_of(roster, today),
-        )
+    let today = opts.today.unwrap_or_else(|| calendar::today(roster));
+    let mut d = diff::changes(roster, live, caps, hold, today)?;
+    // Dates are rare: the pass that planned the users says whether anyone has them.
+    let upcoming = if d.dated {
+        calendar::upcoming(roster, today)
     } else {
-        (Vec::new(), Cow::Borrowed(roster))
+        Vec::new()
     };
-    let roster = &*roster;
-    let mut d = diff::changes(roster, live, caps, &survey, hold)?;
     d.planned.sort_by(|a, b| {
         (a.change.phase, !a.admin_order, &a.change.key).cmp(&(
             b.change.phase,

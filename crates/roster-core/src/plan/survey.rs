@@ -1,7 +1,7 @@
-//! Which optional fields any declared user sets, found in one pass. At 100,000 users a
-//! pass over the declared users streams them from memory, so the checks that look for
-//! rare fields (dates, phone settings, fields a provider cannot plan) share this one
-//! instead of taking a pass each.
+//! Which optional fields any declared user sets, gathered in the pass that plans the
+//! users. At 100,000 users a pass over the declared users streams them from memory, so
+//! the checks that look for rare fields (dates, phone settings, fields a provider cannot
+//! plan) take no pass of their own.
 
 use crate::config::UserDecl;
 
@@ -21,6 +21,7 @@ const FIELDS: [(&str, Sets); 7] = [
 ];
 
 /// What the declared users set, taken together.
+#[derive(Default)]
 pub(super) struct Survey {
     /// Some user has `active_from` or `active_until`.
     pub dated: bool,
@@ -29,19 +30,12 @@ pub(super) struct Survey {
 }
 
 impl Survey {
-    /// Reads each user once.
-    pub(super) fn of(users: &[UserDecl]) -> Survey {
-        let mut s = Survey {
-            dated: false,
-            set: [false; FIELDS.len()],
-        };
-        for u in users {
-            s.dated |= u.active_from.is_some() || u.active_until.is_some();
-            for (seen, (_, sets)) in s.set.iter_mut().zip(FIELDS) {
-                *seen |= sets(u);
-            }
+    /// Adds what one user sets.
+    pub(super) fn add(&mut self, u: &UserDecl) {
+        self.dated |= u.active_from.is_some() || u.active_until.is_some();
+        for (seen, (_, sets)) in self.set.iter_mut().zip(FIELDS) {
+            *seen |= sets(u);
         }
-        s
     }
 
     /// Whether some user sets `field` (a name in [`FIELDS`]; any other is never set).
@@ -70,7 +64,8 @@ mod tests {
                 "{ email: bo@acme.example, name: Bo, role: Agent, language: en-US, active_until: 2026-12-24 }",
             ),
         ];
-        let s = Survey::of(&users);
+        let mut s = Survey::default();
+        users.iter().for_each(|u| s.add(u));
         assert!(s.dated);
         assert!(s.declares("teams") && s.declares("language"));
         assert!(!s.declares("phone") && !s.declares("queues") && !s.declares("addons"));
@@ -78,6 +73,8 @@ mod tests {
             !s.declares("status"),
             "a name outside the list is never set"
         );
-        assert!(!Survey::of(&users[..1]).dated);
+        let mut first = Survey::default();
+        first.add(&users[0]);
+        assert!(!first.dated);
     }
 }

@@ -1352,3 +1352,98 @@ fn fields_a_provider_cannot_plan_are_warned_about_only_when_some_user_declares_t
     );
     assert!(!about(&loud, "add-on licenses are declared"), "{loud:?}");
 }
+
+#[test]
+fn seasonal_staff_follow_their_dates_where_the_live_status_is_only_a_hint() {
+    // CloudTalk's status is a hint: a live user the roster declares active is read as
+    // active. One whose season is over is declared inactive, so it is read as it is.
+    let users = admins2()
+        + &du(
+            "over@acme.example",
+            "Agent",
+            ", active_until: \"2026-12-20\"",
+        )
+        + &du("idle@acme.example", "Agent", "");
+    let live = [
+        live_admins2(),
+        vec![
+            with(lu("over@acme.example", "Agent"), |u| {
+                u.status = Status::Inactive
+            }),
+            with(lu("idle@acme.example", "Agent"), |u| {
+                u.status = Status::Inactive
+            }),
+        ],
+    ]
+    .concat();
+    let opts = Options {
+        today: Some(parse_day("2026-12-24").unwrap()),
+        ..Options::default()
+    };
+    let plan = diff(
+        &roster("", &users),
+        &account(live),
+        &Capabilities::cloudtalk(),
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(describe(&plan), Vec::<String>::new());
+    assert_eq!(plan.summary.seats_before, 3, "idle is read as active");
+}
+
+#[test]
+fn a_refused_plan_lists_the_phone_errors_with_the_others() {
+    let mut live = account(live_admins2());
+    live.roles.retain(|r| r.name != "Supervisor");
+    let users = admins2()
+        + &du(
+            "p@acme.example",
+            "Agent",
+            ", phone: { numbers: [\"+351211239999\"] }",
+        );
+    let err = diff(&roster("", &users), &live, &full(), &Options::default()).unwrap_err();
+    let pointers: Vec<&str> = err.iter().map(|e| e.pointer.as_str()).collect();
+    assert_eq!(pointers, ["/roles/1/name", "/users/2/phone/numbers/0"]);
+    // Alone, the phone error refuses the plan too.
+    let err = diff(
+        &roster("", &users),
+        &account(live_admins2()),
+        &full(),
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.len(), 1);
+    assert_eq!(err[0].pointer, "/users/2/phone/numbers/0");
+}
+
+#[test]
+fn warnings_about_the_account_come_before_those_about_users() {
+    let caps = Capabilities {
+        unmanaged: vec!["language"],
+        ..bare()
+    };
+    let users = du("ext@acme.example", "Agent", "")
+        + &admins2()
+        + &du("q@acme.example", "Agent", ", language: en-US");
+    let live = [
+        vec![with(lu("ext@acme.example", "Agent"), |u| {
+            u.external_id = Some("okta-1".into())
+        })],
+        live_admins2(),
+        vec![lu("q@acme.example", "Agent")],
+    ]
+    .concat();
+    let plan = diff(
+        &roster("", &users),
+        &account(live),
+        &caps,
+        &Options::default(),
+    )
+    .unwrap();
+    let at = |what: &str| plan.warnings.iter().position(|w| w.contains(what));
+    let (Some(account), Some(user)) = (at("`language` is declared"), at("externalId `okta-1`"))
+    else {
+        panic!("both warnings are given: {:?}", plan.warnings);
+    };
+    assert!(account < user, "{:?}", plan.warnings);
+}
