@@ -19,7 +19,7 @@ use super::seat::{Baseline, Seat, desired_seat};
 use super::survey::Survey;
 use super::types::{Action, Change, FieldChange, Kind, Phase, PlanError};
 use crate::config::{Roster, Unmanaged, UserDecl, ignore_set};
-use crate::email_index::EmailIndex;
+use crate::email_index::Candidates;
 use crate::model::{Account, Status, User};
 
 /// A change with the guard-relevant state on both sides.
@@ -156,14 +156,12 @@ struct Users<'a> {
     own: Ownership,
     /// Live users in the roster's terms (see [`in_roster_terms`]), indexed as `live.users`.
     users: Cow<'a, [User]>,
-    /// Lowercased email → index into `users`.
-    by_email: EmailIndex,
     /// The day users' `active_from` and `active_until` are compared with.
     today: NaiveDate,
 }
 
 impl<'a> Users<'a> {
-    /// Indexes the live users by email.
+    /// Reads the live users in the roster's terms.
     fn new(
         roster: &'a Roster,
         live: &'a Account,
@@ -174,9 +172,6 @@ impl<'a> Users<'a> {
         today: NaiveDate,
     ) -> Self {
         let users = in_roster_terms(roster, live, caps, live_to_declared, today);
-        // Reads only each live user's email: the rest of a user is read once, where it
-        // is planned.
-        let by_email = EmailIndex::new(&users, |u| &u.email);
         Users {
             roster,
             live,
@@ -184,7 +179,6 @@ impl<'a> Users<'a> {
             admin_roles,
             own,
             users,
-            by_email,
             today,
         }
     }
@@ -215,22 +209,6 @@ impl<'a> Users<'a> {
         }
     }
 
-    /// The live user each declared user matches, by email, then by a former email.
-    /// Matched in a pass of their own: probed between the per-user steps, which stream
-    /// users from memory, the index's table went cold at 100,000 users, and a user cost
-    /// 1.3-1.4x what it cost at 10,000 (1.2x this way; README, Performance).
-    fn matches(&self) -> Vec<Option<usize>> {
-        self.roster
-            .users
-            .iter()
-            .map(|decl| {
-                std::iter::once(&decl.email)
-                    .chain(&decl.previously)
-                    .find_map(|e| self.by_email.get(&self.users, |u| &u.email, e))
-            })
-            .collect()
-    }
-
     /// Plans each declared user in roster order, as of today, and counts the live users
     /// they match into `baseline`; surveys the declared users in the same pass.
     fn plan_declared(&self, out: &mut Out, baseline: &mut Baseline) -> Declared {
@@ -239,8 +217,15 @@ impl<'a> Users<'a> {
             pending_admins: 0,
             survey: Survey::default(),
         };
-        for (decl, found) in self.roster.users.iter().zip(self.matches()) {
+        // Matched before any is planned, by email and then by a former email: reading
+        // only emails, the match stays in cache; the planning reads each user whole.
+        fn emails(d: &UserDecl) -> (&str, &[String]) {
+            (&d.email, &d.previously)
+        }
+        let candidates = Candidates::of(&self.users, |u| &u.email, &self.roster.users, emails);
+        for (k, decl) in self.roster.users.iter().enumerate() {
             d.survey.add(decl);
+            let found = candidates.get(k, &self.users, |u| &u.email, emails(decl));
             let decl = &*calendar::on(decl, self.today);
             if decl.status() == Status::Active
                 && self.is_admin(Some(&decl.role))
