@@ -8,6 +8,7 @@ use chrono::{Days, NaiveDate};
 use foldhash::{HashMap, HashMapExt};
 
 use crate::config::{DeclaredStatus, Roster, UserDecl};
+use crate::model::Status;
 
 /// How far ahead the plan lists starts and expiries.
 const AHEAD: Days = Days::new(7);
@@ -46,6 +47,15 @@ pub(super) fn on(u: &UserDecl, today: NaiveDate) -> Cow<'_, UserDecl> {
     })
 }
 
+/// The status [`on`] gives the user, without the copy.
+pub(super) fn status_on(u: &UserDecl, today: NaiveDate) -> Status {
+    if out_of_season(u, today) {
+        Status::Inactive
+    } else {
+        u.status()
+    }
+}
+
 /// Starts and expiries within the next 7 days, with a warning when an expiring
 /// administrator would take the account below its admin floor.
 pub(super) fn upcoming<'r>(roster: &'r Roster, today: NaiveDate) -> Vec<String> {
@@ -74,7 +84,7 @@ pub(super) fn upcoming<'r>(roster: &'r Roster, today: NaiveDate) -> Vec<String> 
                 "{t}: {}{role} ends (active_until); deactivated the day after",
                 u.email
             ));
-            expiring_admins += usize::from(admin && u.status() == crate::model::Status::Active);
+            expiring_admins += usize::from(admin && u.status() == Status::Active);
         }
     }
     // The floor matters only when an administrator expires.
@@ -84,11 +94,7 @@ pub(super) fn upcoming<'r>(roster: &'r Roster, today: NaiveDate) -> Vec<String> 
         roster
             .users
             .iter()
-            .filter(|u| {
-                u.status() == crate::model::Status::Active
-                    && !out_of_season(u, today)
-                    && is_admin(u)
-            })
+            .filter(|u| u.status() == Status::Active && !out_of_season(u, today) && is_admin(u))
             .count()
     };
     let floor = roster.policy.min_admins.max(1) as usize;

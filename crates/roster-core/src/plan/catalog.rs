@@ -1,6 +1,8 @@
 //! What the roster names must exist in the account: roles, teams (or a former name),
-//! queues and phone resources; and what the provider cannot plan at all. Runs before
-//! any user is matched, so a plan is refused as a whole rather than half made.
+//! queues and phone resources; and what the provider cannot plan at all. A roster that
+//! names what the account lacks is refused as a whole, never half planned: roles, teams
+//! and queues are checked before any user is matched, phone resources once the planning
+//! pass has found whether anyone declares phone settings.
 
 use std::collections::{BTreeMap, BTreeSet};
 

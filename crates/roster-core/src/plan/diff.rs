@@ -1,6 +1,8 @@
 //! Matching declared users to live ones and working out each user's change. The steps:
 //! check what the roster names exists (`catalog`), read live users in the roster's terms,
-//! match each declared user, then the live users the roster does not declare.
+//! match the declared users (a join that reads only emails), plan each in one pass that
+//! also surveys what they declare, check their phone resources, then plan the live users
+//! the roster does not declare.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,7 +72,8 @@ pub(super) fn changes(
     errors.extend(teams.errors);
     errors.extend(catalog::queue_errors(roster, live, caps));
     if !errors.is_empty() {
-        // The refusal lists every problem at once, phone settings included.
+        // The refusal lists every problem at once. The phone checks read only users
+        // with phone settings, so they need no survey to skip the others.
         if caps.phone {
             errors.extend(catalog::phone_errors(roster, live));
         }
@@ -99,11 +102,12 @@ pub(super) fn changes(
     // What needs to know which fields anyone declares runs after the pass that found
     // out: at 100,000 users, a pass of its own would stream every user from memory.
     let survey = &declared.survey;
+    let mut errors = declared.errors;
     if caps.phone && survey.declares("phone") {
-        let errors = catalog::phone_errors(roster, live);
-        if !errors.is_empty() {
-            return Err(errors);
-        }
+        errors.extend(catalog::phone_errors(roster, live));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     out.warnings.splice(
         account_warnings..account_warnings,
@@ -144,6 +148,8 @@ struct Declared {
     pending_admins: usize,
     /// Which optional fields the declared users set.
     survey: Survey,
+    /// Declared users who name a live user an earlier one named.
+    errors: Vec<PlanError>,
 }
 
 /// The live account as the per-user steps read it.
@@ -216,6 +222,7 @@ impl<'a> Users<'a> {
             matched: vec![false; self.users.len()],
             pending_admins: 0,
             survey: Survey::default(),
+            errors: Vec::new(),
         };
         // Matched before any is planned, by email and then by a former email: reading
         // only emails, the match stays in cache; the planning reads each user whole.
@@ -234,11 +241,20 @@ impl<'a> Users<'a> {
                 d.pending_admins += 1;
             }
             match found {
+                // Validation refuses a roster that declares an email twice; a roster
+                // that skipped it is refused here rather than planned twice.
+                Some(idx) if d.matched[idx] => d.errors.push(PlanError {
+                    pointer: format!("/users/{k}/email"),
+                    message: format!(
+                        "{} names live user {}, as a user above it does",
+                        decl.email, self.users[idx].email
+                    ),
+                    hint: "declare each person once, with any former email under `previously:`"
+                        .into(),
+                }),
                 Some(idx) => {
-                    if !d.matched[idx] {
-                        d.matched[idx] = true;
-                        baseline.count(&self.users[idx], &|r| self.is_admin(r));
-                    }
+                    d.matched[idx] = true;
+                    baseline.count(&self.users[idx], &|r| self.is_admin(r));
                     self.plan_matched(decl, idx, out);
                 }
                 None => self.plan_create(decl, out),
@@ -473,7 +489,7 @@ fn in_roster_terms<'a>(
                     u.role = decl.map(|d| d.role.clone());
                 }
                 if !caps.reliable_status
-                    && decl.is_some_and(|d| calendar::on(d, today).status() == Status::Active)
+                    && decl.is_some_and(|d| calendar::status_on(d, today) == Status::Active)
                 {
                     u.status = Status::Active;
                 }

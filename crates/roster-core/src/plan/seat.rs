@@ -85,8 +85,9 @@ pub(super) struct Baseline {
 }
 
 impl Baseline {
-    /// Counts one live user's seat, administrator status and add-ons. Called where the
-    /// user is planned, so the baseline costs no pass of its own.
+    /// Counts one live user's seat, administrator status and add-ons. Called from the
+    /// planning passes as they read each live user, so the baseline costs no pass of
+    /// its own.
     pub(super) fn count(&mut self, u: &User, is_admin: &dyn Fn(Option<&str>) -> bool) {
         if u.status != Status::Active {
             return;

@@ -1447,3 +1447,52 @@ fn warnings_about_the_account_come_before_those_about_users() {
     };
     assert!(account < user, "{:?}", plan.warnings);
 }
+
+#[test]
+fn two_declared_users_naming_one_live_user_are_refused() {
+    // Validation refuses this roster first; the planner refuses it too, rather than
+    // planning one live user twice.
+    let users = admins2()
+        + &du("a@acme.example", "Agent", "")
+        + &du("b@acme.example", "Agent", ", previously: [A@acme.example]");
+    let live = [live_admins2(), vec![lu("a@acme.example", "Agent")]].concat();
+    let err = diff(
+        &roster("", &users),
+        &account(live),
+        &full(),
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.len(), 1);
+    assert_eq!(err[0].pointer, "/users/3/email");
+    assert!(
+        err[0]
+            .message
+            .contains("b@acme.example names live user a@acme.example"),
+        "{}",
+        err[0].message
+    );
+}
+
+#[test]
+fn of_two_live_users_with_one_email_the_last_is_matched_and_the_other_removed() {
+    let users = admins2() + &du("dup@acme.example", "Agent", "");
+    let live = [
+        live_admins2(),
+        vec![
+            with(lu("Dup@acme.example", "Agent"), |u| u.name = "dup".into()),
+            lu("dup@acme.example", "Agent"),
+        ],
+    ]
+    .concat();
+    let plan = diff(
+        &roster("", &users),
+        &account(live),
+        &full(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(describe(&plan), ["deactivate Dup@acme.example: status"]);
+    assert_eq!(plan.summary.seats_before, 4);
+    assert_eq!(plan.summary.seats_after, 3);
+}
