@@ -16,21 +16,18 @@ pub(crate) struct EmailIndex {
 impl EmailIndex {
     /// Indexes `items` by `email_of`; of two items with one email, the last counts.
     pub(crate) fn new<T>(items: &[T], email_of: impl Fn(&T) -> &str) -> EmailIndex {
-        let mut table = hashbrown::HashTable::with_capacity(items.len());
         let hasher = foldhash::fast::RandomState::default();
+        let mut table = hashbrown::HashTable::with_capacity(items.len());
         let hash = |email: &str| hasher.hash_one(lowercase(email));
         for (i, item) in items.iter().enumerate() {
             let email = email_of(item);
-            match table.entry(
+            put_last(
+                &mut table,
                 hash(email),
-                |&j: &u32| same_email(email_of(&items[j as usize]), email),
-                |&j: &u32| hash(email_of(&items[j as usize])),
-            ) {
-                hashbrown::hash_table::Entry::Occupied(mut o) => *o.get_mut() = i as u32,
-                hashbrown::hash_table::Entry::Vacant(v) => {
-                    v.insert(i as u32);
-                }
-            }
+                |&j| same_email(email_of(&items[j as usize]), email),
+                |&j| hash(email_of(&items[j as usize])),
+                i as u32,
+            );
         }
         EmailIndex { table, hasher }
     }
@@ -56,9 +53,10 @@ const PART: usize = 4096;
 
 /// For each key, the item one of its emails names, found by hash. Built for whole lists:
 /// both sides are split by hash into parts of 2,048 to 4,096 items, and each part is
-/// matched with a table small enough to stay in cache. Probing one table of 100,000 users at random, a user cost
-/// 1.2x what it cost at 10,000 (README, Performance). A found item is a candidate until
-/// [`Candidates::get`] compares the emails, where the caller reads both anyway.
+/// matched with a table small enough to stay in cache. Probing one table of 100,000
+/// users at random, a user cost 1.2x what it cost at 10,000 (README, Performance). A
+/// found item is a candidate until [`Candidates::get`] compares the emails, where the
+/// caller reads both anyway.
 pub(crate) struct Candidates {
     /// Per key: the item, and which of the key's emails named it (0 its own, then its
     /// former ones).
@@ -99,14 +97,8 @@ impl Candidates {
             let have = &have[have_at[p]..have_at[p + 1]];
             table.clear();
             for (j, &(h, _)) in have.iter().enumerate() {
-                // Of two items with one email the last counts, as in `EmailIndex`.
-                let at = |&x: &u32| have[x as usize].0 == h;
-                match table.entry(h, at, |&x| have[x as usize].0) {
-                    hashbrown::hash_table::Entry::Occupied(mut o) => *o.get_mut() = j as u32,
-                    hashbrown::hash_table::Entry::Vacant(v) => {
-                        v.insert(j as u32);
-                    }
-                }
+                let same = |&x: &u32| have[x as usize].0 == h;
+                put_last(&mut table, h, same, |&x| have[x as usize].0, j as u32);
             }
             for &(h, k, rank) in &want[want_at[p]..want_at[p + 1]] {
                 if let Some(&j) = table.find(h, |&x| have[x as usize].0 == h) {
@@ -168,6 +160,18 @@ fn by_part<E: Copy>(
         next[p] += 1;
     }
     (grouped, starts)
+}
+
+/// Puts `value` in `table` under `hash`, in place of the entry `same` finds: of two items
+/// with one email, the last counts.
+fn put_last(
+    table: &mut hashbrown::HashTable<u32>,
+    hash: u64,
+    same: impl FnMut(&u32) -> bool,
+    rehash: impl Fn(&u32) -> u64,
+    value: u32,
+) {
+    *table.entry(hash, same, rehash).or_insert(value).get_mut() = value;
 }
 
 /// Whether two emails are equal once lowercased.

@@ -191,7 +191,7 @@ impl<'a> Users<'a> {
 
     /// Whether a role is one the roster marks `admin: true`.
     fn is_admin(&self, role: Option<&str>) -> bool {
-        is_admin(self.admin_roles, role)
+        role.is_some_and(|r| self.admin_roles.iter().any(|a| a.eq_ignore_ascii_case(r)))
     }
 
     /// A live user's state as the guards see it.
@@ -427,11 +427,6 @@ impl<'a> Users<'a> {
             });
         }
     }
-}
-
-/// Whether a role is one of `admin_roles`, compared as people read role names.
-fn is_admin(admin_roles: &BTreeSet<String>, role: Option<&str>) -> bool {
-    role.is_some_and(|r| admin_roles.iter().any(|a| a.eq_ignore_ascii_case(r)))
 }
 
 /// The phase a user change runs in: promotions before demotions, so the account never

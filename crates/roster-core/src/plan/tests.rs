@@ -154,6 +154,17 @@ fn describe(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
+/// The plan of `users` (roster lines under the default policy) against an account of
+/// `live`, as of today.
+fn plan_of(users: &str, live: Vec<User>, caps: &Capabilities) -> Result<Plan, Vec<PlanError>> {
+    diff(
+        &roster("", users),
+        &account(live),
+        caps,
+        &Options::default(),
+    )
+}
+
 fn admins2() -> String {
     du("a1@acme.example", "Administrator", "") + &du("a2@acme.example", "Administrator", "")
 }
@@ -1322,14 +1333,7 @@ fn fields_a_provider_cannot_plan_are_warned_about_only_when_some_user_declares_t
     let live = [live_admins2(), vec![lu("q@acme.example", "Agent")]].concat();
     let warnings = |extra: &str| {
         let users = admins2() + &du("q@acme.example", "Agent", extra);
-        diff(
-            &roster("", &users),
-            &account(live.clone()),
-            &caps,
-            &Options::default(),
-        )
-        .unwrap()
-        .warnings
+        plan_of(&users, live.clone(), &caps).unwrap().warnings
     };
     let about = |w: &[String], what: &str| w.iter().any(|w| w.contains(what));
     let quiet = warnings("");
@@ -1405,13 +1409,7 @@ fn a_refused_plan_lists_the_phone_errors_with_the_others() {
     let pointers: Vec<&str> = err.iter().map(|e| e.pointer.as_str()).collect();
     assert_eq!(pointers, ["/roles/1/name", "/users/2/phone/numbers/0"]);
     // Alone, the phone error refuses the plan too.
-    let err = diff(
-        &roster("", &users),
-        &account(live_admins2()),
-        &full(),
-        &Options::default(),
-    )
-    .unwrap_err();
+    let err = plan_of(&users, live_admins2(), &full()).unwrap_err();
     assert_eq!(err.len(), 1);
     assert_eq!(err[0].pointer, "/users/2/phone/numbers/0");
 }
@@ -1433,13 +1431,7 @@ fn warnings_about_the_account_come_before_those_about_users() {
         vec![lu("q@acme.example", "Agent")],
     ]
     .concat();
-    let plan = diff(
-        &roster("", &users),
-        &account(live),
-        &caps,
-        &Options::default(),
-    )
-    .unwrap();
+    let plan = plan_of(&users, live, &caps).unwrap();
     let at = |what: &str| plan.warnings.iter().position(|w| w.contains(what));
     let (Some(account), Some(user)) = (at("`language` is declared"), at("externalId `okta-1`"))
     else {
@@ -1456,13 +1448,7 @@ fn two_declared_users_naming_one_live_user_are_refused() {
         + &du("a@acme.example", "Agent", "")
         + &du("b@acme.example", "Agent", ", previously: [A@acme.example]");
     let live = [live_admins2(), vec![lu("a@acme.example", "Agent")]].concat();
-    let err = diff(
-        &roster("", &users),
-        &account(live),
-        &full(),
-        &Options::default(),
-    )
-    .unwrap_err();
+    let err = plan_of(&users, live, &full()).unwrap_err();
     assert_eq!(err.len(), 1);
     assert_eq!(err[0].pointer, "/users/3/email");
     assert!(
@@ -1485,13 +1471,7 @@ fn of_two_live_users_with_one_email_the_last_is_matched_and_the_other_removed() 
         ],
     ]
     .concat();
-    let plan = diff(
-        &roster("", &users),
-        &account(live),
-        &full(),
-        &Options::default(),
-    )
-    .unwrap();
+    let plan = plan_of(&users, live, &full()).unwrap();
     assert_eq!(describe(&plan), ["deactivate Dup@acme.example: status"]);
     assert_eq!(plan.summary.seats_before, 4);
     assert_eq!(plan.summary.seats_after, 3);
