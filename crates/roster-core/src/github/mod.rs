@@ -16,7 +16,9 @@ use crate::plan::{Kind, Plan};
 use crate::provider::http::Secret;
 use crate::render;
 
+mod key;
 mod mask;
+pub use key::{APPROVAL_KEY_VAR, ApprovalKey, KeyError};
 pub use mask::{mask_emails, mask_pii};
 
 /// GitHub's limit on a comment body.
