@@ -55,6 +55,9 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// CloudTalk's API base (tests/fixtures/cloudtalk-openapi.json, `servers`).
+    pub const DEFAULT_BASE_URL: &str = "https://my.cloudtalk.io/api";
+
     /// From `CLOUDTALK_ACCESS_KEY_ID`, `CLOUDTALK_ACCESS_KEY_SECRET`,
     /// `CLOUDTALK_BASE_URL` and `CLOUDTALK_PER_MINUTE` (a pace other than the documented
     /// 60, for a contract that allows more or a test server).
@@ -68,7 +71,7 @@ impl Settings {
         };
         Ok(Settings {
             base_url: std::env::var("CLOUDTALK_BASE_URL")
-                .unwrap_or_else(|_| "https://my.cloudtalk.io/api".into()),
+                .unwrap_or_else(|_| Settings::DEFAULT_BASE_URL.into()),
             key_id: need("CLOUDTALK_ACCESS_KEY_ID")?,
             key_secret: Secret::new(need("CLOUDTALK_ACCESS_KEY_SECRET")?),
             retries: 10,
