@@ -221,7 +221,7 @@ fn report_outcome(report: &apply::Report) -> anyhow::Result<Outcome> {
         println!("Run apply again to carry out the rest: it plans what is left.");
         return Ok(match why {
             apply::Stopped::Interrupted => Outcome::Interrupted,
-            apply::Stopped::Journal(_) => Outcome::Failed,
+            apply::Stopped::Journal(_) | apply::Stopped::Vendor(_) => Outcome::Failed,
         });
     }
     if report.failed.is_empty() {

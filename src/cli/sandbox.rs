@@ -85,6 +85,10 @@ struct Serve {
     /// CloudTalk requests per one-minute window before 429 (CloudTalk documents 60).
     #[arg(long, default_value_t = 60, value_name = "N")]
     cloudtalk_per_minute: u32,
+    /// CloudTalk's membership DELETE deletes the agent instead (the other reading of
+    /// its reference), to test that roster stops at once when it does.
+    #[arg(long)]
+    cloudtalk_leave_deletes: bool,
 }
 
 /// Runs `roster sandbox`.
@@ -141,6 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             Some(0) => None,
             _ => NonZeroU32::new(s.cloudtalk_per_minute),
         },
+        cloudtalk_leave_deletes: s.cloudtalk_leave_deletes,
     };
     runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(s.listen)

@@ -387,3 +387,37 @@ fn cloudtalk_fault_storm_with_lost_answers_creates_nobody_twice() {
     }
     panic!("no storm both lost a create's answer and failed one; the test tested nothing");
 }
+
+/// CloudTalk's reference summarises the membership DELETE as "Delete an agent". When
+/// the vendor reads it that way, the first one deletes its agent: roster reads the
+/// agent back, stops at once, sends no second DELETE, says so, and journals it.
+#[test]
+fn a_membership_delete_that_deletes_the_agent_stops_the_apply_at_once() {
+    let server = Server::start(
+        Some("examples/acme"),
+        None,
+        &[&UNPACED[..], &["--cloudtalk-leave-deletes"]].concat(),
+    );
+    fs::write(server.path("ct.yaml"), ct_roster()).unwrap();
+    let out = ct(&server, &["apply", "ct.yaml", "--auto-approve"]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let report = stdout(&out);
+    assert!(
+        report.contains("Apply stopped (CloudTalk deleted agent"),
+        "{report}"
+    );
+    assert!(report.contains("sent nothing more"), "{report}");
+    let deletes: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    let journal_dir = server.path(".roster/journal");
+    let journal: String = fs::read_dir(&journal_dir)
+        .unwrap()
+        .map(|e| fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(journal.contains("\"event\":\"halted\""), "{journal}");
+    assert!(journal.contains("CloudTalk deleted agent"), "{journal}");
+}

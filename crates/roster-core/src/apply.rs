@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::model::{Account, Status, User};
 use crate::plan::{Action, Change, Phase, Plan, precondition};
-use crate::provider::Writer;
+use crate::provider::{ProviderError, Writer};
 
 /// How to apply.
 #[derive(Debug, Clone)]
@@ -64,6 +64,9 @@ pub enum Stopped {
     /// The journal could not be written, so nothing more was sent.
     #[error("the journal could not be written: {0}")]
     Journal(String),
+    /// The vendor did something irreversible roster did not ask for.
+    #[error("{0}")]
+    Vendor(String),
 }
 
 /// What happened to one change.
@@ -276,6 +279,8 @@ struct Run<'a, W> {
     stop: &'a Stop,
     /// The first journal write that failed; apply stops sending when there is one.
     journal_error: Mutex<Option<std::io::Error>>,
+    /// What the vendor did that halted the apply, when it did.
+    halted: Mutex<Option<String>>,
 }
 
 impl<W: Writer> Run<'_, W> {
@@ -323,6 +328,12 @@ impl<W: Writer> Run<'_, W> {
                 _ => {}
             }
         }
+        if let Err(ProviderError::Halt(why)) = &result {
+            self.stop.request();
+            self.record(json!({"event": "halted", "phase": phase, "action": c.action, "key": c.key, "id": c.id, "reason": why}));
+            let mut first = self.halted.lock().unwrap_or_else(|p| p.into_inner());
+            first.get_or_insert_with(|| why.clone());
+        }
         let result = result.map_err(|e| e.to_string());
         self.record(json!({
             "event": "result", "phase": phase, "action": c.action, "key": c.key, "id": c.id,
@@ -357,6 +368,7 @@ pub async fn run<W: Writer>(
         journal,
         stop: &opts.stop,
         journal_error: Mutex::new(None),
+        halted: Mutex::new(None),
     };
     let display = Display::new(
         opts.progress,
@@ -404,10 +416,12 @@ pub async fn run<W: Writer>(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .take();
-    report.stopped = match journal_error {
-        Some(e) => Some(Stopped::Journal(e.to_string())),
-        None if opts.stop.requested() => Some(Stopped::Interrupted),
-        None => None,
+    let halted = run.halted.lock().unwrap_or_else(|p| p.into_inner()).take();
+    report.stopped = match (journal_error, halted) {
+        (Some(e), _) => Some(Stopped::Journal(e.to_string())),
+        (None, Some(why)) => Some(Stopped::Vendor(why)),
+        (None, None) if opts.stop.requested() => Some(Stopped::Interrupted),
+        (None, None) => None,
     };
     let stopped = report.stopped.as_ref().map(|s| s.to_string());
     run.journal.write(json!({"event": "end", "applied": report.applied, "failed": report.failed.len(), "not_sent": report.not_sent.len(), "stopped": stopped}))?;

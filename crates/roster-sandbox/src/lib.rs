@@ -84,6 +84,9 @@ pub struct Config {
     /// `X-CloudTalkAPI-Limit`/`-Remaining`/`-ResetTime` headers, 429 without
     /// `Retry-After` once spent (reference/cloudtalk-rate-limits.yml).
     pub cloudtalk_per_minute: Option<NonZeroU32>,
+    /// CloudTalk's `DELETE /groups/delete/{agent_id}.json` deletes the agent, as the
+    /// reference's summary ("Delete an agent") reads, instead of its group membership.
+    pub cloudtalk_leave_deletes: bool,
 }
 
 /// The page size the emulator grants by default when 100 are asked.
@@ -137,6 +140,7 @@ impl Default for Config {
             scopes: None,
             queue_refuse: Vec::new(),
             cloudtalk_per_minute: None,
+            cloudtalk_leave_deletes: false,
         }
     }
 }

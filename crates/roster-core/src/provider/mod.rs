@@ -57,6 +57,10 @@ pub enum ProviderError {
     /// The provider cannot do this.
     #[error("{0}")]
     Unsupported(String),
+    /// The vendor did something irreversible that roster did not ask for: the apply
+    /// stops at once and sends nothing more.
+    #[error("{0}")]
+    Halt(String),
 }
 
 impl ProviderError {
@@ -71,7 +75,8 @@ impl ProviderError {
             | ProviderError::Setup(_) => true,
             ProviderError::Transport { .. }
             | ProviderError::Decode { .. }
-            | ProviderError::OutcomeUnknown(_) => false,
+            | ProviderError::OutcomeUnknown(_)
+            | ProviderError::Halt(_) => false,
         }
     }
 }
