@@ -10,8 +10,21 @@ use serde_json::{Value, json};
 
 use crate::support::{Server, code, root, stderr, stdout};
 
+mod approval;
+
 /// The login the fake's token writes as, and the workflow's default `bot-login`.
 const BOT: &str = "github-actions[bot]";
+
+/// The approval key the workflow's jobs on the default branch hold.
+const APPROVAL_KEY: (&str, &str) = (
+    "ROSTER_APPROVAL_KEY",
+    "acme-example-approval-key-0123456789abcdef",
+);
+
+/// A `pull_request_target` event for pull request `n` at its default head.
+fn pr_event(n: u64) -> Value {
+    json!({"pull_request": {"number": n, "head": {"sha": format!("head-{n}")}}})
+}
 
 #[derive(Default)]
 struct Fake {
@@ -23,11 +36,32 @@ struct Fake {
     merged: Vec<u64>,
     /// Pull requests that are open.
     open: Vec<u64>,
+    /// Head commits that differ from the default `head-N`.
+    heads: Vec<(u64, String)>,
     posts: usize,
     patches: usize,
 }
 
 impl Fake {
+    /// Pull request `n` as the API returns it: merged into main as commit `merged`
+    /// when it is pull request 7 and marked merged.
+    fn pull(&self, n: u64) -> Value {
+        let head = self
+            .heads
+            .iter()
+            .rev()
+            .find(|h| h.0 == n)
+            .map_or_else(|| format!("head-{n}"), |h| h.1.clone());
+        let merged = self.merged.contains(&n);
+        let merge_commit = if n == 7 {
+            "merged".to_string()
+        } else {
+            format!("merge-{n}")
+        };
+        json!({"number": n, "merged": merged, "base": {"ref": "main"}, "head": {"sha": head},
+            "merge_commit_sha": if merged { json!(merge_commit) } else { Value::Null }})
+    }
+
     /// Bodies of the comments on `n`.
     fn bodies(&self, n: u64) -> Vec<String> {
         self.comments
@@ -118,7 +152,7 @@ fn fake_github(rt: &tokio::runtime::Runtime) -> (String, Shared) {
         .route(
             "/repos/{o}/{r}/pulls/{n}",
             get(|State(f): State<Shared>, Path((_, _, n)): RepoN| async move {
-                Json(json!({"number": n, "merged": f.lock().unwrap().merged.contains(&n)}))
+                Json(f.lock().unwrap().pull(n))
             }),
         )
         .route(
@@ -161,6 +195,8 @@ fn github(server: &Server, api: &str, event: &Value, args: &[&str]) -> std::proc
         .env("GITHUB_REPOSITORY", "acme/roster")
         .env("GITHUB_EVENT_PATH", &event_path)
         .env("GITHUB_SHA", "merged")
+        .env("GITHUB_REF", "refs/heads/main")
+        .env(APPROVAL_KEY.0, APPROVAL_KEY.1)
         .env("GITHUB_RUN_ID", "4242")
         .env("GITHUB_OUTPUT", server.path("output.txt"))
         .env("GITHUB_STEP_SUMMARY", server.path("summary.md"))
@@ -186,7 +222,7 @@ fn sticky_comment_is_created_then_updated_with_outputs() {
         code(&server.roster(&["plan", &acme, "--out", "plan.json"])),
         0
     );
-    let pr = json!({"pull_request": {"number": 7}});
+    let pr = pr_event(7);
     for _ in 0..2 {
         let out = github(
             &server,
@@ -217,9 +253,10 @@ fn sticky_comment_is_created_then_updated_with_outputs() {
         "{body}"
     );
     assert!(
-        body.contains("<!-- roster:approved\nchecksum=sha256:"),
+        body.contains("<!-- roster:approved v2\nrepo=acme/roster\nhead=head-7\n"),
         "{body}"
     );
+    assert!(body.contains("\nsig="), "signed: {body}");
     let plan: Value = serde_json::from_slice(&fs::read(server.path("plan.json")).unwrap()).unwrap();
     for c in plan["changes"].as_array().unwrap() {
         let key = c["key"].as_str().unwrap();
@@ -280,7 +317,7 @@ fn a_plan_too_big_for_a_comment_is_cut_and_summarized_in_full() {
     let out = github(
         &server,
         &api,
-        &json!({"number": 7}),
+        &pr_event(7),
         &["comment", "--plan", "plan.json"],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -363,7 +400,7 @@ fn apply_on_merge_refuses_a_changed_plan_on_every_rerun_and_ignores_other_author
         let out = github(
             &server,
             &api,
-            &json!({"number": n}),
+            &pr_event(n),
             &["comment", "--plan", plan, "--path", "roster"],
         );
         assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -373,6 +410,7 @@ fn apply_on_merge_refuses_a_changed_plan_on_every_rerun_and_ignores_other_author
     // from a bot comment on another pull request) approves nothing.
     comment(8, "merged.json");
     forge_approval(&fake, 8, 7);
+    fake.lock().unwrap().merged.push(7);
 
     assert_eq!(code(&verify(&server, &api, "approved.json", &[])), 0);
     for attempt in 0..2 {
@@ -412,7 +450,7 @@ fn apply_on_merge_refuses_a_changed_plan_on_every_rerun_and_ignores_other_author
     let replan = github(
         &server,
         &api,
-        &json!({"number": 7}),
+        &pr_event(7),
         &["comment", "--plan", "merged.json"],
     );
     assert_eq!(code(&replan), 1);
@@ -465,7 +503,7 @@ fn a_pull_request_is_told_of_another_that_changes_the_same_users() {
         let out = github(
             &server,
             &api,
-            &json!({"number": n}),
+            &pr_event(n),
             &["comment", "--plan", "plan.json"],
         );
         assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -521,6 +559,8 @@ fn action(
         .env("GITHUB_REPOSITORY", "acme/roster")
         .env("GITHUB_EVENT_PATH", server.path("event.json"))
         .env("GITHUB_SHA", "merged")
+        .env("GITHUB_REF", "refs/heads/main")
+        .env(APPROVAL_KEY.0, APPROVAL_KEY.1)
         .env("GITHUB_RUN_ID", "99")
         .env("GITHUB_OUTPUT", server.path("output.txt"))
         .env("GITHUB_STEP_SUMMARY", server.path("summary.md"));
@@ -549,13 +589,7 @@ fn action_script_plans_then_applies() {
     let rt = runtime();
     let (api, fake) = fake_github(&rt);
     let server = acme_server();
-    let planned = action(
-        &server,
-        &api,
-        "plan",
-        json!({"pull_request": {"number": 7}}),
-        &[],
-    );
+    let planned = action(&server, &api, "plan", pr_event(7), &[]);
     assert_eq!(
         code(&planned),
         0,
@@ -564,6 +598,7 @@ fn action_script_plans_then_applies() {
         stderr(&planned)
     );
     assert_eq!(fake.lock().unwrap().comments.len(), 1);
+    fake.lock().unwrap().merged.push(7);
     let applied = action(
         &server,
         &api,
@@ -663,7 +698,7 @@ fn action_script_refuses_an_unapproved_plan_on_every_rerun() {
     let rt = runtime();
     let (api, fake) = fake_github(&rt);
     let server = acme_server();
-    let pr = json!({"pull_request": {"number": 7}});
+    let pr = pr_event(7);
     let planned = action(&server, &api, "plan", pr.clone(), &[]);
     assert_eq!(code(&planned), 0, "{}", stderr(&planned));
 
@@ -674,15 +709,10 @@ fn action_script_refuses_an_unapproved_plan_on_every_rerun() {
         .unwrap()
         .replace("name: Ben Carter", "name: Benjamin Carter");
     fs::write(&roster, text).unwrap();
-    let other = action(
-        &server,
-        &api,
-        "plan",
-        json!({"pull_request": {"number": 8}}),
-        &[],
-    );
+    let other = action(&server, &api, "plan", pr_event(8), &[]);
     assert_eq!(code(&other), 0, "{}", stderr(&other));
     forge_approval(&fake, 8, 7);
+    fake.lock().unwrap().merged.push(7);
 
     for attempt in 0..2 {
         let applied = action(
@@ -813,12 +843,12 @@ fn mask_pii_publishes_no_names_emails_or_numbers() {
     let (api, fake) = fake_github(&rt);
     let server = masked_roster_server();
     let mask = [("ROSTER_MASK", "true")];
-    let pr = json!({"pull_request": {"number": 7}});
-    let planned = action(&server, &api, "plan", pr, &mask);
+    let planned = action(&server, &api, "plan", pr_event(7), &mask);
     assert_eq!(code(&planned), 0, "{}", stderr(&planned));
     let schedule = json!({"schedule": "17 6 * * *"});
     let drift = action(&server, &api, "drift", schedule, &mask);
     assert_eq!(code(&drift), 0, "{}", stderr(&drift));
+    fake.lock().unwrap().merged.push(7);
     let push = json!({"ref": "refs/heads/main"});
     let applied = action(&server, &api, "apply", push, &mask);
     assert_eq!(code(&applied), 0, "{}", stderr(&applied));
@@ -874,8 +904,13 @@ fn a_masked_change_stays_visibly_changed() {
     let rt = runtime();
     let (api, fake) = fake_github(&rt);
     let server = masked_roster_server();
-    let pr = json!({"pull_request": {"number": 7}});
-    let planned = action(&server, &api, "plan", pr, &[("ROSTER_MASK", "true")]);
+    let planned = action(
+        &server,
+        &api,
+        "plan",
+        pr_event(7),
+        &[("ROSTER_MASK", "true")],
+    );
     assert_eq!(code(&planned), 0, "{}", stderr(&planned));
     let body = fake.lock().unwrap().bodies(7)[0].clone();
     let summary = fs::read_to_string(server.path("summary.md")).unwrap();
