@@ -171,6 +171,7 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
     if c.comment == Mode::ChangesOnly && plan.changes.is_empty() && existing.is_none() {
         return Ok(Outcome::Success);
     }
+    let key = ApprovalKey::from_env();
     let (approval, note, unsigned) = if c.status == Status::Planned {
         let current = client.pull(pr).await?;
         if current.merged {
@@ -191,16 +192,20 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
             );
             return Ok(Outcome::Success);
         }
-        match ApprovalKey::from_env() {
+        match &key {
             Ok(key) => {
                 let overlaps = client
-                    .overlapping(pr, &common.path, &common.bot_login, &plan, &key)
+                    .overlapping(pr, &common.path, &common.bot_login, &plan, key)
                     .await?;
                 let binding = binding(client.env(), pr, head, &plan, &common.path);
-                let approval = Approval::sign(&plan, binding, &key);
+                let approval = Approval::sign(&plan, binding, key);
                 (Some(approval), overlap_note(&overlaps), None)
             }
-            Err(e) => (None, format!("⚠️ **Not approvable:** {e}."), Some(e)),
+            Err(e) => (
+                None,
+                format!("⚠️ **Not approvable:** {e}."),
+                Some(e.clone()),
+            ),
         }
     } else {
         let copied = existing.as_ref().and_then(|(_, b)| Approval::read(b).ok());
@@ -214,6 +219,7 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
         mask: common.mask_pii,
     };
     let (body, cut) = github::comment_body(&plan, &common.path, &parts);
+    let body = sealed(body, key.as_ref().ok());
     let id = client.upsert(pr, existing.map(|(id, _)| id), &body).await?;
     eprintln!(
         "roster: comment {id} on pull request #{pr}{}",
@@ -227,6 +233,15 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
         anyhow::bail!("the plan was commented but approves nothing: {e}");
     }
     Ok(Outcome::Success)
+}
+
+/// `body` sealed with the key when there is one: verify refuses a comment whose seal
+/// is missing or broken, so only a job holding the key can rewrite a plan comment.
+fn sealed(body: String, key: Option<&ApprovalKey>) -> String {
+    match key {
+        Some(key) => github::seal(&body, key),
+        None => body,
+    }
 }
 
 /// What an approval of `plan` on pull request `pr` at `head` is bound to.
@@ -293,6 +308,7 @@ async fn find_approval(client: &Client, common: &Common, plan: &Plan) -> anyhow:
             .and_then(|a| {
                 let wanted = binding(env, pr.number, pr.head.clone(), plan, &common.path);
                 a.check(&wanted, &key)?;
+                github::check_seal(body, &key)?;
                 Ok(a)
             })
             .map_err(|r| r.to_string()),
@@ -347,6 +363,7 @@ async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
                 mask: common.mask_pii,
             };
             let (body, _) = github::comment_body(&plan, &common.path, &parts);
+            let body = sealed(body, ApprovalKey::from_env().ok().as_ref());
             client.upsert(pr, Some(*id), &body).await?;
             return refuse(&why, common, v.force_apply);
         }
@@ -373,6 +390,7 @@ async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
         mask: common.mask_pii,
     };
     let (body, _) = github::comment_body(&plan, &common.path, &parts);
+    let body = sealed(body, ApprovalKey::from_env().ok().as_ref());
     if let Some((id, _)) = found.comment {
         client.upsert(pr, Some(id), &body).await?;
     }

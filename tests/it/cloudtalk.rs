@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::support::{Server, code, reqwest_client, root, stderr, stdout};
+use crate::support::{Server, code, fault_seed, reqwest_client, root, stderr, stdout};
 
 /// The emulator's CloudTalk budget opened wide, as the client's (`ct`) is: these tests
 /// check behaviour, not pacing (the window itself has a unit test in the emulator).
@@ -348,18 +348,21 @@ fn cloudtalk_import_plans_empty() {
 
 #[test]
 fn cloudtalk_fault_storm_with_lost_answers_creates_nobody_twice() {
-    // Faults are drawn at random: storms are run until one has both lost a create's
-    // answer (the agent exists: the lookup finds it) and failed one with a 500 (it does
-    // not: the create is sent again).
+    // Storms of seeded faults are run until one has both lost a create's answer (the
+    // agent exists: the lookup finds it) and failed one with a 500 (it does not: the
+    // create is sent again). Each storm has a seed of its own, the same in every run.
     // At 0.35 a request fails all 11 of its tries once in 100,000; a storm that loses
-    // both kinds of create answer comes within 16 runs but for once in 2,000.
-    for _ in 0..16 {
+    // both kinds of create answer comes within 16 seeds but for once in 2,000.
+    for storm in 0..16 {
+        let seed = (fault_seed() + storm).to_string();
+        println!("storm with fault seed {seed}");
         let server = Server::start(
             Some("examples/acme"),
             None,
             &[
                 &UNPACED[..],
                 &["--fault-rate", "0.35", "--faults", "drop,500"],
+                &["--fault-seed", &seed],
             ]
             .concat(),
         );

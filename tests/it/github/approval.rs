@@ -129,6 +129,16 @@ fn an_edit_of_the_bots_comment_approves_nothing() {
     let original = fake.lock().unwrap().bodies(7)[0].clone();
     let theirs = block_of(&fake, 8);
 
+    // The text reviewers read, edited to hide a change; the signed block untouched.
+    assert!(original.contains("Ben Carter"), "{original}");
+    edit_bot_comment(&fake, 7, |body| body.replace("Ben Carter", "B. C."));
+    refused(
+        &verify(&server, &api, "approved.json", &[]),
+        "the plan comment was edited after roster wrote it",
+    );
+    edit_bot_comment(&fake, 7, |_| original.clone());
+    assert_eq!(code(&verify(&server, &api, "approved.json", &[])), 0);
+
     // Pull request 8's block pasted over pull request 7's.
     edit_bot_comment(&fake, 7, |body| {
         let at = body.rfind("<!-- roster:approved v2").unwrap();

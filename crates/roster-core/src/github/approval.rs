@@ -18,6 +18,10 @@ const OPEN: &str = "<!-- roster:approved v2\n";
 const OPEN_V1: &str = "<!-- roster:approved\n";
 /// The signature's domain, so no other keyed value can stand in for it.
 const DOMAIN: &str = "roster approval v2";
+/// The seal: the comment's last line, a signature over everything before it.
+const SEAL: &str = "<!-- roster:sealed ";
+/// The seal's domain.
+const SEAL_DOMAIN: &str = "roster comment seal";
 
 /// What an approval is bound to besides its change lines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -94,6 +98,9 @@ pub enum Refusal {
     BoundElsewhere(String),
     /// The signature does not match: the block was edited, or signed with another key.
     BadSignature,
+    /// The comment's text changed after roster wrote it: what reviewers read may not
+    /// be the plan that was signed.
+    Edited,
 }
 
 impl std::fmt::Display for Refusal {
@@ -107,6 +114,9 @@ impl std::fmt::Display for Refusal {
             Refusal::BoundElsewhere(why) => write!(f, "the plan comment's approval is bound elsewhere: {why}"),
             Refusal::BadSignature => f.write_str(
                 "the plan comment's approval signature does not match: the comment was edited, or signed with another key; re-run the plan job on the pull request",
+            ),
+            Refusal::Edited => f.write_str(
+                "the plan comment was edited after roster wrote it, so its reviewers may have read another plan than the one signed; re-run the plan job on the pull request and review it again",
             ),
         }
     }
@@ -259,6 +269,35 @@ impl Approval {
     }
 }
 
+/// The comment body a reader sees, in the form its seal signs: line endings as `\n`
+/// and no trailing whitespace, so a round trip through the API does not break it.
+fn sealed_text(body: &str) -> String {
+    body.replace("\r\n", "\n").trim_end().to_string()
+}
+
+/// `body` with a last line that signs all of it, written by every job that writes a
+/// plan comment with the key at hand. An edit by anyone else breaks it.
+pub fn seal(body: &str, key: &ApprovalKey) -> String {
+    let text = sealed_text(body);
+    let sig = key.sign(SEAL_DOMAIN, text.as_bytes());
+    format!("{text}\n{SEAL}{sig} -->\n")
+}
+
+/// Checks the seal of `body` (its last line) against the text before it.
+pub fn check_seal(body: &str, key: &ApprovalKey) -> Result<(), Refusal> {
+    let trimmed = body.trim_end();
+    let (text, last) = trimmed.rsplit_once('\n').ok_or(Refusal::Edited)?;
+    let sig = last
+        .strip_prefix(SEAL)
+        .and_then(|l| l.strip_suffix(" -->"))
+        .ok_or(Refusal::Edited)?;
+    if key.verify(SEAL_DOMAIN, sealed_text(text).as_bytes(), sig) {
+        Ok(())
+    } else {
+        Err(Refusal::Edited)
+    }
+}
+
 /// A value as `%XX` for every byte outside a small safe set, so it cannot close the
 /// comment, break a line, or hold `=`.
 fn encode(s: &str) -> String {
@@ -408,6 +447,20 @@ mod tests {
             approval.check(&binding(), &other),
             Err(Refusal::BadSignature)
         );
+    }
+
+    #[test]
+    fn a_sealed_comment_survives_line_endings_and_fails_any_edit() {
+        let k = key(KEY);
+        let body = "<!-- roster:plan path=roster -->\n| Ana | create |\n";
+        let sealed = seal(body, &k);
+        assert_eq!(check_seal(&sealed, &k), Ok(()));
+        assert_eq!(check_seal(&sealed.replace('\n', "\r\n"), &k), Ok(()));
+        let edited = sealed.replace("create", "keep");
+        assert_eq!(check_seal(&edited, &k), Err(Refusal::Edited));
+        assert_eq!(check_seal(body, &k), Err(Refusal::Edited));
+        let other = key("fedcba9876543210fedcba9876543210");
+        assert_eq!(check_seal(&sealed, &other), Err(Refusal::Edited));
     }
 
     #[test]

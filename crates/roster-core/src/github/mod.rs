@@ -14,7 +14,7 @@ use crate::render;
 mod approval;
 mod key;
 mod mask;
-pub use approval::{Approval, Binding, Refusal, change_lines};
+pub use approval::{Approval, Binding, Refusal, change_lines, check_seal, seal};
 pub use key::{APPROVAL_KEY_VAR, ApprovalKey, KeyError};
 pub use mask::{Masker, mask_key, masked_plan};
 
