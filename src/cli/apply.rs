@@ -10,7 +10,7 @@ use super::target::{self, Connection};
 use super::{Outcome, default_path};
 use roster_core::plan::{self, Plan};
 use roster_core::provider::Reader;
-use roster_core::{apply, lock, render};
+use roster_core::{apply, github, lock, render};
 
 /// Flags of `roster apply`.
 #[derive(Debug, clap::Args)]
@@ -46,6 +46,10 @@ pub struct Args {
     /// Show the guards and totals even when there is nothing to change.
     #[arg(short, long)]
     verbose: bool,
+    /// Mask names, emails and phone numbers in what is printed and in the journal (for
+    /// public repositories' logs and artifacts); the journal keeps IDs and keyed hashes.
+    #[arg(long)]
+    mask_pii: bool,
     #[command(flatten)]
     conn: Connection,
 }
@@ -122,8 +126,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 let live = conn.provider.read(&target::scope(&loaded)).await.context("cannot read the account")?;
                 let stale = apply::stale_changes(&plan, &live);
                 if !stale.is_empty() {
+                    let masker = args.mask_pii.then(|| github::Masker::new(&plan, github::mask_key()));
                     for s in &stale {
-                        eprintln!("error: {}: {}", s.key, s.reason);
+                        let key = masker.as_ref().map_or_else(|| s.key.clone(), |m| m.email(&s.key));
+                        eprintln!("error: {key}: {}", s.reason);
                     }
                     bail!(
                         "the saved plan is stale: {} object(s) changed since it was made, so none of its changes were applied; re-run `roster plan`",
@@ -141,9 +147,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 target::make_plan(&loaded, &conn.provider, &opts).await?
             }
         };
-        print!("{}", render::text_brief(&plan, color, args.verbose));
+        let masked = args.mask_pii.then(|| github::masked_plan(&plan));
+        let shown = masked.as_ref().unwrap_or(&plan);
+        print!("{}", render::text_brief(shown, color, args.verbose));
         if !plan.accepted() {
-            for g in plan.refusals() {
+            for g in shown.refusals() {
                 eprintln!("error: guard {} refused the plan: {}", g.name, g.detail);
             }
             return Ok(Outcome::Refused);
@@ -167,6 +175,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 apply::Progress::Lines
             },
             stop: stop_on_interrupt(),
+            mask: args.mask_pii,
         };
         let report = apply::run(&conn.provider, &plan, &live, &opts).await.context("cannot write the apply journal")?;
         report_outcome(&report)

@@ -394,12 +394,11 @@ async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
     if let Some((id, _)) = found.comment {
         client.upsert(pr, Some(id), &body).await?;
     }
+    let masker = common
+        .mask_pii
+        .then(|| github::Masker::new(&plan, github::mask_key()));
     for l in &lacking {
-        let l = if common.mask_pii {
-            github::mask_pii(l, &plan)
-        } else {
-            l.clone()
-        };
+        let l = masker.as_ref().map_or_else(|| l.clone(), |m| m.text(l));
         eprintln!("error: not approved on #{pr}: {l}");
     }
     if v.force_apply {

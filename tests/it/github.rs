@@ -740,3 +740,186 @@ fn action_script_refuses_an_unapproved_plan_on_every_rerun() {
     assert!(body.contains("⛔ **not applied**"), "{body}");
     server.assert_no_delete();
 }
+
+/// The acme account brought in line with its roster, then a roster that renames a
+/// person to a name with quotes and a `|`, adds one with a non-ASCII name and email
+/// and a forward number, and moves a call forward between two numbers that mask alike
+/// (`+121******99`).
+fn masked_roster_server() -> Server {
+    let server = acme_server();
+    let setup = server.roster(&[
+        "apply",
+        "roster",
+        "--auto-approve",
+        "--journal-dir",
+        "setup-journal",
+    ]);
+    assert_eq!(code(&setup), 0, "{}", stderr(&setup));
+    let roster = server.path("roster/roster.yaml");
+    let mut text = fs::read_to_string(&roster)
+        .unwrap()
+        .replace("+12125550199", "+12125551299")
+        .replace(
+            "name: Chloe Martin",
+            r#"name: 'Chloé "Coco" Martin | Sales'"#,
+        );
+    text.push_str(
+        "  - { email: zoë@acme.example, name: José Núñez, role: Agent, teams: [Billing], queues: [billing], extension: \"2901\", time_zone: Europe/Madrid, language: es-ES, phone: { call_forward: { enabled: true, number: \"+34911230042\" } } }\n",
+    );
+    fs::write(&roster, text).unwrap();
+    server
+}
+
+/// What a masked run must never show: the local part of every user key, every name
+/// and every phone number of the plan `roster-plan.json`, and the edits of
+/// [`masked_roster_server`].
+fn personal_values(server: &Server) -> Vec<String> {
+    let plan: Value =
+        serde_json::from_slice(&fs::read(server.path("roster-plan.json")).unwrap()).unwrap();
+    let mut out: Vec<String> = [
+        "zoë",
+        "José Núñez",
+        "Núñez",
+        r#"Chloé "Coco" Martin | Sales"#,
+        "+12125551299",
+        "+12125550199",
+        "+34911230042",
+    ]
+    .map(String::from)
+    .to_vec();
+    fn numbers(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) if s.starts_with('+') => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|v| numbers(v, out)),
+            Value::Object(o) => o.values().for_each(|v| numbers(v, out)),
+            _ => {}
+        }
+    }
+    for c in plan["changes"].as_array().unwrap() {
+        if c["kind"] == "user" {
+            let key = c["key"].as_str().unwrap();
+            out.push(key.split('@').next().unwrap().to_string());
+        }
+        out.extend(c["name"].as_str().map(String::from));
+        for (field, f) in c["fields"].as_object().unwrap() {
+            for v in [&f["from"], &f["to"]] {
+                match v.as_str() {
+                    Some(name) if field == "name" => out.push(name.to_string()),
+                    _ => numbers(v, &mut out),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every `field` line of `text` that shows a change (`from → to`) shows two different
+/// values; returns how many there were.
+fn changes_stay_visible(text: &str, field: &str) -> usize {
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(field) && l.contains(" → "))
+        .collect();
+    for l in &lines {
+        let (from, to) = l.split_once(" → ").unwrap();
+        let from = from
+            .rsplit(field)
+            .next()
+            .unwrap()
+            .trim_start_matches(':')
+            .trim();
+        assert_ne!(from, to.trim(), "a change that looks like none: {l}");
+    }
+    lines.len()
+}
+
+/// With mask-pii, nothing the workflow publishes (the comment, the drift issue, the
+/// step summary, the job's log of plan, verify and apply, the journal artifact) names a
+/// person, shows an email's local part or a phone number, even for names with quotes or
+/// a `|` and for non-ASCII emails.
+#[test]
+fn mask_pii_publishes_no_names_emails_or_numbers() {
+    let rt = runtime();
+    let (api, fake) = fake_github(&rt);
+    let server = masked_roster_server();
+    let mask = [("ROSTER_MASK", "true")];
+    let planned = action(&server, &api, "plan", pr_event(7), &mask);
+    assert_eq!(code(&planned), 0, "{}", stderr(&planned));
+    let schedule = json!({"schedule": "17 6 * * *"});
+    let drift = action(&server, &api, "drift", schedule, &mask);
+    assert_eq!(code(&drift), 0, "{}", stderr(&drift));
+    fake.lock().unwrap().merged.push(7);
+    let push = json!({"ref": "refs/heads/main"});
+    let applied = action(&server, &api, "apply", push, &mask);
+    assert_eq!(code(&applied), 0, "{}", stderr(&applied));
+    assert_eq!(
+        code(&server.roster(&["plan", "roster", "--detailed-exitcode"])),
+        0,
+        "the masked run applied every change"
+    );
+
+    let summary = fs::read_to_string(server.path("summary.md")).unwrap();
+    let log = |o: &std::process::Output| stdout(o) + &stderr(o);
+    let mut published = vec![
+        ("the step summary".to_string(), summary.clone()),
+        ("the plan job's log".into(), log(&planned)),
+        ("the drift job's log".into(), log(&drift)),
+        ("the apply job's log".into(), log(&applied)),
+    ];
+    let f = fake.lock().unwrap();
+    for body in f.bodies(7) {
+        published.push(("the comment".into(), body));
+    }
+    for (_, _, body, _) in &f.issues {
+        published.push(("the drift issue".into(), body.clone()));
+    }
+    let journal = server.path(".roster/journal");
+    for entry in fs::read_dir(&journal).unwrap() {
+        let path = entry.unwrap().path();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"event\":\"result\""), "{text}");
+        published.push((path.display().to_string(), text));
+    }
+    assert!(
+        published.len() >= 7,
+        "a comment, an issue and a journal were written"
+    );
+    let personal = personal_values(&server);
+    for (place, text) in &published {
+        for value in &personal {
+            assert!(
+                !text.contains(value.as_str()),
+                "{value} in {place}:\n{text}"
+            );
+        }
+    }
+    assert!(summary.contains("z***@acme.example ("), "{summary}");
+    server.assert_no_delete();
+}
+
+/// Masked values carry a keyed hash, so a reviewer still sees a call forward move
+/// between two numbers that mask alike, and a renamed person, as changes.
+#[test]
+fn a_masked_change_stays_visibly_changed() {
+    let rt = runtime();
+    let (api, fake) = fake_github(&rt);
+    let server = masked_roster_server();
+    let planned = action(
+        &server,
+        &api,
+        "plan",
+        pr_event(7),
+        &[("ROSTER_MASK", "true")],
+    );
+    assert_eq!(code(&planned), 0, "{}", stderr(&planned));
+    let body = fake.lock().unwrap().bodies(7)[0].clone();
+    let summary = fs::read_to_string(server.path("summary.md")).unwrap();
+    for text in [&body, &summary, &stdout(&planned)] {
+        assert_eq!(
+            changes_stay_visible(text, "phone.call_forward"),
+            1,
+            "{text}"
+        );
+        assert_eq!(changes_stay_visible(text, "name"), 1, "{text}");
+    }
+}

@@ -16,7 +16,7 @@ mod key;
 mod mask;
 pub use approval::{Approval, Binding, Refusal, change_lines, check_seal, seal};
 pub use key::{APPROVAL_KEY_VAR, ApprovalKey, KeyError};
-pub use mask::{mask_emails, mask_pii};
+pub use mask::{Masker, mask_key, masked_plan};
 
 /// GitHub's limit on a comment body.
 pub const COMMENT_LIMIT: usize = 65_536;
@@ -207,25 +207,21 @@ pub fn comment_body(plan: &Plan, path: &str, parts: &CommentParts) -> (String, b
         .as_ref()
         .map(Approval::block)
         .unwrap_or_default();
-    let room = COMMENT_LIMIT.saturating_sub(head.len() + tail.len() + parts.note.len() + 200);
+    let masker = parts.mask.then(|| Masker::new(plan, mask_key()));
+    let shown = masker.as_ref().map(|m| m.plan(plan));
+    let shown = shown.as_ref().unwrap_or(plan);
+    let note = masker.map_or_else(|| parts.note.clone(), |m| m.text(&parts.note));
+    let room = COMMENT_LIMIT.saturating_sub(head.len() + tail.len() + note.len() + 200);
     let status = parts.status.as_deref();
-    let full = render::markdown_titled(plan, usize::MAX, status, &parts.note);
+    let full = render::markdown_titled(shown, usize::MAX, status, &note);
     let (mut body, cut) = if full.len() <= room {
         (full, false)
     } else {
-        (
-            render::markdown_titled(plan, room, status, &parts.note),
-            true,
-        )
+        (render::markdown_titled(shown, room, status, &note), true)
     };
     if cut {
         body.push_str("\n_The full plan is in the run's step summary._\n");
     }
-    let body = if parts.mask {
-        mask_pii(&body, plan)
-    } else {
-        body
-    };
     // The tail holds hashes only; it may go when the comment would not fit, and then
     // nothing is approved, which refuses the apply rather than passing it.
     let tail = if head.len() + body.len() + tail.len() < COMMENT_LIMIT {
@@ -520,8 +516,9 @@ pub fn drift_body(plan: &Plan, path: &str, run: Option<&str>, mask: bool) -> Str
         "The scheduled plan in {} found the account different from the roster. Review the changes below: merge a pull request that accepts them into the roster, or apply the roster to undo them. This issue is updated while the drift lasts and closed when a check finds none.",
         run.unwrap_or("a workflow run")
     );
-    let text = render::markdown_titled(plan, COMMENT_LIMIT - 2_000, Some("🔀 drift"), &note);
-    let text = if mask { mask_pii(&text, plan) } else { text };
+    let masked = mask.then(|| masked_plan(plan));
+    let shown = masked.as_ref().unwrap_or(plan);
+    let text = render::markdown_titled(shown, COMMENT_LIMIT - 2_000, Some("🔀 drift"), &note);
     format!("{}\n{text}", drift_marker(path))
 }
 
@@ -560,8 +557,8 @@ pub fn write_outputs(path: &Path, plan: &Plan, exitcode: i32) -> std::io::Result
 /// Appends the full plan to `$GITHUB_STEP_SUMMARY`.
 pub fn write_summary(path: &Path, plan: &Plan, mask: bool) -> std::io::Result<()> {
     use std::io::Write as _;
-    let text = render::markdown_limited(plan, usize::MAX);
-    let text = if mask { mask_emails(&text) } else { text };
+    let masked = mask.then(|| masked_plan(plan));
+    let text = render::markdown_limited(masked.as_ref().unwrap_or(plan), usize::MAX);
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
