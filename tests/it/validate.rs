@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::support::{assert_valid_against_its_schema, root, roster, stderr, stdout};
+use crate::support::{assert_valid_against_its_schema, code, root, roster, stderr, stdout};
 
 const HEAD: &str = "version: 1\nprovider: { kind: talkdesk, account: acme }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\n";
 
@@ -299,4 +299,76 @@ fn a_number_or_sip_phone_on_two_users_names_both_lines() {
     let (code, err) = check("roster.yaml", text.as_bytes());
     assert_eq!(code, 1);
     insta::assert_snapshot!(err);
+}
+
+/// A link that leads out of the roster's directory is refused by name, and nothing of
+/// what it leads to is quoted: in a pull request's checkout, a link to
+/// `/proc/self/environ` would otherwise print the job's secrets. A link that stays
+/// inside the directory is read like any file.
+#[cfg(target_os = "linux")]
+#[test]
+fn links_out_of_the_roster_are_refused_without_quoting_them() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let at = |p: &str| dir.path().join(p);
+    fs::create_dir_all(at("roster/parts")).unwrap();
+    fs::write(
+        at("roster/00-account.yaml"),
+        format!("{HEAD}users:\n{}", admin("ada@acme.example")),
+    )
+    .unwrap();
+    fs::write(
+        at("roster/parts/billing.yaml"),
+        "users:\n  - { email: ben@acme.example, name: Ben Example, role: Agent }\n",
+    )
+    .unwrap();
+    symlink("parts/billing.yaml", at("roster/10-billing.yaml")).unwrap();
+    let out = roster(dir.path(), &["validate", "roster"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("2 users,"), "{}", stdout(&out));
+
+    fs::write(at("outside.yaml"), "token: outside-secret-value\n").unwrap();
+    symlink("../outside.yaml", at("roster/20-outside.yaml")).unwrap();
+    symlink("/proc/self/environ", at("roster/30-env.yaml")).unwrap();
+    symlink("/proc/self/environ", at("env.yaml")).unwrap();
+    symlink("roster", at("inside")).unwrap();
+    symlink(dir.path().join("roster/parts"), at("roster/linked")).unwrap();
+    symlink("/etc", at("elsewhere")).unwrap();
+    let mut all = String::new();
+    for args in [
+        ["validate", "roster"],
+        ["validate", "roster/20-outside.yaml"],
+        ["validate", "env.yaml"],
+        ["validate", "inside"],
+        ["validate", "elsewhere"],
+        ["plan", "roster"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(args)
+            .current_dir(dir.path())
+            // A short environment, so that an excerpt of it would not be cut short.
+            .env_clear()
+            .env("NO_COLOR", "1")
+            .env("TALKDESK_CLIENT_SECRET", "environment-secret-value")
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(code(&out), 1, "{args:?}: {err}");
+        assert!(
+            !err.contains("secret-value") && stdout(&out).is_empty(),
+            "{args:?} quotes what the link leads to: {err}"
+        );
+        all.push_str(&format!("--- roster {}\n{err}", args.join(" ")));
+    }
+    insta::assert_snapshot!(all);
+    // An absolute path's own links are the operator's, but the file is still held to
+    // the directory it is named in.
+    let file = at("roster/30-env.yaml");
+    let out = roster(dir.path(), &["validate", file.to_str().unwrap()]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("30-env.yaml is a link to a file outside the roster's directory"),
+        "{}",
+        stderr(&out)
+    );
 }
