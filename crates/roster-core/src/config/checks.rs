@@ -34,6 +34,17 @@ pub fn is_e164(s: &str) -> bool {
         && !digits.starts_with('0')
 }
 
+/// Whether `account` can name a Talkdesk account: one DNS label, letters, digits and
+/// hyphens, 1 to 63, no hyphen first or last (the schema's `TALKDESK_ACCOUNT`). It
+/// becomes the host of the token URL, so nothing else may pass.
+pub fn is_talkdesk_account(account: &str) -> bool {
+    let b = account.as_bytes();
+    (1..=63).contains(&b.len())
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        && !account.starts_with('-')
+        && !account.ends_with('-')
+}
+
 /// Compiles `policy.ignore`; invalid patterns were reported by [`check`].
 pub fn ignore_set(patterns: &[String]) -> GlobSet {
     let mut b = GlobSetBuilder::new();
@@ -567,6 +578,46 @@ mod tests {
         for ext in ["2001", "9110", "91", "11911", "100"] {
             assert!(!is_reserved_extension(ext), "{ext}");
         }
+    }
+
+    /// The check the provider makes and the schema's pattern agree.
+    #[test]
+    fn a_talkdesk_account_is_one_dns_label() {
+        let long = "a".repeat(63);
+        let too_long = "a".repeat(64);
+        let cases = [
+            ("acme", true),
+            ("acme-eu-2", true),
+            ("A1", true),
+            ("7", true),
+            (long.as_str(), true),
+            ("", false),
+            (too_long.as_str(), false),
+            ("-acme", false),
+            ("acme-", false),
+            ("acme.mytalkdesk.com", false),
+            ("127.0.0.1:18099/steal?x=", false),
+            ("acme_eu", false),
+            ("acm\u{0435}", false),
+            ("acme\n", false),
+        ];
+        for (account, valid) in cases {
+            assert_eq!(is_talkdesk_account(account), valid, "{account:?}");
+            for kind in ["talkdesk", "talkdesk-scim"] {
+                let roster = serde_json::json!({
+                    "version": 1,
+                    "provider": { "kind": kind, "account": account },
+                });
+                let schema = super::super::validator().is_valid(&roster);
+                assert_eq!(schema, valid && !account.is_empty(), "{kind} {account:?}");
+            }
+        }
+        // CloudTalk's account names no host: any name will do.
+        let roster = serde_json::json!({
+            "version": 1,
+            "provider": { "kind": "cloudtalk", "account": "Acme, Inc." },
+        });
+        assert!(super::super::validator().is_valid(&roster));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
-pub use checks::{ignore_set, is_e164, is_reserved_extension};
+pub use checks::{ignore_set, is_e164, is_reserved_extension, is_talkdesk_account};
 pub use diagnostic::{Diagnostic, Diagnostics, Loc};
 pub use files::files_of;
 pub use source::SourceMap;

@@ -14,7 +14,7 @@ use super::{schema_once, sort, suggest, validator};
 const FORMAT_HINT: &str = "`roster schema` prints the format, with the allowed values";
 
 /// The patterns the schema uses, in words, with an example to copy.
-const PATTERNS: [(&str, &str, &str); 4] = [
+const PATTERNS: [(&str, &str, &str); 5] = [
     (
         "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
         "a date written YYYY-MM-DD",
@@ -30,6 +30,11 @@ const PATTERNS: [(&str, &str, &str); 4] = [
         "^[0-9]{1,3}%$",
         "a percentage such as `\"10%\"`",
         "`\"10%\"`",
+    ),
+    (
+        super::types::TALKDESK_ACCOUNT,
+        "the account's subdomain, the ACCOUNT of https://ACCOUNT.mytalkdesk.com: letters, digits and hyphens, 1 to 63, no hyphen first or last",
+        "`acme`",
     ),
 ];
 
@@ -366,6 +371,9 @@ mod tests {
             "maximum",
             "minLength",
             "pattern",
+            // A failing `then` reports its own keywords' errors, translated above.
+            "if",
+            "then",
         ];
         let mut found = Vec::new();
         keywords(schema_once(), "", &mut found);

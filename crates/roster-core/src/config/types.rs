@@ -48,13 +48,27 @@ impl Roster {
     }
 }
 
+/// A Talkdesk account as the schema writes it: one DNS label (letters, digits and
+/// hyphens, 1 to 63, no hyphen first or last), the `ACCOUNT` of
+/// `https://ACCOUNT.mytalkdesk.com`. Modeled from the form of the vendor's URLs: no
+/// page of Talkdesk's states the rule. `checks::is_talkdesk_account` says the same.
+pub(super) const TALKDESK_ACCOUNT: &str = "^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$";
+
 /// The provider section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+// A Talkdesk account becomes the host of the token URL, which receives the OAuth
+// client's secret: it must be a subdomain and nothing more (TALKDESK_TOKEN_URL and
+// TALKDESK_BASE_URL are how roster is pointed at other hosts).
+#[schemars(extend(
+    "if" = { "properties": { "kind": { "anyOf": [{ "const": "talkdesk" }, { "const": "talkdesk-scim" }] } } },
+    "then" = { "properties": { "account": { "pattern": TALKDESK_ACCOUNT } } }
+))]
 pub struct ProviderConfig {
     /// Which API.
     pub kind: ProviderKind,
-    /// The account (subdomain or company) this roster describes; plans carry it.
+    /// The account this roster describes; plans carry it. Talkdesk: the subdomain of
+    /// `https://ACCOUNT.mytalkdesk.com`. CloudTalk: any name for the company.
     #[schemars(length(min = 1))]
     pub account: String,
     /// Talkdesk region: where the account's API and token endpoint live.
