@@ -661,3 +661,26 @@ fn an_account_that_is_not_a_subdomain_reaches_no_host() {
         assert!(err.contains("subdomain"), "{args:?}: {err}");
     }
 }
+
+/// A declared address that looks like a live user's without being it (here a
+/// Cyrillic о in place of ops-lead's o) is refused at its line in the roster, naming
+/// the live address, and nothing is written.
+#[test]
+fn a_declared_address_that_imitates_a_live_one_is_refused_at_its_line() {
+    let server = Server::start(Some("examples/acme"), None, &[]);
+    let text = fs::read_to_string(root().join("examples/acme/roster.yaml"))
+        .unwrap()
+        .replace("ops-lead@acme.example", "\u{43e}ps-lead@acme.example");
+    fs::write(server.path("r.yaml"), text).unwrap();
+    let out = server.roster(&["plan", "r.yaml"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(
+        err.contains("\u{43e}ps-lead@acme.example looks like live user ops-lead@acme.example")
+            && err.contains(" --> r.yaml:23:12"),
+        "{err}"
+    );
+    let out = server.roster(&["apply", "r.yaml", "--auto-approve"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(server.history().is_empty());
+}

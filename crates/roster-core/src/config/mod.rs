@@ -294,11 +294,12 @@ fn finish(
     roster: Roster,
     map: SourceMap,
     files: Vec<PathBuf>,
-    warnings: Vec<Diagnostic>,
+    mut warnings: Vec<Diagnostic>,
 ) -> Result<Loaded, Diagnostics> {
-    let mut diags = checks::check(&roster, &map);
+    let (mut diags, found) = checks::check(&roster, &map);
     sort(&mut diags);
     if diags.is_empty() {
+        warnings.extend(found);
         Ok(Loaded {
             roster,
             map,

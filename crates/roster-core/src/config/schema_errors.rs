@@ -105,6 +105,19 @@ fn translate(root: &Value, map: &SourceMap, ptr: &str, kind: &Kind) -> Diagnosti
             format!("{subject} must be at least {limit} characters long{here}"),
         )
         .hint(FORMAT_HINT),
+        Kind::MaxLength { limit } => {
+            let length = root
+                .pointer(ptr)
+                .and_then(Value::as_str)
+                .map_or(0, |s| s.chars().count());
+            Diagnostic::new(
+                at,
+                format!(
+                    "{subject} is {length} characters long, more than the {limit} it may have{here}"
+                ),
+            )
+            .hint(format!("shorten it to at most {limit} characters"))
+        }
         Kind::Pattern { pattern } => {
             let (form, example) = PATTERNS.iter().find(|(p, _, _)| p == pattern).map_or(
                 ("in the form `roster schema` describes", ""),
@@ -174,8 +187,13 @@ fn context(root: &Value, ptr: &str) -> String {
         })
         .unwrap_or_default();
     let text = |k: &str| entry.get(k).and_then(Value::as_str);
+    // A value too long or too strange to repeat is left to the excerpt, which shows
+    // its line with control characters made visible.
+    let shown = |s: &str| s.chars().count() <= 254 && !s.chars().any(char::is_control);
     match (section, text("email"), text("name")) {
+        ("users", Some(email), _) if !shown(email) => String::new(),
         ("users", Some(email), _) => format!(" (user {email}{field})"),
+        ("users", None, Some(name)) if !shown(name) => String::new(),
         ("users", None, Some(name)) => format!(" (user `{name}`, who has no email{field})"),
         ("roles", _, Some(name)) => format!(" (role `{name}`{field})"),
         ("teams", _, Some(name)) => format!(" (team `{name}`{field})"),
@@ -370,6 +388,7 @@ mod tests {
             "minimum",
             "maximum",
             "minLength",
+            "maxLength",
             "pattern",
             // A failing `then` reports its own keywords' errors, translated above.
             "if",

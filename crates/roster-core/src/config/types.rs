@@ -381,18 +381,31 @@ pub struct TeamDecl {
     pub membership: Option<Membership>,
 }
 
+/// The longest address, in bytes: RFC 5321 §4.5.3.1.3 bounds a path at 256 octets,
+/// two of them the angle brackets around the address. The schema counts characters,
+/// the same for an ASCII address; the checks count the bytes of any other.
+pub(super) const EMAIL_MAX: usize = 254;
+
+/// The longest part of an address before the `@`, in bytes (RFC 5321 §4.5.3.1.1).
+pub(super) const EMAIL_LOCAL_MAX: usize = 64;
+
+/// The longest display name, in characters. Modeled: no vendor publishes a bound;
+/// 256 holds any person's full name with room to spare, and refuses a pasted document.
+pub(super) const NAME_MAX: usize = 256;
+
 /// A declared user. Fields left out are not managed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserDecl {
     /// Login email; compared case-insensitively.
-    #[schemars(length(min = 3))]
+    #[schemars(length(min = 3, max = EMAIL_MAX))]
     pub email: String,
     /// Former emails: a live user with one of them is this user, renamed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(length(max = EMAIL_MAX)))]
     pub previously: Vec<String>,
     /// Display name.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = NAME_MAX))]
     pub name: String,
     /// Role name; must be declared under `roles`.
     #[schemars(length(min = 1))]

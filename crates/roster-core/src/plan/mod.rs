@@ -7,6 +7,7 @@ mod catalog;
 mod diff;
 mod fields;
 mod licenses;
+mod lookalikes;
 mod ownership;
 mod seat;
 mod survey;
