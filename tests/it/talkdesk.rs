@@ -607,3 +607,80 @@ fn scim_alone_against_a_third_party_scim_server() {
         "no DELETE reached the server: {log}"
     );
 }
+
+/// `provider.account` names a subdomain of Talkdesk's hosts, and nothing else: an
+/// account written as a host and path (`127.0.0.1:PORT/steal?x=`) is refused at its
+/// line before any request, so the OAuth client's credentials never reach the host it
+/// names; the roster is read first in full or in part (a large users list), and
+/// `import --account` is held to the same rule. Before this, the token request went to
+/// that host.
+#[test]
+fn an_account_that_is_not_a_subdomain_reaches_no_host() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let head = format!(
+        "version: 1\nprovider: {{ kind: talkdesk, account: \"127.0.0.1:{port}/steal?x=\" }}\nroles:\n  - {{ name: Administrator, admin: true }}\nusers:\n  - {{ email: root@acme.example, name: Root, role: Administrator }}\n"
+    );
+    let bulk: String = (0..5_000)
+        .map(|i| {
+            format!("  - {{ email: bulk{i}@acme.example, name: Bulk {i}, role: Administrator }}\n")
+        })
+        .collect();
+    fs::write(dir.path().join("small.yaml"), &head).unwrap();
+    fs::write(dir.path().join("large.yaml"), format!("{head}{bulk}")).unwrap();
+    let account = format!("127.0.0.1:{port}/steal?x=");
+    for args in [
+        vec!["plan", "small.yaml"],
+        vec!["plan", "large.yaml"],
+        vec!["import", "--account", &account, "--out", "imported"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(&args)
+            .args(["--retries", "0", "--timeout", "2"])
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("TALKDESK_CLIENT_ID", "client-id")
+            .env("TALKDESK_CLIENT_SECRET", "client-secret")
+            .env("TALKDESK_BASE_URL", "http://127.0.0.1:9")
+            .env_remove("TALKDESK_TOKEN_URL")
+            .env_remove("TALKDESK_SCIM_URL")
+            .env_remove("TALKDESK_SCIM_TOKEN")
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(code(&out), 1, "{args:?}: {err}");
+        assert!(
+            listener.accept().is_err(),
+            "{args:?} connected to the host the account names: {err}"
+        );
+        if args[0] == "plan" {
+            assert!(err.contains(&format!(" --> {}:2:", args[1])), "{err}");
+        }
+        assert!(err.contains("subdomain"), "{args:?}: {err}");
+    }
+}
+
+/// A declared address that looks like a live user's without being it (here a
+/// Cyrillic о in place of ops-lead's o) is refused at its line in the roster, naming
+/// the live address, and nothing is written.
+#[test]
+fn a_declared_address_that_imitates_a_live_one_is_refused_at_its_line() {
+    let server = Server::start(Some("examples/acme"), None, &[]);
+    let text = fs::read_to_string(root().join("examples/acme/roster.yaml"))
+        .unwrap()
+        .replace("ops-lead@acme.example", "\u{43e}ps-lead@acme.example");
+    fs::write(server.path("r.yaml"), text).unwrap();
+    let out = server.roster(&["plan", "r.yaml"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(
+        err.contains("\u{43e}ps-lead@acme.example looks like live user ops-lead@acme.example")
+            && err.contains(" --> r.yaml:23:12"),
+        "{err}"
+    );
+    let out = server.roster(&["apply", "r.yaml", "--auto-approve"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(server.history().is_empty());
+}

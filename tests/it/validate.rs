@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::support::{assert_valid_against_its_schema, root, roster, stderr, stdout};
+use crate::support::{assert_valid_against_its_schema, code, root, roster, stderr, stdout};
 
 const HEAD: &str = "version: 1\nprovider: { kind: talkdesk, account: acme }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\n";
 
@@ -299,4 +299,174 @@ fn a_number_or_sip_phone_on_two_users_names_both_lines() {
     let (code, err) = check("roster.yaml", text.as_bytes());
     assert_eq!(code, 1);
     insta::assert_snapshot!(err);
+}
+
+/// A link that leads out of the roster's directory is refused by name, and nothing of
+/// what it leads to is quoted: in a pull request's checkout, a link to
+/// `/proc/self/environ` would otherwise print the job's secrets. A link that stays
+/// inside the directory is read like any file.
+#[cfg(target_os = "linux")]
+#[test]
+fn links_out_of_the_roster_are_refused_without_quoting_them() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let at = |p: &str| dir.path().join(p);
+    fs::create_dir_all(at("roster/parts")).unwrap();
+    fs::write(
+        at("roster/00-account.yaml"),
+        format!("{HEAD}users:\n{}", admin("ada@acme.example")),
+    )
+    .unwrap();
+    fs::write(
+        at("roster/parts/billing.yaml"),
+        "users:\n  - { email: ben@acme.example, name: Ben Example, role: Agent }\n",
+    )
+    .unwrap();
+    symlink("parts/billing.yaml", at("roster/10-billing.yaml")).unwrap();
+    let out = roster(dir.path(), &["validate", "roster"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("2 users,"), "{}", stdout(&out));
+
+    fs::write(at("outside.yaml"), "token: outside-secret-value\n").unwrap();
+    symlink("../outside.yaml", at("roster/20-outside.yaml")).unwrap();
+    symlink("/proc/self/environ", at("roster/30-env.yaml")).unwrap();
+    symlink("/proc/self/environ", at("env.yaml")).unwrap();
+    symlink("roster", at("inside")).unwrap();
+    symlink(dir.path().join("roster/parts"), at("roster/linked")).unwrap();
+    symlink("/etc", at("elsewhere")).unwrap();
+    let mut all = String::new();
+    for args in [
+        ["validate", "roster"],
+        ["validate", "roster/20-outside.yaml"],
+        ["validate", "env.yaml"],
+        ["validate", "inside"],
+        ["validate", "elsewhere"],
+        ["plan", "roster"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(args)
+            .current_dir(dir.path())
+            // A short environment, so that an excerpt of it would not be cut short.
+            .env_clear()
+            .env("NO_COLOR", "1")
+            .env("TALKDESK_CLIENT_SECRET", "environment-secret-value")
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(code(&out), 1, "{args:?}: {err}");
+        assert!(
+            !err.contains("secret-value") && stdout(&out).is_empty(),
+            "{args:?} quotes what the link leads to: {err}"
+        );
+        all.push_str(&format!("--- roster {}\n{err}", args.join(" ")));
+    }
+    insta::assert_snapshot!(all);
+    // An absolute path's own links are the operator's, but the file is still held to
+    // the directory it is named in.
+    let file = at("roster/30-env.yaml");
+    let out = roster(dir.path(), &["validate", file.to_str().unwrap()]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("30-env.yaml is a link to a file outside the roster's directory"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Names and emails hold what a person's do: a control character is refused at its
+/// line, an address keeps RFC 5321's lengths (254 bytes, 64 before the `@`), a name
+/// its modeled bound, and an address that looks like another one the roster declares
+/// (Unicode's confusables) is refused naming the other; an address that mixes scripts
+/// on its own is a warning. Accented names and addresses stay valid and silent.
+#[test]
+fn names_and_emails_hold_only_what_a_person_has() {
+    let roster_of = |users: &str| format!("{HEAD}users:\n{}{users}", admin("ada@acme.example"));
+    let user = |email: &str, name: &str| {
+        format!("  - {{ email: \"{email}\", name: \"{name}\", role: Agent }}\n")
+    };
+    let local = "b".repeat(65);
+    let domain = format!("{}.example", "d".repeat(250));
+    let refused = [
+        ("nul_in_name", user("ben@acme.example", "Ben\\0Example")),
+        (
+            "line_break_in_name",
+            user("ben@acme.example", "Ben\\nExample"),
+        ),
+        (
+            "escape_in_name",
+            user("ben@acme.example", "Ben \\e[2JExample"),
+        ),
+        (
+            "escape_in_email",
+            user("ben\\e[2J@acme.example", "Ben Example"),
+        ),
+        (
+            "local_part_too_long",
+            user(&format!("{local}@acme.example"), "Ben Example"),
+        ),
+        (
+            "address_too_long",
+            user(&format!("ben@{domain}"), "Ben Example"),
+        ),
+        (
+            "address_over_254_bytes_in_utf8",
+            user(
+                &format!("b@{}.example", "\u{e9}".repeat(130)),
+                "Ben Example",
+            ),
+        ),
+        (
+            "cyrillic_o_looks_like_a_declared_address",
+            user("ops-lead@acme.example", "Olga Ops")
+                + &user("\u{43e}ps-lead@acme.example", "Olga Ops"),
+        ),
+        (
+            "cyrillic_a_in_the_domain",
+            user("\u{43e}ps-lead@\u{430}cme.example", "Olga Ops")
+                + &user("ops-lead@acme.example", "Olga Ops"),
+        ),
+    ];
+    let mut all = String::new();
+    for (name, users) in refused {
+        let (code, err) = check("roster.yaml", roster_of(&users).as_bytes());
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(
+            !err.contains('\u{1b}') && !err.contains('\0'),
+            "{name}: {err}"
+        );
+        all.push_str(&format!("--- {name}\n{err}"));
+    }
+    insta::assert_snapshot!(all);
+
+    // 30 MB of text is no one's name: refused without being repeated in the message.
+    let long = "x".repeat(30_000_000);
+    let (code, err) = check(
+        "roster.yaml",
+        roster_of(&user("ben@acme.example", &long)).as_bytes(),
+    );
+    assert_eq!(code, 1, "{}", &err[..err.len().min(2_000)]);
+    assert!(err.len() < 2_000, "{}", &err[..2_000]);
+    assert!(err.contains("at most 256 characters"), "{err}");
+
+    // An address that mixes scripts and imitates no other is a warning.
+    let (code, err) = check(
+        "roster.yaml",
+        roster_of(&user("\u{43e}lga@acme.example", "Olga Ops")).as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("mixed_script_address_is_a_warning", err);
+
+    // Accents, other scripts on their own, and names in any script are people's.
+    let people = user(
+        "jos\u{e9}.n\u{fa}\u{f1}ez@acme.example",
+        "Jos\u{e9} N\u{fa}\u{f1}ez",
+    ) + &user("zo\u{eb}@acme.example", "Zo\u{eb} Example")
+        + &user("zoe@acme.example", "Zoe Example")
+        + &user(
+            "\u{438}\u{432}\u{430}\u{43d}@acme.example",
+            "\u{418}\u{432}\u{430}\u{43d} \u{41f}\u{435}\u{442}\u{440}\u{43e}\u{432}",
+        )
+        + &user("mei@acme.example", "\u{674e}\u{7f8e}");
+    let (code, err) = check("roster.yaml", roster_of(&people).as_bytes());
+    assert_eq!((code, err.as_str()), (0, ""));
 }

@@ -12,6 +12,7 @@ mod fuzzing;
 pub mod github;
 pub mod import;
 pub mod lock;
+mod lookalike;
 pub mod model;
 pub mod plan;
 pub mod provider;

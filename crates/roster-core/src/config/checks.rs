@@ -1,5 +1,6 @@
 //! Semantic checks that a JSON Schema cannot express: uniqueness, references, admin
-//! floors, and values that need a maintained table (time zones, languages, countries).
+//! floors, what no person's name or address holds, and values that need a maintained
+//! table (time zones, languages, countries, Unicode's look-alike characters).
 
 use foldhash::{HashMap, HashMapExt};
 use std::str::FromStr;
@@ -9,7 +10,8 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use super::diagnostic::{Diagnostic, Loc};
 use super::source::SourceMap;
 use super::suggest;
-use super::types::{MaxDeactivations, Roster, UserDecl};
+use super::types::{EMAIL_LOCAL_MAX, EMAIL_MAX, MaxDeactivations, Roster, UserDecl};
+use crate::lookalike::{self, Lookalikes};
 use crate::model::{PhoneSettings, Status};
 
 /// Extensions that dial emergency or crisis services (seed 004); each preceded by one
@@ -34,6 +36,77 @@ pub fn is_e164(s: &str) -> bool {
         && !digits.starts_with('0')
 }
 
+/// Whether `account` can name a Talkdesk account: one DNS label, letters, digits and
+/// hyphens, 1 to 63, no hyphen first or last (the schema's `TALKDESK_ACCOUNT`). It
+/// becomes the host of the token URL, so nothing else may pass.
+pub fn is_talkdesk_account(account: &str) -> bool {
+    let b = account.as_bytes();
+    (1..=63).contains(&b.len())
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        && !account.starts_with('-')
+        && !account.ends_with('-')
+}
+
+/// A user's email, then its former emails, each with its field.
+fn addresses(u: &UserDecl, i: usize) -> impl Iterator<Item = (UserField, &str)> {
+    std::iter::once((UserField::new(i, "email"), u.email.as_str())).chain(
+        u.previously
+            .iter()
+            .enumerate()
+            .map(move |(j, p)| (UserField::item(i, "previously", j), p.as_str())),
+    )
+}
+
+/// What keeps `email` from being anyone's address whatever its syntax, as a message
+/// and a hint that do not repeat it: a control character, or more bytes than RFC 5321
+/// §4.5.3.1 lets an address have.
+fn address_problem(email: &str) -> Option<(String, String)> {
+    if let Some(c) = email.chars().find(|c| c.is_control()) {
+        return Some((
+            format!(
+                "this email holds a control character, {}, which no address has",
+                control(c)
+            ),
+            "remove it: an address is one line of visible characters".into(),
+        ));
+    }
+    let unit = if email.is_ascii() {
+        "characters"
+    } else {
+        "bytes (UTF-8)"
+    };
+    let local = email.rsplit_once('@').map_or(email, |(local, _)| local);
+    let (what, length, limit) = if email.len() > EMAIL_MAX {
+        ("this email", email.len(), EMAIL_MAX)
+    } else if local.len() > EMAIL_LOCAL_MAX {
+        (
+            "the part of this email before `@`",
+            local.len(),
+            EMAIL_LOCAL_MAX,
+        )
+    } else {
+        return None;
+    };
+    Some((
+        format!("{what} is {length} {unit} long, more than the {limit} RFC 5321 allows"),
+        format!(
+            "check the address: no mail server takes one longer than {EMAIL_MAX} bytes, {EMAIL_LOCAL_MAX} of them before the `@`"
+        ),
+    ))
+}
+
+/// A control character as a message names it: `U+001B (escape)`.
+fn control(c: char) -> String {
+    let name = match c {
+        '\0' => " (NUL)",
+        '\n' | '\r' => " (a line break)",
+        '\t' => " (a tab)",
+        '\u{1b}' => " (escape)",
+        _ => "",
+    };
+    format!("U+{:04X}{name}", u32::from(c))
+}
+
 /// Compiles `policy.ignore`; invalid patterns were reported by [`check`].
 pub fn ignore_set(patterns: &[String]) -> GlobSet {
     let mut b = GlobSetBuilder::new();
@@ -45,12 +118,14 @@ pub fn ignore_set(patterns: &[String]) -> GlobSet {
     b.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
-/// Runs every semantic check and returns all problems found.
-pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
+/// Runs every semantic check: the errors found, then the warnings.
+pub fn check(roster: &Roster, map: &SourceMap) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
     let mut c = Checker {
         roster,
         map,
         out: Vec::new(),
+        warnings: Vec::new(),
+        outside_ascii: Vec::new(),
         roles: HashMap::new(),
         emails: HashMap::with_capacity(roster.users.len()),
         extensions: HashMap::new(),
@@ -68,6 +143,7 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
     for (i, u) in roster.users.iter().enumerate() {
         let role = u.role.to_lowercase();
         c.emails(u, i, &ignored);
+        c.name(u, i);
         c.references(u, i, &role);
         if u.status() == Status::Active && admin_roles.contains(&role) {
             admins_active.push(u.email.to_lowercase());
@@ -80,7 +156,8 @@ pub fn check(roster: &Roster, map: &SourceMap) -> Vec<Diagnostic> {
         }
     }
     c.admin_floor(&admins_active);
-    c.out
+    c.lookalikes();
+    (c.out, c.warnings)
 }
 
 /// One run of the checks: the roster, where its values are, what was found so far, and
@@ -89,6 +166,9 @@ struct Checker<'a> {
     roster: &'a Roster,
     map: &'a SourceMap,
     out: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
+    /// The addresses outside ASCII, the only ones that may imitate another.
+    outside_ascii: Vec<UserField>,
     /// Role names, lowercased.
     roles: HashMap<String, String>,
     /// Emails and former emails, lowercased.
@@ -246,15 +326,27 @@ impl Checker<'_> {
         }
     }
 
+    /// The address a field of a user holds: the email, or a former one.
+    fn address(&self, field: UserField) -> &str {
+        let u = &self.roster.users[field.user];
+        match field.item {
+            Some(j) => &u.previously[j],
+            None => &u.email,
+        }
+    }
+
     /// Whether a user's email and former emails are valid, unique and not ignored.
     fn emails(&mut self, u: &UserDecl, i: usize, ignored: &GlobSet) {
-        let all = std::iter::once((UserField::new(i, "email"), &u.email)).chain(
-            u.previously
-                .iter()
-                .enumerate()
-                .map(|(j, p)| (UserField::item(i, "previously", j), p)),
-        );
-        for (field, email) in all {
+        for (field, email) in addresses(u, i) {
+            if let Some((message, hint)) = address_problem(email) {
+                self.out
+                    .push(Diagnostic::new(self.at(&field.pointer()), message).hint(hint));
+                continue;
+            }
+            if !email.is_ascii() {
+                self.outside_ascii.push(field);
+                self.mixed_scripts(email, field);
+            }
             if !email_address::EmailAddress::is_valid(email) {
                 self.out.push(
                     Diagnostic::new(
@@ -280,6 +372,89 @@ impl Checker<'_> {
                     &field.pointer(),
                 );
             }
+        }
+    }
+
+    /// Warns of an address with a part that mixes scripts (`оps` with a Cyrillic о):
+    /// a person's own mailbox may be spelt so, but that is how a look-alike is made.
+    fn mixed_scripts(&mut self, email: &str, field: UserField) {
+        if let Some(part) = lookalike::mixed_part(email) {
+            self.warnings.push(
+                Diagnostic::new(
+                    self.at(&field.pointer()),
+                    format!(
+                        "{email} mixes scripts in `{part}` ({} among letters of another script)",
+                        lookalike::outside_ascii(part)
+                    ),
+                )
+                .hint("check that the mailbox is spelt so: a letter of another script can pass for the one it resembles"),
+            );
+        }
+    }
+
+    /// Whether an address outside ASCII looks like another user's address (Unicode's
+    /// confusables): reported at the address outside ASCII, or at the later of two
+    /// such, naming the other. A user's own addresses may look alike: a former
+    /// look-alike under `previously:` is how one is corrected.
+    fn lookalikes(&mut self) {
+        if self.outside_ascii.is_empty() {
+            return;
+        }
+        let table = Lookalikes::of(self.outside_ascii.iter().map(|&f| (f, self.address(f))));
+        let roster = self.roster;
+        for (i, u) in roster.users.iter().enumerate() {
+            for (field, email) in addresses(u, i) {
+                // Refused above, and not repeated in another message.
+                if address_problem(email).is_some() {
+                    continue;
+                }
+                for other in table.like(email) {
+                    // Both outside ASCII: found from each side, reported from the later.
+                    if other.user == i || (!email.is_ascii() && other.user > i) {
+                        continue;
+                    }
+                    let (here, there) = if email.is_ascii() {
+                        (other, field)
+                    } else {
+                        (field, other)
+                    };
+                    self.lookalike(here, there);
+                }
+            }
+        }
+    }
+
+    /// Reports the address at `here` as looking like the one at `there`.
+    fn lookalike(&mut self, here: UserField, there: UserField) {
+        let (address, other) = (self.address(here), self.address(there));
+        let message = format!(
+            "{address} looks like {other}, declared at {}, but is a different address",
+            self.at(&there.pointer())
+        );
+        let hint = format!(
+            "look-alike characters in it: {}. Write the address as its mailbox spells it, and declare each person once",
+            lookalike::outside_ascii(address)
+        );
+        self.out
+            .push(Diagnostic::new(self.at(&here.pointer()), message).hint(hint));
+    }
+
+    /// Whether a user's name holds only what a person's name can: no control
+    /// characters (its length is the schema's).
+    fn name(&mut self, u: &UserDecl, i: usize) {
+        if let Some(c) = u.name.chars().find(|c| c.is_control()) {
+            self.out.push(
+                Diagnostic::new(
+                    self.at(&UserField::new(i, "name").pointer()),
+                    format!(
+                        "the name holds a control character, {}, which no person's name has",
+                        control(c)
+                    ),
+                )
+                .hint(
+                    "write the name as plain text on one line (a `|` block keeps its line breaks)",
+                ),
+            );
         }
     }
 
@@ -567,6 +742,46 @@ mod tests {
         for ext in ["2001", "9110", "91", "11911", "100"] {
             assert!(!is_reserved_extension(ext), "{ext}");
         }
+    }
+
+    /// The check the provider makes and the schema's pattern agree.
+    #[test]
+    fn a_talkdesk_account_is_one_dns_label() {
+        let long = "a".repeat(63);
+        let too_long = "a".repeat(64);
+        let cases = [
+            ("acme", true),
+            ("acme-eu-2", true),
+            ("A1", true),
+            ("7", true),
+            (long.as_str(), true),
+            ("", false),
+            (too_long.as_str(), false),
+            ("-acme", false),
+            ("acme-", false),
+            ("acme.mytalkdesk.com", false),
+            ("127.0.0.1:18099/steal?x=", false),
+            ("acme_eu", false),
+            ("acm\u{0435}", false),
+            ("acme\n", false),
+        ];
+        for (account, valid) in cases {
+            assert_eq!(is_talkdesk_account(account), valid, "{account:?}");
+            for kind in ["talkdesk", "talkdesk-scim"] {
+                let roster = serde_json::json!({
+                    "version": 1,
+                    "provider": { "kind": kind, "account": account },
+                });
+                let schema = super::super::validator().is_valid(&roster);
+                assert_eq!(schema, valid && !account.is_empty(), "{kind} {account:?}");
+            }
+        }
+        // CloudTalk's account names no host: any name will do.
+        let roster = serde_json::json!({
+            "version": 1,
+            "provider": { "kind": "cloudtalk", "account": "Acme, Inc." },
+        });
+        assert!(super::super::validator().is_valid(&roster));
     }
 
     #[test]

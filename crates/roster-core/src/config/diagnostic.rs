@@ -1,5 +1,6 @@
 //! Diagnostics: one problem in a roster, with where it is and what to do about it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -106,7 +107,8 @@ impl Diagnostic {
         let line = usize::try_from(self.loc.line).unwrap_or(1);
         let col = usize::try_from(self.loc.col).unwrap_or(1);
         let title = level.primary_title(self.message.as_str());
-        let group: Group<'_> = match &self.loc.text {
+        let excerpt = self.loc.text.as_deref().map(|text| excerpt(text, col));
+        let group: Group<'_> = match &excerpt {
             Some(text) => title.element(
                 Snippet::source(text.as_ref())
                     .line_start(line)
@@ -122,6 +124,24 @@ impl Diagnostic {
         };
         Renderer::plain().render(&[group])
     }
+}
+
+/// The line as the excerpt shows it. C1 control characters, which the renderer passes
+/// through and a terminal may obey, are replaced (it shows the C0 ones as symbols); a
+/// line of megabytes, a pasted document, ends a little after the column: the renderer
+/// shows a few columns past it anyway, and took seconds over the rest. (What comes
+/// before the column stays: the renderer counts the column it prints from it.)
+fn excerpt(text: &str, col: usize) -> Cow<'_, str> {
+    let c1 = |c: char| ('\u{80}'..='\u{9f}').contains(&c);
+    let keep = col.saturating_add(1024);
+    // Bytes bound characters: a line of no more bytes than `keep` is kept whole.
+    if text.len() <= keep && !text.chars().any(c1) {
+        return Cow::Borrowed(text);
+    }
+    text.chars()
+        .take(keep)
+        .map(|c| if c1(c) { '\u{fffd}' } else { c })
+        .collect()
 }
 
 /// The bytes of `text` to underline for a problem at 1-based character column `col`:
@@ -187,4 +207,34 @@ impl Diagnostics {
 fn render(diags: &[Diagnostic]) -> String {
     let blocks: Vec<String> = diags.iter().map(ToString::to_string).collect();
     blocks.join("\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The excerpt shows a line as text, never as orders to the terminal: C0 controls
+    /// as symbols (the renderer's), C1 controls such as U+009B (a one-character CSI)
+    /// replaced; and of a line of megabytes, a little past the column.
+    #[test]
+    fn an_excerpt_holds_no_control_character_and_no_megabytes() {
+        let line = "  - { name: \"Eve\u{1b}[2J\u{9b}31m\u{85}\", role: Agent }";
+        let d = Diagnostic::new(Loc::at("r.yaml".into(), 3, 13), "m").quoting_line(line);
+        let shown = d.to_string();
+        assert!(
+            !shown.chars().any(|c| c.is_control() && c != '\n'),
+            "{shown:?}"
+        );
+        assert!(shown.contains("r.yaml:3:13"), "{shown}");
+        let long = format!("  - {{ name: \"{}\" }}", "x".repeat(10_000_000));
+        let d = Diagnostic::new(Loc::at("r.yaml".into(), 3, 13), "m").quoting_line(&long);
+        assert!(d.to_string().len() < 4_000);
+    }
+
+    impl Diagnostic {
+        fn quoting_line(mut self, line: &str) -> Self {
+            self.loc.text = Some(line.into());
+            self
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 mod checks;
 mod diagnostic;
+mod files;
 mod flow_entries;
 mod schema_errors;
 mod source;
@@ -15,8 +16,9 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
-pub use checks::{ignore_set, is_e164, is_reserved_extension};
+pub use checks::{ignore_set, is_e164, is_reserved_extension, is_talkdesk_account};
 pub use diagnostic::{Diagnostic, Diagnostics, Loc};
+pub use files::files_of;
 pub use source::SourceMap;
 pub use types::{
     DeactivationShare, DeclaredStatus, MaxDeactivations, Membership, MembershipPolicy, Policy,
@@ -103,49 +105,6 @@ fn validator() -> &'static jsonschema::Validator {
     V.get_or_init(|| {
         jsonschema::draft202012::new(schema_once()).expect("the generated roster schema compiles")
     })
-}
-
-/// The YAML files a path names: the file itself, or every `*.yaml`/`*.yml` in a
-/// directory (not recursive), sorted by name.
-pub fn files_of(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
-    let one = |msg: String, hint: &str| {
-        Diagnostics(vec![
-            Diagnostic::new(Loc::file(path.to_path_buf()), msg).hint(hint),
-        ])
-    };
-    let meta = std::fs::metadata(path).map_err(|e| {
-        one(
-            format!("cannot read {}: {e}", path.display()),
-            "pass a roster file or a directory of YAML files",
-        )
-    })?;
-    if meta.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let entries = std::fs::read_dir(path).map_err(|e| {
-        one(
-            format!("cannot read directory: {e}"),
-            "check its permissions",
-        )
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("yaml") | Some("yml")
-                )
-        })
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(one(
-            "no *.yaml or *.yml files in this directory".into(),
-            "point at the directory that holds the roster files",
-        ));
-    }
-    Ok(files)
 }
 
 /// Loads, merges and validates a roster file or directory.
@@ -335,11 +294,12 @@ fn finish(
     roster: Roster,
     map: SourceMap,
     files: Vec<PathBuf>,
-    warnings: Vec<Diagnostic>,
+    mut warnings: Vec<Diagnostic>,
 ) -> Result<Loaded, Diagnostics> {
-    let mut diags = checks::check(&roster, &map);
+    let (mut diags, found) = checks::check(&roster, &map);
     sort(&mut diags);
     if diags.is_empty() {
+        warnings.extend(found);
         Ok(Loaded {
             roster,
             map,

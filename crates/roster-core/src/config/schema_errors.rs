@@ -14,7 +14,7 @@ use super::{schema_once, sort, suggest, validator};
 const FORMAT_HINT: &str = "`roster schema` prints the format, with the allowed values";
 
 /// The patterns the schema uses, in words, with an example to copy.
-const PATTERNS: [(&str, &str, &str); 4] = [
+const PATTERNS: [(&str, &str, &str); 5] = [
     (
         "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
         "a date written YYYY-MM-DD",
@@ -30,6 +30,11 @@ const PATTERNS: [(&str, &str, &str); 4] = [
         "^[0-9]{1,3}%$",
         "a percentage such as `\"10%\"`",
         "`\"10%\"`",
+    ),
+    (
+        super::types::TALKDESK_ACCOUNT,
+        "the account's subdomain, the ACCOUNT of https://ACCOUNT.mytalkdesk.com: letters, digits and hyphens, 1 to 63, no hyphen first or last",
+        "`acme`",
     ),
 ];
 
@@ -100,6 +105,19 @@ fn translate(root: &Value, map: &SourceMap, ptr: &str, kind: &Kind) -> Diagnosti
             format!("{subject} must be at least {limit} characters long{here}"),
         )
         .hint(FORMAT_HINT),
+        Kind::MaxLength { limit } => {
+            let length = root
+                .pointer(ptr)
+                .and_then(Value::as_str)
+                .map_or(0, |s| s.chars().count());
+            Diagnostic::new(
+                at,
+                format!(
+                    "{subject} is {length} characters long, more than the {limit} it may have{here}"
+                ),
+            )
+            .hint(format!("shorten it to at most {limit} characters"))
+        }
         Kind::Pattern { pattern } => {
             let (form, example) = PATTERNS.iter().find(|(p, _, _)| p == pattern).map_or(
                 ("in the form `roster schema` describes", ""),
@@ -169,8 +187,13 @@ fn context(root: &Value, ptr: &str) -> String {
         })
         .unwrap_or_default();
     let text = |k: &str| entry.get(k).and_then(Value::as_str);
+    // A value too long or too strange to repeat is left to the excerpt, which shows
+    // its line with control characters made visible.
+    let shown = |s: &str| s.chars().count() <= 254 && !s.chars().any(char::is_control);
     match (section, text("email"), text("name")) {
+        ("users", Some(email), _) if !shown(email) => String::new(),
         ("users", Some(email), _) => format!(" (user {email}{field})"),
+        ("users", None, Some(name)) if !shown(name) => String::new(),
         ("users", None, Some(name)) => format!(" (user `{name}`, who has no email{field})"),
         ("roles", _, Some(name)) => format!(" (role `{name}`{field})"),
         ("teams", _, Some(name)) => format!(" (team `{name}`{field})"),
@@ -365,7 +388,11 @@ mod tests {
             "minimum",
             "maximum",
             "minLength",
+            "maxLength",
             "pattern",
+            // A failing `then` reports its own keywords' errors, translated above.
+            "if",
+            "then",
         ];
         let mut found = Vec::new();
         keywords(schema_once(), "", &mut found);

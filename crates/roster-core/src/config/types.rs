@@ -48,13 +48,27 @@ impl Roster {
     }
 }
 
+/// A Talkdesk account as the schema writes it: one DNS label (letters, digits and
+/// hyphens, 1 to 63, no hyphen first or last), the `ACCOUNT` of
+/// `https://ACCOUNT.mytalkdesk.com`. Modeled from the form of the vendor's URLs: no
+/// page of Talkdesk's states the rule. `checks::is_talkdesk_account` says the same.
+pub(super) const TALKDESK_ACCOUNT: &str = "^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$";
+
 /// The provider section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+// A Talkdesk account becomes the host of the token URL, which receives the OAuth
+// client's secret: it must be a subdomain and nothing more (TALKDESK_TOKEN_URL and
+// TALKDESK_BASE_URL are how roster is pointed at other hosts).
+#[schemars(extend(
+    "if" = { "properties": { "kind": { "anyOf": [{ "const": "talkdesk" }, { "const": "talkdesk-scim" }] } } },
+    "then" = { "properties": { "account": { "pattern": TALKDESK_ACCOUNT } } }
+))]
 pub struct ProviderConfig {
     /// Which API.
     pub kind: ProviderKind,
-    /// The account (subdomain or company) this roster describes; plans carry it.
+    /// The account this roster describes; plans carry it. Talkdesk: the subdomain of
+    /// `https://ACCOUNT.mytalkdesk.com`. CloudTalk: any name for the company.
     #[schemars(length(min = 1))]
     pub account: String,
     /// Talkdesk region: where the account's API and token endpoint live.
@@ -367,18 +381,31 @@ pub struct TeamDecl {
     pub membership: Option<Membership>,
 }
 
+/// The longest address, in bytes: RFC 5321 §4.5.3.1.3 bounds a path at 256 octets,
+/// two of them the angle brackets around the address. The schema counts characters,
+/// the same for an ASCII address; the checks count the bytes of any other.
+pub(super) const EMAIL_MAX: usize = 254;
+
+/// The longest part of an address before the `@`, in bytes (RFC 5321 §4.5.3.1.1).
+pub(super) const EMAIL_LOCAL_MAX: usize = 64;
+
+/// The longest display name, in characters. Modeled: no vendor publishes a bound;
+/// 256 holds any person's full name with room to spare, and refuses a pasted document.
+pub(super) const NAME_MAX: usize = 256;
+
 /// A declared user. Fields left out are not managed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserDecl {
     /// Login email; compared case-insensitively.
-    #[schemars(length(min = 3))]
+    #[schemars(length(min = 3, max = EMAIL_MAX))]
     pub email: String,
     /// Former emails: a live user with one of them is this user, renamed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(length(max = EMAIL_MAX)))]
     pub previously: Vec<String>,
     /// Display name.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = NAME_MAX))]
     pub name: String,
     /// Role name; must be declared under `roles`.
     #[schemars(length(min = 1))]

@@ -1,8 +1,9 @@
 //! Matching declared users to live ones and working out each user's change. The steps:
-//! check what the roster names exists (`catalog`), read live users in the roster's terms,
-//! match the declared users (a join that reads only emails), plan each in one pass that
-//! also surveys what they declare, check their phone resources, then plan the live users
-//! the roster does not declare.
+//! check what the roster names exists (`catalog`) and that no declared address imitates
+//! a live one (`lookalikes`), read live users in the roster's terms, match the declared
+//! users (a join that reads only emails), plan each in one pass that also surveys what
+//! they declare, check their phone resources, then plan the live users the roster does
+//! not declare.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,6 +17,7 @@ use super::calendar;
 use super::catalog;
 use super::fields::{change_of, create, precondition, removal_fields, update_fields};
 use super::licenses::permission_set_notes;
+use super::lookalikes;
 use super::ownership::Ownership;
 use super::seat::{Baseline, Seat, desired_seat, is_builtin_admin};
 use super::survey::Survey;
@@ -71,6 +73,7 @@ pub(super) fn changes(
     let mut errors = catalog::role_errors(roster, live, caps);
     errors.extend(teams.errors);
     errors.extend(catalog::queue_errors(roster, live, caps));
+    errors.extend(lookalikes::errors(roster, &live.users));
     if !errors.is_empty() {
         // The refusal lists every problem at once. The phone checks read only users
         // with phone settings, so they need no survey to skip the others.

@@ -8,6 +8,7 @@ mod dated;
 mod diff;
 mod fields;
 mod licenses;
+mod lookalikes;
 mod ownership;
 mod seat;
 mod survey;

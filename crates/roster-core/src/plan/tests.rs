@@ -1600,3 +1600,95 @@ fn only_dated_plans_what_the_dates_cause_and_names_the_rest() {
         describe(&full_plan)
     );
 }
+
+/// A declared address outside ASCII that looks like a different live user's address
+/// (a Cyrillic о or а, Unicode's confusables) is refused at the roster's email, naming
+/// the live address: created, it would pass for that person; taken through
+/// `previously:`, it would move their login to a look-alike. Accents are not
+/// look-alikes, and the live user with the very same address is this user.
+#[test]
+fn a_declared_address_that_looks_like_a_live_one_is_refused() {
+    let live = [live_admins2(), vec![lu("ops-lead@acme.example", "Agent")]].concat();
+    for (users, live_address) in [
+        (
+            du("\u{43e}ps-lead@acme.example", "Agent", ""),
+            "ops-lead@acme.example",
+        ),
+        (
+            du(
+                "ops-lead@\u{430}cme.example",
+                "Agent",
+                ", previously: [ops-lead@acme.example]",
+            ),
+            "ops-lead@acme.example",
+        ),
+    ] {
+        let err = plan_of(&(admins2() + &users), live.clone(), &full()).unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert_eq!(err[0].pointer, "/users/2/email");
+        assert!(
+            err[0]
+                .message
+                .contains(&format!("looks like live user {live_address}")),
+            "{}",
+            err[0].message
+        );
+    }
+    let accented = admins2() + &du("zo\u{eb}@acme.example", "Agent", "");
+    let live_zoe = [live_admins2(), vec![lu("zoe@acme.example", "Agent")]].concat();
+    let plan = plan_of(&accented, live_zoe, &full()).unwrap();
+    assert_eq!(
+        describe(&plan),
+        [
+            "create zo\u{eb}@acme.example: email,name,role",
+            "deactivate zoe@acme.example: status"
+        ]
+    );
+    let same = admins2() + &du("\u{43e}ps-lead@acme.example", "Agent", "");
+    let live_same = [
+        live_admins2(),
+        vec![lu("\u{43e}ps-lead@acme.example", "Agent")],
+    ]
+    .concat();
+    assert_eq!(
+        describe(&plan_of(&same, live_same, &full()).unwrap()),
+        Vec::<String>::new()
+    );
+}
+
+/// Live names and emails come from the vendor and are not validated: control
+/// characters in them still plan, and every rendering of the plan is made.
+#[test]
+fn live_names_and_emails_with_control_characters_still_plan() {
+    let users = admins2() + &du("eve@acme.example", "Agent", "");
+    let live = [
+        live_admins2(),
+        vec![
+            with(lu("eve@acme.example", "Agent"), |u| {
+                u.name = "Eve\u{1b}[2J\nX\0\u{9b}31m".into()
+            }),
+            with(lu("mal\u{1b}lory\n@acme.example", "Agent"), |u| {
+                u.name = "Mallory\r\u{7}".into()
+            }),
+        ],
+    ]
+    .concat();
+    let plan = plan_of(&users, live, &full()).unwrap();
+    assert_eq!(
+        describe(&plan),
+        [
+            "update eve@acme.example: name",
+            "deactivate mal\u{1b}lory\n@acme.example: status"
+        ]
+    );
+    let json = crate::render::json(&plan);
+    let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(back["changes"][1]["name"], "Mallory\r\u{7}");
+    for text in [
+        crate::render::text(&plan, false),
+        crate::render::text_brief(&plan, false, true),
+        crate::render::markdown(&plan),
+    ] {
+        assert!(text.contains("eve@acme.example"));
+    }
+}

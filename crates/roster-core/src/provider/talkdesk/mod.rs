@@ -98,6 +98,13 @@ impl Settings {
     /// `TALKDESK_SCIM_TOKEN`, and the overrides `TALKDESK_BASE_URL`,
     /// `TALKDESK_TOKEN_URL`, `TALKDESK_SCIM_URL`, `TALKDESK_SCIM_RPS`.
     pub fn from_env(account: &str, region: Region) -> Result<Self, ProviderError> {
+        // The account becomes the host that receives the client's secret; the roster's
+        // schema holds it to a subdomain, and so does this, for every other way in.
+        if !crate::config::is_talkdesk_account(account) {
+            return Err(ProviderError::Setup(format!(
+                "the Talkdesk account {account:?} is not a subdomain: write the ACCOUNT of https://ACCOUNT.mytalkdesk.com (letters, digits and hyphens); TALKDESK_TOKEN_URL and TALKDESK_BASE_URL point roster at other hosts"
+            )));
+        }
         let mut s = Settings::new(account, region);
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         if let Some(base) = var("TALKDESK_BASE_URL") {
