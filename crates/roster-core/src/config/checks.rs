@@ -10,7 +10,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use super::diagnostic::{Diagnostic, Loc};
 use super::source::SourceMap;
 use super::suggest;
-use super::types::{EMAIL_LOCAL_MAX, EMAIL_MAX, MaxDeactivations, Roster, UserDecl};
+use super::types::{EMAIL_LOCAL_MAX, EMAIL_MAX, MaxDeactivations, ProviderKind, Roster, UserDecl};
 use crate::lookalike::{self, Lookalikes};
 use crate::model::{PhoneSettings, Status};
 
@@ -521,6 +521,21 @@ impl Checker<'_> {
                 let ptr = UserField::item(i, "queues", j).pointer();
                 self.undeclared("queue", &ptr, g, &declared, "declare it under `queues:`");
             }
+        }
+        let talkdesk = matches!(
+            roster.provider.kind,
+            ProviderKind::Talkdesk | ProviderKind::TalkdeskScim
+        );
+        if talkdesk && u.queues.as_ref().is_some_and(Vec::is_empty) {
+            // docs.talkdesk.com/reference/unassignuserstoqueues: the unassign fails
+            // inside a 200 at apply, so the plan refuses it here.
+            self.out.push(
+                Diagnostic::new(
+                    self.at(&UserField::new(i, "queues").pointer()),
+                    "a Talkdesk user must keep at least one queue".to_string(),
+                )
+                .hint("list the queue this user keeps, or leave `queues` out to leave them as they are"),
+            );
         }
         for (j, a) in u.addons.iter().flatten().enumerate() {
             if !roster.policy.addons.contains_key(a) {
