@@ -94,7 +94,11 @@ fn user_yaml(u: &User, admins: &[String]) -> String {
         }
     }
     let _ = writeln!(out, "    teams: {}", list(&u.teams));
-    let _ = writeln!(out, "    queues: {}", list(&u.queues));
+    // No queue is left out rather than written `[]`: a roster cannot ask Talkdesk for
+    // a user without one, and leaving the list out keeps what the account has.
+    if !u.queues.is_empty() {
+        let _ = writeln!(out, "    queues: {}", list(&u.queues));
+    }
     for (key, value) in [
         ("extension", &u.extension),
         ("time_zone", &u.time_zone),
