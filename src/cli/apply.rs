@@ -99,6 +99,19 @@ fn confirm(plan: &Plan) -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
+/// Why apply's own credentials cannot carry out every change of `plan`, if they
+/// cannot: the missing scope, named once.
+fn missing_scope(caps: &plan::Capabilities, plan: &Plan) -> Option<String> {
+    let missing = caps.missing_write.as_ref()?;
+    let n = plan.changes.iter().filter(|c| missing.blocks(c)).count();
+    (n > 0).then(|| {
+        format!(
+            "{n} change(s) of the plan need the scope `{}`, which these credentials lack: grant it to the OAuth client (or set TALKDESK_SCIM_TOKEN) and apply again; nothing was sent",
+            missing.scope
+        )
+    })
+}
+
 /// Runs `roster apply`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let saved = args.plan.as_ref().map(read_plan).transpose()?;
@@ -155,6 +168,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             for g in shown.refusals() {
                 eprintln!("error: guard {} refused the plan: {}", g.name, g.detail);
             }
+            return Ok(Outcome::Refused);
+        }
+        // Before the first write: a plan made by a job without a write scope is carried
+        // out whole or not at all.
+        if let Some(why) = missing_scope(&conn.provider.capabilities(), &plan) {
+            eprintln!("error: {why}");
             return Ok(Outcome::Refused);
         }
         if !plan.changes.iter().any(|c| !c.held) {

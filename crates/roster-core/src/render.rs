@@ -52,7 +52,10 @@ fn heading(c: &Change) -> String {
         crate::plan::Kind::User => "user",
         crate::plan::Kind::Team => "team",
     };
-    let held = if c.held { " [held: not applied]" } else { "" };
+    let mut held = if c.held { " [held: not applied]" } else { "" }.to_string();
+    if let Some(scope) = &c.needs {
+        held.push_str(&format!(" [needs `{scope}` at apply]"));
+    }
     match c.action {
         Action::Create | Action::CreateTeam | Action::Update => format!("{what} {}{held}", c.key),
         other => format!("{what} {} ({}){held}", c.key, other.as_str()),

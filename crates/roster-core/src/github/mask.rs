@@ -248,6 +248,7 @@ impl<'k> Masker<'k> {
             phase,
             fields,
             precondition,
+            needs,
         } = c;
         let fields = fields.iter().map(|(f, v)| {
             let masked = FieldChange {
@@ -266,6 +267,8 @@ impl<'k> Masker<'k> {
             phase: *phase,
             fields: fields.collect(),
             precondition: precondition.clone(),
+            // A scope's name, never a person's.
+            needs: needs.clone(),
         }
     }
 

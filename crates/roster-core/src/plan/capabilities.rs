@@ -1,5 +1,7 @@
 //! What a provider can do: the planner never plans what it cannot.
 
+use super::{Action, Change};
+
 /// What a provider can do; the planner never plans what it cannot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capabilities {
@@ -37,6 +39,29 @@ pub struct Capabilities {
     pub costs: Costs,
     /// The vendor's published write limit in requests per minute, and its name.
     pub published_limit: Option<(u32, &'static str)>,
+    /// A write scope these credentials lack, and which changes need it: a plan marks
+    /// them, and apply refuses a plan holding one before it sends anything.
+    pub missing_write: Option<MissingWrite>,
+}
+
+/// A write scope the credentials lack, and the changes that need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingWrite {
+    /// The scope, e.g. `scim`.
+    pub scope: &'static str,
+    /// Actions that always need it.
+    pub actions: Vec<Action>,
+    /// Fields whose change needs it.
+    pub fields: Vec<&'static str>,
+}
+
+impl MissingWrite {
+    /// Whether `c` cannot be carried out without the scope.
+    pub fn blocks(&self, c: &Change) -> bool {
+        !c.held
+            && (self.actions.contains(&c.action)
+                || c.fields.keys().any(|f| self.fields.contains(&f.as_str())))
+    }
 }
 
 /// Requests one change costs on a provider (a typical count, for estimates).
@@ -80,6 +105,7 @@ impl Capabilities {
                 membership: 1,
             },
             published_limit: Some((240, "Talkdesk SCIM's 4 requests/s")),
+            missing_write: None,
         }
     }
 
@@ -109,6 +135,7 @@ impl Capabilities {
                 membership: 1,
             },
             published_limit: Some((60, "CloudTalk's 60 requests/min")),
+            missing_write: None,
         }
     }
 

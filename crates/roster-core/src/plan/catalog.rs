@@ -115,6 +115,7 @@ fn create_team(name: &str) -> Planned {
             phase: Phase::CreateTeams,
             fields: BTreeMap::from([field("name", Value::Null, json!(name))]),
             precondition: None,
+            needs: None,
         },
         before: None,
         after: Seat::none(),

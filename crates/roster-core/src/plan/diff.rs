@@ -354,6 +354,7 @@ impl<'a> Users<'a> {
                 phase: phase_of(action, &before, &after),
                 fields,
                 precondition: Some(precondition(&self.live.users[idx])),
+                needs: None,
             },
             before: Some(before),
             after,
@@ -382,6 +383,7 @@ impl<'a> Users<'a> {
                 phase: Phase::Updates,
                 fields,
                 precondition: Some(precondition(&self.live.users[idx])),
+                needs: None,
             },
             before: Some(seat.clone()),
             after: seat,
@@ -425,6 +427,7 @@ impl<'a> Users<'a> {
                     phase: Phase::Deactivations,
                     fields: removal_fields(u, self.caps),
                     precondition: Some(precondition(&self.live.users[idx])),
+                    needs: None,
                 },
                 after: Seat {
                     active: false,

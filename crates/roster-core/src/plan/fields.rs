@@ -60,6 +60,7 @@ pub(super) fn create(decl: &UserDecl, caps: &Capabilities) -> Change {
         phase: Phase::CreateUsers,
         fields,
         precondition: None,
+        needs: None,
     }
 }
 

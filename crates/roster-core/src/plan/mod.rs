@@ -23,7 +23,7 @@ use foldhash::HashMap;
 use sha2::{Digest, Sha256};
 
 pub use capabilities::Capabilities;
-pub use capabilities::Costs;
+pub use capabilities::{Costs, MissingWrite};
 pub use fields::precondition;
 pub use types::{
     Action, Change, Estimate, FieldChange, Guard, Kind, Phase, Plan, PlanError, Summary,
@@ -80,6 +80,14 @@ pub fn diff(
             &b.change.key,
         ))
     });
+    // A plan job may lack a write scope on purpose: its plan says what apply needs.
+    if let Some(missing) = &caps.missing_write {
+        for p in &mut d.planned {
+            if missing.blocks(&p.change) {
+                p.change.needs = Some(missing.scope.to_string());
+            }
+        }
+    }
     let sim = simulate(d.baseline, &d.planned);
     let mut warnings = d.warnings;
     warnings.extend(sim.emptied.iter().cloned());

@@ -123,6 +123,10 @@ pub struct Change {
     /// The live object's `updated_at`, or `sha256:` of its fields; apply refuses the
     /// change when the object no longer matches.
     pub precondition: Option<String>,
+    /// A scope the planning credentials lack that apply's must hold to carry this
+    /// change out (`scim`): shown as "needs `scim` at apply".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needs: Option<String>,
 }
 
 /// One guard's verdict.

@@ -28,7 +28,7 @@ use super::{ProviderError, ReadScope, Reader, Writer};
 use crate::config::Region;
 use crate::email_index::EmailIndex;
 use crate::model::{Account, Named, Names, Status, User};
-use crate::plan::{Action, Capabilities, Change, Plan};
+use crate::plan::{Action, Capabilities, Change, MissingWrite, Plan};
 use contract::{RestUser, paths, scopes};
 use foldhash::{HashMap, HashMapExt};
 
@@ -446,6 +446,11 @@ impl Reader for Talkdesk {
             caps.unmanaged.push("teams");
             caps.read_only.extend(["name", "email", "status"]);
             notes.push(format!("SCIM cannot be used ({why}): role, teams and name parts are neither read nor written, and creates, renames and (de)activations cannot be sent; grant the OAuth client the scope scim (SCIM is an Early Access program), or set TALKDESK_SCIM_TOKEN"));
+            caps.missing_write = Some(MissingWrite {
+                scope: scopes::SCIM,
+                actions: vec![Action::Create, Action::Reactivate, Action::Deactivate],
+                fields: SCIM_FIELDS.to_vec(),
+            });
         }
         if let Some(why) = &gaps.queues {
             caps.unmanaged.push("queues");
@@ -540,8 +545,11 @@ impl Reader for Talkdesk {
 }
 
 /// A user field that only SCIM writes.
+/// The user fields only SCIM writes.
+const SCIM_FIELDS: [&str; 5] = ["name", "email", "role", "teams", "status"];
+
 fn is_scim_field(field: &str) -> bool {
-    matches!(field, "name" | "email" | "role" | "teams" | "status")
+    SCIM_FIELDS.contains(&field)
 }
 
 impl Talkdesk {

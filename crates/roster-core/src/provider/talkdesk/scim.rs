@@ -609,6 +609,7 @@ mod tests {
             )]
             .into(),
             precondition: None,
+            needs: None,
         };
         apply_attributes(
             resource.as_object_mut().unwrap(),
