@@ -217,6 +217,8 @@ fn import_plans_empty_and_is_deterministic() {
             && one.contains("name: \"O'Brien: the boss\"")
     );
     assert!(!one.contains("status: inactive"));
+    // The domains read become the policy, so a typo in one is caught by validate.
+    assert!(one.contains("  email_domains: [acme.example"), "{one}");
     let all = fs::read_to_string(server.path("all/roster.yaml")).unwrap();
     assert!(all.contains("status: inactive"));
     let split: Vec<String> = read_dir(&server.path("split")).into_keys().collect();

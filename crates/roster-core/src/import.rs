@@ -261,6 +261,19 @@ fn policy_yaml(account: &Account, opts: &Options) -> String {
         top,
         "  membership: {{ teams: authoritative, queues: authoritative }}"
     );
+    // The domains the account's addresses use: an address elsewhere (a typo in a
+    // domain) is then a warning before it becomes a welcome email to a stranger.
+    let mut domains: Vec<String> = account
+        .users
+        .iter()
+        .filter_map(|u| u.email.rsplit_once('@'))
+        .map(|(_, d)| d.to_lowercase())
+        .collect();
+    domains.sort();
+    domains.dedup();
+    if !domains.is_empty() {
+        let _ = writeln!(top, "  email_domains: {}", list(domains.iter()));
+    }
     if !opts.ignore.is_empty() {
         let v: Vec<String> = opts
             .ignore

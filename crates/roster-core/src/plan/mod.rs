@@ -15,6 +15,7 @@ mod survey;
 #[cfg(test)]
 mod tests;
 mod types;
+mod typos;
 
 use std::collections::BTreeMap;
 
@@ -80,6 +81,7 @@ pub fn diff(
             &b.change.key,
         ))
     });
+    d.warnings.extend(typos::warnings(&d.planned));
     // A plan job may lack a write scope on purpose: its plan says what apply needs.
     if let Some(missing) = &caps.missing_write {
         for p in &mut d.planned {

@@ -1692,3 +1692,52 @@ fn live_names_and_emails_with_control_characters_still_plan() {
         assert!(text.contains("eve@acme.example"));
     }
 }
+
+/// A typo in an address's domain plans a create and a deactivation: the plan says it
+/// looks like a rename or a typo and how to declare a rename.
+#[test]
+fn a_create_beside_a_near_removal_is_called_a_rename_or_a_typo() {
+    let users = admins2() + &du("vera.lopes@acme.exmaple", "Agent", "");
+    let live = [live_admins2(), vec![lu("vera.lopes@acme.example", "Agent")]].concat();
+    let plan = diff(
+        &roster("", &users),
+        &account(live),
+        &full(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        describe(&plan),
+        [
+            "create vera.lopes@acme.exmaple: email,name,role",
+            "deactivate vera.lopes@acme.example: status",
+        ]
+    );
+    assert!(
+        plan.warnings.contains(&"create vera.lopes@acme.exmaple and deactivate vera.lopes@acme.example look like a rename or a typo: if vera.lopes@acme.example is now vera.lopes@acme.exmaple, add `previously: [\"vera.lopes@acme.example\"]` to that user; if vera.lopes@acme.exmaple is a typo, correct it".to_string()),
+        "{:?}",
+        plan.warnings
+    );
+    // Two people who merely share a domain are no typo of each other.
+    let users = admins2() + &du("noah.dubois@acme.example", "Agent", "");
+    let live = [
+        live_admins2(),
+        vec![lu("olga.petrova@acme.example", "Agent")],
+    ]
+    .concat();
+    let plan = diff(
+        &roster("", &users),
+        &account(live),
+        &full(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert!(
+        !plan
+            .warnings
+            .iter()
+            .any(|w| w.contains("look like a rename")),
+        "{:?}",
+        plan.warnings
+    );
+}
