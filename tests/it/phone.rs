@@ -63,7 +63,7 @@ fn phone_and_addon_changes_converge() {
 fn phone_settings_are_read_only_for_users_that_declare_them() {
     let server = Server::start(None, Some(&State::synthetic(2_000)), &[]);
     let mut roster = String::from(
-        "version: 1\nprovider: { kind: talkdesk, account: big }\npolicy: { unmanaged_users: ignore }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nteams: [ { name: Support } ]\nqueues: [support]\nusers:\n",
+        "version: 1\nprovider: { kind: talkdesk, account: big, modeled: [phone] }\npolicy: { unmanaged_users: ignore }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nteams: [ { name: Support } ]\nqueues: [support]\nusers:\n",
     );
     for i in 0..2_000 {
         let role = if i < 2 { "Administrator" } else { "Agent" };
@@ -166,4 +166,19 @@ fn deactivation_releases_addon_seats() {
     let again = server.roster(&["plan", "r.yaml", "--detailed-exitcode"]);
     assert_eq!(code(&again), 0, "{}", stdout(&again));
     server.assert_no_delete();
+}
+
+/// Phone settings and add-ons follow a modeled contract: the roster opts in, and every
+/// such change says so in the plan and the comment's Markdown.
+#[test]
+fn modeled_changes_are_marked_in_text_and_markdown() {
+    let server = Server::start(Some("examples/acme"), None, &[]);
+    let acme = root().join("examples/acme").display().to_string();
+    for format in ["text", "markdown"] {
+        let out = server.roster(&["plan", &acme, "--format", format]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let said = stdout(&out);
+        assert!(said.contains("[modeled: phone]"), "{format}: {said}");
+        assert!(said.contains("[modeled: addons]"), "{format}: {said}");
+    }
 }

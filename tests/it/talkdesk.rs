@@ -384,7 +384,7 @@ fn import_plans_empty_and_is_byte_stable() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let first = fs::read_to_string(server.path("r/roster.yaml")).unwrap();
     assert!(
-        first.contains("provider: { kind: talkdesk, account: acme }")
+        first.contains("provider: { kind: talkdesk, account: acme, modeled: [phone, addons] }")
             && first.contains("status: inactive")
     );
     let plan = server.roster(&["plan", "r", "--detailed-exitcode"]);

@@ -295,7 +295,8 @@ fn a_number_or_sip_phone_on_two_users_names_both_lines() {
     let text = format!(
         "{HEAD}users:\n{}  - email: b@acme.example\n    name: B\n    role: Agent\n    phone: {{ numbers: [\"+351211230001\"], sip_phones: [desk-1] }}\n  - email: c@acme.example\n    name: C\n    role: Agent\n    phone:\n      numbers: [\"+351211230009\", \"+351211230001\"]\n      sip_phones: [desk-1]\n",
         admin("a@acme.example")
-    );
+    )
+    .replace("account: acme }", "account: acme, modeled: [phone] }");
     let (code, err) = check("roster.yaml", text.as_bytes());
     assert_eq!(code, 1);
     insta::assert_snapshot!(err);

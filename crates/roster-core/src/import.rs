@@ -235,9 +235,25 @@ fn account_yaml(account: &Account, opts: &Options, users: &[&User]) -> String {
         crate::config::Region::Eu => ", region: eu",
         crate::config::Region::Ca => ", region: ca",
     };
+    // The modeled surfaces this roster will declare, so it validates and plans empty.
+    let mut modeled = Vec::new();
+    if users
+        .iter()
+        .any(|u| u.phone.as_ref().is_some_and(|p| phone_worth_writing(p)))
+    {
+        modeled.push("phone");
+    }
+    if !account.addons.is_empty() || users.iter().any(|u| !u.addons.is_empty()) {
+        modeled.push("addons");
+    }
+    let modeled = if modeled.is_empty() {
+        String::new()
+    } else {
+        format!(", modeled: [{}]", modeled.join(", "))
+    };
     let _ = writeln!(
         top,
-        "provider: {{ kind: {}, account: {}{region} }}",
+        "provider: {{ kind: {}, account: {}{region}{modeled} }}",
         opts.kind.as_str(),
         scalar(&opts.account)
     );

@@ -56,6 +56,14 @@ fn heading(c: &Change) -> String {
     if let Some(scope) = &c.needs {
         held.push_str(&format!(" [needs `{scope}` at apply]"));
     }
+    let modeled: Vec<&str> = [("phone", "phone."), ("addons", "addons")]
+        .into_iter()
+        .filter(|(_, field)| c.fields.keys().any(|k| k.starts_with(field)))
+        .map(|(surface, _)| surface)
+        .collect();
+    if !modeled.is_empty() {
+        held.push_str(&format!(" [modeled: {}]", modeled.join(", ")));
+    }
     match c.action {
         Action::Create | Action::CreateTeam | Action::Update => format!("{what} {}{held}", c.key),
         other => format!("{what} {} ({}){held}", c.key, other.as_str()),

@@ -10,7 +10,9 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use super::diagnostic::{Diagnostic, Loc};
 use super::source::SourceMap;
 use super::suggest;
-use super::types::{EMAIL_LOCAL_MAX, EMAIL_MAX, MaxDeactivations, ProviderKind, Roster, UserDecl};
+use super::types::{
+    EMAIL_LOCAL_MAX, EMAIL_MAX, MaxDeactivations, Modeled, ProviderKind, Roster, UserDecl,
+};
 use crate::lookalike::{self, Lookalikes};
 use crate::model::{PhoneSettings, Status};
 
@@ -157,6 +159,7 @@ pub fn check(roster: &Roster, map: &SourceMap) -> (Vec<Diagnostic>, Vec<Diagnost
     }
     c.admin_floor(&admins_active);
     c.lookalikes();
+    c.modeled();
     (c.out, c.warnings)
 }
 
@@ -491,6 +494,38 @@ impl Checker<'_> {
             Diagnostic::new(self.at(ptr), format!("{what} `{name}` is not declared"))
                 .hint(suggest::hint(name, declared, otherwise, "declared")),
         );
+    }
+
+    /// Phone settings and add-ons follow a modeled contract: a roster that declares them
+    /// says so in `provider.modeled`, or gets an error at the first such line.
+    fn modeled(&mut self) {
+        let roster = self.roster;
+        let opted = &roster.provider.modeled;
+        let first_user = |has: &dyn Fn(&UserDecl) -> bool| roster.users.iter().position(has);
+        let phone =
+            first_user(&|u| u.phone.is_some()).map(|i| UserField::new(i, "phone").pointer());
+        let addons = if roster.policy.addons.is_empty() {
+            first_user(&|u| u.addons.is_some()).map(|i| UserField::new(i, "addons").pointer())
+        } else {
+            Some("/policy/addons".to_string())
+        };
+        for (surface, pointer, what) in [
+            (Modeled::Phone, phone, "Talkdesk Phone settings"),
+            (Modeled::Addons, addons, "add-on licenses"),
+        ] {
+            let Some(pointer) = pointer else { continue };
+            if opted.contains(&surface) {
+                continue;
+            }
+            let name = surface.as_str();
+            self.out.push(
+                Diagnostic::new(
+                    self.map.key(&pointer),
+                    format!("{what} follow a modeled contract: no public vendor page documents their API, so a real account may not answer as the sandbox does"),
+                )
+                .hint(format!("to manage them anyway, add `modeled: [{name}]` to `provider` (with the other modeled surfaces it uses)")),
+            );
+        }
     }
 
     /// Whether the role, teams, queues and add-ons a user names are declared.

@@ -21,9 +21,9 @@ pub use diagnostic::{Diagnostic, Diagnostics, Loc};
 pub use files::files_of;
 pub use source::SourceMap;
 pub use types::{
-    DeactivationShare, DeclaredStatus, MaxDeactivations, Membership, MembershipPolicy, Policy,
-    ProviderConfig, ProviderKind, QueueDecl, QueueSpec, Region, Removals, RoleDecl, Roster, Seats,
-    TeamDecl, Unmanaged, UserDecl,
+    DeactivationShare, DeclaredStatus, MaxDeactivations, Membership, MembershipPolicy, Modeled,
+    Policy, ProviderConfig, ProviderKind, QueueDecl, QueueSpec, Region, Removals, RoleDecl, Roster,
+    Seats, TeamDecl, Unmanaged, UserDecl,
 };
 
 /// Sections that several files may each contribute to; their lists are concatenated.

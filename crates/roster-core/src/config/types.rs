@@ -74,6 +74,31 @@ pub struct ProviderConfig {
     /// Talkdesk region: where the account's API and token endpoint live.
     #[serde(default, skip_serializing_if = "Region::is_default")]
     pub region: Region,
+    /// Surfaces that follow a contract no public vendor page documents, which this
+    /// roster opts into knowingly: `phone` (Phone settings), `addons` (add-on licenses).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modeled: Vec<Modeled>,
+}
+
+/// A surface whose contract is modeled: no public page of the vendor's documents it, so
+/// a real account may answer differently (or 404) where the sandbox answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Modeled {
+    /// Talkdesk Phone settings (`phone:`).
+    Phone,
+    /// Add-on licenses (`addons:`, `policy.addons`).
+    Addons,
+}
+
+impl Modeled {
+    /// The roster spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Modeled::Phone => "phone",
+            Modeled::Addons => "addons",
+        }
+    }
 }
 
 /// A Talkdesk region (docs.talkdesk.com, "Supported Regions and Base URLs").
