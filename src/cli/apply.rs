@@ -175,6 +175,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 apply::Progress::Lines
             },
             stop: stop_on_interrupt(),
+            ledger: apply::Ledger::default(),
             mask: args.mask_pii,
         };
         let report = apply::run(&conn.provider, &plan, &live, &opts).await.context("cannot write the apply journal")?;
@@ -211,23 +212,41 @@ fn stop_on_interrupt() -> apply::Stop {
     stop
 }
 
+/// Prints what became of each change of an apply that ended early, after `head`
+/// ("Apply stopped (interrupted)").
+fn print_stopped(head: &str, report: &apply::Report) {
+    println!(
+        "{head}: {} change(s) applied, {} failed, {} in doubt, {} not sent. Journal: {}",
+        report.applied,
+        report.failed.len(),
+        report.in_doubt.len(),
+        report.not_sent.len(),
+        report.journal.display()
+    );
+    for f in &report.failed {
+        println!("  failed {}: {}", f.key, f.reason);
+    }
+    for d in &report.in_doubt {
+        let why = match &d.answer {
+            None => "sent without an answer".to_string(),
+            Some(Ok(())) => "answered ok; the journal could not record it".to_string(),
+            Some(Err(e)) => format!("answered failed: {e}; the journal could not record it"),
+        };
+        println!("  in doubt: {} ({why})", d.change);
+    }
+    for c in &report.not_sent {
+        println!("  not sent: {c}");
+    }
+    if !report.in_doubt.is_empty() {
+        println!("The changes in doubt were sent: the account shows whether they took effect.");
+    }
+    println!("Run apply again to carry out the rest: it plans what is left.");
+}
+
 /// Prints what apply did and maps it to an exit code.
 fn report_outcome(report: &apply::Report) -> anyhow::Result<Outcome> {
     if let Some(why) = &report.stopped {
-        println!(
-            "Apply stopped ({why}): {} change(s) applied, {} failed, {} not sent. Journal: {}",
-            report.applied,
-            report.failed.len(),
-            report.not_sent.len(),
-            report.journal.display()
-        );
-        for f in &report.failed {
-            println!("  failed {}: {}", f.key, f.reason);
-        }
-        for c in &report.not_sent {
-            println!("  not sent: {c}");
-        }
-        println!("Run apply again to carry out the rest: it plans what is left.");
+        print_stopped(&format!("Apply stopped ({why})"), report);
         return Ok(match why {
             apply::Stopped::Interrupted => Outcome::Interrupted,
             apply::Stopped::Journal(_) | apply::Stopped::Vendor(_) => Outcome::Failed,
