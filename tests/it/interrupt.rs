@@ -1,6 +1,6 @@
-//! An apply that is killed, interrupted, cut short by a journal that cannot grow, or run
-//! twice at once, against `roster sandbox serve` with latency so that it is caught in
-//! the middle of a phase.
+//! An apply that is killed, interrupted, terminated, cut short by a journal that cannot
+//! grow, or run twice at once, against `roster sandbox serve` with latency so that it is
+//! caught in the middle of a phase.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -101,6 +101,14 @@ fn assert_every_change_accounted_for(report: &str) {
     );
 }
 
+/// Asserts that the report ends its first line with the journal's path.
+fn assert_names_the_journal(report: &str, server: &Server) {
+    let path = journal_path(server).unwrap();
+    let name = path.file_name().unwrap().to_str().unwrap();
+    let journal = format!("Journal: .roster/journal/{name}\n");
+    assert!(report.contains(&journal), "{report}");
+}
+
 /// Every user the emulator's history shows as changed.
 fn changed_in_emulator(server: &Server) -> BTreeSet<String> {
     server
@@ -171,6 +179,72 @@ fn an_interrupted_apply_finishes_what_is_in_flight_and_sends_nothing_more() {
     let done = changed_in_emulator(&server);
     let sent: BTreeSet<String> = sent.into_iter().collect();
     assert!(done.is_subset(&sent), "{done:?} vs {sent:?}");
+    server.assert_no_delete();
+}
+
+#[test]
+fn a_terminated_apply_finishes_what_is_in_flight_reports_and_exits_143() {
+    let server = Server::start(Some("examples/acme"), None, &["--latency-ms", "150"]);
+    let child = server.spawn_roster(&["apply", &acme(), "--auto-approve", "--concurrency", "2"]);
+    wait_for_results(&server, 2);
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 143, "{}{}", stdout(&out), stderr(&out));
+
+    let lines = journal(&server);
+    let (sent, results) = (keys(&lines, "send"), keys(&lines, "result"));
+    assert_eq!(
+        sent.iter().collect::<BTreeSet<_>>(),
+        results.iter().collect::<BTreeSet<_>>(),
+        "every change sent was let finish"
+    );
+    let end = lines.last().unwrap();
+    assert_eq!(end["event"], "end");
+    assert!(
+        end["not_sent"].as_u64().unwrap() > 0,
+        "too late to test: {end}"
+    );
+    let report = stdout(&out);
+    assert!(report.contains("Apply stopped (interrupted)"), "{report}");
+    assert_names_the_journal(&report, &server);
+    assert_every_change_accounted_for(&report);
+    let done = changed_in_emulator(&server);
+    assert!(done.is_subset(&sent.into_iter().collect()), "{done:?}");
+    server.assert_no_delete();
+}
+
+#[test]
+fn a_second_interrupt_right_after_the_first_quits_at_once_after_a_summary() {
+    let server = Server::start(Some("examples/acme"), None, &["--latency-ms", "150"]);
+    let child = server.spawn_roster(&["apply", &acme(), "--auto-approve", "--concurrency", "2"]);
+    wait_for_results(&server, 2);
+    signal(&child, "-INT");
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 130, "{}{}", stdout(&out), stderr(&out));
+
+    let lines = journal(&server);
+    assert!(
+        !lines.iter().any(|l| l["event"] == "end"),
+        "it quit without waiting for the changes in flight"
+    );
+    let report = stdout(&out);
+    assert!(report.contains("Apply quit at once"), "{report}");
+    assert_names_the_journal(&report, &server);
+    assert_every_change_accounted_for(&report);
+    // Whatever the journal shows sent without a result is in doubt in the summary.
+    let results: BTreeSet<String> = keys(&lines, "result").into_iter().collect();
+    let unanswered: BTreeSet<String> = keys(&lines, "send")
+        .into_iter()
+        .filter(|k| !results.contains(k))
+        .collect();
+    let in_doubt = listed(&report, "  in doubt: ");
+    assert!(
+        unanswered.is_subset(&in_doubt),
+        "{unanswered:?} vs {report}"
+    );
+    let sent: BTreeSet<String> = keys(&lines, "send").into_iter().collect();
+    assert!(changed_in_emulator(&server).is_subset(&sent));
     server.assert_no_delete();
 }
 
