@@ -166,6 +166,7 @@ async fn writes(rows: &mut Vec<Row>, journal: &Path) -> anyhow::Result<()> {
         journal_dir: journal.to_path_buf(),
         progress: roster_core::apply::Progress::Quiet,
         stop: roster_core::apply::Stop::default(),
+        ledger: roster_core::apply::Ledger::default(),
         mask: false,
     };
     let start = Instant::now();

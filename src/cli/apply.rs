@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
+use super::signals::{self, Signals};
 use super::target::{self, Connection};
 use super::{Outcome, default_path};
 use roster_core::plan::{self, Plan};
@@ -186,6 +187,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             eprintln!("Apply cancelled; nothing was changed.");
             return Ok(Outcome::Failed);
         }
+        let (stop, ledger) = (apply::Stop::default(), apply::Ledger::default());
+        let signals = signals::watch(&stop, &ledger)?;
         let opts = apply::Options {
             concurrency: args.conn.concurrency as usize,
             journal_dir: args.journal_dir.clone(),
@@ -194,11 +197,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             } else {
                 apply::Progress::Lines
             },
-            stop: stop_on_interrupt(),
+            stop,
+            ledger,
             mask: args.mask_pii,
         };
         let report = apply::run(&conn.provider, &plan, &live, &opts).await.context("cannot write the apply journal")?;
-        report_outcome(&report)
+        report_outcome(&report, &signals)
     })
 }
 
@@ -212,44 +216,44 @@ fn take_lock(key: &str, wait_seconds: u64) -> anyhow::Result<lock::AccountLock> 
     })?)
 }
 
-/// A stop that the first Ctrl-C requests; a second one quits at once.
-fn stop_on_interrupt() -> apply::Stop {
-    let stop = apply::Stop::default();
-    let handle = stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        handle.request();
-        eprintln!(
-            "\nInterrupted: sending nothing more, waiting for the changes in flight (Ctrl-C again quits at once; the journal shows what was sent)."
-        );
-        if tokio::signal::ctrl_c().await.is_ok() {
-            std::process::exit(130);
-        }
-    });
-    stop
+/// Prints what became of each change of an apply that ended early, after `head`
+/// ("Apply stopped (interrupted)").
+pub(super) fn print_stopped(head: &str, report: &apply::Report) {
+    println!(
+        "{head}: {} change(s) applied, {} failed, {} in doubt, {} not sent. Journal: {}",
+        report.applied,
+        report.failed.len(),
+        report.in_doubt.len(),
+        report.not_sent.len(),
+        report.journal.display()
+    );
+    for f in &report.failed {
+        println!("  failed {}: {}", f.key, f.reason);
+    }
+    for d in &report.in_doubt {
+        let why = match &d.answer {
+            None => "sent without an answer".to_string(),
+            Some(Ok(())) => "answered ok; the journal could not record it".to_string(),
+            Some(Err(e)) => format!("answered failed: {e}; the journal could not record it"),
+        };
+        println!("  in doubt: {} ({why})", d.change);
+    }
+    for c in &report.not_sent {
+        println!("  not sent: {c}");
+    }
+    if !report.in_doubt.is_empty() {
+        println!("The changes in doubt were sent: the account shows whether they took effect.");
+    }
+    println!("Run apply again to carry out the rest: it plans what is left.");
 }
 
-/// Prints what apply did and maps it to an exit code.
-fn report_outcome(report: &apply::Report) -> anyhow::Result<Outcome> {
+/// Prints what apply did and maps it to an exit code; `signals` tells which signal
+/// stopped it, if one did.
+fn report_outcome(report: &apply::Report, signals: &Signals) -> anyhow::Result<Outcome> {
     if let Some(why) = &report.stopped {
-        println!(
-            "Apply stopped ({why}): {} change(s) applied, {} failed, {} not sent. Journal: {}",
-            report.applied,
-            report.failed.len(),
-            report.not_sent.len(),
-            report.journal.display()
-        );
-        for f in &report.failed {
-            println!("  failed {}: {}", f.key, f.reason);
-        }
-        for c in &report.not_sent {
-            println!("  not sent: {c}");
-        }
-        println!("Run apply again to carry out the rest: it plans what is left.");
+        print_stopped(&format!("Apply stopped ({why})"), report);
         return Ok(match why {
-            apply::Stopped::Interrupted => Outcome::Interrupted,
+            apply::Stopped::Interrupted => signals.outcome(),
             apply::Stopped::Journal(_) | apply::Stopped::Vendor(_) => Outcome::Failed,
         });
     }

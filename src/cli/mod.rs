@@ -9,6 +9,7 @@ mod import;
 mod plan;
 mod sandbox;
 mod schema;
+mod signals;
 mod target;
 mod validate;
 
@@ -26,21 +27,31 @@ pub enum Outcome {
     Changes,
     /// 3: a guard refused the plan.
     Refused,
-    /// 130: apply was interrupted (Ctrl-C) and stopped after the changes in flight.
+    /// 130: apply was interrupted (SIGINT, Ctrl-C).
     Interrupted,
+    /// 143: apply was terminated (SIGTERM).
+    Terminated,
     /// 1: any other error.
     Failed,
 }
 
-impl From<Outcome> for ExitCode {
-    fn from(o: Outcome) -> Self {
-        ExitCode::from(match o {
+impl Outcome {
+    /// The exit code.
+    pub fn code(self) -> u8 {
+        match self {
             Outcome::Success => 0,
             Outcome::Failed => 1,
             Outcome::Changes => 2,
             Outcome::Refused => 3,
             Outcome::Interrupted => 130,
-        })
+            Outcome::Terminated => 143,
+        }
+    }
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> Self {
+        ExitCode::from(o.code())
     }
 }
 
@@ -55,7 +66,7 @@ pub struct Cli {
 /// Exit codes, listed in each command's help.
 const VALIDATE_EXIT: &str = "Exit codes: 0 valid, 1 problems found (or a usage error).";
 const PLAN_EXIT: &str = "Exit codes: 0 success (with --detailed-exitcode: nothing to apply), 1 error, 2 changes to apply (only with --detailed-exitcode), 3 a guard refused the plan.";
-const APPLY_EXIT: &str = "Exit codes: 0 applied (or nothing to apply), 1 error or failed changes, 3 a guard refused the plan, 130 interrupted (Ctrl-C) after the changes in flight.";
+const APPLY_EXIT: &str = "Exit codes: 0 applied (or nothing to apply), 1 error or failed changes, 3 a guard refused the plan, 130 interrupted (SIGINT, Ctrl-C), 143 terminated (SIGTERM).";
 const OTHER_EXIT: &str = "Exit codes: 0 success, 1 error (or a usage error).";
 const GITHUB_EXIT: &str = "Exit codes: 0 success, 1 error, 3 (verify) the plan has changes the pull request did not approve.";
 

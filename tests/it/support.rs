@@ -147,7 +147,7 @@ impl Server {
 
     /// A `roster` command in the server's directory, with credentials for it and the
     /// apply lock under that directory.
-    fn command(&self, args: &[&str]) -> Command {
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
         cmd.args(args)
             .current_dir(self.dir.path())

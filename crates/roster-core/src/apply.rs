@@ -3,9 +3,11 @@
 //! ends, progress per change, and a stop that lets in-flight changes finish. With
 //! `mask`, what apply shows and journals has its emails, names and numbers masked.
 
+mod journal;
+mod ledger;
+
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +18,9 @@ use crate::github::{Masker, mask_key};
 use crate::model::{Account, Status, User};
 use crate::plan::{Action, Change, Phase, Plan, precondition};
 use crate::provider::{ProviderError, Writer};
+
+use journal::Journal;
+pub use ledger::Ledger;
 
 /// How to apply.
 #[derive(Debug, Clone)]
@@ -28,6 +33,8 @@ pub struct Options {
     pub progress: Progress,
     /// Asked to stop (Ctrl-C): no new change is sent; those in flight finish.
     pub stop: Stop,
+    /// Kept up to date as changes are sent and end, for a signal handler to report.
+    pub ledger: Ledger,
     /// Mask emails, names and phone numbers in progress lines, the journal and the
     /// report (for public repositories' logs and artifacts); IDs and hashes stay.
     pub mask: bool,
@@ -83,6 +90,16 @@ pub struct Failure {
     pub reason: String,
 }
 
+/// A change that was sent but whose outcome the journal does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InDoubt {
+    /// "action key", masked like [`Failure::key`].
+    pub change: String,
+    /// What the vendor answered when the journal could not record it; `None` when no
+    /// answer had come yet.
+    pub answer: Option<Result<(), String>>,
+}
+
 /// The outcome of an apply.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -90,6 +107,8 @@ pub struct Report {
     pub applied: usize,
     /// Changes that failed or were refused.
     pub failed: Vec<Failure>,
+    /// Changes sent whose outcome the journal does not hold.
+    pub in_doubt: Vec<InDoubt>,
     /// Changes never sent because apply was stopped: "action key".
     pub not_sent: Vec<String>,
     /// Why apply stopped early, if it did.
@@ -157,53 +176,6 @@ fn admin_effect(plan: &Plan, c: &Change, live: Option<&User>) -> (bool, bool) {
     (before && !after, !before && after)
 }
 
-/// The JSON-lines journal: one line when a change is sent and one when it ends, each
-/// written straight to the file so a killed apply leaves a record of what it sent.
-struct Journal {
-    file: Mutex<std::fs::File>,
-    path: PathBuf,
-}
-
-impl Journal {
-    /// Creates `{time}-{checksum}.jsonl` under `dir`.
-    fn open(dir: &Path, plan: &Plan) -> std::io::Result<Journal> {
-        std::fs::create_dir_all(dir)?;
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        let short = plan
-            .checksum
-            .trim_start_matches("sha256:")
-            .get(..12)
-            .unwrap_or("plan");
-        let path = dir.join(format!("{stamp}-{short}.jsonl"));
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?;
-        Ok(Journal {
-            file: Mutex::new(file),
-            path,
-        })
-    }
-
-    /// Appends one event with the time. The file is unbuffered: a line is with the
-    /// operating system once this returns, so SIGKILL cannot lose it.
-    fn write(&self, mut event: serde_json::Value) -> std::io::Result<()> {
-        event["time"] = json!(chrono::Utc::now().to_rfc3339());
-        let mut line = event.to_string();
-        line.push('\n');
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        f.write_all(line.as_bytes())
-    }
-
-    /// Flushes the journal to disk at the end of the run.
-    fn sync(&self) -> std::io::Result<()> {
-        self.file
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .sync_all()
-    }
-}
-
 /// Progress on the terminal or in the log, moved as each change ends.
 struct Display {
     bar: Option<indicatif::ProgressBar>,
@@ -250,6 +222,8 @@ impl Display {
             match outcome {
                 Outcome::Done(Ok(())) => eprintln!("  {line}: ok"),
                 Outcome::Done(Err(e)) => eprintln!("  {line}: failed: {e}"),
+                Outcome::Unrecorded(Ok(())) => eprintln!("  {line}: ok, not journalled"),
+                Outcome::Unrecorded(Err(e)) => eprintln!("  {line}: failed, not journalled: {e}"),
                 Outcome::NotSent => eprintln!("  {line}: not sent"),
             }
         }
@@ -267,6 +241,8 @@ impl Display {
 enum Outcome {
     /// Sent (or refused by the runtime floor), with its result.
     Done(Result<(), String>),
+    /// Sent, with its result, which the journal could not record.
+    Unrecorded(Result<(), String>),
     /// Not sent: apply was stopped first.
     NotSent,
 }
@@ -281,6 +257,7 @@ struct Run<'a, W> {
     floor: usize,
     journal: Journal,
     stop: &'a Stop,
+    ledger: &'a Ledger,
     /// The first journal write that failed; apply stops sending when there is one.
     journal_error: Mutex<Option<std::io::Error>>,
     /// What the vendor did that halted the apply, when it did.
@@ -305,20 +282,22 @@ impl<W: Writer> Run<'_, W> {
         }
     }
 
-    /// Records an event; a journal that cannot be written stops the apply, since what it
-    /// sends next would go unrecorded.
-    fn record(&self, event: serde_json::Value) {
-        if let Err(e) = self.journal.write(event) {
-            self.stop.request();
-            let mut first = self.journal_error.lock().unwrap_or_else(|p| p.into_inner());
-            first.get_or_insert(e);
-        }
+    /// Records an event, and says whether it was; a journal that cannot be written stops
+    /// the apply, since what it sends next would go unrecorded.
+    fn record(&self, event: serde_json::Value) -> bool {
+        let Err(e) = self.journal.write(event) else {
+            return true;
+        };
+        self.stop.request();
+        let mut first = self.journal_error.lock().unwrap_or_else(|p| p.into_inner());
+        first.get_or_insert(e);
+        false
     }
 
-    /// Sends one change unless a stop was asked for or the runtime floor refuses it;
-    /// journals it before it is sent and when it ends.
-    async fn one(&self, c: &Change, phase: Phase) -> Outcome {
-        if self.stop.requested() {
+    /// Sends change `i` of the plan, `c`, unless a stop was asked for or the runtime
+    /// floor refuses it; journals it before it is sent and when it ends.
+    async fn one(&self, i: usize, c: &Change, phase: Phase) -> Outcome {
+        if !self.ledger.begin(i, self.stop) {
             return Outcome::NotSent;
         }
         let live_user = c.id.as_deref().and_then(|id| self.by_id.get(id).copied());
@@ -331,13 +310,22 @@ impl<W: Writer> Run<'_, W> {
                     self.floor
                 );
                 self.record(json!({"event": "refused", "phase": phase, "action": c.action, "key": self.key(c), "id": c.id, "error": reason}));
+                // Nothing was sent, so a refusal the journal missed leaves no doubt.
+                self.ledger.end(i, Err(reason.clone()), true);
                 return Outcome::Done(Err(reason));
             }
             *n -= 1;
         }
-        self.record(
+        if !self.record(
             json!({"event": "send", "phase": phase, "action": c.action, "key": self.key(c), "id": c.id}),
-        );
+        ) {
+            // Not sent: it would have gone out unrecorded.
+            if takes {
+                *self.admins.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+            }
+            self.ledger.unsent(i);
+            return Outcome::NotSent;
+        }
         let result = self.writer.perform(c, self.plan).await;
         {
             let mut n = self.admins.lock().unwrap_or_else(|p| p.into_inner());
@@ -357,23 +345,43 @@ impl<W: Writer> Run<'_, W> {
             first.get_or_insert(why);
         }
         let result = result.map_err(|e| self.error(e.to_string()));
-        self.record(json!({
+        let recorded = self.record(json!({
             "event": "result", "phase": phase, "action": c.action, "key": self.key(c), "id": c.id,
             "outcome": if result.is_ok() { "ok" } else { "failed" }, "error": result.as_ref().err(),
         }));
-        Outcome::Done(result)
+        self.ledger.end(i, result.clone(), recorded);
+        if recorded {
+            Outcome::Done(result)
+        } else {
+            Outcome::Unrecorded(result)
+        }
+    }
+
+    /// Why apply stopped early, if it did: the journal first, then the vendor, then a
+    /// stop asked for.
+    fn stopped(&self) -> Option<Stopped> {
+        let journal_error = self.journal_error.lock().unwrap_or_else(|p| p.into_inner());
+        let halted = self.halted.lock().unwrap_or_else(|p| p.into_inner());
+        match (journal_error.as_ref(), halted.as_ref()) {
+            (Some(e), _) => Some(Stopped::Journal(e.to_string())),
+            (None, Some(why)) => Some(Stopped::Vendor(why.clone())),
+            (None, None) if self.stop.requested() => Some(Stopped::Interrupted),
+            (None, None) => None,
+        }
     }
 }
 
 /// Runs `plan` against `live` through `writer`, phase by phase. Each change is
-/// journalled as it is sent and as it ends; after a stop, nothing new is sent.
+/// journalled as it is sent and as it ends; after a stop, nothing new is sent. A journal
+/// that fails once the run has begun stops it and is reported in [`Report::stopped`].
 pub async fn run<W: Writer>(
     writer: &W,
     plan: &Plan,
     live: &Account,
     opts: &Options,
 ) -> std::io::Result<Report> {
-    let journal = Journal::open(&opts.journal_dir, plan)?;
+    let sent = plan.changes.iter().filter(|c| !c.held).count();
+    let journal = Journal::open(&opts.journal_dir, &plan.checksum, sent)?;
     journal.write(json!({"event": "start", "checksum": plan.checksum, "provider": plan.provider, "account": plan.account, "changes": plan.changes.len(), "masked": opts.mask}))?;
     let admins = live
         .users
@@ -389,25 +397,27 @@ pub async fn run<W: Writer>(
         floor: plan.min_admins.max(1) as usize,
         journal,
         stop: &opts.stop,
+        ledger: &opts.ledger,
         journal_error: Mutex::new(None),
         halted: Mutex::new(None),
         masker: opts.mask.then(|| Masker::new(plan, mask_key())),
     };
-    let display = Display::new(
-        opts.progress,
-        plan.changes.iter().filter(|c| !c.held).count(),
-    );
-    let mut report = Report {
-        held: plan.changes.iter().filter(|c| c.held).count(),
-        journal: run.journal.path.clone(),
-        ..Report::default()
+    let shown = |c: &Change| {
+        let key = run.key(c);
+        (format!("{} {key}", c.action.as_str()), key, c.held)
     };
+    opts.ledger.open(
+        plan.changes.iter().map(shown).collect(),
+        run.journal.path.clone(),
+    );
+    let display = Display::new(opts.progress, sent);
     for phase in Phase::ALL {
         // Held removals are shown by the plan and never sent.
-        let changes: Vec<&Change> = plan
+        let changes: Vec<(usize, &Change)> = plan
             .changes
             .iter()
-            .filter(|c| c.phase == phase && !c.held)
+            .enumerate()
+            .filter(|(_, c)| c.phase == phase && !c.held)
             .collect();
         if changes.is_empty() {
             continue;
@@ -415,33 +425,21 @@ pub async fn run<W: Writer>(
         display.phase(phase, changes.len());
         let run = &run;
         let mut outcomes = stream::iter(changes)
-            .map(|c| async move { (c, run.one(c, phase).await) })
+            .map(|(i, c)| async move { (c, run.one(i, c, phase).await) })
             .buffer_unordered(opts.concurrency.max(1));
         while let Some((c, outcome)) = outcomes.next().await {
-            let key = run.key(c);
-            display.done(format!("{} {key}", c.action.as_str()), &outcome);
-            match outcome {
-                Outcome::Done(Ok(())) => report.applied += 1,
-                Outcome::Done(Err(reason)) => report.failed.push(Failure { key, reason }),
-                Outcome::NotSent => report.not_sent.push(format!("{} {key}", c.action.as_str())),
-            }
+            display.done(format!("{} {}", c.action.as_str(), run.key(c)), &outcome);
         }
     }
     display.finish();
-    let journal_error = run
-        .journal_error
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take();
-    let halted = run.halted.lock().unwrap_or_else(|p| p.into_inner()).take();
-    report.stopped = match (journal_error, halted) {
-        (Some(e), _) => Some(Stopped::Journal(e.to_string())),
-        (None, Some(why)) => Some(Stopped::Vendor(why)),
-        (None, None) if opts.stop.requested() => Some(Stopped::Interrupted),
-        (None, None) => None,
-    };
-    let stopped = report.stopped.as_ref().map(|s| s.to_string());
-    run.journal.write(json!({"event": "end", "applied": report.applied, "failed": report.failed.len(), "not_sent": report.not_sent.len(), "stopped": stopped}))?;
-    run.journal.sync()?;
+    let mut report = opts.ledger.report();
+    let stopped = run.stopped().map(|s| s.to_string());
+    run.record(json!({"event": "end", "applied": report.applied, "failed": report.failed.len(), "in_doubt": report.in_doubt.len(), "not_sent": report.not_sent.len(), "stopped": stopped}));
+    if let Err(e) = run.journal.sync() {
+        let mut first = run.journal_error.lock().unwrap_or_else(|p| p.into_inner());
+        first.get_or_insert(e);
+    }
+    // A journal that failed at the end is reported like one that failed before.
+    report.stopped = run.stopped();
     Ok(report)
 }
