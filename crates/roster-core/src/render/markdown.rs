@@ -1,9 +1,11 @@
-//! Plans as GitHub Markdown: the pull-request comment and the drift issue.
+//! Plans as GitHub Markdown: the pull-request comment and the drift issue. Every value
+//! goes through [`escape`]: text, code spans and code-block lines each have their own.
 
 use std::fmt::Write;
 
 use serde_json::Value;
 
+use super::escape::{self, code_block, code_span, sentence};
 use super::{estimate_line, field_line, heading, membership_line, money, plan_line, symbol};
 use crate::plan::{Action, Change, Plan};
 
@@ -32,7 +34,8 @@ const PEOPLE_LIMITED: usize = 100;
 
 /// Like [`markdown_limited`], with `status` (what happened to the plan, such as
 /// "**Applied** in run 42") in the heading instead of the plan's verdict, and `note`
-/// as a paragraph under it.
+/// as a paragraph under it. Both are the caller's Markdown and are not escaped; values
+/// in them go through [`escape`] first.
 pub fn markdown_titled(plan: &Plan, limit: usize, status: Option<&str>, note: &str) -> String {
     let s = &plan.summary;
     let mut head = String::new();
@@ -45,9 +48,8 @@ pub fn markdown_titled(plan: &Plan, limit: usize, status: Option<&str>, note: &s
     };
     let _ = writeln!(
         head,
-        "### roster plan for `{}/{}`: {}\n",
-        plan.provider,
-        plan.account,
+        "### roster plan for {}: {}\n",
+        code_span(&format!("{}/{}", plan.provider, plan.account)),
         status.unwrap_or(verdict)
     );
     if !note.is_empty() {
@@ -58,7 +60,7 @@ pub fn markdown_titled(plan: &Plan, limit: usize, status: Option<&str>, note: &s
         .into_iter()
         .flatten()
     {
-        let _ = writeln!(head, "{line}\n");
+        let _ = writeln!(head, "{}\n", escape::markdown(&line));
     }
     people(&mut head, plan, limit);
     guards(&mut head, plan);
@@ -68,12 +70,19 @@ pub fn markdown_titled(plan: &Plan, limit: usize, status: Option<&str>, note: &s
         "\n**Seats** {} → {} ({delta:+}) · **Monthly cost** {} · **Welcome emails** {}\n",
         s.seats_before,
         s.seats_after,
-        money(s),
+        escape::inline(&money(s), false),
         s.welcome_emails
     );
     lists(&mut head, plan, limit);
-    let foot = format!("<sub>checksum `{}`</sub>\n", plan.checksum);
-    let mut budget = limit.saturating_sub(head.len() + foot.len() + 200);
+    let foot = format!("<sub>checksum {}</sub>\n", code_span(&plan.checksum));
+    let budget = limit.saturating_sub(head.len() + foot.len() + 200);
+    let body = changes(plan, budget);
+    format!("{head}{body}{foot}")
+}
+
+/// The changes in a collapsed diff block per action, in at most about `budget` bytes:
+/// the tail of each collapses into "and N more".
+fn changes(plan: &Plan, mut budget: usize) -> String {
     let mut body = String::new();
     for action in [
         Action::CreateTeam,
@@ -96,14 +105,11 @@ pub fn markdown_titled(plan: &Plan, limit: usize, status: Option<&str>, note: &s
         let mut section = String::new();
         let mut shown = 0;
         for c in &changes {
-            let mut entry = format!("{} {}\n", symbol(c.action).0, heading(c));
+            let sym = symbol(c.action).0;
+            let mut entry = format!("{}\n", code_block(&format!("{sym} {}", heading(c))));
             for (name, f) in &c.fields {
-                let _ = writeln!(
-                    entry,
-                    "{}     {name}: {}",
-                    symbol(c.action).0,
-                    field_line(f)
-                );
+                let line = format!("{sym}     {name}: {}", field_line(f));
+                let _ = writeln!(entry, "{}", code_block(&line));
             }
             if open.len() + section.len() + entry.len() + close.len() + 40 > budget {
                 break;
@@ -118,7 +124,7 @@ pub fn markdown_titled(plan: &Plan, limit: usize, status: Option<&str>, note: &s
         budget = budget.saturating_sub(full.len());
         body.push_str(&full);
     }
-    format!("{head}{body}{foot}")
+    body
 }
 
 /// The people a reviewer must see: creates, reactivations, deactivations and role
@@ -157,25 +163,23 @@ fn people(head: &mut String, plan: &Plan, limit: usize) {
     head.push('\n');
 }
 
-/// One row of the people table, for a change that adds, removes or re-roles a person.
+/// One row of the people table, for a change that adds, removes or re-roles a person:
+/// the name as text, the email as code, which GitHub neither links nor mentions from.
 fn person(c: &Change) -> Option<String> {
+    let role = |v: Option<&Value>| escape::markdown(&text_of(v)).into_owned();
     let what = match c.action {
-        Action::Create => format!("create as {}", text_of(c.fields.get("role").map(|f| &f.to))),
+        Action::Create => format!("create as {}", role(c.fields.get("role").map(|f| &f.to))),
         Action::Reactivate => "reactivate".into(),
         Action::Deactivate => "deactivate".into(),
         Action::Offboard => "offboard".into(),
         Action::Update => {
-            let role = c.fields.get("role")?;
-            format!(
-                "role {} → {}",
-                text_of(Some(&role.from)),
-                text_of(Some(&role.to))
-            )
+            let r = c.fields.get("role")?;
+            format!("role {} → {}", role(Some(&r.from)), role(Some(&r.to)))
         }
         Action::CreateTeam => return None,
     };
-    let name = c.name.as_deref().unwrap_or("").replace('|', "\\|");
-    Some(format!("| {name} | {} | {what} |\n", c.key))
+    let name = escape::markdown(c.name.as_deref().unwrap_or(""));
+    Some(format!("| {name} | {} | {what} |\n", code_span(&c.key)))
 }
 
 /// A JSON value as plain text: strings without quotes, nothing as "—".
@@ -192,12 +196,8 @@ fn guards(head: &mut String, plan: &Plan) {
     let mut table = String::from("| Guard | Result | Detail |\n|---|---|---|\n");
     for g in &plan.guards {
         let r = if g.ok { "✅ pass" } else { "❌ fail" };
-        let _ = writeln!(
-            table,
-            "| `{}` | {r} | {} |",
-            g.name,
-            g.detail.replace('|', "\\|")
-        );
+        let (name, detail) = (code_span(&g.name), sentence(&g.detail));
+        let _ = writeln!(table, "| {name} | {r} | {detail} |");
     }
     if plan.accepted() {
         let _ = write!(
@@ -233,7 +233,7 @@ fn lists(head: &mut String, plan: &Plan, limit: usize) {
             LIMITED_LIST
         };
         for w in items.iter().take(shown) {
-            let _ = writeln!(head, "- {mark}{w}");
+            let _ = writeln!(head, "- {mark}{}", sentence(w));
         }
         if items.len() > shown {
             let _ = writeln!(

@@ -1,4 +1,5 @@
 //! Plans as text (Terraform idiom, colour aware), Markdown (pull-request comment) and JSON.
+//! Every value from a roster or an account goes through [`escape`] for where it is shown.
 
 use std::fmt::Write;
 
@@ -6,6 +7,7 @@ use serde_json::Value;
 
 use crate::plan::{Action, Change, FieldChange, Plan, Summary};
 
+pub mod escape;
 mod markdown;
 mod text;
 
@@ -28,20 +30,23 @@ fn symbol(a: Action) -> (&'static str, &'static str) {
     }
 }
 
-/// "user ana@acme.example (deactivate)", with a held removal marked.
+/// "user ana@acme.example (deactivate)", with a held removal marked; the key as for a
+/// terminal.
 fn heading(c: &Change) -> String {
     let what = match c.kind {
         crate::plan::Kind::User => "user",
         crate::plan::Kind::Team => "team",
     };
     let held = if c.held { " [held: not applied]" } else { "" };
+    let key = escape::terminal(&c.key);
     match c.action {
-        Action::Create | Action::CreateTeam | Action::Update => format!("{what} {}{held}", c.key),
-        other => format!("{what} {} ({}){held}", c.key, other.as_str()),
+        Action::Create | Action::CreateTeam | Action::Update => format!("{what} {key}{held}"),
+        other => format!("{what} {key} ({}){held}", other.as_str()),
     }
 }
 
-/// "Apply: about 110 requests, about 1 minute at 120 requests/min (policy.api_budget)."
+/// "Apply: about 110 requests, about 1 minute at 120 requests/min (policy.api_budget).",
+/// unescaped.
 pub fn estimate_line(s: &Summary) -> Option<String> {
     let e = s.estimate.as_ref()?;
     let time = match e.seconds {
@@ -55,7 +60,8 @@ pub fn estimate_line(s: &Summary) -> Option<String> {
     ))
 }
 
-/// "Membership: teams authoritative, queues additive (queue sales: authoritative)".
+/// "Membership: teams authoritative, queues additive (queue sales: authoritative)",
+/// unescaped: queue and team names are the roster's.
 pub fn membership_line(plan: &Plan) -> Option<String> {
     let lists: Vec<String> = ["teams", "queues"]
         .iter()
@@ -78,10 +84,59 @@ pub fn membership_line(plan: &Plan) -> Option<String> {
     Some(format!("Membership: {}{tail}.", lists.join(", ")))
 }
 
+/// A value as the plan shows it: compact JSON with every string as for a terminal
+/// (an escape character as ␛, as in a long string's diff), and nothing as "(none)".
 fn show(v: &Value) -> String {
+    let mut out = String::new();
     match v {
-        Value::Null => "(none)".into(),
-        other => other.to_string(),
+        Value::Null => out.push_str("(none)"),
+        other => write_value(&mut out, other),
+    }
+    out
+}
+
+fn write_value(out: &mut String, v: &Value) {
+    match v {
+        Value::String(s) => quoted(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (k, item) in items.iter().enumerate() {
+                out.push_str(if k == 0 { "" } else { "," });
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (k, (key, item)) in map.iter().enumerate() {
+                out.push_str(if k == 0 { "" } else { "," });
+                quoted(out, key);
+                out.push(':');
+                write_value(out, item);
+            }
+            out.push('}');
+        }
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+/// `s` in double quotes: its quotes and backslashes escaped as JSON does, so a value
+/// cannot close them, and the rest as for a terminal.
+fn quoted(out: &mut String, s: &str) {
+    out.push('"');
+    unquoted(out, s);
+    out.push('"');
+}
+
+/// The inside of [`quoted`].
+fn unquoted(out: &mut String, s: &str) {
+    for c in escape::terminal(s).chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
     }
 }
 
@@ -95,19 +150,19 @@ fn field_line(f: &FieldChange) -> String {
         && b.len() > 40
     {
         let diff = similar::TextDiff::from_chars(a.as_str(), b.as_str());
-        let mut out = String::new();
+        let mut out = String::from('"');
         for op in diff.iter_all_changes() {
-            match op.tag() {
-                similar::ChangeTag::Equal => out.push_str(op.value()),
-                similar::ChangeTag::Delete => {
-                    let _ = write!(out, "[-{}-]", op.value());
-                }
-                similar::ChangeTag::Insert => {
-                    let _ = write!(out, "{{+{}+}}", op.value());
-                }
-            }
+            let (open, close) = match op.tag() {
+                similar::ChangeTag::Equal => ("", ""),
+                similar::ChangeTag::Delete => ("[-", "-]"),
+                similar::ChangeTag::Insert => ("{+", "+}"),
+            };
+            out.push_str(open);
+            unquoted(&mut out, op.value());
+            out.push_str(close);
         }
-        return format!("\"{out}\"");
+        out.push('"');
+        return out;
     }
     format!("{} → {}", show(&f.from), show(&f.to))
 }
@@ -153,18 +208,4 @@ fn money(s: &Summary) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_strings_get_an_inline_diff() {
-        let f = FieldChange {
-            from: Value::from("Support agent for the northern region, weekdays"),
-            to: Value::from("Support agent for the southern region, weekdays"),
-        };
-        assert_eq!(
-            field_line(&f),
-            "\"Support agent for the [-n-]{+s+}o[-r-]{+u+}thern region, weekdays\""
-        );
-    }
-}
+mod tests;

@@ -1,8 +1,11 @@
-//! Plans as terminal text: Terraform's idiom, colour when the terminal wants it.
+//! Plans as terminal text: Terraform's idiom, colour when the terminal wants it. Every
+//! value goes through [`escape::terminal`].
 
 use std::fmt::Write;
 
-use super::{estimate_line, field_line, heading, membership_line, money, plan_line, symbol};
+use super::{
+    escape, estimate_line, field_line, heading, membership_line, money, plan_line, symbol,
+};
 use crate::plan::{Plan, Summary};
 
 /// ANSI colours, or none.
@@ -28,6 +31,8 @@ pub fn color_wanted(no_color_flag: bool) -> bool {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// "Seats 5 → 6 (+1), monthly cost +115.00 USD, welcome emails 1.", unescaped: the
+/// currency is the roster's.
 fn seats_line(s: &Summary) -> String {
     let delta = s.seats_after as i64 - s.seats_before as i64;
     format!(
@@ -48,7 +53,7 @@ pub fn text_brief(plan: &Plan, color: bool, verbose: bool) -> String {
     let p = Paint(color);
     let mut out = String::new();
     for w in &plan.warnings {
-        let _ = writeln!(out, "{} {w}", p.paint("33", "warning:"));
+        let _ = writeln!(out, "{} {}", p.paint("33", "warning:"), escape::terminal(w));
     }
     let _ = writeln!(out, "{}", plan_line(&plan.summary));
     out
@@ -62,7 +67,8 @@ pub fn text(plan: &Plan, color: bool) -> String {
         let _ = writeln!(
             out,
             "roster will make these changes to {} account {}:\n",
-            plan.provider, plan.account
+            escape::terminal(&plan.provider),
+            escape::terminal(&plan.account)
         );
     }
     for c in &plan.changes {
@@ -75,6 +81,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
         );
         let width = c.fields.keys().map(String::len).max().unwrap_or(0);
         for (name, f) in &c.fields {
+            let name = escape::terminal(name);
             let _ = writeln!(out, "      {name:<width$}  {}", field_line(f));
         }
     }
@@ -88,12 +95,13 @@ pub fn text(plan: &Plan, color: bool) -> String {
         } else {
             p.paint("31", "FAIL")
         };
-        let _ = writeln!(out, "  {mark} {}: {}", g.name, g.detail);
+        let (name, detail) = (escape::terminal(&g.name), escape::terminal(&g.detail));
+        let _ = writeln!(out, "  {mark} {name}: {detail}");
     }
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "\nWarnings:");
         for w in &plan.warnings {
-            let _ = writeln!(out, "  {} {w}", p.paint("33", "!"));
+            let _ = writeln!(out, "  {} {}", p.paint("33", "!"), escape::terminal(w));
         }
     }
     for (title, items) in [
@@ -107,16 +115,16 @@ pub fn text(plan: &Plan, color: bool) -> String {
         if !items.is_empty() {
             let _ = writeln!(out, "\n{title}:");
             for m in items {
-                let _ = writeln!(out, "  * {m}");
+                let _ = writeln!(out, "  * {}", escape::terminal(m));
             }
         }
     }
-    let _ = writeln!(out, "\n{}", seats_line(&plan.summary));
+    let _ = writeln!(out, "\n{}", escape::terminal(&seats_line(&plan.summary)));
     for line in [estimate_line(&plan.summary), membership_line(plan)]
         .into_iter()
         .flatten()
     {
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{}", escape::terminal(&line));
     }
     let _ = writeln!(out, "{}", p.paint("1", &plan_line(&plan.summary)));
     if !plan.accepted() {
