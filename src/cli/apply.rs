@@ -10,6 +10,7 @@ use super::target::{self, Connection};
 use super::{Outcome, default_path};
 use roster_core::plan::{self, Plan};
 use roster_core::provider::Reader;
+use roster_core::render::escape::terminal;
 use roster_core::{apply, lock, render};
 
 /// Flags of `roster apply`.
@@ -86,8 +87,8 @@ fn confirm(plan: &Plan) -> anyhow::Result<bool> {
     eprint!(
         "Apply {} change(s) to {} account {}? Only 'yes' is accepted: ",
         plan.changes.len(),
-        plan.provider,
-        plan.account
+        terminal(&plan.provider),
+        terminal(&plan.account)
     );
     std::io::stderr().flush()?;
     let mut answer = String::new();
@@ -104,10 +105,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         if p.provider != r.kind.as_str() || p.account != r.account {
             bail!(
                 "the plan is for {} account {}, but the roster describes {} account {}; refusing to apply it here",
-                p.provider,
-                p.account,
+                terminal(&p.provider),
+                terminal(&p.account),
                 r.kind.as_str(),
-                r.account
+                terminal(&r.account)
             );
         }
     }
@@ -123,7 +124,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 let stale = apply::stale_changes(&plan, &live);
                 if !stale.is_empty() {
                     for s in &stale {
-                        eprintln!("error: {}: {}", s.key, s.reason);
+                        eprintln!("error: {}: {}", terminal(&s.key), terminal(&s.reason));
                     }
                     bail!(
                         "the saved plan is stale: {} object(s) changed since it was made, so none of its changes were applied; re-run `roster plan`",
@@ -144,7 +145,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         print!("{}", render::text_brief(&plan, color, args.verbose));
         if !plan.accepted() {
             for g in plan.refusals() {
-                eprintln!("error: guard {} refused the plan: {}", g.name, g.detail);
+                eprintln!(
+                    "error: guard {} refused the plan: {}",
+                    terminal(&g.name),
+                    terminal(&g.detail)
+                );
             }
             return Ok(Outcome::Refused);
         }
@@ -213,10 +218,10 @@ fn report_outcome(report: &apply::Report) -> anyhow::Result<Outcome> {
             report.journal.display()
         );
         for f in &report.failed {
-            println!("  failed {}: {}", f.key, f.reason);
+            print_failure(f);
         }
         for c in &report.not_sent {
-            println!("  not sent: {c}");
+            println!("  not sent: {}", terminal(c));
         }
         println!("Run apply again to carry out the rest: it plans what is left.");
         return Ok(match why {
@@ -245,8 +250,14 @@ fn report_outcome(report: &apply::Report) -> anyhow::Result<Outcome> {
         report.journal.display()
     );
     for f in &report.failed {
-        println!("  failed {}: {}", f.key, f.reason);
+        print_failure(f);
     }
     println!("Fix the cause and run apply again: it converges on what is left.");
     Ok(Outcome::Failed)
+}
+
+/// "  failed KEY: REASON", both as for a terminal: the key may be an email from the
+/// account and the reason the vendor's words.
+fn print_failure(f: &apply::Failure) {
+    println!("  failed {}: {}", terminal(&f.key), terminal(&f.reason));
 }

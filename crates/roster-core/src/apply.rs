@@ -14,6 +14,7 @@ use serde_json::json;
 use crate::model::{Account, Status, User};
 use crate::plan::{Action, Change, Phase, Plan, precondition};
 use crate::provider::Writer;
+use crate::render::escape;
 
 /// How to apply.
 #[derive(Debug, Clone)]
@@ -231,9 +232,9 @@ impl Display {
         }
     }
 
-    /// One change ended (or was not sent).
+    /// One change ended (or was not sent); the key and the error as for a terminal.
     fn done(&self, c: &Change, outcome: &Outcome) {
-        let line = format!("{} {}", c.action.as_str(), c.key);
+        let line = format!("{} {}", c.action.as_str(), escape::terminal(&c.key));
         if let Some(b) = &self.bar {
             b.inc(1);
             b.set_message(line);
@@ -242,7 +243,7 @@ impl Display {
         if self.lines {
             match outcome {
                 Outcome::Done(Ok(())) => eprintln!("  {line}: ok"),
-                Outcome::Done(Err(e)) => eprintln!("  {line}: failed: {e}"),
+                Outcome::Done(Err(e)) => eprintln!("  {line}: failed: {}", escape::terminal(e)),
                 Outcome::NotSent => eprintln!("  {line}: not sent"),
             }
         }
