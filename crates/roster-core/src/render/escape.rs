@@ -25,6 +25,13 @@ fn picture(c: char) -> Option<char> {
     }
 }
 
+/// Whether a byte of UTF-8 is neither a control character nor the lead byte of one
+/// that [`picture`] replaces (C1 controls start with 0xC2, direction controls with
+/// 0xE2): a string of such bytes is shown as it is, without a look at its characters.
+fn printable(b: u8) -> bool {
+    b >= b' ' && b != b'\x7f' && b != 0xc2 && b != 0xe2
+}
+
 /// A rewrite of `src` that copies it only once something changes.
 struct Rewrite<'a> {
     src: &'a str,
@@ -75,7 +82,7 @@ impl<'a> Rewrite<'a> {
 /// send an escape sequence nor begin a line of its own. Every value roster prints to a
 /// terminal goes through this function.
 pub fn terminal(s: &str) -> Cow<'_, str> {
-    if s.bytes().all(|b| (b' '..b'\x7f').contains(&b)) {
+    if s.bytes().all(printable) {
         return Cow::Borrowed(s);
     }
     let mut w = Rewrite::new(s);
@@ -90,6 +97,9 @@ pub fn terminal(s: &str) -> Cow<'_, str> {
 /// both as text, but a search of the comment's source for roster's hidden markers
 /// would find them, and entities are not decoded there.
 pub(crate) fn code_block(s: &str) -> Cow<'_, str> {
+    if s.bytes().all(printable) && !s.contains("<!") && !s.contains("->") {
+        return Cow::Borrowed(s);
+    }
     let mut w = Rewrite::new(s);
     let mut prev = None;
     for (i, c) in s.char_indices() {
@@ -118,6 +128,11 @@ pub fn markdown(s: &str) -> Cow<'_, str> {
 /// [`markdown`], escaping what would open a block only when `s` may start a line
 /// (`line_start`); a part of a sentence after a code span does not.
 pub(crate) fn inline(s: &str, line_start: bool) -> Cow<'_, str> {
+    // Most names are letters, digits and spaces: nothing in them needs a closer look.
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b == b' ' || (b >= 0x80 && printable(b));
+    if s.bytes().all(plain) && !(line_start && s.starts_with(' ')) {
+        return Cow::Borrowed(s);
+    }
     let lead = if line_start { block_marker(s) } else { None };
     let bytes = s.as_bytes();
     // GitHub reads a mention as `@` and an ASCII letter or digit after a non-word.

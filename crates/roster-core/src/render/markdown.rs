@@ -131,31 +131,31 @@ fn changes(plan: &Plan, mut budget: usize) -> String {
 /// changes, by name and email; past [`PEOPLE_SHOWN`] the rest collapse, and a limited
 /// rendering lists at most [`PEOPLE_LIMITED`].
 fn people(head: &mut String, plan: &Plan, limit: usize) {
-    let rows: Vec<String> = plan.changes.iter().filter_map(person).collect();
-    if rows.is_empty() {
+    let people: Vec<&Change> = plan.changes.iter().filter(|c| is_person(c)).collect();
+    if people.is_empty() {
         return;
     }
     let table = "| Name | Email | Change |\n|---|---|---|\n";
     let _ = write!(head, "**People**\n\n{table}");
-    let shown = PEOPLE_SHOWN.min(rows.len());
-    rows[..shown].iter().for_each(|r| head.push_str(r));
-    if rows.len() > shown {
+    let shown = PEOPLE_SHOWN.min(people.len());
+    people[..shown].iter().for_each(|c| person(head, c));
+    if people.len() > shown {
         let listed = if limit == usize::MAX {
-            rows.len()
+            people.len()
         } else {
-            PEOPLE_LIMITED.min(rows.len())
+            PEOPLE_LIMITED.min(people.len())
         };
-        let more = rows.len() - shown;
+        let more = people.len() - shown;
         let _ = write!(
             head,
             "\n<details><summary>and {more} more</summary>\n\n{table}"
         );
-        rows[shown..listed].iter().for_each(|r| head.push_str(r));
-        if listed < rows.len() {
+        people[shown..listed].iter().for_each(|c| person(head, c));
+        if listed < people.len() {
             let _ = writeln!(
                 head,
                 "\n… and {} more (in the full plan)",
-                rows.len() - listed
+                people.len() - listed
             );
         }
         head.push_str("\n</details>\n");
@@ -163,23 +163,28 @@ fn people(head: &mut String, plan: &Plan, limit: usize) {
     head.push('\n');
 }
 
-/// One row of the people table, for a change that adds, removes or re-roles a person:
-/// the name as text, the email as code, which GitHub neither links nor mentions from.
-fn person(c: &Change) -> Option<String> {
+/// Whether a change adds, removes or re-roles a person.
+fn is_person(c: &Change) -> bool {
+    match c.action {
+        Action::CreateTeam => false,
+        Action::Update => c.fields.contains_key("role"),
+        _ => true,
+    }
+}
+
+/// One row of the people table: the name as text, the email as code, which GitHub
+/// neither links nor mentions from.
+fn person(head: &mut String, c: &Change) {
     let role = |v: Option<&Value>| escape::markdown(&text_of(v)).into_owned();
-    let what = match c.action {
-        Action::Create => format!("create as {}", role(c.fields.get("role").map(|f| &f.to))),
-        Action::Reactivate => "reactivate".into(),
-        Action::Deactivate => "deactivate".into(),
-        Action::Offboard => "offboard".into(),
-        Action::Update => {
-            let r = c.fields.get("role")?;
+    let what = match (c.action, c.fields.get("role")) {
+        (Action::Create, r) => format!("create as {}", role(r.map(|f| &f.to))),
+        (Action::Update, Some(r)) => {
             format!("role {} → {}", role(Some(&r.from)), role(Some(&r.to)))
         }
-        Action::CreateTeam => return None,
+        (other, _) => other.as_str().to_string(),
     };
     let name = escape::markdown(c.name.as_deref().unwrap_or(""));
-    Some(format!("| {name} | {} | {what} |\n", code_span(&c.key)))
+    let _ = writeln!(head, "| {name} | {} | {what} |", code_span(&c.key));
 }
 
 /// A JSON value as plain text: strings without quotes, nothing as "—".
