@@ -105,10 +105,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         if p.provider != r.kind.as_str() || p.account != r.account {
             bail!(
                 "the plan is for {} account {}, but the roster describes {} account {}; refusing to apply it here",
-                terminal(&p.provider),
-                terminal(&p.account),
+                p.provider,
+                p.account,
                 r.kind.as_str(),
-                terminal(&r.account)
+                r.account
             );
         }
     }
