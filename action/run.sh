@@ -33,7 +33,7 @@ if [ -z "${TALKDESK_CLIENT_ID:-}${TALKDESK_SCIM_TOKEN:-}${CLOUDTALK_ACCESS_KEY_I
   exit 1
 fi
 
-roster plan "$ROSTER_PATH" --out "$plan_file" --detailed-exitcode "${allow[@]}"
+roster plan "$ROSTER_PATH" --out "$plan_file" --detailed-exitcode "${allow[@]}" "${mask[@]}"
 code=$?
 if [ ! -f "$plan_file" ]; then
   echo "exitcode=$code" >> "$GITHUB_OUTPUT"
@@ -62,7 +62,7 @@ case "$ROSTER_COMMAND" in
     verdict="$(roster github verify --plan "$plan_file" "${force[@]}" "${common[@]}")" || exit $?
     forced=()
     [ "$verdict" = "forced" ] && forced=(--forced)
-    roster apply "$ROSTER_PATH" --plan "$plan_file" --auto-approve
+    roster apply "$ROSTER_PATH" --plan "$plan_file" --auto-approve "${mask[@]}"
     applied=$?
     status=applied
     [ "$applied" -ne 0 ] && status=failed
@@ -74,7 +74,7 @@ case "$ROSTER_COMMAND" in
     # The dates were reviewed when the roster merged; the guards still hold.
     [ "$code" -eq 0 ] && exit 0
     [ "$code" -eq 3 ] && exit 3
-    roster apply "$ROSTER_PATH" --plan "$plan_file" --auto-approve
+    roster apply "$ROSTER_PATH" --plan "$plan_file" --auto-approve "${mask[@]}"
     exit $?
     ;;
   drift)

@@ -166,6 +166,7 @@ async fn writes(rows: &mut Vec<Row>, journal: &Path) -> anyhow::Result<()> {
         journal_dir: journal.to_path_buf(),
         progress: roster_core::apply::Progress::Quiet,
         stop: roster_core::apply::Stop::default(),
+        mask: false,
     };
     let start = Instant::now();
     let report = roster_core::apply::run(&p, &plan, &live, &opts).await?;

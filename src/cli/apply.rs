@@ -11,7 +11,7 @@ use super::{Outcome, default_path};
 use roster_core::plan::{self, Plan};
 use roster_core::provider::Reader;
 use roster_core::render::escape::terminal;
-use roster_core::{apply, lock, render};
+use roster_core::{apply, github, lock, render};
 
 /// Flags of `roster apply`.
 #[derive(Debug, clap::Args)]
@@ -47,6 +47,10 @@ pub struct Args {
     /// Show the guards and totals even when there is nothing to change.
     #[arg(short, long)]
     verbose: bool,
+    /// Mask names, emails and phone numbers in what is printed and in the journal (for
+    /// public repositories' logs and artifacts); the journal keeps IDs and keyed hashes.
+    #[arg(long)]
+    mask_pii: bool,
     #[command(flatten)]
     conn: Connection,
 }
@@ -123,8 +127,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 let live = conn.provider.read(&target::scope(&loaded)).await.context("cannot read the account")?;
                 let stale = apply::stale_changes(&plan, &live);
                 if !stale.is_empty() {
+                    let masker = args.mask_pii.then(|| github::Masker::new(&plan, github::mask_key()));
                     for s in &stale {
-                        eprintln!("error: {}: {}", terminal(&s.key), terminal(&s.reason));
+                        let key = masker.as_ref().map_or_else(|| s.key.clone(), |m| m.email(&s.key));
+                        eprintln!("error: {}: {}", terminal(&key), terminal(&s.reason));
                     }
                     bail!(
                         "the saved plan is stale: {} object(s) changed since it was made, so none of its changes were applied; re-run `roster plan`",
@@ -142,9 +148,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 target::make_plan(&loaded, &conn.provider, &opts).await?
             }
         };
-        print!("{}", render::text_brief(&plan, color, args.verbose));
+        let masked = args.mask_pii.then(|| github::masked_plan(&plan));
+        let shown = masked.as_ref().unwrap_or(&plan);
+        print!("{}", render::text_brief(shown, color, args.verbose));
         if !plan.accepted() {
-            for g in plan.refusals() {
+            for g in shown.refusals() {
                 eprintln!(
                     "error: guard {} refused the plan: {}",
                     terminal(&g.name),
@@ -172,6 +180,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 apply::Progress::Lines
             },
             stop: stop_on_interrupt(),
+            mask: args.mask_pii,
         };
         let report = apply::run(&conn.provider, &plan, &live, &opts).await.context("cannot write the apply journal")?;
         report_outcome(&report)
@@ -211,7 +220,8 @@ fn stop_on_interrupt() -> apply::Stop {
 fn report_outcome(report: &apply::Report) -> anyhow::Result<Outcome> {
     if let Some(why) = &report.stopped {
         println!(
-            "Apply stopped ({why}): {} change(s) applied, {} failed, {} not sent. Journal: {}",
+            "Apply stopped ({}): {} change(s) applied, {} failed, {} not sent. Journal: {}",
+            terminal(&why.to_string()),
             report.applied,
             report.failed.len(),
             report.not_sent.len(),
@@ -226,7 +236,7 @@ fn report_outcome(report: &apply::Report) -> anyhow::Result<Outcome> {
         println!("Run apply again to carry out the rest: it plans what is left.");
         return Ok(match why {
             apply::Stopped::Interrupted => Outcome::Interrupted,
-            apply::Stopped::Journal(_) => Outcome::Failed,
+            apply::Stopped::Journal(_) | apply::Stopped::Vendor(_) => Outcome::Failed,
         });
     }
     if report.failed.is_empty() {

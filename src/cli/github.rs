@@ -9,7 +9,9 @@ use clap::Subcommand;
 
 use super::Outcome;
 use super::target::runtime;
-use roster_core::github::{self, Approval, Client, CommentParts, Env, Mode, Status};
+use roster_core::github::{
+    self, Approval, ApprovalKey, Binding, Client, CommentParts, Env, Mode, Status,
+};
 use roster_core::plan::Plan;
 
 /// `roster github ...`
@@ -118,19 +120,28 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
 }
 
-/// The pull request of this run: the event's, or the one merged as `GITHUB_SHA`.
-async fn pull_request(client: &Client) -> anyhow::Result<Option<u64>> {
-    if let Ok(n) = client.env().pull_request() {
-        return Ok(Some(n));
+/// The pull request of this run and its head commit: the event's on a pull request,
+/// otherwise the one whose merge into this branch made `GITHUB_SHA`.
+async fn pull_request(client: &Client) -> anyhow::Result<Result<(u64, Option<String>), String>> {
+    if let Ok(found) = client.env().pull_request() {
+        return Ok(Ok(found));
     }
-    match &client.env().sha {
-        Some(sha) => client.merged_pull_request(sha).await,
-        None => Ok(None),
-    }
+    let env = client.env();
+    let (Some(sha), Some(branch)) = (env.sha.as_deref(), env.branch()) else {
+        return Ok(Err(
+            "this run is neither a pull request nor a push to a branch (GITHUB_SHA and GITHUB_REF)"
+                .into(),
+        ));
+    };
+    Ok(client
+        .merged_as(sha, branch)
+        .await?
+        .map(|pr| (pr.number, Some(pr.head))))
 }
 
 /// Writes the outputs and summary, then the comment. A planned comment records the
-/// plan as the one to approve, unless the pull request is merged: its approval is final.
+/// plan as the one to approve, signed with the approval key, unless the pull request
+/// is merged (its approval is final) or has moved past the commit planned here.
 async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
     let plan = read_plan(&c.plan)?;
     let client = Client::new(env)?;
@@ -144,9 +155,14 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
     if c.comment == Mode::False {
         return Ok(Outcome::Success);
     }
-    let Some(pr) = pull_request(&client).await? else {
-        eprintln!("roster: no pull request for this run; the plan is in the step summary only.");
-        return Ok(Outcome::Success);
+    let (pr, head) = match pull_request(&client).await? {
+        Ok(found) => found,
+        Err(why) => {
+            eprintln!(
+                "roster: no pull request for this run ({why}); the plan is in the step summary only."
+            );
+            return Ok(Outcome::Success);
+        }
     };
     let common = &c.common;
     let existing = client
@@ -155,19 +171,45 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
     if c.comment == Mode::ChangesOnly && plan.changes.is_empty() && existing.is_none() {
         return Ok(Outcome::Success);
     }
-    let old_approval = existing.as_ref().and_then(|(_, b)| Approval::read(b));
-    let (approval, note) = if c.status == Status::Planned {
-        if client.is_merged(pr).await? {
+    let key = ApprovalKey::from_env();
+    let (approval, note, unsigned) = if c.status == Status::Planned {
+        let current = client.pull(pr).await?;
+        if current.merged {
             anyhow::bail!(
                 "pull request #{pr} is merged: the plan it approved is final; open a new pull request to approve another"
             );
         }
-        let overlaps = client
-            .overlapping(pr, &common.path, &common.bot_login, &plan)
-            .await?;
-        (Some(Approval::of(&plan)), overlap_note(&overlaps))
+        let Some(head) = head else {
+            anyhow::bail!(
+                "the event names no head commit for pull request #{pr}: run the plan job on `pull_request_target`"
+            );
+        };
+        if current.head != head {
+            // A newer push has its own run; this one must not overwrite its comment.
+            eprintln!(
+                "roster: pull request #{pr} moved on to {} after this run's commit {head}; its own run comments, this one does not.",
+                current.head
+            );
+            return Ok(Outcome::Success);
+        }
+        match &key {
+            Ok(key) => {
+                let overlaps = client
+                    .overlapping(pr, &common.path, &common.bot_login, &plan, key)
+                    .await?;
+                let binding = binding(client.env(), pr, head, &plan, &common.path);
+                let approval = Approval::sign(&plan, binding, key);
+                (Some(approval), overlap_note(&overlaps), None)
+            }
+            Err(e) => (
+                None,
+                format!("⚠️ **Not approvable:** {e}."),
+                Some(e.clone()),
+            ),
+        }
     } else {
-        (old_approval, String::new())
+        let copied = existing.as_ref().and_then(|(_, b)| Approval::read(b).ok());
+        (copied, String::new(), None)
     };
     let run = client.env().run_link();
     let parts = CommentParts {
@@ -177,6 +219,7 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
         mask: common.mask_pii,
     };
     let (body, cut) = github::comment_body(&plan, &common.path, &parts);
+    let body = sealed(body, key.as_ref().ok());
     let id = client.upsert(pr, existing.map(|(id, _)| id), &body).await?;
     eprintln!(
         "roster: comment {id} on pull request #{pr}{}",
@@ -186,7 +229,31 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
             ""
         }
     );
+    if let Some(e) = unsigned {
+        anyhow::bail!("the plan was commented but approves nothing: {e}");
+    }
     Ok(Outcome::Success)
+}
+
+/// `body` sealed with the key when there is one: verify refuses a comment whose seal
+/// is missing or broken, so only a job holding the key can rewrite a plan comment.
+fn sealed(body: String, key: Option<&ApprovalKey>) -> String {
+    match key {
+        Some(key) => github::seal(&body, key),
+        None => body,
+    }
+}
+
+/// What an approval of `plan` on pull request `pr` at `head` is bound to.
+fn binding(env: &Env, pr: u64, head: String, plan: &Plan, path: &str) -> Binding {
+    Binding {
+        repo: env.repo.clone(),
+        pr,
+        head,
+        provider: plan.provider.clone(),
+        account: plan.account.clone(),
+        path: path.to_string(),
+    }
 }
 
 /// Other pull requests that change the same people, for the reviewers of this one.
@@ -204,73 +271,134 @@ fn overlap_note(overlaps: &[(u64, usize)]) -> String {
     )
 }
 
-/// Passes when every change of the plan is one the pull request approved (a re-run
-/// after a partial apply passes); refuses and names what is new otherwise. The approval
-/// is never rewritten here, so a refused apply stays refused on every re-run.
+/// The approval that covers this push: the signed block in the plan comment of the
+/// pull request whose merge made `GITHUB_SHA`, bound to that pull request's final head,
+/// this plan's provider and account, and this roster path.
+struct Found {
+    pr: u64,
+    comment: Option<(u64, String)>,
+    approval: Result<Approval, String>,
+}
+
+async fn find_approval(client: &Client, common: &Common, plan: &Plan) -> anyhow::Result<Found> {
+    let env = client.env();
+    let (Some(sha), Some(branch)) = (env.sha.clone(), env.branch().map(str::to_string)) else {
+        anyhow::bail!("verify runs on a push to a branch: GITHUB_SHA and GITHUB_REF must be set");
+    };
+    let pr = match client.merged_as(&sha, &branch).await? {
+        Ok(pr) => pr,
+        Err(why) => {
+            return Ok(Found {
+                pr: 0,
+                comment: None,
+                approval: Err(why),
+            });
+        }
+    };
+    let comment = client
+        .find_comment(pr.number, &common.path, &common.bot_login)
+        .await?;
+    let approval = match (&comment, ApprovalKey::from_env()) {
+        (None, _) => Err(format!(
+            "no plan comment by {} for `{}` on #{}",
+            common.bot_login, common.path, pr.number
+        )),
+        (Some(_), Err(e)) => Err(e.to_string()),
+        (Some((_, body)), Ok(key)) => Approval::read(body)
+            .and_then(|a| {
+                let wanted = binding(env, pr.number, pr.head.clone(), plan, &common.path);
+                a.check(&wanted, &key)?;
+                github::check_seal(body, &key)?;
+                Ok(a)
+            })
+            .map_err(|r| r.to_string()),
+    };
+    Ok(Found {
+        pr: pr.number,
+        comment,
+        approval,
+    })
+}
+
+/// Passes when every change of the plan is one the merged pull request approved (a
+/// re-run after a partial apply passes); refuses and names what is new otherwise. The
+/// approval is never rewritten here, so a refused apply stays refused on every re-run.
 async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
     let plan = read_plan(&v.plan)?;
     let client = Client::new(env)?;
     let common = &v.common;
-    let found = match pull_request(&client).await? {
-        Some(pr) => client
-            .find_comment(pr, &common.path, &common.bot_login)
-            .await?
-            .map(|(id, body)| (pr, id, body)),
-        None => None,
-    };
-    let approval = found.as_ref().and_then(|(_, _, body)| Approval::read(body));
-    let (Some((pr, id, _)), Some(approval)) = (found, approval) else {
-        if v.force_apply {
-            eprintln!("roster: no approved plan found; applying because force-apply is set.");
-            return Ok(Outcome::Success);
+    let found = find_approval(&client, common, &plan).await?;
+    let pr = found.pr;
+    let (approval, lacking) = match found.approval {
+        Ok(approval) => {
+            let key = ApprovalKey::from_env()?;
+            let lacking = approval.lacking(&plan, &key);
+            if lacking.is_empty() {
+                eprintln!(
+                    "roster: every change of the plan was approved on #{pr} ({} of {} still to do).",
+                    plan.changes.len(),
+                    approval.changes.len()
+                );
+                return Ok(Outcome::Success);
+            }
+            (Some(approval), lacking)
         }
-        eprintln!(
-            "error: no approved plan found for {} (no plan comment by {} on the pull request of this commit); refusing to apply. Open a pull request so the plan is reviewed, or set force-apply.",
-            common.path, common.bot_login
-        );
-        return Ok(Outcome::Refused);
+        Err(why) => {
+            let Some((id, body)) = &found.comment else {
+                return refuse(&why, common, v.force_apply);
+            };
+            let note = if v.force_apply {
+                format!("**Forced:** force-apply applied this plan although {why}.")
+            } else {
+                format!(
+                    "**Not applied:** {why}. Nothing was applied. Re-running this job does not change the verdict."
+                )
+            };
+            let copied = Approval::read(body).ok();
+            let status = refusal_status(v.force_apply);
+            let parts = CommentParts {
+                status,
+                note,
+                approval: copied,
+                mask: common.mask_pii,
+            };
+            let (body, _) = github::comment_body(&plan, &common.path, &parts);
+            let body = sealed(body, ApprovalKey::from_env().ok().as_ref());
+            client.upsert(pr, Some(*id), &body).await?;
+            return refuse(&why, common, v.force_apply);
+        }
     };
-    let lacking = approval.lacking(&plan);
-    if lacking.is_empty() {
-        eprintln!(
-            "roster: every change of the plan was approved on #{pr} ({} of {} still to do).",
-            plan.changes.len(),
-            approval.changes.len()
-        );
-        return Ok(Outcome::Success);
-    }
-    let listed: String = lacking.iter().map(|l| format!("- `{l}`\n")).collect();
-    let (status, note) = if v.force_apply {
-        (
-            Some("⚠️ **forced past the approval**".to_string()),
-            format!(
-                "**Forced:** force-apply let through {} change(s) that #{pr} did not approve:\n\n{listed}",
-                lacking.len()
-            ),
+    let listed: String = lacking
+        .iter()
+        .map(|l| format!("- {}\n", code_span(l)))
+        .collect();
+    let note = if v.force_apply {
+        format!(
+            "**Forced:** force-apply let through {} change(s) that #{pr} did not approve:\n\n{listed}",
+            lacking.len()
         )
     } else {
-        (
-            Status::NotApplied.title(None, false),
-            format!(
-                "**Not applied:** the plan at merge has {} change(s) that #{pr} did not approve, so none of it was applied:\n\n{listed}\nOpen a pull request that approves them: its plan is made on the current account and roster, and merging it applies them. Re-running this job does not change the verdict.",
-                lacking.len()
-            ),
+        format!(
+            "**Not applied:** the plan at merge has {} change(s) that #{pr} did not approve, so none of it was applied:\n\n{listed}\nOpen a pull request that approves them: its plan is made on the current account and roster, and merging it applies them. Re-running this job does not change the verdict.",
+            lacking.len()
         )
     };
     let parts = CommentParts {
-        status,
+        status: refusal_status(v.force_apply),
         note,
-        approval: Some(approval),
+        approval,
         mask: common.mask_pii,
     };
     let (body, _) = github::comment_body(&plan, &common.path, &parts);
-    client.upsert(pr, Some(id), &body).await?;
+    let body = sealed(body, ApprovalKey::from_env().ok().as_ref());
+    if let Some((id, _)) = found.comment {
+        client.upsert(pr, Some(id), &body).await?;
+    }
+    let masker = common
+        .mask_pii
+        .then(|| github::Masker::new(&plan, github::mask_key()));
     for l in &lacking {
-        let l = if common.mask_pii {
-            github::mask_pii(l, &plan)
-        } else {
-            l.clone()
-        };
+        let l = masker.as_ref().map_or_else(|| l.clone(), |m| m.text(l));
         eprintln!("error: not approved on #{pr}: {l}");
     }
     if v.force_apply {
@@ -284,6 +412,43 @@ async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
         lacking.len()
     );
     Ok(Outcome::Refused)
+}
+
+/// The comment's heading when verify refuses, or lets a plan through by force.
+fn refusal_status(forced: bool) -> Option<String> {
+    if forced {
+        Some("⚠️ **forced past the approval**".to_string())
+    } else {
+        Status::NotApplied.title(None, false)
+    }
+}
+
+/// Says on stderr why no approval covers the plan; lets it through only under
+/// force-apply.
+fn refuse(why: &str, common: &Common, force: bool) -> anyhow::Result<Outcome> {
+    if force {
+        eprintln!(
+            "roster: no approval covers this plan ({why}); applying because force-apply is set."
+        );
+        println!("forced");
+        return Ok(Outcome::Success);
+    }
+    eprintln!(
+        "error: no approved plan for {}: {why}; refusing to apply. Merge a pull request whose plan comment approves it, or apply through force-apply behind the environment's reviewers.",
+        common.path
+    );
+    Ok(Outcome::Refused)
+}
+
+/// `text` as one inline code span that nothing inside it can end.
+fn code_span(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    format!("{fence} {flat} {fence}")
 }
 
 /// Opens or updates the drift issue while the plan has changes; closes it when not.
@@ -330,7 +495,7 @@ async fn drift(env: Env, d: Drift) -> anyhow::Result<Outcome> {
 /// an approval the comment held for an earlier head is dropped.
 async fn note(env: Env, n: Note) -> anyhow::Result<Outcome> {
     let client = Client::new(env)?;
-    let Some(pr) = pull_request(&client).await? else {
+    let Ok((pr, _)) = pull_request(&client).await? else {
         eprintln!("roster: {}", n.text);
         return Ok(Outcome::Success);
     };

@@ -4,6 +4,7 @@
 
 mod apply;
 mod github;
+mod identity;
 mod import;
 mod plan;
 mod sandbox;

@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use super::target::{self, Connection};
 use super::{Format, Outcome, default_path};
-use roster_core::{config, plan, render};
+use roster_core::{config, github, plan, render};
 
 /// Flags of `roster plan`.
 #[derive(Debug, clap::Args)]
@@ -41,6 +41,10 @@ pub struct Args {
     /// Show the guards and totals even when there is nothing to change.
     #[arg(short, long)]
     verbose: bool,
+    /// Mask names, emails and phone numbers in what is printed (for the logs of public
+    /// repositories); the `--out` plan keeps them, since apply needs them.
+    #[arg(long)]
+    mask_pii: bool,
     #[command(flatten)]
     conn: Connection,
 }
@@ -58,12 +62,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         config::write_atomic(out, render::json(&plan).as_bytes())
             .with_context(|| format!("cannot write the plan to {}", out.display()))?;
     }
+    let masked = args.mask_pii.then(|| github::masked_plan(&plan));
+    let shown = masked.as_ref().unwrap_or(&plan);
     let text = match args.format {
         Format::Text => {
-            render::text_brief(&plan, render::color_wanted(args.no_color), args.verbose)
+            render::text_brief(shown, render::color_wanted(args.no_color), args.verbose)
         }
-        Format::Markdown => render::markdown(&plan),
-        Format::Json => render::json(&plan),
+        Format::Markdown => render::markdown(shown),
+        Format::Json => render::json(shown),
     };
     print!("{text}");
     Ok(if !plan.accepted() {

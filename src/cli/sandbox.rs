@@ -44,6 +44,10 @@ struct Serve {
     /// Share of requests that fail (429 with and without Retry-After, 500, dropped).
     #[arg(long, default_value_t = 0.0)]
     fault_rate: f64,
+    /// Seed of the injected faults: the same seed and requests meet the same faults
+    /// (default: a random seed, printed on stderr).
+    #[arg(long, value_name = "N")]
+    fault_seed: Option<u64>,
     /// Requests per second served before answering 429; 0 switches every emulated
     /// vendor limit off, SCIM's included (to measure roster's own cost).
     #[arg(long, value_name = "RPS")]
@@ -81,6 +85,10 @@ struct Serve {
     /// CloudTalk requests per one-minute window before 429 (CloudTalk documents 60).
     #[arg(long, default_value_t = 60, value_name = "N")]
     cloudtalk_per_minute: u32,
+    /// CloudTalk's membership DELETE deletes the agent instead (the other reading of
+    /// its reference), to test that roster stops at once when it does.
+    #[arg(long)]
+    cloudtalk_leave_deletes: bool,
 }
 
 /// Runs `roster sandbox`.
@@ -105,10 +113,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .with_context(|| format!("cannot write {}", s.state.display()))?;
         state
     };
+    let fault_seed = s.fault_seed.unwrap_or_else(sandbox::random_seed);
+    if s.fault_rate > 0.0 {
+        eprintln!("fault seed {fault_seed} (repeat these faults with --fault-seed {fault_seed})");
+    }
     let cfg = sandbox::Config {
         state_file: Some(s.state.clone()),
         latency: Duration::from_millis(s.latency_ms),
         fault_rate: s.fault_rate,
+        fault_seed,
         rate_limit: s.rate_limit.and_then(NonZeroU32::new),
         token_ttl: s.token_ttl.max(1),
         faults: if s.faults.is_empty() {
@@ -132,6 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             Some(0) => None,
             _ => NonZeroU32::new(s.cloudtalk_per_minute),
         },
+        cloudtalk_leave_deletes: s.cloudtalk_leave_deletes,
     };
     runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(s.listen)

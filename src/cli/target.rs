@@ -42,8 +42,8 @@ pub struct Connection {
 pub struct Connected {
     /// The provider.
     pub provider: AnyProvider,
-    /// What names the account for the apply lock: provider, account and the endpoint
-    /// (the token URL, the API base, or the sandbox's state file).
+    /// What names the account for the apply lock: provider, account and region, and
+    /// the server when an address is overridden (or the sandbox's state file).
     pub lock_key: String,
     /// The in-process sandbox, kept alive while the command runs.
     _sandbox: Option<sandbox::Handle>,
@@ -159,13 +159,8 @@ pub async fn connect_to(
         .policy
         .api_budget_per_minute()
         .and_then(|n| http::budget(std::time::Duration::from_secs_f64(60.0 / n)));
-    let mut endpoint = match &conn.sandbox {
-        Some(path) => std::path::absolute(path)
-            .unwrap_or_else(|_| path.clone())
-            .display()
-            .to_string(),
-        None => String::new(),
-    };
+    // The addresses that differ from the vendor's own: they name the server too.
+    let mut overridden: Vec<String> = Vec::new();
     let provider = match account.kind {
         ProviderKind::Cloudtalk => {
             let mut settings = match &handle {
@@ -183,8 +178,8 @@ pub async fn connect_to(
             settings.retries = conn.retries;
             settings.timeout = timeout;
             settings.budget.clone_from(&budget);
-            if endpoint.is_empty() {
-                endpoint.clone_from(&settings.base_url);
+            if settings.base_url != CloudTalkSettings::DEFAULT_BASE_URL {
+                overridden.push(settings.base_url.clone());
             }
             AnyProvider::CloudTalk(Box::new(CloudTalk::new(settings)?))
         }
@@ -199,15 +194,40 @@ pub async fn connect_to(
             settings.retries = conn.retries;
             settings.timeout = timeout;
             settings.budget = budget;
-            if endpoint.is_empty() {
-                endpoint = format!("{} {}", settings.token_url, settings.scim_url);
+            let vendor = Settings::new(account.name, account.region);
+            for (url, own) in [
+                (&settings.token_url, &vendor.token_url),
+                (&settings.base_url, &vendor.base_url),
+                (&settings.scim_url, &vendor.scim_url),
+            ] {
+                if url != own {
+                    overridden.push(url.clone());
+                }
             }
             AnyProvider::Talkdesk(Box::new(Talkdesk::new(settings)?))
         }
     };
+    let lock_key = match &conn.sandbox {
+        // The in-process sandbox listens anew each run: its state file is the account.
+        Some(path) => format!(
+            "sandbox-{}",
+            std::path::absolute(path)
+                .unwrap_or_else(|_| path.clone())
+                .display()
+        ),
+        None => {
+            let urls: Vec<&str> = overridden.iter().map(String::as_str).collect();
+            // talkdesk and talkdesk-scim reach one account; CloudTalk has no regions.
+            let (vendor, region) = match account.kind {
+                ProviderKind::Cloudtalk => ("cloudtalk", String::new()),
+                _ => ("talkdesk", format!("{:?}", account.region).to_lowercase()),
+            };
+            super::identity::lock_key(vendor, account.name, &region, &urls).await
+        }
+    };
     Ok(Connected {
         provider,
-        lock_key: format!("{}-{}-{endpoint}", account.kind.as_str(), account.name),
+        lock_key,
         _sandbox: handle,
     })
 }

@@ -10,8 +10,21 @@ use serde_json::{Value, json};
 
 use crate::support::{Server, code, root, stderr, stdout};
 
+mod approval;
+
 /// The login the fake's token writes as, and the workflow's default `bot-login`.
 const BOT: &str = "github-actions[bot]";
+
+/// The approval key the workflow's jobs on the default branch hold.
+const APPROVAL_KEY: (&str, &str) = (
+    "ROSTER_APPROVAL_KEY",
+    "acme-example-approval-key-0123456789abcdef",
+);
+
+/// A `pull_request_target` event for pull request `n` at its default head.
+fn pr_event(n: u64) -> Value {
+    json!({"pull_request": {"number": n, "head": {"sha": format!("head-{n}")}}})
+}
 
 #[derive(Default)]
 struct Fake {
@@ -23,11 +36,32 @@ struct Fake {
     merged: Vec<u64>,
     /// Pull requests that are open.
     open: Vec<u64>,
+    /// Head commits that differ from the default `head-N`.
+    heads: Vec<(u64, String)>,
     posts: usize,
     patches: usize,
 }
 
 impl Fake {
+    /// Pull request `n` as the API returns it: merged into main as commit `merged`
+    /// when it is pull request 7 and marked merged.
+    fn pull(&self, n: u64) -> Value {
+        let head = self
+            .heads
+            .iter()
+            .rev()
+            .find(|h| h.0 == n)
+            .map_or_else(|| format!("head-{n}"), |h| h.1.clone());
+        let merged = self.merged.contains(&n);
+        let merge_commit = if n == 7 {
+            "merged".to_string()
+        } else {
+            format!("merge-{n}")
+        };
+        json!({"number": n, "merged": merged, "base": {"ref": "main"}, "head": {"sha": head},
+            "merge_commit_sha": if merged { json!(merge_commit) } else { Value::Null }})
+    }
+
     /// Bodies of the comments on `n`.
     fn bodies(&self, n: u64) -> Vec<String> {
         self.comments
@@ -118,7 +152,7 @@ fn fake_github(rt: &tokio::runtime::Runtime) -> (String, Shared) {
         .route(
             "/repos/{o}/{r}/pulls/{n}",
             get(|State(f): State<Shared>, Path((_, _, n)): RepoN| async move {
-                Json(json!({"number": n, "merged": f.lock().unwrap().merged.contains(&n)}))
+                Json(f.lock().unwrap().pull(n))
             }),
         )
         .route(
@@ -161,6 +195,8 @@ fn github(server: &Server, api: &str, event: &Value, args: &[&str]) -> std::proc
         .env("GITHUB_REPOSITORY", "acme/roster")
         .env("GITHUB_EVENT_PATH", &event_path)
         .env("GITHUB_SHA", "merged")
+        .env("GITHUB_REF", "refs/heads/main")
+        .env(APPROVAL_KEY.0, APPROVAL_KEY.1)
         .env("GITHUB_RUN_ID", "4242")
         .env("GITHUB_OUTPUT", server.path("output.txt"))
         .env("GITHUB_STEP_SUMMARY", server.path("summary.md"))
@@ -186,7 +222,7 @@ fn sticky_comment_is_created_then_updated_with_outputs() {
         code(&server.roster(&["plan", &acme, "--out", "plan.json"])),
         0
     );
-    let pr = json!({"pull_request": {"number": 7}});
+    let pr = pr_event(7);
     for _ in 0..2 {
         let out = github(
             &server,
@@ -217,9 +253,10 @@ fn sticky_comment_is_created_then_updated_with_outputs() {
         "{body}"
     );
     assert!(
-        body.contains("<!-- roster:approved\nchecksum=sha256:"),
+        body.contains("<!-- roster:approved v2\nrepo=acme/roster\nhead=head-7\n"),
         "{body}"
     );
+    assert!(body.contains("\nsig="), "signed: {body}");
     let plan: Value = serde_json::from_slice(&fs::read(server.path("plan.json")).unwrap()).unwrap();
     for c in plan["changes"].as_array().unwrap() {
         let key = c["key"].as_str().unwrap();
@@ -280,7 +317,7 @@ fn a_plan_too_big_for_a_comment_is_cut_and_summarized_in_full() {
     let out = github(
         &server,
         &api,
-        &json!({"number": 7}),
+        &pr_event(7),
         &["comment", "--plan", "plan.json"],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -363,7 +400,7 @@ fn apply_on_merge_refuses_a_changed_plan_on_every_rerun_and_ignores_other_author
         let out = github(
             &server,
             &api,
-            &json!({"number": n}),
+            &pr_event(n),
             &["comment", "--plan", plan, "--path", "roster"],
         );
         assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -373,6 +410,7 @@ fn apply_on_merge_refuses_a_changed_plan_on_every_rerun_and_ignores_other_author
     // from a bot comment on another pull request) approves nothing.
     comment(8, "merged.json");
     forge_approval(&fake, 8, 7);
+    fake.lock().unwrap().merged.push(7);
 
     assert_eq!(code(&verify(&server, &api, "approved.json", &[])), 0);
     for attempt in 0..2 {
@@ -412,7 +450,7 @@ fn apply_on_merge_refuses_a_changed_plan_on_every_rerun_and_ignores_other_author
     let replan = github(
         &server,
         &api,
-        &json!({"number": 7}),
+        &pr_event(7),
         &["comment", "--plan", "merged.json"],
     );
     assert_eq!(code(&replan), 1);
@@ -465,7 +503,7 @@ fn a_pull_request_is_told_of_another_that_changes_the_same_users() {
         let out = github(
             &server,
             &api,
-            &json!({"number": n}),
+            &pr_event(n),
             &["comment", "--plan", "plan.json"],
         );
         assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -521,6 +559,8 @@ fn action(
         .env("GITHUB_REPOSITORY", "acme/roster")
         .env("GITHUB_EVENT_PATH", server.path("event.json"))
         .env("GITHUB_SHA", "merged")
+        .env("GITHUB_REF", "refs/heads/main")
+        .env(APPROVAL_KEY.0, APPROVAL_KEY.1)
         .env("GITHUB_RUN_ID", "99")
         .env("GITHUB_OUTPUT", server.path("output.txt"))
         .env("GITHUB_STEP_SUMMARY", server.path("summary.md"));
@@ -549,13 +589,7 @@ fn action_script_plans_then_applies() {
     let rt = runtime();
     let (api, fake) = fake_github(&rt);
     let server = acme_server();
-    let planned = action(
-        &server,
-        &api,
-        "plan",
-        json!({"pull_request": {"number": 7}}),
-        &[],
-    );
+    let planned = action(&server, &api, "plan", pr_event(7), &[]);
     assert_eq!(
         code(&planned),
         0,
@@ -564,6 +598,7 @@ fn action_script_plans_then_applies() {
         stderr(&planned)
     );
     assert_eq!(fake.lock().unwrap().comments.len(), 1);
+    fake.lock().unwrap().merged.push(7);
     let applied = action(
         &server,
         &api,
@@ -663,7 +698,7 @@ fn action_script_refuses_an_unapproved_plan_on_every_rerun() {
     let rt = runtime();
     let (api, fake) = fake_github(&rt);
     let server = acme_server();
-    let pr = json!({"pull_request": {"number": 7}});
+    let pr = pr_event(7);
     let planned = action(&server, &api, "plan", pr.clone(), &[]);
     assert_eq!(code(&planned), 0, "{}", stderr(&planned));
 
@@ -674,15 +709,10 @@ fn action_script_refuses_an_unapproved_plan_on_every_rerun() {
         .unwrap()
         .replace("name: Ben Carter", "name: Benjamin Carter");
     fs::write(&roster, text).unwrap();
-    let other = action(
-        &server,
-        &api,
-        "plan",
-        json!({"pull_request": {"number": 8}}),
-        &[],
-    );
+    let other = action(&server, &api, "plan", pr_event(8), &[]);
     assert_eq!(code(&other), 0, "{}", stderr(&other));
     forge_approval(&fake, 8, 7);
+    fake.lock().unwrap().merged.push(7);
 
     for attempt in 0..2 {
         let applied = action(
@@ -709,4 +739,187 @@ fn action_script_refuses_an_unapproved_plan_on_every_rerun() {
     let body = fake.lock().unwrap().bodies(7)[1].clone();
     assert!(body.contains("⛔ **not applied**"), "{body}");
     server.assert_no_delete();
+}
+
+/// The acme account brought in line with its roster, then a roster that renames a
+/// person to a name with quotes and a `|`, adds one with a non-ASCII name and email
+/// and a forward number, and moves a call forward between two numbers that mask alike
+/// (`+121******99`).
+fn masked_roster_server() -> Server {
+    let server = acme_server();
+    let setup = server.roster(&[
+        "apply",
+        "roster",
+        "--auto-approve",
+        "--journal-dir",
+        "setup-journal",
+    ]);
+    assert_eq!(code(&setup), 0, "{}", stderr(&setup));
+    let roster = server.path("roster/roster.yaml");
+    let mut text = fs::read_to_string(&roster)
+        .unwrap()
+        .replace("+12125550199", "+12125551299")
+        .replace(
+            "name: Chloe Martin",
+            r#"name: 'Chloé "Coco" Martin | Sales'"#,
+        );
+    text.push_str(
+        "  - { email: zoë@acme.example, name: José Núñez, role: Agent, teams: [Billing], queues: [billing], extension: \"2901\", time_zone: Europe/Madrid, language: es-ES, phone: { call_forward: { enabled: true, number: \"+34911230042\" } } }\n",
+    );
+    fs::write(&roster, text).unwrap();
+    server
+}
+
+/// What a masked run must never show: the local part of every user key, every name
+/// and every phone number of the plan `roster-plan.json`, and the edits of
+/// [`masked_roster_server`].
+fn personal_values(server: &Server) -> Vec<String> {
+    let plan: Value =
+        serde_json::from_slice(&fs::read(server.path("roster-plan.json")).unwrap()).unwrap();
+    let mut out: Vec<String> = [
+        "zoë",
+        "José Núñez",
+        "Núñez",
+        r#"Chloé "Coco" Martin | Sales"#,
+        "+12125551299",
+        "+12125550199",
+        "+34911230042",
+    ]
+    .map(String::from)
+    .to_vec();
+    fn numbers(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) if s.starts_with('+') => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|v| numbers(v, out)),
+            Value::Object(o) => o.values().for_each(|v| numbers(v, out)),
+            _ => {}
+        }
+    }
+    for c in plan["changes"].as_array().unwrap() {
+        if c["kind"] == "user" {
+            let key = c["key"].as_str().unwrap();
+            out.push(key.split('@').next().unwrap().to_string());
+        }
+        out.extend(c["name"].as_str().map(String::from));
+        for (field, f) in c["fields"].as_object().unwrap() {
+            for v in [&f["from"], &f["to"]] {
+                match v.as_str() {
+                    Some(name) if field == "name" => out.push(name.to_string()),
+                    _ => numbers(v, &mut out),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every `field` line of `text` that shows a change (`from → to`) shows two different
+/// values; returns how many there were.
+fn changes_stay_visible(text: &str, field: &str) -> usize {
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(field) && l.contains(" → "))
+        .collect();
+    for l in &lines {
+        let (from, to) = l.split_once(" → ").unwrap();
+        let from = from
+            .rsplit(field)
+            .next()
+            .unwrap()
+            .trim_start_matches(':')
+            .trim();
+        assert_ne!(from, to.trim(), "a change that looks like none: {l}");
+    }
+    lines.len()
+}
+
+/// With mask-pii, nothing the workflow publishes (the comment, the drift issue, the
+/// step summary, the job's log of plan, verify and apply, the journal artifact) names a
+/// person, shows an email's local part or a phone number, even for names with quotes or
+/// a `|` and for non-ASCII emails.
+#[test]
+fn mask_pii_publishes_no_names_emails_or_numbers() {
+    let rt = runtime();
+    let (api, fake) = fake_github(&rt);
+    let server = masked_roster_server();
+    let mask = [("ROSTER_MASK", "true")];
+    let planned = action(&server, &api, "plan", pr_event(7), &mask);
+    assert_eq!(code(&planned), 0, "{}", stderr(&planned));
+    let schedule = json!({"schedule": "17 6 * * *"});
+    let drift = action(&server, &api, "drift", schedule, &mask);
+    assert_eq!(code(&drift), 0, "{}", stderr(&drift));
+    fake.lock().unwrap().merged.push(7);
+    let push = json!({"ref": "refs/heads/main"});
+    let applied = action(&server, &api, "apply", push, &mask);
+    assert_eq!(code(&applied), 0, "{}", stderr(&applied));
+    assert_eq!(
+        code(&server.roster(&["plan", "roster", "--detailed-exitcode"])),
+        0,
+        "the masked run applied every change"
+    );
+
+    let summary = fs::read_to_string(server.path("summary.md")).unwrap();
+    let log = |o: &std::process::Output| stdout(o) + &stderr(o);
+    let mut published = vec![
+        ("the step summary".to_string(), summary.clone()),
+        ("the plan job's log".into(), log(&planned)),
+        ("the drift job's log".into(), log(&drift)),
+        ("the apply job's log".into(), log(&applied)),
+    ];
+    let f = fake.lock().unwrap();
+    for body in f.bodies(7) {
+        published.push(("the comment".into(), body));
+    }
+    for (_, _, body, _) in &f.issues {
+        published.push(("the drift issue".into(), body.clone()));
+    }
+    let journal = server.path(".roster/journal");
+    for entry in fs::read_dir(&journal).unwrap() {
+        let path = entry.unwrap().path();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"event\":\"result\""), "{text}");
+        published.push((path.display().to_string(), text));
+    }
+    assert!(
+        published.len() >= 7,
+        "a comment, an issue and a journal were written"
+    );
+    let personal = personal_values(&server);
+    for (place, text) in &published {
+        for value in &personal {
+            assert!(
+                !text.contains(value.as_str()),
+                "{value} in {place}:\n{text}"
+            );
+        }
+    }
+    assert!(summary.contains("z***@acme.example ("), "{summary}");
+    server.assert_no_delete();
+}
+
+/// Masked values carry a keyed hash, so a reviewer still sees a call forward move
+/// between two numbers that mask alike, and a renamed person, as changes.
+#[test]
+fn a_masked_change_stays_visibly_changed() {
+    let rt = runtime();
+    let (api, fake) = fake_github(&rt);
+    let server = masked_roster_server();
+    let planned = action(
+        &server,
+        &api,
+        "plan",
+        pr_event(7),
+        &[("ROSTER_MASK", "true")],
+    );
+    assert_eq!(code(&planned), 0, "{}", stderr(&planned));
+    let body = fake.lock().unwrap().bodies(7)[0].clone();
+    let summary = fs::read_to_string(server.path("summary.md")).unwrap();
+    for text in [&body, &summary, &stdout(&planned)] {
+        assert_eq!(
+            changes_stay_visible(text, "phone.call_forward"),
+            1,
+            "{text}"
+        );
+        assert_eq!(changes_stay_visible(text, "name"), 1, "{text}");
+    }
 }

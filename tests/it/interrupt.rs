@@ -149,6 +149,22 @@ fn a_second_apply_on_the_account_is_refused_or_waits() {
         "{err}"
     );
     assert!(err.contains("--lock-timeout"), "{err}");
+    // The same server by another name is the same account.
+    let local = server.url.replace("127.0.0.1", "localhost");
+    let token = format!("{local}/oauth/token");
+    let renamed = server.roster_env(
+        &["apply", &acme(), "--auto-approve"],
+        &[
+            ("TALKDESK_BASE_URL", &local),
+            ("TALKDESK_TOKEN_URL", &token),
+        ],
+    );
+    assert_eq!(code(&renamed), 1, "{}", stdout(&renamed));
+    assert!(
+        stderr(&renamed).contains("another apply is running on this account"),
+        "{}",
+        stderr(&renamed)
+    );
 
     let waited = server.roster(&["apply", &acme(), "--auto-approve", "--lock-timeout", "120"]);
     let first = first.wait_with_output().unwrap();

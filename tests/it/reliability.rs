@@ -173,6 +173,33 @@ fn fault_storms_of_every_kind_finish_without_duplicates() {
     }
 }
 
+/// The faults a plan met: each request line with the fault it got, in order of line.
+fn faults_met(seed: &str) -> Vec<(String, String, Option<String>, Option<String>)> {
+    let acme = root().join("examples/acme").display().to_string();
+    let server = Server::start(
+        Some("examples/acme"),
+        None,
+        &["--fault-rate", "0.4", "--fault-seed", seed],
+    );
+    let out = server.roster(&["plan", &acme]);
+    assert_eq!(code(&out), 0, "seed {seed}: {}", stderr(&out));
+    let mut met: Vec<_> = server
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.query, r.fault))
+        .collect();
+    met.sort();
+    met
+}
+
+#[test]
+fn a_fault_seed_repeats_the_same_faults() {
+    let first = faults_met("42");
+    assert!(first.iter().any(|r| r.3.is_some()), "faults were injected");
+    assert_eq!(faults_met("42"), first);
+    assert_ne!(faults_met("43"), first);
+}
+
 #[test]
 fn answers_slower_than_the_timeout_are_retried_without_duplicates() {
     let acme = root().join("examples/acme").display().to_string();

@@ -39,6 +39,30 @@ pub struct Server {
     pub dir: tempfile::TempDir,
 }
 
+/// The seed of every sandbox's injected faults: `ROSTER_FAULT_SEED`, or 1. Fixed, so
+/// every run of the suite meets the same faults; failure messages name it so a
+/// failure can be repeated, and another seed tried on purpose.
+pub fn fault_seed() -> u64 {
+    std::env::var("ROSTER_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+}
+
+/// `--fault-seed` for a sandbox that injects faults and names no seed of its own.
+fn fault_seed_flag(flags: &[&str]) -> Vec<String> {
+    if flags.contains(&"--fault-rate") && !flags.contains(&"--fault-seed") {
+        // The harness shows a test's output when it fails, so the seed comes with it.
+        println!(
+            "sandbox fault seed {} (ROSTER_FAULT_SEED=N cargo test to repeat or vary it)",
+            fault_seed()
+        );
+        vec!["--fault-seed".into(), fault_seed().to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
 impl Server {
     /// Starts a sandbox seeded from `seed` (a roster path relative to the repository)
     /// or from the state `state`, with extra flags.
@@ -77,6 +101,7 @@ impl Server {
             "state.json",
         ])
         .args(flags)
+        .args(fault_seed_flag(flags))
         .current_dir(dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null());

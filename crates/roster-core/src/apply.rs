@@ -1,6 +1,7 @@
 //! Carrying out a plan: preconditions, phases in order with bounded concurrency, a
 //! runtime admin floor, a JSON-lines journal written as each change is sent and as it
-//! ends, progress per change, and a stop that lets in-flight changes finish.
+//! ends, progress per change, and a stop that lets in-flight changes finish. With
+//! `mask`, what apply shows and journals has its emails, names and numbers masked.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -11,9 +12,10 @@ use std::sync::{Arc, Mutex};
 use futures_util::{StreamExt, stream};
 use serde_json::json;
 
+use crate::github::{Masker, mask_key};
 use crate::model::{Account, Status, User};
 use crate::plan::{Action, Change, Phase, Plan, precondition};
-use crate::provider::Writer;
+use crate::provider::{ProviderError, Writer};
 use crate::render::escape;
 
 /// How to apply.
@@ -27,6 +29,9 @@ pub struct Options {
     pub progress: Progress,
     /// Asked to stop (Ctrl-C): no new change is sent; those in flight finish.
     pub stop: Stop,
+    /// Mask emails, names and phone numbers in progress lines, the journal and the
+    /// report (for public repositories' logs and artifacts); IDs and hashes stay.
+    pub mask: bool,
 }
 
 /// A request to stop sending changes, shared with a signal handler.
@@ -65,12 +70,15 @@ pub enum Stopped {
     /// The journal could not be written, so nothing more was sent.
     #[error("the journal could not be written: {0}")]
     Journal(String),
+    /// The vendor did something irreversible roster did not ask for.
+    #[error("{0}")]
+    Vendor(String),
 }
 
 /// What happened to one change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    /// The user's email or the team's name.
+    /// The user's email or the team's name; [`run`] masks it with [`Options::mask`].
     pub key: String,
     /// Why it failed.
     pub reason: String,
@@ -232,9 +240,10 @@ impl Display {
         }
     }
 
-    /// One change ended (or was not sent); the key and the error as for a terminal.
-    fn done(&self, c: &Change, outcome: &Outcome) {
-        let line = format!("{} {}", c.action.as_str(), escape::terminal(&c.key));
+    /// One change, `line` ("action key"), ended (or was not sent); the line and the
+    /// error as for a terminal.
+    fn done(&self, line: String, outcome: &Outcome) {
+        let line = escape::terminal(&line).into_owned();
         if let Some(b) = &self.bar {
             b.inc(1);
             b.set_message(line);
@@ -277,9 +286,28 @@ struct Run<'a, W> {
     stop: &'a Stop,
     /// The first journal write that failed; apply stops sending when there is one.
     journal_error: Mutex<Option<std::io::Error>>,
+    /// What the vendor did that halted the apply, when it did.
+    halted: Mutex<Option<String>>,
+    /// Masks what is shown and journalled, when asked.
+    masker: Option<Masker<'static>>,
 }
 
 impl<W: Writer> Run<'_, W> {
+    /// The key of `c` as apply shows and journals it.
+    fn key(&self, c: &Change) -> String {
+        self.masker
+            .as_ref()
+            .map_or_else(|| c.key.clone(), |m| m.key(c))
+    }
+
+    /// A vendor's error as apply shows and journals it: it may quote what was sent.
+    fn error(&self, e: String) -> String {
+        match &self.masker {
+            Some(m) => m.text(&e),
+            None => e,
+        }
+    }
+
     /// Records an event; a journal that cannot be written stops the apply, since what it
     /// sends next would go unrecorded.
     fn record(&self, event: serde_json::Value) {
@@ -305,13 +333,13 @@ impl<W: Writer> Run<'_, W> {
                     "refused: it would leave fewer than {} active administrator(s)",
                     self.floor
                 );
-                self.record(json!({"event": "refused", "phase": phase, "action": c.action, "key": c.key, "id": c.id, "error": reason}));
+                self.record(json!({"event": "refused", "phase": phase, "action": c.action, "key": self.key(c), "id": c.id, "error": reason}));
                 return Outcome::Done(Err(reason));
             }
             *n -= 1;
         }
         self.record(
-            json!({"event": "send", "phase": phase, "action": c.action, "key": c.key, "id": c.id}),
+            json!({"event": "send", "phase": phase, "action": c.action, "key": self.key(c), "id": c.id}),
         );
         let result = self.writer.perform(c, self.plan).await;
         {
@@ -324,9 +352,16 @@ impl<W: Writer> Run<'_, W> {
                 _ => {}
             }
         }
-        let result = result.map_err(|e| e.to_string());
+        if let Err(ProviderError::Halt(why)) = &result {
+            self.stop.request();
+            let why = self.error(why.clone());
+            self.record(json!({"event": "halted", "phase": phase, "action": c.action, "key": self.key(c), "id": c.id, "reason": why}));
+            let mut first = self.halted.lock().unwrap_or_else(|p| p.into_inner());
+            first.get_or_insert(why);
+        }
+        let result = result.map_err(|e| self.error(e.to_string()));
         self.record(json!({
-            "event": "result", "phase": phase, "action": c.action, "key": c.key, "id": c.id,
+            "event": "result", "phase": phase, "action": c.action, "key": self.key(c), "id": c.id,
             "outcome": if result.is_ok() { "ok" } else { "failed" }, "error": result.as_ref().err(),
         }));
         Outcome::Done(result)
@@ -342,7 +377,7 @@ pub async fn run<W: Writer>(
     opts: &Options,
 ) -> std::io::Result<Report> {
     let journal = Journal::open(&opts.journal_dir, plan)?;
-    journal.write(json!({"event": "start", "checksum": plan.checksum, "provider": plan.provider, "account": plan.account, "changes": plan.changes.len()}))?;
+    journal.write(json!({"event": "start", "checksum": plan.checksum, "provider": plan.provider, "account": plan.account, "changes": plan.changes.len(), "masked": opts.mask}))?;
     let admins = live
         .users
         .iter()
@@ -358,6 +393,8 @@ pub async fn run<W: Writer>(
         journal,
         stop: &opts.stop,
         journal_error: Mutex::new(None),
+        halted: Mutex::new(None),
+        masker: opts.mask.then(|| Masker::new(plan, mask_key())),
     };
     let display = Display::new(
         opts.progress,
@@ -384,18 +421,12 @@ pub async fn run<W: Writer>(
             .map(|c| async move { (c, run.one(c, phase).await) })
             .buffer_unordered(opts.concurrency.max(1));
         while let Some((c, outcome)) = outcomes.next().await {
-            display.done(c, &outcome);
+            let key = run.key(c);
+            display.done(format!("{} {key}", c.action.as_str()), &outcome);
             match outcome {
                 Outcome::Done(Ok(())) => report.applied += 1,
-                Outcome::Done(Err(reason)) => report.failed.push(Failure {
-                    key: c.key.clone(),
-                    reason,
-                }),
-                Outcome::NotSent => {
-                    report
-                        .not_sent
-                        .push(format!("{} {}", c.action.as_str(), c.key))
-                }
+                Outcome::Done(Err(reason)) => report.failed.push(Failure { key, reason }),
+                Outcome::NotSent => report.not_sent.push(format!("{} {key}", c.action.as_str())),
             }
         }
     }
@@ -405,10 +436,12 @@ pub async fn run<W: Writer>(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .take();
-    report.stopped = match journal_error {
-        Some(e) => Some(Stopped::Journal(e.to_string())),
-        None if opts.stop.requested() => Some(Stopped::Interrupted),
-        None => None,
+    let halted = run.halted.lock().unwrap_or_else(|p| p.into_inner()).take();
+    report.stopped = match (journal_error, halted) {
+        (Some(e), _) => Some(Stopped::Journal(e.to_string())),
+        (None, Some(why)) => Some(Stopped::Vendor(why)),
+        (None, None) if opts.stop.requested() => Some(Stopped::Interrupted),
+        (None, None) => None,
     };
     let stopped = report.stopped.as_ref().map(|s| s.to_string());
     run.journal.write(json!({"event": "end", "applied": report.applied, "failed": report.failed.len(), "not_sent": report.not_sent.len(), "stopped": stopped}))?;

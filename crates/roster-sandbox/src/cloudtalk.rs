@@ -382,8 +382,12 @@ async fn delete_agent(
     if let Err(r) = authorize(&headers) {
         return *r;
     }
-    let id = id_in(&file);
-    let result = s.change(format!("DELETE /agents/delete/{file}"), |st| {
+    remove_agent(&s, format!("DELETE /agents/delete/{file}"), id_in(&file))
+}
+
+/// Deletes agent `id` for good.
+fn remove_agent(s: &Shared, request: String, id: String) -> Response {
+    let result = s.change(request, |st| {
         let i = st
             .users
             .iter()
@@ -490,9 +494,14 @@ async fn remove_from_group(
         Ok(b) => b,
         Err(r) => return *r,
     };
+    let request = format!("DELETE /groups/delete/{file}");
+    // The other reading of its reference: the agent is deleted.
+    if s.config.cloudtalk_leave_deletes {
+        return remove_agent(&s, request, id_in(&file));
+    }
     membership(
         &s,
-        format!("DELETE /groups/delete/{file}"),
+        request,
         id_in(&file),
         body.get("group_id").and_then(Value::as_i64),
         false,

@@ -48,6 +48,10 @@ pub struct Config {
     /// Share of requests that fail: 429 with or without Retry-After, 500, or a
     /// connection dropped mid-body.
     pub fault_rate: f64,
+    /// Seeds which requests fail and how: a request's fate depends only on the seed,
+    /// the request line and how often that line came before, so a run that sends the
+    /// same requests meets the same faults whatever the interleaving.
+    pub fault_seed: u64,
     /// Requests per second served before answering 429.
     pub rate_limit: Option<NonZeroU32>,
     /// Lifetime of issued tokens, in seconds.
@@ -80,6 +84,9 @@ pub struct Config {
     /// `X-CloudTalkAPI-Limit`/`-Remaining`/`-ResetTime` headers, 429 without
     /// `Retry-After` once spent (reference/cloudtalk-rate-limits.yml).
     pub cloudtalk_per_minute: Option<NonZeroU32>,
+    /// CloudTalk's `DELETE /groups/delete/{agent_id}.json` deletes the agent, as the
+    /// reference's summary ("Delete an agent") reads, instead of its group membership.
+    pub cloudtalk_leave_deletes: bool,
 }
 
 /// The page size the emulator grants by default when 100 are asked.
@@ -119,6 +126,7 @@ impl Default for Config {
             state_file: None,
             latency: Duration::ZERO,
             fault_rate: 0.0,
+            fault_seed: 0,
             rate_limit: None,
             token_ttl: 3600,
             faults: Fault::DEFAULT.to_vec(),
@@ -132,6 +140,7 @@ impl Default for Config {
             scopes: None,
             queue_refuse: Vec::new(),
             cloudtalk_per_minute: None,
+            cloudtalk_leave_deletes: false,
         }
     }
 }
@@ -154,6 +163,8 @@ pub struct Shared {
     cloudtalk_window: Mutex<(u64, u32)>,
     /// When the server started, for the request log's times.
     started: Instant,
+    /// How often each request line has been drawn for a fault.
+    fault_draws: Mutex<HashMap<String, u64>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -183,7 +194,22 @@ impl Shared {
             views: Mutex::new(None),
             cloudtalk_window: Mutex::new((0, 0)),
             started: Instant::now(),
+            fault_draws: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The random draws deciding whether `req` fails and how: seeded from
+    /// [`Config::fault_seed`], the request line and its count so far.
+    fn fault_draw(&self, req: &Request) -> fastrand::Rng {
+        use std::hash::{Hash, Hasher};
+        let line = format!("{} {}", req.method(), req.uri());
+        let mut draws = lock(&self.fault_draws);
+        let n = draws.entry(line.clone()).or_insert(0);
+        *n += 1;
+        // SipHash with fixed keys: the same line, count and seed give the same draws.
+        let mut h = std::hash::DefaultHasher::new();
+        (self.config.fault_seed, line, *n).hash(&mut h);
+        fastrand::Rng::with_seed(h.finish())
     }
 
     /// The scopes the emulated OAuth client may ask for.
@@ -281,6 +307,11 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> ApiError {
         code: code.into(),
         message: message.into(),
     }
+}
+
+/// A fresh fault seed, for a run that names none.
+pub fn random_seed() -> u64 {
+    fastrand::u64(..)
 }
 
 /// The router of every emulated API.
@@ -513,11 +544,15 @@ async fn faults(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> R
             handled
         };
     }
-    if s.config.fault_rate <= 0.0 || fastrand::f64() >= s.config.fault_rate {
+    if s.config.fault_rate <= 0.0 {
+        return limited(&s, req, next).await;
+    }
+    let mut draw = s.fault_draw(&req);
+    if draw.f64() >= s.config.fault_rate {
         return limited(&s, req, next).await;
     }
     let kinds = &s.config.faults;
-    match kinds[fastrand::usize(0..kinds.len())] {
+    match kinds[draw.usize(0..kinds.len())] {
         Fault::TooManyWithRetryAfter => {
             let mut r = error(
                 StatusCode::TOO_MANY_REQUESTS,

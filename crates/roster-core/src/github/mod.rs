@@ -2,24 +2,21 @@
 //! check on merge that the plan being applied is the one that was approved.
 //! The API base comes from `GITHUB_API_URL`, so tests run against a local fake.
 
-use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use std::collections::BTreeSet;
-
-use sha2::{Digest, Sha256};
-
-use crate::plan::{Kind, Plan};
+use crate::plan::Plan;
 use crate::provider::http::Secret;
 use crate::render;
 
+mod approval;
 mod key;
 mod mask;
+pub use approval::{Approval, Binding, Refusal, change_lines, check_seal, seal};
 pub use key::{APPROVAL_KEY_VAR, ApprovalKey, KeyError};
-pub use mask::{mask_emails, mask_pii};
+pub use mask::{Masker, mask_key, masked_plan};
 
 /// GitHub's limit on a comment body.
 pub const COMMENT_LIMIT: usize = 65_536;
@@ -76,6 +73,8 @@ pub struct Env {
     pub event: Option<PathBuf>,
     /// `GITHUB_SHA`.
     pub sha: Option<String>,
+    /// `GITHUB_REF`, e.g. `refs/heads/main`: the branch a push applies to.
+    pub git_ref: Option<String>,
     /// `GITHUB_RUN_ID`, for links.
     pub run: Option<String>,
     /// `GITHUB_SERVER_URL`, for links.
@@ -101,6 +100,7 @@ impl Env {
             repo: need("GITHUB_REPOSITORY")?,
             event: var("GITHUB_EVENT_PATH").map(PathBuf::from),
             sha: var("GITHUB_SHA"),
+            git_ref: var("GITHUB_REF"),
             run: var("GITHUB_RUN_ID"),
             server: var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into()),
             output: var("GITHUB_OUTPUT").map(PathBuf::from),
@@ -118,17 +118,59 @@ impl Env {
         ))
     }
 
-    /// The pull request of a `pull_request` event.
-    pub fn pull_request(&self) -> anyhow::Result<u64> {
+    /// The pull request of a `pull_request` or `pull_request_target` event: its
+    /// number, and its head commit when the event names one.
+    pub fn pull_request(&self) -> anyhow::Result<(u64, Option<String>)> {
         let path = self
             .event
             .as_ref()
             .ok_or_else(|| anyhow::anyhow!("GITHUB_EVENT_PATH is not set"))?;
         let v: Value = serde_json::from_slice(&std::fs::read(path)?)?;
-        v.pointer("/pull_request/number")
+        let number = v
+            .pointer("/pull_request/number")
             .or_else(|| v.get("number"))
             .and_then(Value::as_u64)
-            .ok_or_else(|| anyhow::anyhow!("the event in {} is not a pull request", path.display()))
+            .ok_or_else(|| {
+                anyhow::anyhow!("the event in {} is not a pull request", path.display())
+            })?;
+        let head = v
+            .pointer("/pull_request/head/sha")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        Ok((number, head))
+    }
+
+    /// The branch a push applies to: `GITHUB_REF` without `refs/heads/`.
+    pub fn branch(&self) -> Option<&str> {
+        self.git_ref.as_deref()?.strip_prefix("refs/heads/")
+    }
+}
+
+/// What roster reads of a pull request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    /// Its number.
+    pub number: u64,
+    /// Whether it is merged.
+    pub merged: bool,
+    /// The branch it merges into.
+    pub base: String,
+    /// Its head commit.
+    pub head: String,
+    /// The commit its merge made on the base branch, once merged.
+    pub merge_commit: Option<String>,
+}
+
+impl PullRequest {
+    fn from_json(v: &Value) -> Option<PullRequest> {
+        let text = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+        Some(PullRequest {
+            number: v.get("number")?.as_u64()?,
+            merged: v.get("merged").and_then(Value::as_bool).unwrap_or(false),
+            base: text("/base/ref")?,
+            head: text("/head/sha")?,
+            merge_commit: text("/merge_commit_sha"),
+        })
     }
 }
 
@@ -140,104 +182,6 @@ fn marker(path: &str) -> String {
 /// The hidden first line of the drift issue of one roster path.
 fn drift_marker(path: &str) -> String {
     format!("<!-- roster:drift path={path} -->")
-}
-
-/// One line per change: action, key and the values it sets. Approval covers these,
-/// not the plan's bytes, so warnings and other informational parts may differ.
-fn change_lines(plan: &Plan) -> Vec<String> {
-    plan.changes
-        .iter()
-        .map(|c| {
-            let fields: Vec<String> = c
-                .fields
-                .iter()
-                .map(|(k, f)| format!("{k}={}", f.to))
-                .collect();
-            // A held change approves nothing to apply: lifting the hold needs review.
-            let held = if c.held { " (held)" } else { "" };
-            format!("{} {} {}{held}", c.action.as_str(), c.key, fields.join(" "))
-        })
-        .collect()
-}
-
-/// A short hash: comments keep hashes of changes and users, never the text, so a
-/// masked comment compares like with like and leaks nothing.
-fn short_hash(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))[..16].to_string()
-}
-
-/// What a pull request approved: the plan's checksum and a hash per change line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Approval {
-    /// The approved plan's checksum.
-    pub checksum: String,
-    /// Hashes of the approved change lines.
-    pub changes: BTreeSet<String>,
-}
-
-impl Approval {
-    /// The approval a plan would record.
-    pub fn of(plan: &Plan) -> Approval {
-        Approval {
-            checksum: plan.checksum.clone(),
-            changes: change_lines(plan).iter().map(|l| short_hash(l)).collect(),
-        }
-    }
-
-    /// The hidden block a comment carries.
-    fn block(&self) -> String {
-        let mut out = format!("<!-- roster:approved\nchecksum={}\n", self.checksum);
-        for h in &self.changes {
-            let _ = writeln!(out, "{h}");
-        }
-        out.push_str("-->\n");
-        out
-    }
-
-    /// Reads the block back from a comment body.
-    pub fn read(body: &str) -> Option<Approval> {
-        let block = body
-            .split("<!-- roster:approved\n")
-            .nth(1)?
-            .split("-->")
-            .next()?;
-        let mut lines = block.lines();
-        let checksum = lines.next()?.strip_prefix("checksum=")?.to_string();
-        Some(Approval {
-            checksum,
-            changes: lines
-                .map(str::to_string)
-                .filter(|l| !l.is_empty())
-                .collect(),
-        })
-    }
-
-    /// The change lines of `plan` this approval does not hold.
-    pub fn lacking(&self, plan: &Plan) -> Vec<String> {
-        change_lines(plan)
-            .into_iter()
-            .filter(|l| !self.changes.contains(&short_hash(l)))
-            .collect()
-    }
-}
-
-/// Hashes of the users a plan changes, so another pull request's comment can say it
-/// touches the same people without naming them in hidden text.
-fn user_hashes(plan: &Plan) -> BTreeSet<String> {
-    plan.changes
-        .iter()
-        .filter(|c| c.kind == Kind::User)
-        .map(|c| short_hash(&c.key.to_lowercase()))
-        .collect()
-}
-
-/// Reads the users block of a comment.
-fn read_user_hashes(body: &str) -> BTreeSet<String> {
-    body.split("<!-- roster:users ")
-        .nth(1)
-        .and_then(|rest| rest.split("-->").next())
-        .map(|b| b.split_whitespace().map(str::to_string).collect())
-        .unwrap_or_default()
 }
 
 /// What a comment says besides the plan.
@@ -255,38 +199,29 @@ pub struct CommentParts {
 }
 
 /// The comment body: marker, the plan under its status and note, and the hidden
-/// approval and users blocks. Returns whether the plan was cut to fit.
+/// approval block (signed; hashes only). Returns whether the plan was cut to fit.
 pub fn comment_body(plan: &Plan, path: &str, parts: &CommentParts) -> (String, bool) {
     let head = format!("{}\n", marker(path));
-    let users: Vec<String> = user_hashes(plan).into_iter().collect();
-    let tail = format!(
-        "{}<!-- roster:users {} -->\n",
-        parts
-            .approval
-            .as_ref()
-            .map(Approval::block)
-            .unwrap_or_default(),
-        users.join(" ")
-    );
-    let room = COMMENT_LIMIT.saturating_sub(head.len() + tail.len() + parts.note.len() + 200);
+    let tail = parts
+        .approval
+        .as_ref()
+        .map(Approval::block)
+        .unwrap_or_default();
+    let masker = parts.mask.then(|| Masker::new(plan, mask_key()));
+    let shown = masker.as_ref().map(|m| m.plan(plan));
+    let shown = shown.as_ref().unwrap_or(plan);
+    let note = masker.map_or_else(|| parts.note.clone(), |m| m.text(&parts.note));
+    let room = COMMENT_LIMIT.saturating_sub(head.len() + tail.len() + note.len() + 200);
     let status = parts.status.as_deref();
-    let full = render::markdown_titled(plan, usize::MAX, status, &parts.note);
+    let full = render::markdown_titled(shown, usize::MAX, status, &note);
     let (mut body, cut) = if full.len() <= room {
         (full, false)
     } else {
-        (
-            render::markdown_titled(plan, room, status, &parts.note),
-            true,
-        )
+        (render::markdown_titled(shown, room, status, &note), true)
     };
     if cut {
         body.push_str("\n_The full plan is in the run's step summary._\n");
     }
-    let body = if parts.mask {
-        mask_pii(&body, plan)
-    } else {
-        body
-    };
     // The tail holds hashes only; it may go when the comment would not fit, and then
     // nothing is approved, which refuses the apply rather than passing it.
     let tail = if head.len() + body.len() + tail.len() < COMMENT_LIMIT {
@@ -409,8 +344,8 @@ impl Client {
             .unwrap_or(0))
     }
 
-    /// Whether pull request `pr` is merged: its approval is final then.
-    pub async fn is_merged(&self, pr: u64) -> anyhow::Result<bool> {
+    /// Pull request `pr` as GitHub reports it now.
+    pub async fn pull(&self, pr: u64) -> anyhow::Result<PullRequest> {
         let v = self
             .call(
                 Method::GET,
@@ -418,7 +353,12 @@ impl Client {
                 None,
             )
             .await?;
-        Ok(v.get("merged").and_then(Value::as_bool).unwrap_or(false))
+        PullRequest::from_json(&v).ok_or_else(|| {
+            anyhow::anyhow!(
+                "GET /repos/{}/pulls/{pr}: not a pull request",
+                self.env.repo
+            )
+        })
     }
 
     /// Other open pull requests whose roster comment for `path` (by `author`) changes
@@ -429,8 +369,9 @@ impl Client {
         path: &str,
         author: &str,
         plan: &Plan,
+        key: &ApprovalKey,
     ) -> anyhow::Result<Vec<(u64, usize)>> {
-        let ours = user_hashes(plan);
+        let ours = approval::user_hashes(plan, key);
         if ours.is_empty() {
             return Ok(Vec::new());
         }
@@ -448,7 +389,8 @@ impl Client {
                 continue;
             }
             if let Some((_, body)) = self.find_comment(n, path, author).await? {
-                let shared = read_user_hashes(&body).intersection(&ours).count();
+                let theirs = Approval::read(&body).map(|a| a.users).unwrap_or_default();
+                let shared = theirs.intersection(&ours).count();
                 if shared > 0 {
                     out.push((n, shared));
                 }
@@ -457,19 +399,49 @@ impl Client {
         Ok(out)
     }
 
-    /// The pull request merged as commit `sha`.
-    pub async fn merged_pull_request(&self, sha: &str) -> anyhow::Result<Option<u64>> {
-        let v = self
+    /// The pull request whose merge into `branch` made commit `sha`. A pull request
+    /// that merely contains the commit, is still open, or merged elsewhere does not
+    /// count: its approval was never final. `Err` says why none qualifies.
+    pub async fn merged_as(
+        &self,
+        sha: &str,
+        branch: &str,
+    ) -> anyhow::Result<Result<PullRequest, String>> {
+        let listed = self
             .call(
                 Method::GET,
                 &format!("/repos/{}/commits/{sha}/pulls", self.env.repo),
                 None,
             )
             .await?;
-        Ok(v.as_array()
-            .and_then(|l| l.first())
-            .and_then(|p| p.get("number"))
-            .and_then(Value::as_u64))
+        let numbers: Vec<u64> = listed
+            .as_array()
+            .map(|l| l.iter().filter_map(|p| p.get("number")?.as_u64()).collect())
+            .unwrap_or_default();
+        let mut seen = Vec::new();
+        // Bounded: a commit belongs to few pull requests, each costs one request.
+        for n in numbers.into_iter().take(10) {
+            // The list is a hint; the pull request itself is read for the verdict.
+            let pr = self.pull(n).await?;
+            if pr.merged && pr.base == branch && pr.merge_commit.as_deref() == Some(sha) {
+                return Ok(Ok(pr));
+            }
+            seen.push(if !pr.merged {
+                format!("#{n} is not merged")
+            } else if pr.base != branch {
+                format!("#{n} merged into `{}`, not `{branch}`", pr.base)
+            } else {
+                format!("#{n} did not merge as this commit")
+            });
+        }
+        Ok(Err(if seen.is_empty() {
+            format!("no pull request merged into `{branch}` as commit {sha}")
+        } else {
+            format!(
+                "no pull request merged into `{branch}` as commit {sha} ({})",
+                seen.join("; ")
+            )
+        }))
     }
 
     /// The open drift issue of `path` opened by `author`: its number.
@@ -544,8 +516,9 @@ pub fn drift_body(plan: &Plan, path: &str, run: Option<&str>, mask: bool) -> Str
         "The scheduled plan in {} found the account different from the roster. Review the changes below: merge a pull request that accepts them into the roster, or apply the roster to undo them. This issue is updated while the drift lasts and closed when a check finds none.",
         run.unwrap_or("a workflow run")
     );
-    let text = render::markdown_titled(plan, COMMENT_LIMIT - 2_000, Some("🔀 drift"), &note);
-    let text = if mask { mask_pii(&text, plan) } else { text };
+    let masked = mask.then(|| masked_plan(plan));
+    let shown = masked.as_ref().unwrap_or(plan);
+    let text = render::markdown_titled(shown, COMMENT_LIMIT - 2_000, Some("🔀 drift"), &note);
     format!("{}\n{text}", drift_marker(path))
 }
 
@@ -584,42 +557,11 @@ pub fn write_outputs(path: &Path, plan: &Plan, exitcode: i32) -> std::io::Result
 /// Appends the full plan to `$GITHUB_STEP_SUMMARY`.
 pub fn write_summary(path: &Path, plan: &Plan, mask: bool) -> std::io::Result<()> {
     use std::io::Write as _;
-    let text = render::markdown_limited(plan, usize::MAX);
-    let text = if mask { mask_emails(&text) } else { text };
+    let masked = mask.then(|| masked_plan(plan));
+    let text = render::markdown_limited(masked.as_ref().unwrap_or(plan), usize::MAX);
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)?;
     f.write_all(text.as_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_approval_reads_back_and_names_what_it_lacks() {
-        let plan: Plan = serde_json::from_value(serde_json::json!({
-            "format_version": 1, "provider": "talkdesk", "account": "acme", "checksum": "sha256:abc",
-            "summary": {"create": 1, "update": 0, "reactivate": 0, "deactivate": 0, "offboard": 0,
-                "create_team": 0, "seats_before": 0, "seats_after": 1, "monthly_cost_delta": 0.0,
-                "currency": null, "welcome_emails": 1},
-            "guards": [], "warnings": [], "manual_steps": [], "notes": [], "admin_roles": [],
-            "min_admins": 1, "team_aliases": {},
-            "changes": [{"action": "create", "kind": "user", "key": "a@acme.example", "id": null,
-                "phase": "create_users", "precondition": null,
-                "fields": {"name": {"from": null, "to": "Ana"}}}]
-        }))
-        .unwrap();
-        let approval = Approval::of(&plan);
-        let body = format!("{}\nplan\n{}", marker("roster"), approval.block());
-        assert_eq!(Approval::read(&body), Some(approval.clone()));
-        assert!(approval.lacking(&plan).is_empty());
-        let mut other = plan.clone();
-        other.changes[0].fields.get_mut("name").unwrap().to = serde_json::json!("Ann");
-        assert_eq!(
-            approval.lacking(&other),
-            ["create a@acme.example name=\"Ann\""]
-        );
-    }
 }

@@ -17,7 +17,7 @@ use super::catalog;
 use super::fields::{change_of, create, precondition, removal_fields, update_fields};
 use super::licenses::permission_set_notes;
 use super::ownership::Ownership;
-use super::seat::{Baseline, Seat, desired_seat};
+use super::seat::{Baseline, Seat, desired_seat, is_builtin_admin};
 use super::survey::Survey;
 use super::types::{Action, Change, FieldChange, Kind, Phase, PlanError};
 use crate::config::{Roster, Unmanaged, UserDecl, ignore_set};
@@ -200,6 +200,9 @@ impl<'a> Users<'a> {
             email: u.email.to_lowercase(),
             active: u.status == Status::Active,
             admin: !u.pending && self.is_admin(u.role.as_deref()),
+            builtin_admin: u.status == Status::Active
+                && !u.pending
+                && is_builtin_admin(u.role.as_deref()),
             addons: u.addons.clone(),
             teams: u.teams.clone(),
             queues: u.queues.clone(),
@@ -327,6 +330,7 @@ impl<'a> Users<'a> {
         let after = match action {
             Action::Deactivate | Action::Offboard => Seat {
                 active: false,
+                builtin_admin: false,
                 ..before.clone()
             },
             _ => desired_seat(decl, Some(live_user), self.caps, &self.own, &|r| {
@@ -421,6 +425,7 @@ impl<'a> Users<'a> {
                 },
                 after: Seat {
                     active: false,
+                    builtin_admin: false,
                     ..before.clone()
                 },
                 before: Some(before),

@@ -30,7 +30,7 @@ pub use types::{
 use crate::config::{MaxDeactivations, Removals, Roster};
 use crate::model::Account;
 use diff::Planned;
-use seat::{Baseline, Seat};
+use seat::{BUILTIN_ADMIN, Baseline, Seat};
 
 /// Share of active users one plan may deactivate when the roster sets no
 /// `max_deactivations`: a roster that lost half its users by mistake is stopped.
@@ -103,7 +103,11 @@ pub fn diff(
             d.pending_admins
         ));
     }
-    let guards = guards(roster, live, opts, &summary, &sim, d.pending_admins);
+    let mut guards = guards(roster, live, opts, &summary, &sim, d.pending_admins);
+    guards.insert(1, builtin_admin_guard(caps, &sim.builtin));
+    if let Some(floor) = guards.first_mut() {
+        floor.detail.push_str(&counted_roles(roster, caps));
+    }
     let floor = roster.policy.min_admins.max(1);
     let mut plan = Plan {
         format_version: 1,
@@ -198,6 +202,37 @@ struct Simulation {
     emptied: Vec<String>,
     /// Email → whether the user is an active administrator after the plan.
     final_admin: HashMap<String, bool>,
+    /// Holders of Talkdesk's built-in Administrator role, walked like `admins`.
+    builtin: Tally,
+}
+
+/// One count walked through the plan: where it starts and ends, and its lowest right
+/// after a step that lowered it.
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    before: usize,
+    now: usize,
+    lowest_after_loss: Option<usize>,
+}
+
+impl Tally {
+    fn new(n: usize) -> Tally {
+        Tally {
+            before: n,
+            now: n,
+            lowest_after_loss: None,
+        }
+    }
+
+    /// One step that takes `lost` away and adds `gained`.
+    fn step(&mut self, lost: bool, gained: bool) {
+        let was = self.now;
+        self.now = self.now - usize::from(lost) + usize::from(gained);
+        if self.now < was {
+            self.lowest_after_loss =
+                Some(self.lowest_after_loss.map_or(self.now, |l| l.min(self.now)));
+        }
+    }
 }
 
 /// Applies the changes one at a time to the live seats and records the extremes. Within a
@@ -224,6 +259,7 @@ fn simulate(base: Baseline, planned: &[Planned]) -> Simulation {
         deactivations: 0,
         emptied: Vec::new(),
         final_admin: base.admin_by_email,
+        builtin: Tally::new(base.builtin_admins),
     };
     // Held removals are never applied, so the guards leave them out.
     for p in planned.iter().filter(|p| !p.change.held) {
@@ -253,6 +289,10 @@ fn simulate(base: Baseline, planned: &[Planned]) -> Simulation {
                 .insert(p.after.email.clone(), admin(&p.after));
         }
         let admins_before_step = admins_now;
+        sim.builtin.step(
+            p.before.as_ref().is_some_and(|b| b.builtin_admin),
+            p.after.builtin_admin,
+        );
         if let Some(b) = &p.before {
             step(b, -1);
             seats_now -= usize::from(active(b));
@@ -462,6 +502,58 @@ fn admin_floor(floor: usize, sim: &Simulation, pending_admins: usize) -> Guard {
         name: "admin_floor".into(),
         ok,
         detail,
+    }
+}
+
+/// At every step at least one active user holds Talkdesk's built-in Administrator
+/// role, whatever the roster declares of its roles: a roster cannot redefine its way
+/// past the floor. An account with none may still gain one. Where roles cannot be
+/// read, the guard says so and passes: it rests on what the vendor keeps.
+fn builtin_admin_guard(caps: &Capabilities, t: &Tally) -> Guard {
+    let name = "administrator_role".to_string();
+    if !caps.roles {
+        return Guard {
+            name,
+            ok: true,
+            detail: format!(
+                "roles cannot be read through this provider's API, so roster cannot count who holds the built-in {BUILTIN_ADMIN} role: keep one in the vendor's console"
+            ),
+        };
+    }
+    let lost_all = t.lowest_after_loss == Some(0);
+    let ends_without = t.now == 0 && t.before > 0;
+    let ok = !lost_all && !ends_without;
+    let mut detail = format!(
+        "holders of the built-in {BUILTIN_ADMIN} role {} → {}; at least one stays active at every step",
+        t.before, t.now
+    );
+    if !ok {
+        detail.push_str(": the plan would leave a moment with none");
+    } else if t.before == 0 {
+        detail.push_str("; the account has none now");
+    }
+    Guard { name, ok, detail }
+}
+
+/// The roles the admin floor counts, for its guard's line.
+fn counted_roles(roster: &Roster, caps: &Capabilities) -> String {
+    let roles: Vec<&str> = roster
+        .roles
+        .iter()
+        .filter(|r| r.admin)
+        .map(|r| r.name.as_str())
+        .collect();
+    let listed = if roles.is_empty() {
+        "none declared `admin: true`".to_string()
+    } else {
+        roles.join(", ")
+    };
+    if caps.roles {
+        format!("; counting roles {listed}")
+    } else {
+        format!(
+            "; counting roles {listed}: live roles cannot be read through this provider's API, so only users the roster declares with such a role count, as it declares them"
+        )
     }
 }
 

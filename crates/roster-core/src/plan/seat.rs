@@ -16,6 +16,8 @@ pub(super) struct Seat {
     pub email: String,
     pub active: bool,
     pub admin: bool,
+    /// Holds Talkdesk's built-in Administrator role, active and not pending.
+    pub builtin_admin: bool,
     pub addons: Names,
     pub teams: Names,
     pub queues: Names,
@@ -27,6 +29,7 @@ impl Seat {
             email: String::new(),
             active: false,
             admin: false,
+            builtin_admin: false,
             addons: Names::new(),
             teams: Names::new(),
             queues: Names::new(),
@@ -51,13 +54,14 @@ pub(super) fn desired_seat(
         (Some(d), Some(l)) => own.wanted(name, d, l, decl.membership).applied,
         _ => keep(d, l),
     };
+    let signs_in = !decl.expects_pending() && !live.is_some_and(|l| l.pending);
+    let active = decl.status() == Status::Active;
     Seat {
         email: decl.email.to_lowercase(),
-        active: decl.status() == Status::Active,
+        active,
         // A pending administrator cannot log in yet: it does not count toward the floor.
-        admin: is_admin(Some(&decl.role))
-            && !decl.expects_pending()
-            && !live.is_some_and(|l| l.pending),
+        admin: is_admin(Some(&decl.role)) && signs_in,
+        builtin_admin: active && signs_in && is_builtin_admin(Some(&decl.role)),
         addons: if caps.addons {
             keep(&decl.addons, live.map(|l| &l.addons))
         } else {
@@ -72,11 +76,23 @@ pub(super) fn desired_seat(
     }
 }
 
+/// Talkdesk's built-in administrator role: created with every account, it holds every
+/// permission and cannot be renamed, deactivated or changed (support.talkdesk.com,
+/// "Roles and Permissions": https://support.talkdesk.com/hc/en-us/articles/11114473839643).
+pub(super) const BUILTIN_ADMIN: &str = "Administrator";
+
+/// Whether `role` is [`BUILTIN_ADMIN`], whatever the roster says of it.
+pub(super) fn is_builtin_admin(role: Option<&str>) -> bool {
+    role.is_some_and(|r| r.eq_ignore_ascii_case(BUILTIN_ADMIN))
+}
+
 /// The live account's counts before any change: what the guards start from.
 #[derive(Default)]
 pub(super) struct Baseline {
     pub seats: usize,
     pub admins: usize,
+    /// Active, signed-in holders of [`BUILTIN_ADMIN`].
+    pub builtin_admins: usize,
     pub addons: BTreeMap<String, usize>,
     /// (is a team, name) → active members; counted only when there are changes.
     pub members: HashMap<(bool, String), isize>,
@@ -93,6 +109,9 @@ impl Baseline {
             return;
         }
         self.seats += 1;
+        if !u.pending && is_builtin_admin(u.role.as_deref()) {
+            self.builtin_admins += 1;
+        }
         if !u.pending && is_admin(u.role.as_deref()) {
             self.admins += 1;
             self.admin_by_email.insert(u.email.to_lowercase(), true);

@@ -300,7 +300,7 @@ fn cases() -> Vec<Case> {
             users: du("a1@acme.example", "Agent", ""),
             live: vec![lu("a1@acme.example", "Administrator")],
             expect: vec!["update a1@acme.example: role"],
-            refused: vec!["admin_floor"],
+            refused: vec!["admin_floor", "administrator_role"],
             ..Case::default()
         },
         Case {
@@ -336,7 +336,7 @@ fn cases() -> Vec<Case> {
             ],
             allow: Some(10),
             expect: vec!["deactivate a1@acme.example: status"],
-            refused: vec!["admin_floor"],
+            refused: vec!["admin_floor", "administrator_role"],
             ..Case::default()
         },
         Case {
@@ -693,7 +693,7 @@ fn cases() -> Vec<Case> {
                 with(lu("a2@acme.example", "Administrator"), |u| u.pending = true),
             ],
             expect: vec!["update a1@acme.example: role"],
-            refused: vec!["admin_floor"],
+            refused: vec!["admin_floor", "administrator_role"],
             ..Case::default()
         },
     ];
@@ -781,6 +781,62 @@ fn an_account_whose_only_administrator_is_pending_is_below_its_floor() {
     );
 }
 
+/// A roster that calls `Agent` an administrator role, demoting both holders of the
+/// built-in `Administrator` role: its own floor holds, Talkdesk's does not.
+#[test]
+fn a_roster_cannot_redefine_its_way_past_the_builtin_administrator() {
+    let mut r = roster(
+        "",
+        &(du("a1@acme.example", "Agent", "") + &du("a2@acme.example", "Agent", "")),
+    );
+    for role in &mut r.roles {
+        role.admin = role.name == "Agent";
+    }
+    let plan = diff(&r, &account(live_admins2()), &full(), &Options::default()).unwrap();
+    let refused: Vec<&str> = plan.refusals().map(|g| g.name.as_str()).collect();
+    assert_eq!(refused, ["administrator_role"], "{:?}", plan.guards);
+    assert_eq!(
+        plan.guards[0].detail,
+        "active admins 0 → 2 (lowest 0 during apply), floor 1; the account starts below its floor and this plan raises it; counting roles Agent"
+    );
+    assert_eq!(
+        plan.guards[1].detail,
+        "holders of the built-in Administrator role 2 → 0; at least one stays active at every step: the plan would leave a moment with none"
+    );
+    // Keeping one Administrator passes.
+    let mut r = roster(
+        "",
+        &(du("a1@acme.example", "Agent", "") + &du("a2@acme.example", "Administrator", "")),
+    );
+    for role in &mut r.roles {
+        role.admin = role.name == "Agent";
+    }
+    let plan = diff(&r, &account(live_admins2()), &full(), &Options::default()).unwrap();
+    assert!(plan.refusals().next().is_none(), "{:?}", plan.guards);
+    // Where roles cannot be read, the guard says what the floor rests on.
+    let caps = Capabilities {
+        roles: false,
+        ..full()
+    };
+    let plan = diff(
+        &roster("", &admins2()),
+        &account(live_admins2()),
+        &caps,
+        &Options::default(),
+    )
+    .unwrap();
+    assert!(
+        plan.guards[1].detail.starts_with("roles cannot be read"),
+        "{:?}",
+        plan.guards
+    );
+    assert!(
+        plan.guards[0].detail.contains("live roles cannot be read"),
+        "{:?}",
+        plan.guards
+    );
+}
+
 #[test]
 fn bootstrapping_says_the_account_starts_below_its_floor() {
     let plan = diff(
@@ -794,7 +850,7 @@ fn bootstrapping_says_the_account_starts_below_its_floor() {
     assert!(floor.ok, "{floor:?}");
     assert_eq!(
         floor.detail,
-        "active admins 0 → 2 (lowest 0 during apply), floor 1; the account starts below its floor and this plan raises it"
+        "active admins 0 → 2 (lowest 0 during apply), floor 1; the account starts below its floor and this plan raises it; counting roles Administrator"
     );
 }
 

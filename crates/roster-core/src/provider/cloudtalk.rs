@@ -55,6 +55,9 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// CloudTalk's API base (tests/fixtures/cloudtalk-openapi.json, `servers`).
+    pub const DEFAULT_BASE_URL: &str = "https://my.cloudtalk.io/api";
+
     /// From `CLOUDTALK_ACCESS_KEY_ID`, `CLOUDTALK_ACCESS_KEY_SECRET`,
     /// `CLOUDTALK_BASE_URL` and `CLOUDTALK_PER_MINUTE` (a pace other than the documented
     /// 60, for a contract that allows more or a test server).
@@ -68,7 +71,7 @@ impl Settings {
         };
         Ok(Settings {
             base_url: std::env::var("CLOUDTALK_BASE_URL")
-                .unwrap_or_else(|_| "https://my.cloudtalk.io/api".into()),
+                .unwrap_or_else(|_| Settings::DEFAULT_BASE_URL.into()),
             key_id: need("CLOUDTALK_ACCESS_KEY_ID")?,
             key_secret: Secret::new(need("CLOUDTALK_ACCESS_KEY_SECRET")?),
             retries: 10,
@@ -87,6 +90,11 @@ pub struct CloudTalk {
     http: HttpClient,
     /// Group name → ID, from the last read.
     groups: std::sync::RwLock<std::collections::HashMap<String, String>>,
+    /// Whether a membership DELETE was seen to leave its agent in place; held while the
+    /// first one is checked, so no other is sent before the answer.
+    leave_checked: tokio::sync::Mutex<bool>,
+    /// Set when a membership DELETE deleted its agent: nothing more is sent.
+    agent_deleted: std::sync::atomic::AtomicBool,
 }
 
 /// An ID the vendor sends as a number or as a string (its schema and its examples
@@ -209,6 +217,8 @@ impl CloudTalk {
         Ok(CloudTalk {
             http: HttpClient::new(cfg, auth)?,
             groups: Default::default(),
+            leave_checked: tokio::sync::Mutex::new(false),
+            agent_deleted: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -405,15 +415,46 @@ impl CloudTalk {
         self.edit(id, json!({"firstname": s("firstname"), "lastname": s("lastname"), "email": s("email"), "status_outbound": false})).await
     }
 
-    /// Removes one group membership (the only DELETE roster sends).
+    /// Removes one group membership (the only DELETE roster sends). CloudTalk's
+    /// reference summarises this call as "Delete an agent" while its body, tag and
+    /// errors describe a group: after the first one of a run the agent is read back,
+    /// and if it is gone roster halts before sending anything more.
     async fn leave_group(&self, agent: &str, group_id: i64) -> Result<(), ProviderError> {
+        use std::sync::atomic::Ordering;
         let agent_id: i64 = agent.parse().unwrap_or_default();
         let path = format!("/groups/delete/{agent_id}.json");
         let body = json!({"group_id": group_id});
+        let mut checked = self.leave_checked.lock().await;
+        if self.agent_deleted.load(Ordering::SeqCst) {
+            return Err(ProviderError::Halt(
+                "not sent: an earlier membership DELETE deleted its agent".into(),
+            ));
+        }
+        if *checked {
+            drop(checked);
+            return self
+                .http
+                .send(LEAVE_GROUP, &path, Some(&body), Idempotence::Safe)
+                .await
+                .map(drop);
+        }
+        // The first of the run: every other waits on the lock until it is read back.
         self.http
             .send(LEAVE_GROUP, &path, Some(&body), Idempotence::Safe)
-            .await
-            .map(drop)
+            .await?;
+        match self.agent(agent).await {
+            Ok(_) => {
+                *checked = true;
+                Ok(())
+            }
+            Err(ProviderError::Api { status: 404, .. }) => {
+                self.agent_deleted.store(true, Ordering::SeqCst);
+                Err(ProviderError::Halt(format!(
+                    "CloudTalk deleted agent {agent_id} when asked to remove it from group {group_id} (DELETE {path}, which CloudTalk's reference also summarises as \"Delete an agent\"). roster stopped and sent nothing more. Restore the agent in CloudTalk's dashboard, and manage CloudTalk group membership there until this is resolved"
+                )))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The IDs of the groups the account has now.

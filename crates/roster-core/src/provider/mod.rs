@@ -57,6 +57,10 @@ pub enum ProviderError {
     /// The provider cannot do this.
     #[error("{0}")]
     Unsupported(String),
+    /// The vendor did something irreversible that roster did not ask for: the apply
+    /// stops at once and sends nothing more.
+    #[error("{0}")]
+    Halt(String),
 }
 
 impl ProviderError {
@@ -71,7 +75,8 @@ impl ProviderError {
             | ProviderError::Setup(_) => true,
             ProviderError::Transport { .. }
             | ProviderError::Decode { .. }
-            | ProviderError::OutcomeUnknown(_) => false,
+            | ProviderError::OutcomeUnknown(_)
+            | ProviderError::Halt(_) => false,
         }
     }
 }
@@ -189,8 +194,9 @@ const CREATE_ATTEMPTS: u64 = 11;
 
 /// Sends a create whose answer may be lost (it reached the server, the reply did not):
 /// before each resend the object is looked up by its key, and a found one is the
-/// create's result, so a create never makes a duplicate. A 409 is answered by the
-/// lookup too. Every provider creates through this.
+/// create's result, so a create never makes a duplicate. A 409 after such a send is
+/// answered by the lookup too; a 409 to the first send is an error, since someone else
+/// made the object. Every provider creates through this.
 pub(crate) async fn create_once<T, Send, Sent, Lookup, Found>(
     mut send: Send,
     mut lookup: Lookup,
@@ -210,9 +216,91 @@ where
                 Some(v) => return Ok(v),
                 None => last = Some(*e),
             },
-            Err(e @ ProviderError::Api { status: 409, .. }) => return lookup().await?.ok_or(e),
+            // After a send whose answer was lost, the conflict is likely our own
+            // create, which the lookup missed a moment ago.
+            Err(e @ ProviderError::Api { status: 409, .. }) if last.is_some() => {
+                return lookup().await?.ok_or(e);
+            }
+            // On a first send it is someone else's: another apply or a person created
+            // it since the plan, so it is not this apply's result to report.
+            Err(ProviderError::Api {
+                request,
+                status: 409,
+                message,
+            }) => {
+                return Err(ProviderError::Api {
+                    request,
+                    status: 409,
+                    message: format!(
+                        "{message} (it was created by someone else since the plan: plan again)"
+                    ),
+                });
+            }
             Err(e) => return Err(e),
         }
     }
     Err(last.unwrap_or_else(|| ProviderError::Setup("create failed".into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn conflict() -> ProviderError {
+        ProviderError::Api {
+            request: "POST /scim/v2/Users".into(),
+            status: 409,
+            message: "uniqueness".into(),
+        }
+    }
+
+    fn lost() -> ProviderError {
+        ProviderError::OutcomeUnknown(Box::new(ProviderError::Transport {
+            request: "POST /scim/v2/Users".into(),
+            message: "connection reset".into(),
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_conflict_on_the_first_send_is_someone_elses_create() {
+        let looked = Cell::new(0);
+        let out = create_once(
+            || async { Err::<u32, _>(conflict()) },
+            || {
+                looked.set(looked.get() + 1);
+                async { Ok(Some(7)) }
+            },
+        )
+        .await;
+        let err = out.unwrap_err().to_string();
+        assert!(err.contains("HTTP 409"), "{err}");
+        assert!(
+            err.contains("created by someone else since the plan"),
+            "{err}"
+        );
+        assert_eq!(looked.get(), 0, "never reported as this apply's result");
+    }
+
+    #[tokio::test]
+    async fn a_conflict_after_a_lost_answer_is_our_own_create() {
+        let sends = Cell::new(0);
+        let looked = Cell::new(0);
+        let out = create_once(
+            || {
+                sends.set(sends.get() + 1);
+                let first = sends.get() == 1;
+                async move { Err::<u32, _>(if first { lost() } else { conflict() }) }
+            },
+            || {
+                looked.set(looked.get() + 1);
+                let n = looked.get();
+                // Not visible at the first lookup, found at the second.
+                async move { Ok((n > 1).then_some(7)) }
+            },
+        )
+        .await;
+        assert_eq!(out.unwrap(), 7);
+        assert_eq!((sends.get(), looked.get()), (2, 2));
+    }
 }
