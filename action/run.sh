@@ -8,6 +8,8 @@
 #   scheduled: apply on a schedule what the reviewed roster dates ask for today
 #          (seasonal staff starting or ending), with the same guards.
 set -uo pipefail
+# Apply takes its day from the saved plan: ROSTER_NOW (the day plan compares the users'
+# dates with) is removed from apply's environment, where it conflicts with --plan.
 
 plan_file="${RUNNER_TEMP:-/tmp}/roster-plan.json"
 rm -f "$plan_file"
@@ -33,7 +35,11 @@ if [ -z "${TALKDESK_CLIENT_ID:-}${TALKDESK_SCIM_TOKEN:-}${CLOUDTALK_ACCESS_KEY_I
   exit 1
 fi
 
-roster plan "$ROSTER_PATH" --out "$plan_file" --detailed-exitcode "${allow[@]}" "${mask[@]}"
+# A scheduled run plans only what the roster's dates cause today: nothing else it
+# finds was reviewed, so it is listed as not applied and left for a pull request.
+dated=()
+[ "$ROSTER_COMMAND" = scheduled ] && dated=(--only-dated)
+roster plan "$ROSTER_PATH" --out "$plan_file" --detailed-exitcode "${allow[@]}" "${mask[@]}" "${dated[@]}"
 code=$?
 if [ ! -f "$plan_file" ]; then
   echo "exitcode=$code" >> "$GITHUB_OUTPUT"
@@ -62,7 +68,7 @@ case "$ROSTER_COMMAND" in
     verdict="$(roster github verify --plan "$plan_file" "${force[@]}" "${common[@]}")" || exit $?
     forced=()
     [ "$verdict" = "forced" ] && forced=(--forced)
-    roster apply "$ROSTER_PATH" --plan "$plan_file" --auto-approve "${mask[@]}"
+    env -u ROSTER_NOW roster apply "$ROSTER_PATH" --plan "$plan_file" --auto-approve "${mask[@]}"
     applied=$?
     status=applied
     [ "$applied" -ne 0 ] && status=failed
@@ -71,10 +77,11 @@ case "$ROSTER_COMMAND" in
     exit "$applied"
     ;;
   scheduled)
-    # The dates were reviewed when the roster merged; the guards still hold.
+    # The dates were reviewed when the roster merged; the guards still hold, simulated
+    # on this plan of the dated changes alone.
     [ "$code" -eq 0 ] && exit 0
     [ "$code" -eq 3 ] && exit 3
-    roster apply "$ROSTER_PATH" --plan "$plan_file" --auto-approve "${mask[@]}"
+    env -u ROSTER_NOW roster apply "$ROSTER_PATH" --plan "$plan_file" --auto-approve "${mask[@]}"
     exit $?
     ;;
   drift)

@@ -144,6 +144,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     allow_deactivations: args.allow_deactivations,
                     hold_removals: args.hold_removals,
                     today: args.now,
+                    only_dated: false,
                 };
                 target::make_plan(&loaded, &conn.provider, &opts).await?
             }

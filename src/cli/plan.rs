@@ -32,6 +32,11 @@ pub struct Args {
     /// (default: today in `policy.time_zone`).
     #[arg(long, env = "ROSTER_NOW", value_name = "DAY", value_parser = plan::parse_day)]
     now: Option<chrono::NaiveDate>,
+    /// Plan only what the users' dates cause today (`active_from` reached: create, or
+    /// reactivate changing only the status; `active_until` passed: deactivate), and
+    /// list every other difference as not applied: for scheduled runs.
+    #[arg(long)]
+    only_dated: bool,
     /// Let the plan deactivate up to N users beyond `policy.max_deactivations`.
     #[arg(long, value_name = "N")]
     allow_deactivations: Option<u32>,
@@ -55,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         allow_deactivations: args.allow_deactivations,
         hold_removals: args.hold_removals,
         today: args.now,
+        only_dated: args.only_dated,
     };
     let plan = target::reading_runtime(&args.conn)?
         .block_on(target::load_and_plan(&args.path, &args.conn, &opts))?;

@@ -923,3 +923,53 @@ fn a_masked_change_stays_visibly_changed() {
         assert_eq!(changes_stay_visible(text, "name"), 1, "{text}");
     }
 }
+
+/// A scheduled run applies only what the roster's dates cause today: a role edited by
+/// hand in the account (the seeded drift) is listed as not applied, and the run passes.
+#[test]
+fn a_scheduled_run_applies_only_what_a_date_causes() {
+    let rt = runtime();
+    let (api, _fake) = fake_github(&rt);
+    let server = acme_server();
+    let schedule = json!({"schedule": "7 5 * * *"});
+    let undated = action(&server, &api, "scheduled", schedule.clone(), &[]);
+    assert_eq!(
+        code(&undated),
+        0,
+        "{}{}",
+        stdout(&undated),
+        stderr(&undated)
+    );
+    assert!(server.history().is_empty(), "nothing was applied");
+    let said = stdout(&undated);
+    assert!(
+        said.contains("not applied (not caused by a date: open a pull request)"),
+        "{said}"
+    );
+
+    // One user's season ended: the run deactivates that user and nothing else.
+    let roster = server.path("roster/roster.yaml");
+    let text = fs::read_to_string(&roster).unwrap().replacen(
+        "- email: grace.kim@acme.example",
+        "- active_until: \"2026-12-01\"\n    email: grace.kim@acme.example",
+        1,
+    );
+    fs::write(&roster, text).unwrap();
+    let dated = action(
+        &server,
+        &api,
+        "scheduled",
+        schedule,
+        &[("ROSTER_NOW", "2026-12-24")],
+    );
+    assert_eq!(code(&dated), 0, "{}{}", stdout(&dated), stderr(&dated));
+    let history = server.history();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert!(
+        history[0]
+            .email
+            .eq_ignore_ascii_case("grace.kim@acme.example"),
+        "{history:?}"
+    );
+    server.assert_no_delete();
+}

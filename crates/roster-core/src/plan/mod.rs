@@ -4,6 +4,7 @@
 mod calendar;
 mod capabilities;
 mod catalog;
+mod dated;
 mod diff;
 mod fields;
 mod licenses;
@@ -46,6 +47,8 @@ pub struct Options {
     /// `--now`: the day the users' dates are compared with (default: today in
     /// `policy.time_zone`).
     pub today: Option<chrono::NaiveDate>,
+    /// `--only-dated`: plan only what the users' dates cause today (see [`dated`]).
+    pub only_dated: bool,
 }
 
 /// Diffs the roster against the live account and checks the guards.
@@ -58,6 +61,11 @@ pub fn diff(
     let hold = opts.hold_removals || roster.policy.removals == Removals::Hold;
     let today = opts.today.unwrap_or_else(|| calendar::today(roster));
     let mut d = diff::changes(roster, live, caps, hold, today)?;
+    if opts.only_dated {
+        let (kept, left) = dated::only_dated(std::mem::take(&mut d.planned), roster, today);
+        d.planned = kept;
+        d.warnings.extend(left);
+    }
     // Dates are rare: the pass that planned the users says whether anyone has them.
     let upcoming = if d.dated {
         calendar::upcoming(roster, today)

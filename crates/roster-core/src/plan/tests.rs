@@ -1532,3 +1532,71 @@ fn of_two_live_users_with_one_email_the_last_is_matched_and_the_other_removed() 
     assert_eq!(plan.summary.seats_before, 4);
     assert_eq!(plan.summary.seats_after, 3);
 }
+
+/// The scheduled plan: the dates' changes alone, a reactivation reduced to its status,
+/// and every other difference named as not applied.
+#[test]
+fn only_dated_plans_what_the_dates_cause_and_names_the_rest() {
+    let users = admins2()
+        + &du(
+            "ended@acme.example",
+            "Agent",
+            ", active_until: \"2026-12-20\"",
+        )
+        + &du(
+            "back@acme.example",
+            "Supervisor",
+            ", active_from: \"2026-12-24\"",
+        )
+        + &du("new@acme.example", "Agent", ", active_from: \"2026-12-01\"")
+        + &du("edited@acme.example", "Agent", "");
+    let live = [
+        live_admins2(),
+        vec![
+            lu("ended@acme.example", "Agent"),
+            with(lu("back@acme.example", "Agent"), |u| {
+                u.status = Status::Inactive
+            }),
+            lu("edited@acme.example", "Supervisor"),
+        ],
+    ]
+    .concat();
+    let opts = Options {
+        today: Some(parse_day("2026-12-24").unwrap()),
+        only_dated: true,
+        ..Options::default()
+    };
+    let plan = diff(&roster("", &users), &account(live.clone()), &full(), &opts).unwrap();
+    assert_eq!(
+        describe(&plan),
+        [
+            "reactivate back@acme.example: status",
+            "create new@acme.example: email,name,role",
+            "deactivate ended@acme.example: status",
+        ]
+    );
+    assert!(
+        plan.warnings.contains(
+            &"not applied (not caused by a date: open a pull request): update edited@acme.example"
+                .to_string()
+        ),
+        "{:?}",
+        plan.warnings
+    );
+    // The full plan also changes the role of the one coming back.
+    let full_plan = diff(
+        &roster("", &users),
+        &account(live),
+        &full(),
+        &Options {
+            only_dated: false,
+            ..opts
+        },
+    )
+    .unwrap();
+    assert!(
+        describe(&full_plan).contains(&"reactivate back@acme.example: role,status".to_string()),
+        "{:?}",
+        describe(&full_plan)
+    );
+}
