@@ -191,7 +191,8 @@ fn escaped(s: &str, i: usize) -> bool {
     s[..i].chars().rev().take_while(|&c| c == '\\').count() % 2 == 1
 }
 
-/// `line` with its code spans replaced by `C`: what GitHub reads as Markdown.
+/// `line` with each code span replaced by `¤`, neither a word nor markup: what GitHub
+/// reads as Markdown.
 fn without_code_spans(line: &str) -> String {
     let mut out = String::new();
     let mut rest = line;
@@ -211,7 +212,7 @@ fn without_code_spans(line: &str) -> String {
         let (open, after) = rest.split_at(n);
         match closing(after, n) {
             Some(end) => {
-                out.push('C');
+                out.push('¤');
                 rest = &after[end + n..];
             }
             None => {
@@ -237,7 +238,7 @@ fn closing(s: &str, n: usize) -> Option<usize> {
     None
 }
 
-/// Each line of `md` as GitHub reads it: code blocks as `code`, code spans as `C`.
+/// Each line of `md` as GitHub reads it: code blocks as `code`, code spans as `¤`.
 fn prose(md: &str) -> Vec<String> {
     let mut fenced = false;
     md.lines()
@@ -295,9 +296,9 @@ fn block_prefix(line: &str) -> Vec<String> {
 /// that opens or closes markup, and HTML tags by name.
 fn skeleton(line: &str) -> Vec<String> {
     let line = line
-        .replace("<span>$</span>", "")
-        .replace("<code>", "")
-        .replace("</code>", "");
+        .replace("<span>$</span>", "¤")
+        .replace("<code>", "¤")
+        .replace("</code>", "¤");
     let mut out = block_prefix(&line);
     let chars: Vec<(usize, char)> = line.char_indices().collect();
     for (k, &(i, c)) in chars.iter().enumerate() {
@@ -325,7 +326,8 @@ fn skeleton(line: &str) -> Vec<String> {
 
 /// Mentions, references, links and math GitHub would make of a line of prose.
 fn active_parts(line: &str) -> Vec<String> {
-    let line = line.replace("<span>$</span>", "");
+    // A dollar sign in a span is text, and a word ends at the span.
+    let line = line.replace("<span>$</span>", "¤");
     let lower = line.to_lowercase();
     let mut found: Vec<String> = ["<!--", "-->", "www.", "://", "$"]
         .into_iter()
@@ -505,6 +507,9 @@ fn the_tricks_one_at_a_time() {
         "- [ ] a task",
         "1. first",
         "    code",
+        "@$A",
+        "@`",
+        "``- ",
     ] {
         check_renderings(v, true);
         check_renderings(v, false);
