@@ -11,6 +11,7 @@ use super::target::{self, Connection};
 use super::{Outcome, default_path};
 use roster_core::plan::{self, Plan};
 use roster_core::provider::Reader;
+use roster_core::render::escape::terminal;
 use roster_core::{apply, github, lock, render};
 
 /// Flags of `roster apply`.
@@ -91,8 +92,8 @@ fn confirm(plan: &Plan) -> anyhow::Result<bool> {
     eprint!(
         "Apply {} change(s) to {} account {}? Only 'yes' is accepted: ",
         plan.changes.len(),
-        plan.provider,
-        plan.account
+        terminal(&plan.provider),
+        terminal(&plan.account)
     );
     std::io::stderr().flush()?;
     let mut answer = String::new();
@@ -143,7 +144,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     let masker = args.mask_pii.then(|| github::Masker::new(&plan, github::mask_key()));
                     for s in &stale {
                         let key = masker.as_ref().map_or_else(|| s.key.clone(), |m| m.email(&s.key));
-                        eprintln!("error: {key}: {}", s.reason);
+                        eprintln!("error: {}: {}", terminal(&key), terminal(&s.reason));
                     }
                     bail!(
                         "the saved plan is stale: {} object(s) changed since it was made, so none of its changes were applied; re-run `roster plan`",
@@ -167,7 +168,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         print!("{}", render::text_brief(shown, color, args.verbose));
         if !plan.accepted() {
             for g in shown.refusals() {
-                eprintln!("error: guard {} refused the plan: {}", g.name, g.detail);
+                eprintln!(
+                    "error: guard {} refused the plan: {}",
+                    terminal(&g.name),
+                    terminal(&g.detail)
+                );
             }
             return Ok(Outcome::Refused);
         }
@@ -228,7 +233,7 @@ pub(super) fn print_stopped(head: &str, report: &apply::Report) {
         report.journal.display()
     );
     for f in &report.failed {
-        println!("  failed {}: {}", f.key, f.reason);
+        print_failure(f);
     }
     for d in &report.in_doubt {
         let why = match &d.answer {
@@ -236,10 +241,10 @@ pub(super) fn print_stopped(head: &str, report: &apply::Report) {
             Some(Ok(())) => "answered ok; the journal could not record it".to_string(),
             Some(Err(e)) => format!("answered failed: {e}; the journal could not record it"),
         };
-        println!("  in doubt: {} ({why})", d.change);
+        println!("  in doubt: {} ({})", terminal(&d.change), terminal(&why));
     }
     for c in &report.not_sent {
-        println!("  not sent: {c}");
+        println!("  not sent: {}", terminal(c));
     }
     if !report.in_doubt.is_empty() {
         println!("The changes in doubt were sent: the account shows whether they took effect.");
@@ -251,7 +256,10 @@ pub(super) fn print_stopped(head: &str, report: &apply::Report) {
 /// stopped it, if one did.
 fn report_outcome(report: &apply::Report, signals: &Signals) -> anyhow::Result<Outcome> {
     if let Some(why) = &report.stopped {
-        print_stopped(&format!("Apply stopped ({why})"), report);
+        print_stopped(
+            &format!("Apply stopped ({})", terminal(&why.to_string())),
+            report,
+        );
         return Ok(match why {
             apply::Stopped::Interrupted => signals.outcome(),
             apply::Stopped::Journal(_) | apply::Stopped::Vendor(_) => Outcome::Failed,
@@ -278,8 +286,14 @@ fn report_outcome(report: &apply::Report, signals: &Signals) -> anyhow::Result<O
         report.journal.display()
     );
     for f in &report.failed {
-        println!("  failed {}: {}", f.key, f.reason);
+        print_failure(f);
     }
     println!("Fix the cause and run apply again: it converges on what is left.");
     Ok(Outcome::Failed)
+}
+
+/// "  failed KEY: REASON", both as for a terminal: the key may be an email from the
+/// account and the reason the vendor's words.
+fn print_failure(f: &apply::Failure) {
+    println!("  failed {}: {}", terminal(&f.key), terminal(&f.reason));
 }

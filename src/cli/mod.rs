@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use roster_core::render::escape::terminal;
 
 /// How a command ended, mapped to the documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,7 +236,12 @@ pub fn main() -> ExitCode {
                     eprintln!("{}", d.report());
                     annotate(d);
                 }
-                None => eprintln!("error: {e:#}"),
+                None => {
+                    // The vendor's words and the values in them, escaped line by line.
+                    let message = format!("{e:#}");
+                    let lines: Vec<_> = message.split('\n').map(terminal).collect();
+                    eprintln!("error: {}", lines.join("\n"));
+                }
             }
             Outcome::Failed.into()
         }

@@ -6,6 +6,7 @@ mod cli;
 mod cloudtalk;
 mod coexist;
 mod github;
+mod hostile;
 mod import;
 mod interrupt;
 mod phone;

@@ -18,6 +18,7 @@ use crate::github::{Masker, mask_key};
 use crate::model::{Account, Status, User};
 use crate::plan::{Action, Change, Phase, Plan, precondition};
 use crate::provider::{ProviderError, Writer};
+use crate::render::escape;
 
 use journal::Journal;
 pub use ledger::Ledger;
@@ -211,8 +212,10 @@ impl Display {
         }
     }
 
-    /// One change, `line` ("action key"), ended (or was not sent).
+    /// One change, `line` ("action key"), ended (or was not sent); the line and the
+    /// error as for a terminal.
     fn done(&self, line: String, outcome: &Outcome) {
+        let line = escape::terminal(&line).into_owned();
         if let Some(b) = &self.bar {
             b.inc(1);
             b.set_message(line);
@@ -221,9 +224,11 @@ impl Display {
         if self.lines {
             match outcome {
                 Outcome::Done(Ok(())) => eprintln!("  {line}: ok"),
-                Outcome::Done(Err(e)) => eprintln!("  {line}: failed: {e}"),
+                Outcome::Done(Err(e)) => eprintln!("  {line}: failed: {}", escape::terminal(e)),
                 Outcome::Unrecorded(Ok(())) => eprintln!("  {line}: ok, not journalled"),
-                Outcome::Unrecorded(Err(e)) => eprintln!("  {line}: failed, not journalled: {e}"),
+                Outcome::Unrecorded(Err(e)) => {
+                    eprintln!("  {line}: failed, not journalled: {}", escape::terminal(e))
+                }
                 Outcome::NotSent => eprintln!("  {line}: not sent"),
             }
         }

@@ -937,7 +937,7 @@ fn the_pull_request_comment_names_the_people_above_the_fold() {
         "Cy New",
         "gone.one@acme.example",
         "gone.two@acme.example",
-        "| lead | lead@acme.example | role Agent → Supervisor |",
+        "| lead | `lead@acme.example` | role Agent → Supervisor |",
     ] {
         assert!(fold.contains(who), "{who} is not above the fold:\n{fold}");
     }
