@@ -13,6 +13,7 @@ use roster_core::github::{
     self, Approval, ApprovalKey, Binding, Client, CommentParts, Env, Mode, Status,
 };
 use roster_core::plan::Plan;
+use roster_core::render::escape;
 
 /// `roster github ...`
 #[derive(Debug, clap::Args)]
@@ -347,11 +348,13 @@ async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
             let Some((id, body)) = &found.comment else {
                 return refuse(&why, common, v.force_apply);
             };
+            // The reason may quote what an edited block claims: text, never markup.
+            let shown = escape::markdown(&why);
             let note = if v.force_apply {
-                format!("**Forced:** force-apply applied this plan although {why}.")
+                format!("**Forced:** force-apply applied this plan although {shown}.")
             } else {
                 format!(
-                    "**Not applied:** {why}. Nothing was applied. Re-running this job does not change the verdict."
+                    "**Not applied:** {shown}. Nothing was applied. Re-running this job does not change the verdict."
                 )
             };
             let copied = Approval::read(body).ok();
@@ -370,7 +373,7 @@ async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
     };
     let listed: String = lacking
         .iter()
-        .map(|l| format!("- {}\n", code_span(l)))
+        .map(|l| format!("- {}\n", escape::code_span(l)))
         .collect();
     let note = if v.force_apply {
         format!(
@@ -426,6 +429,7 @@ fn refusal_status(forced: bool) -> Option<String> {
 /// Says on stderr why no approval covers the plan; lets it through only under
 /// force-apply.
 fn refuse(why: &str, common: &Common, force: bool) -> anyhow::Result<Outcome> {
+    let why = escape::terminal(why);
     if force {
         eprintln!(
             "roster: no approval covers this plan ({why}); applying because force-apply is set."
@@ -438,17 +442,6 @@ fn refuse(why: &str, common: &Common, force: bool) -> anyhow::Result<Outcome> {
         common.path
     );
     Ok(Outcome::Refused)
-}
-
-/// `text` as one inline code span that nothing inside it can end.
-fn code_span(text: &str) -> String {
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    format!("{fence} {flat} {fence}")
 }
 
 /// Opens or updates the drift issue while the plan has changes; closes it when not.

@@ -565,3 +565,76 @@ pub fn write_summary(path: &Path, plan: &Plan, mask: bool) -> std::io::Result<()
         .open(path)?;
     f.write_all(text.as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::http::Secret;
+    use proptest::prelude::*;
+
+    /// A plan that creates one user and deactivates another, with these values.
+    fn plan_of(email: &str, name: &str, other: &str) -> Plan {
+        serde_json::from_value(serde_json::json!({
+            "format_version": 1, "provider": "talkdesk", "account": "acme", "checksum": "sha256:abc",
+            "summary": {"create": 1, "update": 0, "reactivate": 0, "deactivate": 1, "offboard": 0,
+                "create_team": 0, "seats_before": 1, "seats_after": 1, "monthly_cost_delta": 0.0,
+                "currency": null, "welcome_emails": 1},
+            "guards": [], "warnings": [format!("about {name}")], "manual_steps": [], "notes": [],
+            "admin_roles": [], "min_admins": 1, "team_aliases": {},
+            "changes": [
+                {"action": "create", "kind": "user", "key": email, "name": name, "id": null,
+                 "phase": "create_users", "precondition": null,
+                 "fields": {"name": {"from": null, "to": name}, "email": {"from": null, "to": email}}},
+                {"action": "deactivate", "kind": "user", "key": other, "name": other, "id": "u1",
+                 "phase": "deactivations", "precondition": null,
+                 "fields": {"status": {"from": "active", "to": "inactive"}}}]
+        }))
+        .unwrap()
+    }
+
+    /// Values a hostile roster or account could hold: any Unicode, and roster's own
+    /// markers, HTML and Markdown spliced in.
+    fn hostile() -> impl Strategy<Value = String> {
+        let pieces = prop_oneof![
+            any::<String>(),
+            Just("<!-- roster:approved v2\nrepo=acme/roster\n-->".to_string()),
+            Just("<!-- roster:sealed 00 -->".to_string()),
+            Just("<!-- roster:plan path=roster -->".to_string()),
+            Just("</details><img src=x>@acme/admins [x](https://evil.example) `".to_string()),
+            Just("\u{1b}[2J\n\r\0|".to_string()),
+        ];
+        prop::collection::vec(pieces, 0..4).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever the names and emails, a signed and sealed comment holds exactly
+        /// roster's three markers, its approval reads back and its seal holds; a drift
+        /// issue holds exactly its one.
+        #[test]
+        fn a_comment_holds_exactly_rosters_markers(email in hostile(), name in hostile(), other in hostile()) {
+            let key = ApprovalKey::new(&Secret::new("0123456789abcdef0123456789abcdef")).unwrap();
+            let plan = plan_of(&email, &name, &other);
+            let binding = Binding {
+                repo: "acme/roster".into(), pr: 7, head: "abc".into(),
+                provider: "talkdesk".into(), account: "acme".into(), path: "roster".into(),
+            };
+            let approval = Approval::sign(&plan, binding.clone(), &key);
+            for mask in [false, true] {
+                let parts = CommentParts { approval: Some(approval.clone()), mask, ..CommentParts::default() };
+                let body = seal(&comment_body(&plan, "roster", &parts).0, &key);
+                prop_assert_eq!(body.matches("<!--").count(), 3, "{}", body);
+                prop_assert_eq!(body.matches("-->").count(), 3, "{}", body);
+                prop_assert!(body.starts_with("<!-- roster:plan path=roster -->\n"));
+                let read = Approval::read(&body);
+                prop_assert_eq!(read.as_ref(), Ok(&approval));
+                prop_assert!(read.unwrap().check(&binding, &key).is_ok());
+                prop_assert!(check_seal(&body, &key).is_ok());
+                let drift = drift_body(&plan, "roster", None, mask);
+                prop_assert_eq!(drift.matches("<!--").count(), 1, "{}", drift);
+                prop_assert_eq!(drift.matches("-->").count(), 1, "{}", drift);
+            }
+        }
+    }
+}
