@@ -54,7 +54,7 @@ fn plan_apply_plan_converges_on_acme() {
     );
     let again = server.roster(&["plan", &acme(), "--detailed-exitcode"]);
     assert_eq!(code(&again), 0, "{}", stdout(&again));
-    assert!(stdout(&again).contains("No changes. The account matches the roster."));
+    assert!(stdout(&again).contains("No changes for roster to make."));
     assert_history(&server, 2);
     // Only the documented surfaces were used, at SCIM's pace.
     for r in server.requests() {

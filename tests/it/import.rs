@@ -208,7 +208,7 @@ fn import_plans_empty_and_is_deterministic() {
             stdout(&plan),
             stderr(&plan)
         );
-        assert!(stdout(&plan).contains("No changes."));
+        assert!(stdout(&plan).contains("No changes for roster to make."));
     }
     let one = fs::read_to_string(server.path("one/roster.yaml")).unwrap();
     assert!(

@@ -363,7 +363,7 @@ fn conformance_mixed_case_short_pages_and_absent_resources() {
         .unwrap();
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     assert!(
-        stdout(&out).contains("No changes."),
+        stdout(&out).contains("No changes for roster to make."),
         "all three users were read across short pages: {}",
         stdout(&out)
     );

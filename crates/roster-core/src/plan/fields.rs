@@ -101,7 +101,16 @@ pub(super) fn update_fields(
             return;
         }
         if caps.immutable_fields.contains(&name) || caps.read_only.contains(&name) {
-            steps.push(format!("{}: change {name} from {from} to {to} in the vendor's console (the API cannot change it)", decl.email));
+            // No JSON `null` in what a person reads: an unset field is set, not changed.
+            let what = if from.is_null() {
+                format!("set {name} to {to}")
+            } else {
+                format!("change {name} from {from} to {to}")
+            };
+            steps.push(format!(
+                "{}: {what} in the vendor's console (the API cannot write it)",
+                decl.email
+            ));
             return;
         }
         fields.insert(name.to_string(), change_of(from, to));

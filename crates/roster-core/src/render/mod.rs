@@ -182,7 +182,7 @@ fn field_line(f: &FieldChange) -> String {
 /// "Plan: 3 to create, 2 to update, 1 to reactivate, 1 to deactivate."
 pub fn plan_line(s: &Summary) -> String {
     if s.total() == 0 && s.held == 0 {
-        return "No changes. The account matches the roster.".into();
+        return "No changes for roster to make.".into();
     }
     if s.total() == 0 {
         return format!("No changes to apply; {} removal(s) held back.", s.held);

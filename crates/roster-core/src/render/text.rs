@@ -56,7 +56,36 @@ pub fn text_brief(plan: &Plan, color: bool, verbose: bool) -> String {
         let _ = writeln!(out, "{} {}", p.paint("33", "warning:"), escape::terminal(w));
     }
     let _ = writeln!(out, "{}", plan_line(&plan.summary));
+    open_steps(&mut out, &plan.manual_steps);
     out
+}
+
+/// How many open manual steps a plan without changes lists.
+const STEPS_LISTED: usize = 10;
+
+/// Manual steps still open when roster has nothing to change: they are not roster's
+/// changes, so the exit code stays, but "no changes" must not read as "all done".
+fn open_steps(out: &mut String, steps: &[String]) {
+    if steps.is_empty() {
+        return;
+    }
+    let n = steps.len();
+    let _ = writeln!(
+        out,
+        "{n} manual step{} still open (roster cannot make {}):",
+        if n == 1 { " is" } else { "s are" },
+        if n == 1 { "it" } else { "them" }
+    );
+    for step in steps.iter().take(STEPS_LISTED) {
+        let _ = writeln!(out, "  * {}", escape::terminal(step));
+    }
+    if n > STEPS_LISTED {
+        let _ = writeln!(
+            out,
+            "  … and {} more: `roster plan -v` lists them all",
+            n - STEPS_LISTED
+        );
+    }
 }
 
 /// The plan as terminal text.
