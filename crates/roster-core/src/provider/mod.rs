@@ -1,6 +1,7 @@
 //! Providers: one module per vendor API over the shared [`http`] client. Reading and
 //! writing are separate traits, so `plan` is given something that cannot write.
 
+pub mod bound;
 pub mod cloudtalk;
 pub mod http;
 mod pages;
