@@ -470,3 +470,102 @@ fn a_list_longer_than_its_announced_total_is_an_error_naming_the_list() {
         "GET /users: the server announced 120 users and kept sending more after 120",
     );
 }
+
+#[test]
+fn a_silent_server_ends_the_plan_at_the_stall_limit() {
+    let rt = test_runtime();
+    let dir = one_user_roster();
+    let silent = axum::routing::get(std::future::pending::<()>);
+    let (url, task) = rt.block_on(serve_users(silent));
+    let started = std::time::Instant::now();
+    // The per-request timeout (30 s) and its retries would take minutes.
+    let out = plan_against(&url, dir.path(), &["--stall-timeout", "2"]);
+    let took = started.elapsed();
+    task.abort();
+    assert_plan_failed(
+        &out,
+        dir.path(),
+        "GET /users: no request completed for 2s, the stall limit (--stall-timeout)",
+    );
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+}
+
+#[test]
+fn a_retry_after_beyond_the_stall_limit_fails_at_once() {
+    let rt = test_runtime();
+    let dir = one_user_roster();
+    let later = axum::routing::get(|| async {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "999999999")],
+            "slow down",
+        )
+    });
+    let (url, task) = rt.block_on(serve_users(later));
+    let started = std::time::Instant::now();
+    let out = plan_against(&url, dir.path(), &["--retries", "1"]);
+    let took = started.elapsed();
+    task.abort();
+    assert_plan_failed(
+        &out,
+        dir.path(),
+        "GET /users: HTTP 429: slow down; the server asked for a wait of 999999999s before a retry, beyond the stall limit of 300s (--stall-timeout)",
+    );
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+}
+
+#[test]
+fn a_write_that_stalls_stops_the_apply_and_sends_nothing_more() {
+    use axum::routing::{get, put};
+    let rt = test_runtime();
+    let index = |data: serde_json::Value| {
+        let n = data.as_array().map_or(0, Vec::len);
+        axum::Json(
+            serde_json::json!({"responseData": {"itemsCount": n, "pageCount": 1, "pageNumber": 1, "limit": 1000, "data": data}}),
+        )
+    };
+    let boss = serde_json::json!([{"Agent": {"id": "1", "email": "boss@acme.example", "firstname": "Boss", "lastname": "", "status_outbound": true}}]);
+    let app = axum::Router::new()
+        .route(
+            "/agents/index.json",
+            get(move || async move { index(boss) }),
+        )
+        .route(
+            "/groups/index.json",
+            get(move || async move { index(serde_json::json!([])) }),
+        )
+        .route("/agents/add.json", put(std::future::pending::<()>));
+    let (url, task) = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        (
+            url,
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }),
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("r.yaml"), "version: 1\nprovider: { kind: cloudtalk, account: acme }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nusers:\n  - { email: boss@acme.example, name: Boss, role: Administrator }\n  - { email: new1@acme.example, name: New One, role: Agent }\n  - { email: new2@acme.example, name: New Two, role: Agent }\n").unwrap();
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["apply", "r.yaml", "--auto-approve", "--concurrency", "1"])
+        .args(["--stall-timeout", "2"])
+        .current_dir(dir.path())
+        .env("CLOUDTALK_BASE_URL", &url)
+        .env("CLOUDTALK_ACCESS_KEY_ID", "x")
+        .env("CLOUDTALK_ACCESS_KEY_SECRET", "y")
+        .env("CLOUDTALK_PER_MINUTE", "100000")
+        .env("ROSTER_STATE_DIR", dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    task.abort();
+    let (out_text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(code(&out), 1, "{out_text}{err}");
+    assert!(
+        out_text.contains("Apply stopped (PUT /agents/add.json: no request completed for 2s")
+            && out_text.contains("1 not sent"),
+        "{out_text}{err}"
+    );
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+}

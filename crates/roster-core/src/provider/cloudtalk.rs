@@ -63,6 +63,8 @@ pub struct Settings {
     pub retries: usize,
     /// Per-request timeout.
     pub timeout: std::time::Duration,
+    /// How long requests may go without one completing before the command stops.
+    pub stall_limit: std::time::Duration,
     /// Client-side limit per minute (CloudTalk allows 60 per company), as an even pace.
     pub per_minute: Option<std::num::NonZeroU32>,
     /// `policy.api_budget`.
@@ -91,6 +93,7 @@ impl Settings {
             key_secret: Secret::new(need("CLOUDTALK_ACCESS_KEY_SECRET")?),
             retries: 10,
             timeout: std::time::Duration::from_secs(30),
+            stall_limit: super::stall::DEFAULT_STALL_LIMIT,
             per_minute: std::env::var("CLOUDTALK_PER_MINUTE")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -229,6 +232,7 @@ impl CloudTalk {
         cfg.budget = settings.budget;
         cfg.max_retries = settings.retries;
         cfg.timeout = settings.timeout;
+        cfg.stall = super::stall::Stall::new(settings.stall_limit);
         let auth = Auth::Basic {
             user: settings.key_id,
             secret: settings.key_secret,
