@@ -36,6 +36,10 @@ pub struct Connection {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
+    /// Stop (exit 1) when requests are in flight and none completes for this many
+    /// seconds; a retry the server asks to wait longer than this for fails at once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub stall_timeout: u64,
 }
 
 /// A connected provider, and the sandbox behind it when there is one.
@@ -154,6 +158,7 @@ pub async fn connect_to(
         None => None,
     };
     let timeout = std::time::Duration::from_secs(conn.timeout);
+    let stall_limit = std::time::Duration::from_secs(conn.stall_timeout);
     // roster's share of the vendor's limit: one pace for every client of the provider.
     let budget = seed
         .policy
@@ -170,6 +175,7 @@ pub async fn connect_to(
                     key_secret: Secret::new(sandbox::CLIENT_SECRET),
                     retries: 10,
                     timeout,
+                    stall_limit,
                     per_minute: None,
                     budget: None,
                 },
@@ -177,6 +183,7 @@ pub async fn connect_to(
             };
             settings.retries = conn.retries;
             settings.timeout = timeout;
+            settings.stall_limit = stall_limit;
             settings.budget.clone_from(&budget);
             if settings.base_url != CloudTalkSettings::DEFAULT_BASE_URL {
                 overridden.push(settings.base_url.clone());
@@ -193,6 +200,7 @@ pub async fn connect_to(
             settings.max_rps = conn.max_rps;
             settings.retries = conn.retries;
             settings.timeout = timeout;
+            settings.stall_limit = stall_limit;
             settings.budget = budget;
             let vendor = Settings::new(account.name, account.region);
             for (url, own) in [

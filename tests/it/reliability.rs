@@ -252,22 +252,56 @@ type Answer = std::sync::Arc<dyn Fn() -> axum::response::Response + Send + Sync>
 /// A server that answers `/users` with `users()`, issues tokens, and has no SCIM or
 /// queues (404, as an account outside SCIM's Early Access), so `/users` decides.
 async fn hostile(users: Answer) -> (String, tokio::task::JoinHandle<()>) {
-    use axum::routing::{get, post};
+    serve_users(axum::routing::get(move || {
+        let users = users.clone();
+        async move { users() }
+    }))
+    .await
+}
+
+/// A server that issues tokens and routes `/users` to `users`; no SCIM, no queues.
+async fn serve_users(users: axum::routing::MethodRouter) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::routing::post;
     let app = axum::Router::new()
         .route("/oauth/token", post(|| async { axum::Json(serde_json::json!({"access_token": "t", "token_type": "Bearer", "expires_in": 3600})) }))
-        .route(
-            "/users",
-            get(move || {
-                let users = users.clone();
-                async move { users() }
-            }),
-        );
+        .route("/users", users);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     (
         url,
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }),
     )
+}
+
+/// A runtime for the test's own servers, beside the roster process.
+fn test_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A directory holding a one-user Talkdesk roster, `r.yaml`.
+fn one_user_roster() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("r.yaml"), "version: 1\nprovider: { kind: talkdesk, account: acme }\nroles:\n  - { name: Administrator, admin: true }\nusers:\n  - { email: boss@acme.example, name: Boss, role: Administrator }\n").unwrap();
+    dir
+}
+
+/// `roster plan r.yaml --out plan.json` in `dir` with `args`, against the Talkdesk
+/// server at `url`.
+fn plan_against(url: &str, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["plan", "r.yaml", "--out", "plan.json"])
+        .args(args)
+        .current_dir(dir)
+        .env("TALKDESK_BASE_URL", url)
+        .env("TALKDESK_TOKEN_URL", format!("{url}/oauth/token"))
+        .env("TALKDESK_CLIENT_ID", "x")
+        .env("TALKDESK_CLIENT_SECRET", "y")
+        .output()
+        .unwrap()
 }
 
 /// A HAL page that claims a huge total, repeats the same users and links to itself.
@@ -331,24 +365,11 @@ fn hostile_servers_get_clear_errors_and_no_half_written_file() {
             "the page repeats items of earlier pages",
         ),
     ];
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("r.yaml"), "version: 1\nprovider: { kind: talkdesk, account: acme }\nroles:\n  - { name: Administrator, admin: true }\nusers:\n  - { email: boss@acme.example, name: Boss, role: Administrator }\n").unwrap();
+    let rt = test_runtime();
+    let dir = one_user_roster();
     for (name, response, expected) in cases {
         let (url, task) = rt.block_on(hostile(response));
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
-            .args(["plan", "r.yaml", "--out", "plan.json", "--retries", "1"])
-            .current_dir(dir.path())
-            .env("TALKDESK_BASE_URL", &url)
-            .env("TALKDESK_TOKEN_URL", format!("{url}/oauth/token"))
-            .env("TALKDESK_CLIENT_ID", "x")
-            .env("TALKDESK_CLIENT_SECRET", "y")
-            .output()
-            .unwrap();
+        let out = plan_against(&url, dir.path(), &["--retries", "1"]);
         task.abort();
         let err = stderr(&out);
         assert_eq!(code(&out), 1, "{name}: {err}");
@@ -372,4 +393,179 @@ fn hostile_servers_get_clear_errors_and_no_half_written_file() {
             "{name}: no temporary file left behind: {leftovers:?}"
         );
     }
+}
+
+/// A plan that failed with `expected` on stderr, exit 1, and wrote no plan file.
+fn assert_plan_failed(out: &std::process::Output, dir: &std::path::Path, expected: &str) {
+    let err = stderr(out);
+    assert_eq!(code(out), 1, "{err}");
+    assert!(err.contains(expected), "expected {expected:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!dir.join("plan.json").exists(), "no plan file was written");
+}
+
+/// A HAL page of 100 users, `u{page}-{i}`, with `counts` and a link to `page + 1`
+/// unless it is `last`.
+fn users_page(page: usize, counts: serde_json::Value, last: bool) -> axum::response::Response {
+    let users: Vec<serde_json::Value> = (0..100)
+        .map(|i| serde_json::json!({"id": format!("u{page}-{i}"), "email": format!("u{page}-{i}@acme.example"), "active": true}))
+        .collect();
+    let mut body = serde_json::json!({"_embedded": {"users": users}, "_links": {}});
+    if !last {
+        body["_links"]["next"] =
+            serde_json::json!({"href": format!("/users?page={}&per_page=100", page + 1)});
+    }
+    if let (Some(body), Some(counts)) = (body.as_object_mut(), counts.as_object()) {
+        body.extend(counts.clone());
+    }
+    axum::Json(body).into_response()
+}
+
+/// The `page` a request asks for.
+fn page_of(query: Option<&str>) -> usize {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|p| p.strip_prefix("page=")?.parse().ok())
+        .unwrap_or(1)
+}
+
+#[test]
+fn links_to_a_next_page_without_end_are_an_error_naming_the_list() {
+    let rt = test_runtime();
+    let dir = one_user_roster();
+    // No counts, and every page links to one more with users never seen before.
+    let endless = axum::routing::get(
+        |axum::extract::RawQuery(q): axum::extract::RawQuery| async move {
+            users_page(page_of(q.as_deref()), serde_json::json!({}), false)
+        },
+    );
+    let (url, task) = rt.block_on(serve_users(endless));
+    let out = plan_against(&url, dir.path(), &[]);
+    task.abort();
+    assert_plan_failed(
+        &out,
+        dir.path(),
+        "GET /users: the server announced no count and kept sending users past 200000",
+    );
+}
+
+#[test]
+fn a_list_longer_than_its_announced_total_is_an_error_naming_the_list() {
+    let rt = test_runtime();
+    let dir = one_user_roster();
+    // 120 users announced, 500 sent over five linked pages.
+    let longer = axum::routing::get(
+        |axum::extract::RawQuery(q): axum::extract::RawQuery| async move {
+            let page = page_of(q.as_deref());
+            users_page(page, serde_json::json!({"total": 120}), page >= 5)
+        },
+    );
+    let (url, task) = rt.block_on(serve_users(longer));
+    let out = plan_against(&url, dir.path(), &[]);
+    task.abort();
+    assert_plan_failed(
+        &out,
+        dir.path(),
+        "GET /users: the server announced 120 users and kept sending more after 120",
+    );
+}
+
+#[test]
+fn a_silent_server_ends_the_plan_at_the_stall_limit() {
+    let rt = test_runtime();
+    let dir = one_user_roster();
+    let silent = axum::routing::get(std::future::pending::<()>);
+    let (url, task) = rt.block_on(serve_users(silent));
+    let started = std::time::Instant::now();
+    // The per-request timeout (30 s) and its retries would take minutes.
+    let out = plan_against(&url, dir.path(), &["--stall-timeout", "2"]);
+    let took = started.elapsed();
+    task.abort();
+    assert_plan_failed(
+        &out,
+        dir.path(),
+        "GET /users: no request completed for 2s, the stall limit (--stall-timeout)",
+    );
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+}
+
+#[test]
+fn a_retry_after_beyond_the_stall_limit_fails_at_once() {
+    let rt = test_runtime();
+    let dir = one_user_roster();
+    let later = axum::routing::get(|| async {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "999999999")],
+            "slow down",
+        )
+    });
+    let (url, task) = rt.block_on(serve_users(later));
+    let started = std::time::Instant::now();
+    let out = plan_against(&url, dir.path(), &["--retries", "1"]);
+    let took = started.elapsed();
+    task.abort();
+    assert_plan_failed(
+        &out,
+        dir.path(),
+        "GET /users: HTTP 429: slow down; the server asked for a wait of 999999999s before a retry, beyond the stall limit of 300s (--stall-timeout)",
+    );
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+}
+
+#[test]
+fn a_write_that_stalls_stops_the_apply_and_sends_nothing_more() {
+    use axum::routing::{get, put};
+    let rt = test_runtime();
+    let index = |data: serde_json::Value| {
+        let n = data.as_array().map_or(0, Vec::len);
+        axum::Json(
+            serde_json::json!({"responseData": {"itemsCount": n, "pageCount": 1, "pageNumber": 1, "limit": 1000, "data": data}}),
+        )
+    };
+    let boss = serde_json::json!([{"Agent": {"id": "1", "email": "boss@acme.example", "firstname": "Boss", "lastname": "", "status_outbound": true}}]);
+    let app = axum::Router::new()
+        .route(
+            "/agents/index.json",
+            get(move || async move { index(boss) }),
+        )
+        .route(
+            "/groups/index.json",
+            get(move || async move { index(serde_json::json!([])) }),
+        )
+        .route("/agents/add.json", put(std::future::pending::<()>));
+    let (url, task) = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        (
+            url,
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }),
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("r.yaml"), "version: 1\nprovider: { kind: cloudtalk, account: acme }\nroles:\n  - { name: Administrator, admin: true }\n  - { name: Agent }\nusers:\n  - { email: boss@acme.example, name: Boss, role: Administrator }\n  - { email: new1@acme.example, name: New One, role: Agent }\n  - { email: new2@acme.example, name: New Two, role: Agent }\n").unwrap();
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["apply", "r.yaml", "--auto-approve", "--concurrency", "1"])
+        .args(["--stall-timeout", "2"])
+        .current_dir(dir.path())
+        .env("CLOUDTALK_BASE_URL", &url)
+        .env("CLOUDTALK_ACCESS_KEY_ID", "x")
+        .env("CLOUDTALK_ACCESS_KEY_SECRET", "y")
+        .env("CLOUDTALK_PER_MINUTE", "100000")
+        .env("ROSTER_STATE_DIR", dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    task.abort();
+    let (out_text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(code(&out), 1, "{out_text}{err}");
+    assert!(
+        out_text.contains("Apply stopped (PUT /agents/add.json: no request completed for 2s")
+            && out_text.contains("1 not sent"),
+        "{out_text}{err}"
+    );
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
 }

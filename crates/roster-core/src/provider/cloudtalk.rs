@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::bound::Bound;
 use super::http::{Auth, Budget, HttpClient, HttpConfig, Idempotence, Secret};
 use super::{ProviderError, ReadScope, Reader, Writer};
 use crate::model::{Account, Named, Names, Status, User};
@@ -25,11 +26,25 @@ use crate::plan::{Action, Capabilities, Change, Plan};
 /// The largest page the API serves.
 pub const LIMIT: usize = 1000;
 
-/// The key an agent comes under in `/agents/index.json`.
-const AGENT: &[&str] = &["Agent"];
-/// The key a group comes under in `/groups/index.json`: the example says `Group`, the
-/// schema `Groups`.
-const GROUP: &[&str] = &["Group", "Groups"];
+/// A paged index: where it is, the keys its items come under, and what it holds.
+struct Index {
+    path: &'static str,
+    keys: &'static [&'static str],
+    noun: &'static str,
+}
+
+/// The agents: each item under `Agent`.
+const AGENTS: Index = Index {
+    path: "/agents/index.json",
+    keys: &["Agent"],
+    noun: "agents",
+};
+/// The groups: the example puts each item under `Group`, the schema under `Groups`.
+const GROUPS: Index = Index {
+    path: "/groups/index.json",
+    keys: &["Group", "Groups"],
+    noun: "groups",
+};
 
 /// CloudTalk removes a *group membership* with DELETE `/groups/delete/{agent_id}.json`.
 /// It is the only DELETE roster sends anywhere; agents are never deleted.
@@ -48,6 +63,8 @@ pub struct Settings {
     pub retries: usize,
     /// Per-request timeout.
     pub timeout: std::time::Duration,
+    /// How long requests may go without one completing before the command stops.
+    pub stall_limit: std::time::Duration,
     /// Client-side limit per minute (CloudTalk allows 60 per company), as an even pace.
     pub per_minute: Option<std::num::NonZeroU32>,
     /// `policy.api_budget`.
@@ -76,6 +93,7 @@ impl Settings {
             key_secret: Secret::new(need("CLOUDTALK_ACCESS_KEY_SECRET")?),
             retries: 10,
             timeout: std::time::Duration::from_secs(30),
+            stall_limit: super::stall::DEFAULT_STALL_LIMIT,
             per_minute: std::env::var("CLOUDTALK_PER_MINUTE")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -105,6 +123,11 @@ fn id_of(v: Option<&Value>) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// A count of a collection's answer (`itemsCount`, `pageCount`), a number or a string.
+fn count(v: &Value, key: &str) -> Option<usize> {
+    id_of(data(v).get(key))?.parse().ok()
 }
 
 /// The `responseData` of an answer.
@@ -209,6 +232,7 @@ impl CloudTalk {
         cfg.budget = settings.budget;
         cfg.max_retries = settings.retries;
         cfg.timeout = settings.timeout;
+        cfg.stall = super::stall::Stall::new(settings.stall_limit);
         let auth = Auth::Basic {
             user: settings.key_id,
             secret: settings.key_secret,
@@ -222,34 +246,42 @@ impl CloudTalk {
         })
     }
 
-    /// Every item of a paged index, unwrapped from the first of `keys` it has: `{"Agent":
-    /// {...}}`, and `{"Group": ...}` (the documented example) or `{"Groups": ...}` (the
-    /// documented schema). Each item is handed to `each` as its page arrives, so a
-    /// 100,000-agent read holds one page of JSON at a time.
-    async fn index<T>(
+    /// One page of a paged index.
+    async fn index_page(
         &self,
         path: &str,
-        keys: &[&str],
+        extra: &str,
+        page: usize,
+    ) -> Result<Value, ProviderError> {
+        let url = format!("{path}?limit={LIMIT}&page={page}{extra}");
+        let (_, v) = self
+            .http
+            .send(Method::GET, &url, None, Idempotence::Safe)
+            .await?;
+        Ok(v)
+    }
+
+    /// Every item of a paged index, unwrapped from the first of its keys it has:
+    /// `{"Agent": {...}}`, and `{"Group": ...}` (the documented example) or
+    /// `{"Groups": ...}` (the documented schema). Each item is handed to `each` as its
+    /// page arrives, so a 100,000-agent read holds one page of JSON at a time. The first
+    /// page's `itemsCount` bounds the list; later pages' `pageCount` say when it ends.
+    async fn index<T>(
+        &self,
+        index: &Index,
         extra: &str,
         mut each: impl FnMut(Value) -> T,
     ) -> Result<Vec<T>, ProviderError> {
+        let path = index.path;
+        let mut v = self.index_page(path, extra, 1).await?;
+        let list = format!("GET {path}");
+        let bound = Bound::new(list, index.noun, count(&v, "itemsCount"), LIMIT)?;
         let mut out = Vec::new();
-        let mut page = 1;
-        loop {
-            let (_, mut v) = self
-                .http
-                .send(
-                    Method::GET,
-                    &format!("{path}?limit={LIMIT}&page={page}{extra}"),
-                    None,
-                    Idempotence::Safe,
-                )
-                .await?;
-            let pages = data(&v)
-                .get("pageCount")
-                .and_then(|p| id_of(Some(p)))
-                .and_then(|p| p.parse::<usize>().ok())
-                .unwrap_or(1);
+        for page in 1.. {
+            if page > 1 {
+                v = self.index_page(path, extra, page).await?;
+            }
+            let pages = count(&v, "pageCount").unwrap_or(1);
             let items = data_mut(&mut v)
                 .get_mut("data")
                 .and_then(Value::as_array_mut)
@@ -259,21 +291,21 @@ impl CloudTalk {
                 })?;
             let empty = items.is_empty();
             for item in items.iter_mut() {
-                if let Some(k) = keys.iter().find(|k| item.get(**k).is_some()) {
+                if let Some(k) = index.keys.iter().find(|k| item.get(**k).is_some()) {
                     out.push(each(item[*k].take()));
                 }
             }
-            if page >= pages || empty || page >= 1_000 {
-                return Ok(out);
+            bound.items(out.len())?;
+            bound.pages(page)?;
+            if page >= pages || empty {
+                break;
             }
-            page += 1;
         }
+        Ok(out)
     }
 
     async fn agent(&self, id: &str) -> Result<Value, ProviderError> {
-        let found = self
-            .index("/agents/index.json", AGENT, &format!("&id={id}"), |a| a)
-            .await?;
+        let found = self.index(&AGENTS, &format!("&id={id}"), |a| a).await?;
         found
             .into_iter()
             .find(|a| id_of(a.get("id")).as_deref() == Some(id))
@@ -459,7 +491,7 @@ impl CloudTalk {
 
     /// The IDs of the groups the account has now.
     async fn group_ids(&self) -> Result<BTreeSet<i64>, ProviderError> {
-        let groups = self.index("/groups/index.json", GROUP, "", |g| g).await?;
+        let groups = self.index(&GROUPS, "", |g| g).await?;
         Ok(groups
             .iter()
             .filter_map(|g| id_of(g.get("id"))?.parse().ok())
@@ -478,8 +510,8 @@ impl Reader for CloudTalk {
     ) -> Result<Account, ProviderError> {
         // Nothing CloudTalk reads depends on the scope: only whether the roster loaded.
         let (agents, groups, _) = tokio::try_join!(
-            self.index("/agents/index.json", AGENT, "", |a| to_user(&a).ok_or(a)),
-            self.index("/groups/index.json", GROUP, "", |g| g),
+            self.index(&AGENTS, "", |a| to_user(&a).ok_or(a)),
+            self.index(&GROUPS, "", |g| g),
             async { scope.await.ok_or_else(super::not_loaded) },
         )?;
         let teams: Vec<Named> = groups
@@ -530,9 +562,7 @@ impl Writer for CloudTalk {
     }
 
     async fn find_user(&self, email: &str) -> Result<Option<User>, ProviderError> {
-        let agents = self
-            .index("/agents/index.json", AGENT, "", |a| to_user(&a))
-            .await?;
+        let agents = self.index(&AGENTS, "", |a| to_user(&a)).await?;
         Ok(agents
             .into_iter()
             .flatten()

@@ -1,5 +1,6 @@
 //! The one HTTP path every provider uses: authentication, token caching, retries with
-//! backoff and `Retry-After`, a client-side rate limit, timeouts and bounded bodies.
+//! backoff and `Retry-After`, a client-side rate limit, timeouts, the stall limit and
+//! bounded bodies.
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -13,9 +14,14 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use super::ProviderError;
+use super::stall::{DEFAULT_STALL_LIMIT, Stall};
 
 /// Largest response body read; a bigger one is a hostile or broken server.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The longest wait before a retry that is honoured as asked; a longer one (up to the
+/// stall limit) is cut to this and the request sent again.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(120);
 
 /// A credential that never prints: `Debug` and `Display` show `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -95,6 +101,8 @@ pub struct HttpConfig {
     pub max_retries: usize,
     /// `policy.api_budget`: a pace shared by every client of one provider.
     pub budget: Option<Budget>,
+    /// The stall limit, shared by every client of one provider.
+    pub stall: Arc<Stall>,
 }
 
 /// roster's share of a vendor's rate limit, shared by every client of a provider.
@@ -106,7 +114,8 @@ pub fn budget(period: Duration) -> Option<Budget> {
 }
 
 impl HttpConfig {
-    /// Defaults for `base_url`: 30 s timeout, no rate limit, 10 retries.
+    /// Defaults for `base_url`: 30 s timeout, no rate limit, 10 retries, a stall limit
+    /// of its own of five minutes.
     pub fn new(base_url: impl Into<String>) -> Self {
         HttpConfig {
             base_url: base_url.into().trim_end_matches('/').to_string(),
@@ -115,6 +124,7 @@ impl HttpConfig {
             per_minute: None,
             max_retries: 10,
             budget: None,
+            stall: Stall::new(DEFAULT_STALL_LIMIT),
         }
     }
 }
@@ -227,7 +237,8 @@ impl HttpClient {
     }
 
     /// Like [`send`](Self::send), but returns the body unparsed, for callers that
-    /// decode it into their own types in one pass.
+    /// decode it into their own types in one pass. Fails with [`ProviderError::Halt`]
+    /// when no request of the provider completes for the stall limit meanwhile.
     pub async fn send_bytes(
         &self,
         method: Method,
@@ -236,6 +247,23 @@ impl HttpClient {
         idem: Idempotence,
     ) -> Result<(StatusCode, Vec<u8>), ProviderError> {
         let label = format!("{method} {}", path.split('?').next().unwrap_or(path));
+        let stall = &self.config.stall;
+        let _in_flight = stall.begin(&label);
+        tokio::select! {
+            result = self.retrying(method, path, body, idem, &label) => result,
+            why = stall.stalled() => Err(ProviderError::Halt(why)),
+        }
+    }
+
+    /// Sends the request until it succeeds, fails for good or runs out of retries.
+    async fn retrying(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idem: Idempotence,
+        label: &str,
+    ) -> Result<(StatusCode, Vec<u8>), ProviderError> {
         let reauthed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(50))
@@ -243,8 +271,14 @@ impl HttpClient {
             .with_max_times(self.config.max_retries)
             .with_jitter();
         let result = (|| async {
-            match self.attempt(&method, path, body, idem, &label).await {
+            match self.attempt(&method, path, body, idem, label).await {
                 Ok(v) => Ok(v),
+                Err(Attempt::Retry {
+                    after: Some(after),
+                    error,
+                }) if after > self.config.stall.limit() => {
+                    Err(Attempt::Fail(self.beyond_stall(after, error)))
+                }
                 Err(Attempt::Reauth(e))
                     if !reauthed.swap(true, std::sync::atomic::Ordering::SeqCst) =>
                 {
@@ -263,7 +297,7 @@ impl HttpClient {
         .adjust(|a, planned| match a {
             Attempt::Retry {
                 after: Some(after), ..
-            } => planned.map(|_| *after),
+            } => planned.map(|_| (*after).min(MAX_RETRY_WAIT)),
             _ => planned,
         })
         .notify(|a, wait| {
@@ -275,6 +309,16 @@ impl HttpClient {
         result.map_err(|a| match a {
             Attempt::Retry { error, .. } | Attempt::Reauth(error) | Attempt::Fail(error) => error,
         })
+    }
+
+    /// Why a retry the server asks to wait `after` for is not sent: the wait is longer
+    /// than the stall limit, so waiting would only end in a stall.
+    fn beyond_stall(&self, after: Duration, error: ProviderError) -> ProviderError {
+        ProviderError::Halt(format!(
+            "{error}; the server asked for a wait of {}s before a retry, beyond the stall limit of {:?} (--stall-timeout), so roster stopped at once",
+            after.as_secs(),
+            self.config.stall.limit()
+        ))
     }
 
     /// Sends one request once: the answer, or how its failure is to be handled.
@@ -648,8 +692,10 @@ fn ease_off(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(window / (remaining as u32 + 1))
 }
 
-/// How long the server asks us to wait: `Retry-After` in seconds, or CloudTalk's
-/// `X-CloudTalkAPI-ResetTime` (a Unix time; CloudTalk sends no Retry-After).
+/// How long the server asks us to wait: `Retry-After` in seconds, as asked, or until
+/// CloudTalk's `X-CloudTalkAPI-ResetTime` (CloudTalk sends no Retry-After). The reset is
+/// a Unix time read against this machine's clock, so it is held to CloudTalk's window
+/// of a minute and then some: a skewed clock neither waits long nor fails.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     if headers.get(reqwest::header::RETRY_AFTER).is_none()
         && let Some(reset) = headers
@@ -663,10 +709,7 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(reset.saturating_sub(now).clamp(1, 120)));
     }
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    v.trim()
-        .parse::<u64>()
-        .ok()
-        .map(|s| Duration::from_secs(s.min(120)))
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! Providers: one module per vendor API over the shared [`http`] client. Reading and
 //! writing are separate traits, so `plan` is given something that cannot write.
 
+pub mod bound;
 pub mod cloudtalk;
 pub mod http;
 mod pages;
+pub mod stall;
 pub mod talkdesk;
 
 use std::future::Future;
@@ -57,8 +59,9 @@ pub enum ProviderError {
     /// The provider cannot do this.
     #[error("{0}")]
     Unsupported(String),
-    /// The vendor did something irreversible that roster did not ask for: the apply
-    /// stops at once and sends nothing more.
+    /// The command stops at once and sends nothing more: the vendor did something
+    /// irreversible that roster did not ask for, or the account stopped answering (no
+    /// request completed for the stall limit, or a retry was asked to wait past it).
     #[error("{0}")]
     Halt(String),
 }

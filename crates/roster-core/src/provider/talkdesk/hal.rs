@@ -1,6 +1,8 @@
 //! Reading every page of a Talkdesk HAL list (users, queues, queue members): page 1
 //! says the page size granted and how many pages there are; the rest are read
-//! concurrently, or by following `_links.next` when the count is missing.
+//! concurrently, or by following `_links.next` when the count is missing. A list that
+//! runs past the count page 1 announced, or past the modeled caps when it announced
+//! none, is an error ([`Bound`]).
 
 use std::hash::BuildHasher;
 
@@ -9,31 +11,34 @@ use serde::de::DeserializeOwned;
 
 use super::contract::{HalPage, PER_PAGE};
 use crate::provider::ProviderError;
+use crate::provider::bound::Bound;
 use crate::provider::http::HttpClient;
 use crate::provider::pages::fetch_and_decode;
 
-/// The most items a list may report; beyond it the server is not believed.
-const MAX_ITEMS: usize = 1_000_000;
-
 /// An item with an ID, so pages that repeat earlier ones are caught.
 pub trait Identified {
+    /// What a list of these holds, plural, for messages.
+    const NOUN: &'static str;
     /// The item's ID.
     fn id(&self) -> &str;
 }
 
 impl Identified for super::contract::RestUser {
+    const NOUN: &'static str = "users";
     fn id(&self) -> &str {
         &self.id
     }
 }
 
 impl Identified for super::contract::Queue {
+    const NOUN: &'static str = "queues";
     fn id(&self) -> &str {
         &self.id
     }
 }
 
 impl Identified for super::contract::QueueMember {
+    const NOUN: &'static str = "queue members";
     fn id(&self) -> &str {
         &self.id
     }
@@ -62,14 +67,22 @@ struct Items<T> {
     items: Vec<T>,
     seen: hashbrown::HashTable<u32>,
     hasher: foldhash::fast::RandomState,
+    /// How long the list may grow.
+    bound: Bound,
+    /// Pages taken so far.
+    pages: usize,
 }
 
 impl<T: Identified> Items<T> {
-    fn with_capacity(n: usize) -> Self {
+    /// Room for the count `bound` announced.
+    fn new(bound: Bound) -> Self {
+        let n = bound.announced();
         Items {
             items: Vec::with_capacity(n),
             seen: hashbrown::HashTable::with_capacity(n),
             hasher: foldhash::fast::RandomState::default(),
+            bound,
+            pages: 0,
         }
     }
 
@@ -100,7 +113,10 @@ impl<T: Identified> Items<T> {
                     .into(),
             });
         }
-        Ok(())
+        // New items without end, or pages without end, are a server that never stops.
+        self.pages += 1;
+        self.bound.items(self.items.len())?;
+        self.bound.pages(self.pages)
     }
 }
 
@@ -153,17 +169,17 @@ fn numbered(link: &str) -> Option<(String, usize)> {
 }
 
 /// The pages from `first` of a list whose length is unknown but whose links page by
-/// number: `concurrency` at a time, in order, until a page has no `next`. A list of
-/// `n` more pages costs `n` requests plus at most `concurrency - 1` past its end
-/// (answered with empty pages or errors, which are not read) instead of `n` round
-/// trips one after another.
+/// number: `concurrency` at a time, in order, until a page has no `next` or the list
+/// outgrows its bound. A list of `n` more pages costs `n` requests plus at most
+/// `concurrency - 1` past its end (answered with empty pages or errors, which are not
+/// read) instead of `n` round trips one after another.
 async fn read_ahead<T: DeserializeOwned + Identified>(
     http: &HttpClient,
     (template, first): (String, usize),
     concurrency: usize,
     items: &mut Items<T>,
 ) -> Result<(), ProviderError> {
-    let mut pages = stream::iter(first..=MAX_ITEMS / PER_PAGE)
+    let mut pages = stream::iter(first..)
         .map(|n| {
             let u = template.replace("page={}", &format!("page={n}"));
             async move { page::<T>(http, &u).await.map(|p| (p, u)) }
@@ -191,15 +207,14 @@ pub async fn read_all<T: DeserializeOwned + Identified + Send + 'static>(
     let sep = if path.contains('?') { '&' } else { '?' };
     let url = |n: usize| format!("{path}{sep}page={n}&per_page={PER_PAGE}{query}");
     let first: HalPage<T> = page(http, &url(1)).await?;
-    let total = first.total.unwrap_or(0);
-    if total > MAX_ITEMS {
-        return Err(ProviderError::Decode {
-            request: format!("GET {path}"),
-            message: format!("the server reports {total} items; roster reads at most {MAX_ITEMS}"),
-        });
-    }
-    let mut items = Items::with_capacity(total);
     let granted = first.per_page.filter(|&n| n > 0);
+    let announced = first.total.or_else(|| {
+        let pages = first.total_pages.zip(granted);
+        pages.map(|(p, n)| p.saturating_mul(n))
+    });
+    let list = format!("GET {}", path.split('?').next().unwrap_or(path));
+    let bound = Bound::new(list, T::NOUN, announced, granted.unwrap_or(PER_PAGE))?;
+    let mut items = Items::new(bound);
     let pages = first
         .total_pages
         .or_else(|| granted.zip(first.total).map(|(n, t)| t.div_ceil(n)));
@@ -208,6 +223,7 @@ pub async fn read_all<T: DeserializeOwned + Identified + Send + 'static>(
     match pages {
         // The count is known: every other page at once, in order, decoded apart.
         Some(pages) => {
+            items.bound.pages(pages)?;
             let rest = (2..=pages.max(1)).map(url);
             items = fetch_and_decode(http, rest, concurrency, items, |items, bytes, path| {
                 items.keep(decode::<T>(bytes, path)?.embedded.into_items(), path)
@@ -216,14 +232,11 @@ pub async fn read_all<T: DeserializeOwned + Identified + Send + 'static>(
         }
         // No count: follow the links. A list still going after `concurrency` pages,
         // whose links page by number, is read ahead; a short one costs no request past
-        // its end.
+        // its end. Either way the list's bound ends links that never do.
         None => {
             let mut hops = 0;
             while let Some(href) = next.take() {
                 hops += 1;
-                if hops > MAX_ITEMS / PER_PAGE {
-                    break;
-                }
                 let u = relative(&href, http.base_url());
                 if hops > concurrency
                     && let Some(numbered) = numbered(&u)

@@ -20,10 +20,11 @@ mod scim_resource;
 
 use std::collections::BTreeSet;
 use std::num::NonZeroU32;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use super::http::{self, Auth, Budget, HttpClient, HttpConfig, Secret};
+use super::stall::{DEFAULT_STALL_LIMIT, Stall};
 use super::{ProviderError, ReadScope, Reader, Writer};
 use crate::config::Region;
 use crate::email_index::EmailIndex;
@@ -59,6 +60,8 @@ pub struct Settings {
     pub retries: usize,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// How long requests may go without one completing before the command stops.
+    pub stall_limit: Duration,
     /// `policy.api_budget`, shared by REST, SCIM and queues.
     pub budget: Option<Budget>,
 }
@@ -80,6 +83,7 @@ impl Settings {
             scim_rps: NonZeroU32::new(contract::SCIM_REQUESTS_PER_SECOND),
             retries: 10,
             timeout: Duration::from_secs(30),
+            stall_limit: DEFAULT_STALL_LIMIT,
             budget: None,
         }
     }
@@ -161,11 +165,23 @@ pub struct Talkdesk {
     addon_lock: tokio::sync::Mutex<()>,
 }
 
+/// The connection settings of a surface at `base`: retries, timeout, the budget and
+/// the stall limit the provider's surfaces share.
+fn config(settings: &Settings, stall: &Arc<Stall>, base: &str) -> HttpConfig {
+    let mut cfg = HttpConfig::new(base);
+    cfg.max_retries = settings.retries;
+    cfg.timeout = settings.timeout;
+    cfg.budget.clone_from(&settings.budget);
+    cfg.stall = Arc::clone(stall);
+    cfg
+}
+
 /// A client for one surface: its own token with its own scopes, so a scope the
 /// account lacks costs that surface only, and a refusal can name the scope.
 fn client(
     pool: &reqwest::Client,
     settings: &Settings,
+    stall: &Arc<Stall>,
     base: &str,
     scope: &str,
     rps: Option<NonZeroU32>,
@@ -173,11 +189,8 @@ fn client(
     let Some((id, secret)) = &settings.client else {
         return Ok(None);
     };
-    let mut cfg = HttpConfig::new(base);
+    let mut cfg = config(settings, stall, base);
     cfg.max_rps = rps;
-    cfg.max_retries = settings.retries;
-    cfg.timeout = settings.timeout;
-    cfg.budget.clone_from(&settings.budget);
     let auth = Auth::ClientCredentials {
         token_url: settings.token_url.clone(),
         client_id: id.clone(),
@@ -209,9 +222,12 @@ impl Talkdesk {
     pub fn new(settings: Settings) -> Result<Self, ProviderError> {
         // One pool for the three surfaces: they reach the same hosts.
         let pool = http::pool()?;
+        // One stall limit too: the surfaces' requests all count as progress.
+        let stall = Stall::new(settings.stall_limit);
         let rest = client(
             &pool,
             &settings,
+            &stall,
             &settings.base_url,
             scopes::USERS_READ,
             settings.max_rps,
@@ -229,6 +245,7 @@ impl Talkdesk {
         let queues = client(
             &pool,
             &settings,
+            &stall,
             &settings.base_url,
             &queue_scopes,
             settings.max_rps,
@@ -236,11 +253,8 @@ impl Talkdesk {
         .map(|h| queues::Queues::new(h, settings.concurrency));
         let scim_http = match &settings.scim_token {
             Some(token) => {
-                let mut cfg = HttpConfig::new(&settings.scim_url);
-                cfg.budget.clone_from(&settings.budget);
+                let mut cfg = config(&settings, &stall, &settings.scim_url);
                 cfg.max_rps = settings.scim_rps;
-                cfg.max_retries = settings.retries;
-                cfg.timeout = settings.timeout;
                 Some(HttpClient::over(
                     pool.clone(),
                     cfg,
@@ -253,6 +267,7 @@ impl Talkdesk {
             None => client(
                 &pool,
                 &settings,
+                &stall,
                 &settings.scim_url,
                 scopes::SCIM,
                 settings.scim_rps,

@@ -21,11 +21,9 @@ use super::scim_resource::{ListResponse, Resource, Scalar};
 use crate::model::{Names, Status, User};
 use crate::plan::Change;
 use crate::provider::ProviderError;
+use crate::provider::bound::Bound;
 use crate::provider::http::{HttpClient, Idempotence};
 use crate::provider::pages::fetch_and_decode;
-
-/// The most users one list may report; beyond it the server is not believed.
-const MAX_USERS: usize = 1_000_000;
 
 /// The SCIM surface of one account.
 pub struct Scim {
@@ -145,13 +143,18 @@ fn decode_users(bytes: &[u8], keep: bool) -> Result<(Vec<Listed>, usize), Provid
 struct Read {
     users: Vec<User>,
     resources: HashMap<String, Box<str>>,
+    /// How many users the list may hold: `totalResults` and a page.
+    bound: Bound,
 }
 
 impl Read {
-    fn with_capacity(n: usize, keep: bool) -> Read {
+    /// Room for the users `bound` announced.
+    fn new(bound: Bound, keep: bool) -> Read {
+        let n = bound.announced();
         Read {
             users: Vec::with_capacity(n),
             resources: HashMap::with_capacity(if keep { n } else { 0 }),
+            bound,
         }
     }
 
@@ -191,7 +194,7 @@ impl Read {
             }
             self.users.push(u);
         }
-        Ok(())
+        self.bound.items(self.users.len())
     }
 }
 
@@ -333,18 +336,13 @@ impl Scim {
     /// them at Talkdesk's 4 requests per second).
     pub async fn read_users(&self) -> Result<Vec<User>, ProviderError> {
         let (first, total) = self.users_page(1).await?;
-        if total > MAX_USERS {
-            return Err(ProviderError::Decode {
-                request: format!("GET {}", paths::SCIM_USERS),
-                message: format!(
-                    "the server reports {total} users; roster reads at most {MAX_USERS}"
-                ),
-            });
-        }
         let step = first.len();
-        let mut read = Read::with_capacity(total, self.keep);
+        let list = format!("GET {}", paths::SCIM_USERS);
+        let bound = Bound::new(list, "users", Some(total), step.max(SCIM_COUNT))?;
+        let mut read = Read::new(bound, self.keep);
         read.page(first)?;
         if step > 0 && step < total {
+            read.bound.pages(total.div_ceil(step))?;
             let keep = self.keep;
             let starts = (1 + step..=total).step_by(step).map(users_url);
             read = fetch_and_decode(
@@ -544,7 +542,8 @@ mod tests {
             let v = json!({"id": id, "userName": format!("{id}@acme.example"), "name": {"formatted": name}});
             (Resource::deserialize(&v).unwrap(), Some(Box::from(name)))
         };
-        let mut read = Read::with_capacity(3, true);
+        let bound = Bound::new("GET /Users".into(), "users", Some(3), 2).unwrap();
+        let mut read = Read::new(bound, true);
         read.page(vec![resource("1", "first"), resource("2", "two")])
             .unwrap();
         read.page(vec![resource("2", "again"), resource("3", "three")])
