@@ -77,7 +77,8 @@ pub enum Stopped {
     /// The journal could not be written, so nothing more was sent.
     #[error("the journal could not be written: {0}")]
     Journal(String),
-    /// The vendor did something irreversible roster did not ask for.
+    /// The vendor did something irreversible roster did not ask for, or stopped
+    /// answering for longer than the stall limit: nothing more is sent.
     #[error("{0}")]
     Vendor(String),
 }

@@ -76,6 +76,17 @@ pub(super) fn removal_fields(u: &User, caps: &Capabilities) -> BTreeMap<String, 
     fields
 }
 
+/// A change a person makes in the vendor's console. No JSON `null` in what a person
+/// reads: an unset field is set, not changed.
+fn manual_step(email: &str, name: &str, from: &Value, to: &Value) -> String {
+    let what = if from.is_null() {
+        format!("set {name} to {to}")
+    } else {
+        format!("change {name} from {from} to {to}")
+    };
+    format!("{email}: {what} in the vendor's console (the API cannot write it)")
+}
+
 /// What [`update_fields`] finds: the fields to change, manual steps for those the
 /// provider cannot change, and membership removals held back.
 pub(super) struct Differences {
@@ -101,16 +112,7 @@ pub(super) fn update_fields(
             return;
         }
         if caps.immutable_fields.contains(&name) || caps.read_only.contains(&name) {
-            // No JSON `null` in what a person reads: an unset field is set, not changed.
-            let what = if from.is_null() {
-                format!("set {name} to {to}")
-            } else {
-                format!("change {name} from {from} to {to}")
-            };
-            steps.push(format!(
-                "{}: {what} in the vendor's console (the API cannot write it)",
-                decl.email
-            ));
+            steps.push(manual_step(&decl.email, name, &from, &to));
             return;
         }
         fields.insert(name.to_string(), change_of(from, to));
