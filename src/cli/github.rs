@@ -220,7 +220,13 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
         mask: common.mask_pii,
     };
     let (body, cut) = github::comment_body(&plan, &common.path, &parts);
-    let body = sealed(body, key.as_ref().ok());
+    let body = match (&existing, c.status) {
+        // After the merge the comment keeps a seal only if nobody broke it.
+        (Some((_, old)), status) if status != Status::Planned => {
+            resealed(body, old, key.as_ref().ok())
+        }
+        _ => sealed(body, key.as_ref().ok()),
+    };
     let id = client.upsert(pr, existing.map(|(id, _)| id), &body).await?;
     eprintln!(
         "roster: comment {id} on pull request #{pr}{}",
@@ -243,6 +249,20 @@ fn sealed(body: String, key: Option<&ApprovalKey>) -> String {
         Some(key) => github::seal(&body, key),
         None => body,
     }
+}
+
+/// `body`, which replaces the comment `old` after the merge, sealed only when `old`'s
+/// own seal holds: a comment someone edited stays unsealed, and so refused, whatever
+/// roster writes over it later (re-sealing it would approve what its reviewers read
+/// in the edited text on the next run).
+fn resealed(body: String, old: &str, key: Option<&ApprovalKey>) -> String {
+    let intact = key.filter(|k| github::check_seal(old, k).is_ok());
+    sealed(body, intact)
+}
+
+/// The body of a found comment, or nothing.
+fn body_of(comment: &Option<(u64, String)>) -> &str {
+    comment.as_ref().map_or("", |(_, b)| b.as_str())
 }
 
 /// What an approval of `plan` on pull request `pr` at `head` is bound to.
@@ -366,7 +386,8 @@ async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
                 mask: common.mask_pii,
             };
             let (body, _) = github::comment_body(&plan, &common.path, &parts);
-            let body = sealed(body, ApprovalKey::from_env().ok().as_ref());
+            let old = body_of(&found.comment);
+            let body = resealed(body, old, ApprovalKey::from_env().ok().as_ref());
             client.upsert(pr, Some(*id), &body).await?;
             return refuse(&why, common, v.force_apply);
         }
@@ -393,7 +414,11 @@ async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
         mask: common.mask_pii,
     };
     let (body, _) = github::comment_body(&plan, &common.path, &parts);
-    let body = sealed(body, ApprovalKey::from_env().ok().as_ref());
+    let body = resealed(
+        body,
+        body_of(&found.comment),
+        ApprovalKey::from_env().ok().as_ref(),
+    );
     if let Some((id, _)) = found.comment {
         client.upsert(pr, Some(id), &body).await?;
     }

@@ -132,6 +132,34 @@ fn an_edit_of_the_bots_comment_approves_nothing() {
     // The text reviewers read, edited to hide a change; the signed block untouched.
     assert!(original.contains("Ben Carter"), "{original}");
     edit_bot_comment(&fake, 7, |body| body.replace("Ben Carter", "B. C."));
+    // Refused, and still refused after verify wrote its refusal over the edited text:
+    // roster never seals a comment whose seal someone broke.
+    for _ in 0..2 {
+        refused(
+            &verify(&server, &api, "approved.json", &[]),
+            "the plan comment was edited after roster wrote it",
+        );
+    }
+    assert!(
+        !fake.lock().unwrap().bodies(7)[0].contains("roster:sealed"),
+        "the refusal is left unsealed"
+    );
+    // Nor does the comment after a forced apply seal it.
+    let push = json!({"ref": "refs/heads/main"});
+    let applied = github(
+        &server,
+        &api,
+        &push,
+        &[
+            "comment",
+            "--plan",
+            "approved.json",
+            "--status",
+            "applied",
+            "--forced",
+        ],
+    );
+    assert_eq!(code(&applied), 0, "{}", stderr(&applied));
     refused(
         &verify(&server, &api, "approved.json", &[]),
         "the plan comment was edited after roster wrote it",
