@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use roster_core::render::escape::terminal;
+use roster_core::render::escape::{self, terminal};
 
 /// How a command ended, mapped to the documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,19 +128,29 @@ fn default_path() -> PathBuf {
 pub(crate) fn annotate(d: &roster_core::config::Diagnostics) {
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         for diag in &d.0 {
-            let msg = diag
-                .message
-                .replace('%', "%25")
-                .replace('\r', "%0D")
-                .replace('\n', "%0A");
+            let file = workflow_property(&diag.loc.file.to_string_lossy());
+            let msg = workflow_data(&diag.message);
             println!(
-                "::error file={},line={},col={}::{msg}",
-                diag.loc.file.display(),
-                diag.loc.line,
-                diag.loc.col
+                "::error file={file},line={},col={}::{msg}",
+                diag.loc.line, diag.loc.col
             );
         }
     }
+}
+
+/// A workflow command's message: shown as text, no control character, and `%`, CR and
+/// LF escaped as GitHub's toolkit does, so it cannot end the command.
+fn workflow_data(s: &str) -> String {
+    escape::terminal(s)
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property (`file=`): as [`workflow_data`], and `:` and `,`
+/// escaped too, so it cannot end the property list.
+fn workflow_property(s: &str) -> String {
+    workflow_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// Runs the benchmarks, prints the table and writes it to `target/bench-report.md`.
@@ -245,5 +255,22 @@ pub fn main() -> ExitCode {
             }
             Outcome::Failed.into()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_command_values_cannot_end_their_command() {
+        assert_eq!(
+            workflow_property("a\n::warning::x,b:c%\r"),
+            "a␊%3A%3Awarning%3A%3Ax%2Cb%3Ac%25␍"
+        );
+        assert_eq!(
+            workflow_data("50% of\n::set-output"),
+            "50%25 of␊::set-output"
+        );
     }
 }

@@ -471,3 +471,38 @@ fn names_and_emails_hold_only_what_a_person_has() {
     let (code, err) = check("roster.yaml", roster_of(&people).as_bytes());
     assert_eq!((code, err.as_str()), (0, ""));
 }
+
+/// A roster file whose name carries a line break and a workflow command is refused by
+/// name, and nothing roster prints starts a line GitHub would read as a command.
+#[test]
+fn a_file_name_cannot_issue_workflow_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster");
+    fs::create_dir(&roster).unwrap();
+    fs::write(
+        roster.join("00-account.yaml"),
+        format!("{HEAD}users:\n{}", admin("a@acme.example")),
+    )
+    .unwrap();
+    fs::write(
+        roster.join("04-x\n::warning file=x::INJECTED\n::set-output name=exitcode::0\n.yaml"),
+        "users: []\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["validate", "roster"])
+        .current_dir(dir.path())
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(all.contains("has a control character in its name"), "{all}");
+    for line in all.lines() {
+        assert!(
+            !line.starts_with("::") || line.starts_with("::error file="),
+            "a line GitHub reads as a command: {line}\n{all}"
+        );
+    }
+    assert!(!all.contains("\n::warning"), "{all}");
+}

@@ -10,6 +10,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::render::escape;
+
 use super::diagnostic::{Diagnostic, Diagnostics, Loc};
 
 /// The YAML files a path names: the file itself, or every `*.yaml`/`*.yml` in a
@@ -55,6 +57,26 @@ pub fn files_of(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
             "check the permissions of the directories on the way",
         )
     })?;
+    // A line break in a file name would start a line of its own in a CI log, where
+    // `::error::` and the like are commands: such a file is named, escaped, not read.
+    let control: Vec<Diagnostic> = files
+        .iter()
+        .filter(|f| f.to_string_lossy().chars().any(char::is_control))
+        .map(|f| {
+            let shown = PathBuf::from(escape::terminal(&f.to_string_lossy()).into_owned());
+            Diagnostic::new(
+                Loc::file(shown.clone()),
+                format!(
+                    "{} has a control character in its name, and is not read",
+                    shown.display()
+                ),
+            )
+            .hint("rename the file with letters, digits and punctuation only")
+        })
+        .collect();
+    if !control.is_empty() {
+        return Err(Diagnostics(control));
+    }
     let outside: Vec<Diagnostic> = files
         .iter()
         .filter(|f| fs::canonicalize(f).is_ok_and(|real| !real.starts_with(&home)))
