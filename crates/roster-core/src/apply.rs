@@ -3,6 +3,7 @@
 //! ends, progress per change, and a stop that lets in-flight changes finish. With
 //! `mask`, what apply shows and journals has its emails, names and numbers masked.
 
+mod floor;
 mod journal;
 mod ledger;
 
@@ -15,11 +16,12 @@ use futures_util::{StreamExt, stream};
 use serde_json::json;
 
 use crate::github::{Masker, mask_key};
-use crate::model::{Account, Status, User};
+use crate::model::{Account, User};
 use crate::plan::{Action, Change, Phase, Plan, precondition};
 use crate::provider::{ProviderError, Writer};
 use crate::render::escape;
 
+use floor::{Counts, Floor};
 use journal::Journal;
 pub use ledger::Ledger;
 
@@ -153,31 +155,6 @@ pub fn stale_changes(plan: &Plan, live: &Account) -> Vec<Failure> {
     out
 }
 
-/// Whether `user`'s role is administrative by the plan's roles.
-fn admin_role(plan: &Plan, role: Option<&str>) -> bool {
-    role.is_some_and(|r| plan.admin_roles.contains(&r.to_lowercase()))
-}
-
-/// Whether a change takes an active administrator away, and whether it adds one.
-fn admin_effect(plan: &Plan, c: &Change, live: Option<&User>) -> (bool, bool) {
-    // A pending administrator cannot log in, so taking one away costs the floor nothing.
-    let before = live.is_some_and(|u| {
-        u.status == Status::Active && !u.pending && admin_role(plan, u.role.as_deref())
-    });
-    let role_after = c
-        .fields
-        .get("role")
-        .and_then(|f| f.to.as_str())
-        .or(live.and_then(|u| u.role.as_deref()));
-    let active_after = match c.action {
-        Action::Deactivate | Action::Offboard => false,
-        Action::Create | Action::Reactivate => true,
-        _ => live.is_some_and(|u| u.status == Status::Active && !u.pending),
-    };
-    let after = active_after && admin_role(plan, role_after);
-    (before && !after, !before && after)
-}
-
 /// Progress on the terminal or in the log, moved as each change ends.
 struct Display {
     bar: Option<indicatif::ProgressBar>,
@@ -258,9 +235,8 @@ struct Run<'a, W> {
     writer: &'a W,
     plan: &'a Plan,
     by_id: HashMap<&'a str, &'a User>,
-    /// Active administrators now, counting only changes that surely happened.
-    admins: Mutex<usize>,
-    floor: usize,
+    /// The administrator floors, counting only changes that surely happened.
+    floors: [Floor; 2],
     journal: Journal,
     stop: &'a Stop,
     ledger: &'a Ledger,
@@ -307,39 +283,35 @@ impl<W: Writer> Run<'_, W> {
             return Outcome::NotSent;
         }
         let live_user = c.id.as_deref().and_then(|id| self.by_id.get(id).copied());
-        let (takes, adds) = admin_effect(self.plan, c, live_user);
-        if takes {
-            let mut n = self.admins.lock().unwrap_or_else(|p| p.into_inner());
-            if *n <= self.floor {
-                let reason = format!(
-                    "refused: it would leave fewer than {} active administrator(s)",
-                    self.floor
-                );
-                self.record(json!({"event": "refused", "phase": phase, "action": c.action, "key": self.key(c), "id": c.id, "error": reason}));
-                // Nothing was sent, so a refusal the journal missed leaves no doubt.
-                self.ledger.end(i, Err(reason.clone()), true);
-                return Outcome::Done(Err(reason));
-            }
-            *n -= 1;
+        let effects = self
+            .floors
+            .each_ref()
+            .map(|f| f.effect(self.plan, c, live_user));
+        if let Err(reason) = self.take_floors(&effects) {
+            self.record(json!({"event": "refused", "phase": phase, "action": c.action, "key": self.key(c), "id": c.id, "error": reason}));
+            // Nothing was sent, so a refusal the journal missed leaves no doubt.
+            self.ledger.end(i, Err(reason.clone()), true);
+            return Outcome::Done(Err(reason));
         }
         if !self.record(
             json!({"event": "send", "phase": phase, "action": c.action, "key": self.key(c), "id": c.id}),
         ) {
             // Not sent: it would have gone out unrecorded.
-            if takes {
-                *self.admins.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+            for (floor, (takes, _)) in self.floors.iter().zip(effects) {
+                if takes {
+                    floor.give();
+                }
             }
             self.ledger.unsent(i);
             return Outcome::NotSent;
         }
         let result = self.writer.perform(c, self.plan).await;
-        {
-            let mut n = self.admins.lock().unwrap_or_else(|p| p.into_inner());
+        for (floor, (takes, adds)) in self.floors.iter().zip(effects) {
             match (&result, takes, adds) {
                 // Give the administrator back only when the demotion surely did not
                 // happen; an unknown outcome counts as done.
-                (Err(e), true, _) if e.surely_not_applied() => *n += 1,
-                (Ok(()), _, true) => *n += 1,
+                (Err(e), true, _) if e.surely_not_applied() => floor.give(),
+                (Ok(()), _, true) => floor.give(),
                 _ => {}
             }
         }
@@ -361,6 +333,25 @@ impl<W: Writer> Run<'_, W> {
         } else {
             Outcome::Unrecorded(result)
         }
+    }
+
+    /// Counts away, on every floor, the administrators `effects` take; refuses (and
+    /// gives back what it took) when one floor would go below its minimum.
+    fn take_floors(&self, effects: &[(bool, bool); 2]) -> Result<(), String> {
+        for (k, (floor, (takes, _))) in self.floors.iter().zip(effects).enumerate() {
+            if !takes {
+                continue;
+            }
+            if let Err(reason) = floor.take() {
+                for (earlier, (took, _)) in self.floors.iter().zip(effects).take(k) {
+                    if *took {
+                        earlier.give();
+                    }
+                }
+                return Err(reason);
+            }
+        }
+        Ok(())
     }
 
     /// Why apply stopped early, if it did: the journal first, then the vendor, then a
@@ -389,18 +380,19 @@ pub async fn run<W: Writer>(
     let sent = plan.changes.iter().filter(|c| !c.held).count();
     let journal = Journal::open(&opts.journal_dir, &plan.checksum, sent)?;
     journal.write(json!({"event": "start", "checksum": plan.checksum, "provider": plan.provider, "account": plan.account, "changes": plan.changes.len(), "masked": opts.mask}))?;
-    let admins = live
-        .users
-        .iter()
-        .filter(|u| u.status == Status::Active && !u.pending)
-        .filter(|u| admin_role(plan, u.role.as_deref()))
-        .count();
     let run = Run {
         writer,
         plan,
         by_id: live.users.iter().map(|u| (u.id.as_str(), u)).collect(),
-        admins: Mutex::new(admins),
-        floor: plan.min_admins.max(1) as usize,
+        floors: [
+            Floor::new(
+                Counts::RosterRoles,
+                plan,
+                live,
+                plan.min_admins.max(1) as usize,
+            ),
+            Floor::new(Counts::BuiltinAdministrator, plan, live, 1),
+        ],
         journal,
         stop: &opts.stop,
         ledger: &opts.ledger,
