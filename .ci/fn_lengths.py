@@ -1,6 +1,6 @@
 """Prints the longest functions of a Rust source tree and fails when one is over a limit.
 
-Usage: python3 .ci/fn_lengths.py DIR [LIMIT] [TOP]
+Usage: python3 .ci/fn_lengths.py LIMIT TOP DIR...
 A function runs from its `fn` line to the line of its closing brace; strings, chars and
 comments are skipped when braces are counted. Test code (`#[cfg(test)]` onwards, and
 files named tests.rs) is left out: the limit is for the code a user links.
@@ -46,12 +46,11 @@ def functions(path: pathlib.Path):
 
 
 def main() -> int:
-    root = pathlib.Path(sys.argv[1])
-    limit = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-    top = int(sys.argv[3]) if len(sys.argv) > 3 else 5
-    files = [p for p in sorted(root.rglob("*.rs")) if p.name != "tests.rs"]
+    limit, top = int(sys.argv[1]), int(sys.argv[2])
+    roots = [pathlib.Path(d) for d in sys.argv[3:]]
+    files = [p for r in roots for p in sorted(r.rglob("*.rs")) if p.name != "tests.rs"]
     found = sorted((f for p in files for f in functions(p)), reverse=True)
-    print(f"longest functions under {root}:")
+    print(f"longest functions under {', '.join(map(str, roots))}:")
     for length, where, name in found[:top]:
         print(f"  {length:4} lines  {name}  ({where})")
     over = [f for f in found if f[0] > limit]

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use roster_core::config::{self, Roster};
 use roster_core::plan::{self, Capabilities};
-use roster_core::provider::talkdesk::{Settings, Talkdesk};
-use roster_core::provider::{ReadScope, Reader};
+use roster_providers::talkdesk::{Settings, Talkdesk};
+use roster_providers::{ReadScope, Reader};
 use roster_sandbox::{self as sandbox, Fault, State, synthetic};
 
 /// One line of the report.
@@ -90,7 +90,7 @@ async fn reads(rows: &mut Vec<Row>) -> anyhow::Result<()> {
 /// teams), through roster's own HTTP client, 8 at a time, against the same emulator
 /// with every limit off; and the two at SCIM's documented 4 requests per second.
 async fn refresh(rows: &mut Vec<Row>) -> anyhow::Result<()> {
-    use roster_core::provider::http::{Auth, HttpClient, HttpConfig, Secret};
+    use roster_providers::http::{Auth, HttpClient, HttpConfig, Secret};
     const USERS: usize = 10_000;
     let cfg = sandbox::Config {
         scim_rate_limit: None,
@@ -164,7 +164,7 @@ async fn writes(rows: &mut Vec<Row>, journal: &Path) -> anyhow::Result<()> {
     let opts = roster_core::apply::Options {
         concurrency: 32,
         journal_dir: journal.to_path_buf(),
-        progress: roster_core::apply::Progress::Quiet,
+        reporter: std::sync::Arc::new(roster_core::apply::Silent),
         stop: roster_core::apply::Stop::default(),
         ledger: roster_core::apply::Ledger::default(),
         mask: false,
@@ -342,7 +342,7 @@ struct Floor {
 }
 
 fn request_floor(url: &str, requests: usize) -> anyhow::Result<Floor> {
-    use roster_core::provider::http::{Auth, HttpClient, HttpConfig, Secret};
+    use roster_providers::http::{Auth, HttpClient, HttpConfig, Secret};
     const SAMPLE: usize = 2_000;
     let client = std::sync::Arc::new(HttpClient::new(
         HttpConfig::new(url),
@@ -369,7 +369,7 @@ fn request_floor(url: &str, requests: usize) -> anyhow::Result<Floor> {
 
 /// GETs every path through `client`, `concurrency` at a time.
 async fn each_of(
-    client: std::sync::Arc<roster_core::provider::http::HttpClient>,
+    client: std::sync::Arc<roster_providers::http::HttpClient>,
     paths: impl Iterator<Item = String>,
     concurrency: usize,
 ) -> anyhow::Result<()> {
@@ -387,7 +387,7 @@ async fn each_of(
             for p in mine {
                 client.get(&p).await?;
             }
-            Ok::<_, roster_core::provider::ProviderError>(())
+            Ok::<_, roster_providers::ProviderError>(())
         });
     }
     while let Some(done) = tasks.join_next().await {
@@ -464,7 +464,7 @@ fn cloudtalk_at_limits(dir: &Path, exe: &Path) -> anyhow::Result<Row> {
     let limited = requests.iter().filter(|r| r.status == 429).count();
     // The documented pages (agents at the largest page, then the one groups page),
     // one a second after the first.
-    let pages = 100_000usize.div_ceil(roster_core::provider::cloudtalk::LIMIT) + 1;
+    let pages = 100_000usize.div_ceil(roster_providers::cloudtalk::LIMIT) + 1;
     let bound = (pages - 1) as f64;
     let what = "plan 100,000 users on CloudTalk at its limit (60 requests per minute, 1,000 agents per page)".to_string();
     let Some((wall, mib)) = run else {
@@ -633,11 +633,11 @@ impl Emulator {
 
     /// Every request it has logged.
     fn requests(&self) -> anyhow::Result<Vec<Requested>> {
-        let client = roster_core::provider::http::HttpClient::new(
-            roster_core::provider::http::HttpConfig::new(&self.url),
-            roster_core::provider::http::Auth::Basic {
+        let client = roster_providers::http::HttpClient::new(
+            roster_providers::http::HttpConfig::new(&self.url),
+            roster_providers::http::Auth::Basic {
                 user: String::new(),
-                secret: roster_core::provider::http::Secret::new(""),
+                secret: roster_providers::http::Secret::new(""),
                 hint: "",
             },
         )?;

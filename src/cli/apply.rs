@@ -6,13 +6,16 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
+use super::env_vars::{self, ROSTER_NOW};
+use super::lock;
+use super::progress;
 use super::signals::{self, Signals};
 use super::target::{self, Connection};
 use super::{Outcome, default_path};
 use roster_core::plan::{self, Plan};
-use roster_core::provider::Reader;
 use roster_core::render::escape::terminal;
-use roster_core::{apply, github, lock, render};
+use roster_core::{apply, render, review};
+use roster_providers::Reader;
 
 /// Flags of `roster apply`.
 #[derive(Debug, clap::Args)]
@@ -33,7 +36,7 @@ pub struct Args {
     #[arg(long, conflicts_with = "plan")]
     hold_removals: bool,
     /// Plan as of this day (YYYY-MM-DD) for users' `active_from` and `active_until`.
-    #[arg(long, env = "ROSTER_NOW", value_name = "DAY", value_parser = plan::parse_day, conflicts_with = "plan")]
+    #[arg(long, env = ROSTER_NOW, value_name = "DAY", value_parser = plan::parse_day, conflicts_with = "plan")]
     now: Option<chrono::NaiveDate>,
     /// Directory of the JSON-lines journal.
     #[arg(long, default_value = ".roster/journal")]
@@ -130,7 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             );
         }
     }
-    let color = render::color_wanted(args.no_color);
+    let color = env_vars::color_wanted(args.no_color);
     let rt = target::runtime()?;
     rt.block_on(async {
         let conn = target::connect(&loaded, &args.conn, true).await?;
@@ -141,7 +144,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 let live = conn.provider.read(&target::scope(&loaded)).await.context("cannot read the account")?;
                 let stale = apply::stale_changes(&plan, &live);
                 if !stale.is_empty() {
-                    let masker = args.mask_pii.then(|| github::Masker::new(&plan, github::mask_key()));
+                    let masker = args.mask_pii.then(|| review::Masker::new(&plan, review::mask_key()));
                     for s in &stale {
                         let key = masker.as_ref().map_or_else(|| s.key.clone(), |m| m.email(&s.key));
                         eprintln!("error: {}: {}", terminal(&key), terminal(&s.reason));
@@ -163,7 +166,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 target::make_plan(&loaded, &conn.provider, &opts).await?
             }
         };
-        let masked = args.mask_pii.then(|| github::masked_plan(&plan));
+        let masked = args.mask_pii.then(|| review::masked_plan(&plan));
         let shown = masked.as_ref().unwrap_or(&plan);
         print!("{}", render::text_brief(shown, color, args.verbose));
         if !plan.accepted() {
@@ -197,11 +200,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         let opts = apply::Options {
             concurrency: args.conn.concurrency as usize,
             journal_dir: args.journal_dir.clone(),
-            progress: if std::io::stderr().is_terminal() {
-                apply::Progress::Bar
-            } else {
-                apply::Progress::Lines
-            },
+            reporter: progress::for_stderr(),
             stop,
             ledger,
             mask: args.mask_pii,
@@ -213,7 +212,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 
 /// Takes the account's apply lock, waiting up to `wait_seconds`.
 fn take_lock(key: &str, wait_seconds: u64) -> anyhow::Result<lock::AccountLock> {
-    let path = lock::path_for(&lock::state_dir(), key);
+    let path = lock::path_for(&env_vars::state_dir(), key);
     let holder = lock::describe_self("roster apply");
     let wait = std::time::Duration::from_secs(wait_seconds);
     Ok(tokio::task::block_in_place(|| {

@@ -8,12 +8,13 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use super::Outcome;
+use super::choices::{ModeArg, StatusArg};
+use super::env_vars::{self, ROSTER_BOT_LOGIN};
 use super::target::runtime;
-use roster_core::github::{
-    self, Approval, ApprovalKey, Binding, Client, CommentParts, Env, Mode, Status,
-};
 use roster_core::plan::Plan;
 use roster_core::render::escape;
+use roster_core::review::{self, Approval, ApprovalKey, Binding, CommentParts, Status};
+use roster_github::{Client, Env};
 
 /// `roster github ...`
 #[derive(Debug, clap::Args)]
@@ -46,7 +47,7 @@ struct Common {
     mask_pii: bool,
     /// The login whose comments hold approved plans: the workflow's token's (a
     /// `GITHUB_TOKEN` cannot ask who it is, so the workflow names it).
-    #[arg(long, env = "ROSTER_BOT_LOGIN", default_value = "github-actions[bot]")]
+    #[arg(long, env = ROSTER_BOT_LOGIN, default_value = "github-actions[bot]")]
     bot_login: String,
 }
 
@@ -59,10 +60,10 @@ struct Comment {
     common: Common,
     /// When to comment.
     #[arg(long, value_enum, default_value = "true")]
-    comment: Mode,
+    comment: ModeArg,
     /// What the comment reports.
     #[arg(long, value_enum, default_value = "planned")]
-    status: Status,
+    status: StatusArg,
     /// Say that force-apply let changes through that the pull request did not approve.
     #[arg(long)]
     forced: bool,
@@ -111,7 +112,7 @@ fn read_plan(path: &PathBuf) -> anyhow::Result<Plan> {
 
 /// Runs `roster github`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let env = Env::from_env()?;
+    let env = env_vars::github()?;
     let rt = runtime()?;
     match args.command {
         Command::Comment(c) => rt.block_on(comment(env, c)),
@@ -147,13 +148,14 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
     let plan = read_plan(&c.plan)?;
     let client = Client::new(env)?;
     if let Some(out) = &client.env().output {
-        github::write_outputs(out, &plan, c.exitcode).context("cannot write GITHUB_OUTPUT")?;
+        roster_github::write_outputs(out, &plan, c.exitcode)
+            .context("cannot write GITHUB_OUTPUT")?;
     }
     if let Some(summary) = &client.env().summary {
-        github::write_summary(summary, &plan, c.common.mask_pii)
+        roster_github::write_summary(summary, &plan, c.common.mask_pii)
             .context("cannot write GITHUB_STEP_SUMMARY")?;
     }
-    if c.comment == Mode::False {
+    if c.comment == ModeArg::False {
         return Ok(Outcome::Success);
     }
     let (pr, head) = match pull_request(&client).await? {
@@ -169,11 +171,11 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
     let existing = client
         .find_comment(pr, &common.path, &common.bot_login)
         .await?;
-    if c.comment == Mode::ChangesOnly && plan.changes.is_empty() && existing.is_none() {
+    if c.comment == ModeArg::ChangesOnly && plan.changes.is_empty() && existing.is_none() {
         return Ok(Outcome::Success);
     }
-    let key = ApprovalKey::from_env();
-    let (approval, note, unsigned) = if c.status == Status::Planned {
+    let key = env_vars::approval_key();
+    let (approval, note, unsigned) = if c.status == StatusArg::Planned {
         let current = client.pull(pr).await?;
         if current.merged {
             anyhow::bail!(
@@ -214,15 +216,15 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
     };
     let run = client.env().run_link();
     let parts = CommentParts {
-        status: c.status.title(run.as_deref(), c.forced),
+        status: Status::from(c.status).title(run.as_deref(), c.forced),
         note,
         approval,
         mask: common.mask_pii,
     };
-    let (body, cut) = github::comment_body(&plan, &common.path, &parts);
+    let (body, cut) = review::comment_body(&plan, &common.path, &parts);
     let body = match (&existing, c.status) {
         // After the merge the comment keeps a seal only if nobody broke it.
-        (Some((_, old)), status) if status != Status::Planned => {
+        (Some((_, old)), status) if status != StatusArg::Planned => {
             resealed(body, old, key.as_ref().ok())
         }
         _ => sealed(body, key.as_ref().ok()),
@@ -246,7 +248,7 @@ async fn comment(env: Env, c: Comment) -> anyhow::Result<Outcome> {
 /// is missing or broken, so only a job holding the key can rewrite a plan comment.
 fn sealed(body: String, key: Option<&ApprovalKey>) -> String {
     match key {
-        Some(key) => github::seal(&body, key),
+        Some(key) => review::seal(&body, key),
         None => body,
     }
 }
@@ -256,7 +258,7 @@ fn sealed(body: String, key: Option<&ApprovalKey>) -> String {
 /// roster writes over it later (re-sealing it would approve what its reviewers read
 /// in the edited text on the next run).
 fn resealed(body: String, old: &str, key: Option<&ApprovalKey>) -> String {
-    let intact = key.filter(|k| github::check_seal(old, k).is_ok());
+    let intact = key.filter(|k| review::check_seal(old, k).is_ok());
     sealed(body, intact)
 }
 
@@ -319,7 +321,7 @@ async fn find_approval(client: &Client, common: &Common, plan: &Plan) -> anyhow:
     let comment = client
         .find_comment(pr.number, &common.path, &common.bot_login)
         .await?;
-    let approval = match (&comment, ApprovalKey::from_env()) {
+    let approval = match (&comment, env_vars::approval_key()) {
         (None, _) => Err(format!(
             "no plan comment by {} for `{}` on #{}",
             common.bot_login, common.path, pr.number
@@ -329,7 +331,7 @@ async fn find_approval(client: &Client, common: &Common, plan: &Plan) -> anyhow:
             .and_then(|a| {
                 let wanted = binding(env, pr.number, pr.head.clone(), plan, &common.path);
                 a.check(&wanted, &key)?;
-                github::check_seal(body, &key)?;
+                review::check_seal(body, &key)?;
                 Ok(a)
             })
             .map_err(|r| r.to_string()),
@@ -352,7 +354,7 @@ async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
     let pr = found.pr;
     let (approval, lacking) = match found.approval {
         Ok(approval) => {
-            let key = ApprovalKey::from_env()?;
+            let key = env_vars::approval_key()?;
             let lacking = approval.lacking(&plan, &key);
             if lacking.is_empty() {
                 eprintln!(
@@ -385,9 +387,9 @@ async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
                 approval: copied,
                 mask: common.mask_pii,
             };
-            let (body, _) = github::comment_body(&plan, &common.path, &parts);
+            let (body, _) = review::comment_body(&plan, &common.path, &parts);
             let old = body_of(&found.comment);
-            let body = resealed(body, old, ApprovalKey::from_env().ok().as_ref());
+            let body = resealed(body, old, env_vars::approval_key().ok().as_ref());
             client.upsert(pr, Some(*id), &body).await?;
             return refuse(&why, common, v.force_apply);
         }
@@ -413,18 +415,18 @@ async fn verify(env: Env, v: Verify) -> anyhow::Result<Outcome> {
         approval,
         mask: common.mask_pii,
     };
-    let (body, _) = github::comment_body(&plan, &common.path, &parts);
+    let (body, _) = review::comment_body(&plan, &common.path, &parts);
     let body = resealed(
         body,
         body_of(&found.comment),
-        ApprovalKey::from_env().ok().as_ref(),
+        env_vars::approval_key().ok().as_ref(),
     );
     if let Some((id, _)) = found.comment {
         client.upsert(pr, Some(id), &body).await?;
     }
     let masker = common
         .mask_pii
-        .then(|| github::Masker::new(&plan, github::mask_key()));
+        .then(|| review::Masker::new(&plan, review::mask_key()));
     for l in &lacking {
         let l = masker.as_ref().map_or_else(|| l.clone(), |m| m.text(l));
         eprintln!("error: not approved on #{pr}: {l}");
@@ -475,7 +477,7 @@ async fn drift(env: Env, d: Drift) -> anyhow::Result<Outcome> {
     let client = Client::new(env)?;
     let common = &d.common;
     if let Some(out) = &client.env().output {
-        github::write_outputs(out, &plan, 0).context("cannot write GITHUB_OUTPUT")?;
+        roster_github::write_outputs(out, &plan, 0).context("cannot write GITHUB_OUTPUT")?;
     }
     let open = client
         .find_drift_issue(&common.path, &common.bot_login)
@@ -499,7 +501,7 @@ async fn drift(env: Env, d: Drift) -> anyhow::Result<Outcome> {
         common.path,
         plan.changes.len()
     );
-    let body = github::drift_body(&plan, &common.path, run.as_deref(), common.mask_pii);
+    let body = review::drift_body(&plan, &common.path, run.as_deref(), common.mask_pii);
     let n = client.upsert_drift_issue(open, &title, &body).await?;
     eprintln!(
         "roster: drift of {} change(s); issue #{n} {}.",
@@ -520,7 +522,7 @@ async fn note(env: Env, n: Note) -> anyhow::Result<Outcome> {
     let existing = client
         .find_comment(pr, &n.common.path, &n.common.bot_login)
         .await?;
-    let body = github::note_body(&n.common.path, &n.text);
+    let body = review::note_body(&n.common.path, &n.text);
     client.upsert(pr, existing.map(|(id, _)| id), &body).await?;
     Ok(Outcome::Success)
 }

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 use super::Outcome;
+use super::choices::{ProviderArg, RegionArg};
 use super::target::{self, Connection};
-use roster_core::config::{self, ProviderKind, Region};
+use roster_core::config;
 use roster_core::import;
-use roster_core::provider::{ReadScope, Reader};
+use roster_providers::{ReadScope, Reader};
 use roster_sandbox as sandbox;
 
 /// Flags of `roster import`.
@@ -20,14 +21,14 @@ pub struct Args {
     out: PathBuf,
     /// Which API to read.
     #[arg(long, value_enum, default_value = "talkdesk")]
-    provider: ProviderKind,
+    provider: ProviderArg,
     /// The account's name, written as `provider.account` (plans carry it; Talkdesk's
     /// token URL derives from it).
     #[arg(long)]
     account: String,
     /// The Talkdesk region, written as `provider.region`.
     #[arg(long, value_enum, default_value = "us")]
-    region: Region,
+    region: RegionArg,
     /// One file per team (by each user's first team) plus one for users in none.
     #[arg(long, value_name = "team", value_parser = ["team"])]
     split_by: Option<String>,
@@ -56,9 +57,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let rt = target::runtime()?;
     let account = rt.block_on(async {
         let account = target::Target {
-            kind: args.provider,
+            kind: args.provider.into(),
             name: &args.account,
-            region: args.region,
+            region: args.region.into(),
         };
         let conn =
             target::connect_to(account, &sandbox::seed::example(), &args.conn, false).await?;
@@ -73,9 +74,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .context("cannot read the account")
     })?;
     let opts = import::Options {
-        kind: args.provider,
+        kind: args.provider.into(),
         account: args.account.clone(),
-        region: args.region,
+        region: args.region.into(),
         split_by_team: args.split_by.is_some(),
         include_inactive: args.include_inactive,
         ignore: args.ignore.clone(),

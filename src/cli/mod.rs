@@ -3,10 +3,14 @@
 //! exit code.
 
 mod apply;
+mod choices;
+mod env_vars;
 mod github;
 mod identity;
 mod import;
+mod lock;
 mod plan;
+mod progress;
 mod sandbox;
 mod schema;
 mod signals;
@@ -58,7 +62,7 @@ impl From<Outcome> for ExitCode {
 
 /// Contact-center accounts as code: plan and apply users, roles and teams from YAML.
 #[derive(Debug, Parser)]
-#[command(name = "roster", version, about, max_term_width = 100)]
+#[command(name = "roster", version, about, max_term_width = 100, after_help = env_vars::HELP)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -71,19 +75,24 @@ const APPLY_EXIT: &str = "Exit codes: 0 applied (or nothing to apply), 1 error o
 const OTHER_EXIT: &str = "Exit codes: 0 success, 1 error (or a usage error).";
 const GITHUB_EXIT: &str = "Exit codes: 0 success, 1 error, 3 (verify) the plan has changes the pull request did not approve.";
 
+/// A command's exit codes and the environment variables that configure it.
+fn with_env(exit: &str) -> String {
+    format!("{exit}\n\n{}", env_vars::HELP)
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check a roster file or directory and report every problem with its location.
     #[command(after_help = VALIDATE_EXIT)]
     Validate(validate::Args),
     /// Compare the roster with the live account and print what apply would change.
-    #[command(after_help = PLAN_EXIT)]
+    #[command(after_help = with_env(PLAN_EXIT))]
     Plan(plan::Args),
     /// Carry out a plan, with guards that refuse to lock the account out.
-    #[command(after_help = APPLY_EXIT)]
+    #[command(after_help = with_env(APPLY_EXIT))]
     Apply(apply::Args),
     /// Write a roster from a live account, so adoption starts from a plan with no changes.
-    #[command(after_help = OTHER_EXIT)]
+    #[command(after_help = with_env(OTHER_EXIT))]
     Import(import::Args),
     /// Run the vendor emulators.
     #[command(after_help = OTHER_EXIT)]
@@ -126,7 +135,7 @@ fn default_path() -> PathBuf {
 
 /// In GitHub Actions, repeats each diagnostic as an `::error` annotation on its line.
 pub(crate) fn annotate(d: &roster_core::config::Diagnostics) {
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+    if env_vars::in_github_actions() {
         for diag in &d.0 {
             let file = workflow_property(&diag.loc.file.to_string_lossy());
             let msg = workflow_data(&diag.message);
@@ -157,8 +166,7 @@ fn workflow_property(s: &str) -> String {
 fn bench(args: crate::bench::Args) -> anyhow::Result<Outcome> {
     let table = crate::bench::run(args)?;
     print!("{table}");
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let target = env_vars::target_dir();
     roster_core::config::write_atomic(&target.join("bench-report.md"), table.as_bytes())?;
     Ok(Outcome::Success)
 }

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use super::env_vars::{self, ROSTER_NOW};
 use super::target::{self, Connection};
 use super::{Format, Outcome, default_path};
-use roster_core::{config, github, plan, render};
+use roster_core::{config, plan, render, review};
 
 /// Flags of `roster plan`.
 #[derive(Debug, clap::Args)]
@@ -30,7 +31,7 @@ pub struct Args {
     hold_removals: bool,
     /// Plan as of this day (YYYY-MM-DD) for users' `active_from` and `active_until`
     /// (default: today in `policy.time_zone`).
-    #[arg(long, env = "ROSTER_NOW", value_name = "DAY", value_parser = plan::parse_day)]
+    #[arg(long, env = ROSTER_NOW, value_name = "DAY", value_parser = plan::parse_day)]
     now: Option<chrono::NaiveDate>,
     /// Plan only what the users' dates cause today (`active_from` reached: create, or
     /// reactivate changing only the status; `active_until` passed: deactivate), and
@@ -68,11 +69,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         config::write_atomic(out, render::json(&plan).as_bytes())
             .with_context(|| format!("cannot write the plan to {}", out.display()))?;
     }
-    let masked = args.mask_pii.then(|| github::masked_plan(&plan));
+    let masked = args.mask_pii.then(|| review::masked_plan(&plan));
     let shown = masked.as_ref().unwrap_or(&plan);
     let text = match args.format {
         Format::Text => {
-            render::text_brief(shown, render::color_wanted(args.no_color), args.verbose)
+            render::text_brief(shown, env_vars::color_wanted(args.no_color), args.verbose)
         }
         Format::Markdown => render::markdown(shown),
         Format::Json => render::json(shown),

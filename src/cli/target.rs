@@ -8,11 +8,13 @@ use anyhow::Context;
 use roster_core::config::{self, Diagnostic, Diagnostics, Loaded, ProviderKind, Region, Roster};
 use roster_core::model::Account;
 use roster_core::plan::{self, Plan};
-use roster_core::provider::cloudtalk::{CloudTalk, Settings as CloudTalkSettings};
-use roster_core::provider::http::{self, Secret};
-use roster_core::provider::talkdesk::{Settings, Talkdesk};
-use roster_core::provider::{AnyProvider, ReadScope, Reader};
+use roster_providers::cloudtalk::{CloudTalk, Settings as CloudTalkSettings};
+use roster_providers::http::{self, Secret};
+use roster_providers::talkdesk::{Settings, Talkdesk, scim_token_warning};
+use roster_providers::{AnyProvider, ReadScope, Reader};
 use roster_sandbox as sandbox;
+
+use super::env_vars;
 
 /// Where the sandbox state lives when `--sandbox` has no value.
 pub const DEFAULT_SANDBOX_STATE: &str = ".roster/sandbox.json";
@@ -179,7 +181,7 @@ pub async fn connect_to(
                     per_minute: None,
                     budget: None,
                 },
-                None => CloudTalkSettings::from_env()?,
+                None => env_vars::cloudtalk()?,
             };
             settings.retries = conn.retries;
             settings.timeout = timeout;
@@ -193,7 +195,7 @@ pub async fn connect_to(
         ProviderKind::Talkdesk | ProviderKind::TalkdeskScim => {
             let mut settings = match &handle {
                 Some(h) => Settings::at(&h.url(), sandbox::CLIENT_ID, sandbox::CLIENT_SECRET),
-                None => Settings::from_env(account.name, account.region)?,
+                None => env_vars::talkdesk(account.name, account.region)?,
             };
             settings.write = write;
             settings.concurrency = conn.concurrency as usize;
@@ -211,6 +213,9 @@ pub async fn connect_to(
                 if url != own {
                     overridden.push(url.clone());
                 }
+            }
+            if let Some(warning) = settings.scim_token.as_ref().and_then(scim_token_warning) {
+                eprintln!("warning: {warning}");
             }
             AnyProvider::Talkdesk(Box::new(Talkdesk::new(settings)?))
         }

@@ -15,11 +15,11 @@ use std::sync::{Arc, Mutex};
 use futures_util::{StreamExt, stream};
 use serde_json::json;
 
-use crate::github::{Masker, mask_key};
 use crate::model::{Account, User};
 use crate::plan::{Action, Change, Phase, Plan, precondition};
-use crate::provider::{ProviderError, Writer};
+use crate::port::{ProviderError, Writer};
 use crate::render::escape;
+use crate::review::{Masker, mask_key};
 
 use floor::{Counts, Floor};
 use journal::Journal;
@@ -32,8 +32,8 @@ pub struct Options {
     pub concurrency: usize,
     /// Directory for the JSON-lines journal.
     pub journal_dir: PathBuf,
-    /// How to show progress.
-    pub progress: Progress,
+    /// Where progress goes (the binary draws it).
+    pub reporter: Arc<dyn Reporter>,
     /// Asked to stop (Ctrl-C): no new change is sent; those in flight finish.
     pub stop: Stop,
     /// Kept up to date as changes are sent and end, for a signal handler to report.
@@ -59,15 +59,54 @@ impl Stop {
     }
 }
 
-/// How apply shows progress.
+/// Where apply reports its progress, as each phase begins and each change ends; the
+/// binary draws it (a bar, or lines for a log), a benchmark ignores it.
+pub trait Reporter: std::fmt::Debug + Send + Sync {
+    /// A phase begins with `n` changes, of `total` in the whole apply.
+    fn phase(&self, phase: Phase, n: usize, total: usize);
+    /// One change ended or was not sent: `line` is "action key", escaped for a terminal.
+    fn ended(&self, line: &str, ended: Ended<'_>);
+    /// The apply is over.
+    fn finish(&self) {}
+}
+
+/// What became of one change, as a [`Reporter`] is told; errors escaped for a terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    /// A bar over every change, labelled with the phase, for a terminal.
-    Bar,
-    /// One plain line per change, for CI logs.
-    Lines,
-    /// Nothing but the journal (benchmarks).
-    Quiet,
+pub enum Ended<'a> {
+    /// Done, and journalled.
+    Ok,
+    /// Failed or refused, and journalled.
+    Failed(&'a str),
+    /// Done, but the journal could not record it.
+    OkUnrecorded,
+    /// Failed, and the journal could not record it.
+    FailedUnrecorded(&'a str),
+    /// Not sent: apply was stopped first.
+    NotSent,
+}
+
+/// A [`Reporter`] that shows nothing: the journal is the record.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn phase(&self, _: Phase, _: usize, _: usize) {}
+    fn ended(&self, _: &str, _: Ended<'_>) {}
+}
+
+/// Tells `reporter` that `line` ended as `outcome` says.
+fn report(reporter: &dyn Reporter, line: &str, outcome: &Outcome) {
+    let line = escape::terminal(line);
+    let escaped = |e: &String| escape::terminal(e).into_owned();
+    match outcome {
+        Outcome::Done(Ok(())) => reporter.ended(&line, Ended::Ok),
+        Outcome::Done(Err(e)) => reporter.ended(&line, Ended::Failed(&escaped(e))),
+        Outcome::Unrecorded(Ok(())) => reporter.ended(&line, Ended::OkUnrecorded),
+        Outcome::Unrecorded(Err(e)) => {
+            reporter.ended(&line, Ended::FailedUnrecorded(&escaped(e)));
+        }
+        Outcome::NotSent => reporter.ended(&line, Ended::NotSent),
+    }
 }
 
 /// Why apply stopped before the end of the plan.
@@ -153,71 +192,6 @@ pub fn stale_changes(plan: &Plan, live: &Account) -> Vec<Failure> {
         }
     }
     out
-}
-
-/// Progress on the terminal or in the log, moved as each change ends.
-struct Display {
-    bar: Option<indicatif::ProgressBar>,
-    lines: bool,
-}
-
-impl Display {
-    /// A bar over every change of the plan, or plain lines, or nothing.
-    fn new(progress: Progress, len: usize) -> Display {
-        let bar = (progress == Progress::Bar).then(|| {
-            let b = indicatif::ProgressBar::new(len as u64);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{prefix:>28} [{bar:30}] {pos}/{len} {elapsed} elapsed, about {eta} left {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            b
-        });
-        Display {
-            bar,
-            lines: progress == Progress::Lines,
-        }
-    }
-
-    /// A phase begins with `n` changes.
-    fn phase(&self, phase: Phase, n: usize) {
-        match &self.bar {
-            Some(b) => b.set_prefix(phase.label()),
-            None if self.lines => eprintln!("apply: {} ({n})", phase.label()),
-            None => {}
-        }
-    }
-
-    /// One change, `line` ("action key"), ended (or was not sent); the line and the
-    /// error as for a terminal.
-    fn done(&self, line: String, outcome: &Outcome) {
-        let line = escape::terminal(&line).into_owned();
-        if let Some(b) = &self.bar {
-            b.inc(1);
-            b.set_message(line);
-            return;
-        }
-        if self.lines {
-            match outcome {
-                Outcome::Done(Ok(())) => eprintln!("  {line}: ok"),
-                Outcome::Done(Err(e)) => eprintln!("  {line}: failed: {}", escape::terminal(e)),
-                Outcome::Unrecorded(Ok(())) => eprintln!("  {line}: ok, not journalled"),
-                Outcome::Unrecorded(Err(e)) => {
-                    eprintln!("  {line}: failed, not journalled: {}", escape::terminal(e))
-                }
-                Outcome::NotSent => eprintln!("  {line}: not sent"),
-            }
-        }
-    }
-
-    /// Removes the bar.
-    fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
-        }
-    }
 }
 
 /// What became of one change.
@@ -408,7 +382,7 @@ pub async fn run<W: Writer>(
         plan.changes.iter().map(shown).collect(),
         run.journal.path.clone(),
     );
-    let display = Display::new(opts.progress, sent);
+    let reporter = opts.reporter.as_ref();
     for phase in Phase::ALL {
         // Held removals are shown by the plan and never sent.
         let changes: Vec<(usize, &Change)> = plan
@@ -420,16 +394,20 @@ pub async fn run<W: Writer>(
         if changes.is_empty() {
             continue;
         }
-        display.phase(phase, changes.len());
+        reporter.phase(phase, changes.len(), sent);
         let run = &run;
         let mut outcomes = stream::iter(changes)
             .map(|(i, c)| async move { (c, run.one(i, c, phase).await) })
             .buffer_unordered(opts.concurrency.max(1));
         while let Some((c, outcome)) = outcomes.next().await {
-            display.done(format!("{} {}", c.action.as_str(), run.key(c)), &outcome);
+            report(
+                reporter,
+                &format!("{} {}", c.action.as_str(), run.key(c)),
+                &outcome,
+            );
         }
     }
-    display.finish();
+    reporter.finish();
     let mut report = opts.ledger.report();
     let stopped = run.stopped().map(|s| s.to_string());
     run.record(json!({"event": "end", "applied": report.applied, "failed": report.failed.len(), "in_doubt": report.in_doubt.len(), "not_sent": report.not_sent.len(), "stopped": stopped}));

@@ -8,14 +8,14 @@ use std::hash::BuildHasher;
 
 /// Indices into a slice, hashed by the lowercase form of each item's email: a table of
 /// bare `u32`s, a quarter the size of a map holding each key.
-pub(crate) struct EmailIndex {
+pub struct EmailIndex {
     table: hashbrown::HashTable<u32>,
     hasher: foldhash::fast::RandomState,
 }
 
 impl EmailIndex {
     /// Indexes `items` by `email_of`; of two items with one email, the last counts.
-    pub(crate) fn new<T>(items: &[T], email_of: impl Fn(&T) -> &str) -> EmailIndex {
+    pub fn new<T>(items: &[T], email_of: impl Fn(&T) -> &str) -> EmailIndex {
         let hasher = foldhash::fast::RandomState::default();
         let mut table = hashbrown::HashTable::with_capacity(items.len());
         let hash = |email: &str| hasher.hash_one(lowercase(email));
@@ -33,12 +33,7 @@ impl EmailIndex {
     }
 
     /// The index of the item of `items` (the slice it was built from) with `email`.
-    pub(crate) fn get<T>(
-        &self,
-        items: &[T],
-        email_of: impl Fn(&T) -> &str,
-        email: &str,
-    ) -> Option<usize> {
+    pub fn get<T>(&self, items: &[T], email_of: impl Fn(&T) -> &str, email: &str) -> Option<usize> {
         self.table
             .find(self.hasher.hash_one(lowercase(email)), |&j| {
                 same_email(email_of(&items[j as usize]), email)
@@ -65,7 +60,7 @@ pub(crate) struct Candidates {
 
 impl Candidates {
     /// Matches each key's emails, its own and then its former ones, with the items'.
-    pub(crate) fn of<T, K>(
+    pub fn of<T, K>(
         items: &[T],
         item_email: impl Fn(&T) -> &str,
         keys: &[K],
@@ -114,7 +109,7 @@ impl Candidates {
 
     /// The item key `k` names (`emails` are its emails, as given to [`Candidates::of`]):
     /// the first of its emails an item has; of two items with one email, the last.
-    pub(crate) fn get<T>(
+    pub fn get<T>(
         &self,
         k: usize,
         items: &[T],

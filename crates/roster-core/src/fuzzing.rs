@@ -41,7 +41,7 @@ fn mutate(rng: &mut fastrand::Rng, input: &mut Vec<u8>, tokens: &[&[u8]]) {
 
 /// Feeds mutations of `corpus` to `target` until the time budget is spent; returns
 /// the number of inputs tried.
-pub(crate) fn run(corpus: &[Vec<u8>], tokens: &[&[u8]], target: impl Fn(&[u8])) -> usize {
+pub fn run(corpus: &[Vec<u8>], tokens: &[&[u8]], target: impl Fn(&[u8])) -> usize {
     let seconds: u64 = std::env::var("ROSTER_FUZZ_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -6,14 +6,14 @@
 
 pub mod apply;
 pub mod config;
-mod email_index;
-#[cfg(test)]
-mod fuzzing;
-pub mod github;
+pub mod email_index;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod import;
-pub mod lock;
 mod lookalike;
 pub mod model;
 pub mod plan;
-pub mod provider;
+pub mod port;
 pub mod render;
+pub mod review;
+pub mod secret;

@@ -15,7 +15,7 @@ use super::talkdesk::{authorize, object_body};
 use super::{ApiError, Shared, State, error, lock};
 use roster_core::config::{is_e164, is_reserved_extension};
 use roster_core::model::PhoneSettings;
-use roster_core::provider::talkdesk::contract::paths;
+use roster_providers::talkdesk::contract::paths;
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()

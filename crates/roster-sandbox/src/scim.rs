@@ -18,7 +18,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::{SandboxUser, Shared, State, lock};
-use roster_core::provider::talkdesk::contract::{SCIM_EXTENSION as EXTENSION, scopes};
+use roster_providers::talkdesk::contract::{SCIM_EXTENSION as EXTENSION, scopes};
 
 /// The SCIM token the emulator accepts.
 pub const SCIM_TOKEN: &str = "sandbox-scim-token";
@@ -527,7 +527,7 @@ async fn put_user(
 /// The attributes Talkdesk requires on create and replace: `userName`,
 /// `name.givenName`, `name.familyName` and `active` (doc: reference/create-user).
 fn required(body: &Value) -> Result<(), ScimError> {
-    let v = roster_core::provider::talkdesk::contract::lower_keys(body);
+    let v = roster_providers::talkdesk::contract::lower_keys(body);
     for (pointer, name) in [
         ("/username", "userName"),
         ("/name/givenname", "name.givenName"),

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{ApiError, CLIENT_ID, CLIENT_SECRET, SandboxUser, Shared, error, lock};
-use roster_core::provider::talkdesk::contract::{
+use roster_providers::talkdesk::contract::{
     QUEUE_BATCH, QueueUsers, QueueWriteError, QueueWriteResult, TOKEN_PATH, paths, scopes,
 };
 

@@ -59,7 +59,7 @@ fn unsigned_block(server: &Server, plan: &str) -> String {
     let plan: roster_core::plan::Plan =
         serde_json::from_slice(&fs::read(server.path(plan)).unwrap()).unwrap();
     let mut block = format!("<!-- roster:approved\nchecksum={}\n", plan.checksum);
-    for line in roster_core::github::change_lines(&plan) {
+    for line in roster_core::review::change_lines(&plan) {
         block.push_str(&short(&line));
         block.push('\n');
     }

@@ -102,19 +102,7 @@ impl Modeled {
 }
 
 /// A Talkdesk region (docs.talkdesk.com, "Supported Regions and Base URLs").
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Region {
     /// United States: api.talkdeskapp.com, {account}.talkdeskid.com.
@@ -133,9 +121,7 @@ impl Region {
 }
 
 /// The APIs roster talks to.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProviderKind {
     /// Talkdesk: REST users, SCIM, queues, Phone and add-ons, with one OAuth client.

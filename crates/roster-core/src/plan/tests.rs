@@ -927,7 +927,7 @@ fn the_pull_request_comment_names_the_people_above_the_fold() {
         (3, 2, 1)
     );
     let (body, cut) =
-        crate::github::comment_body(&plan, "roster", &crate::github::CommentParts::default());
+        crate::review::comment_body(&plan, "roster", &crate::review::CommentParts::default());
     assert!(!cut);
     let fold = body.split("<details>").next().unwrap();
     for who in [

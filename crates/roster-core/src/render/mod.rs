@@ -12,7 +12,7 @@ mod markdown;
 mod text;
 
 pub use markdown::{MARKDOWN_LIMIT, markdown, markdown_limited, markdown_titled};
-pub use text::{color_wanted, text, text_brief};
+pub use text::{text, text_brief};
 
 /// The plan as pretty JSON (`format_version: 1`).
 pub fn json(plan: &Plan) -> String {

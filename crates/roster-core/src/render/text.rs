@@ -22,15 +22,6 @@ impl Paint {
     }
 }
 
-/// Whether colour is wanted: only on a terminal, and not with `--no-color` or
-/// `NO_COLOR`.
-pub fn color_wanted(no_color_flag: bool) -> bool {
-    use std::io::IsTerminal;
-    !no_color_flag
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
 /// "Seats 5 → 6 (+1), monthly cost +115.00 USD, welcome emails 1.", unescaped: the
 /// currency is the roster's.
 fn seats_line(s: &Summary) -> String {

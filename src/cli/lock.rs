@@ -8,6 +8,8 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::env_vars;
+
 /// How often a waiting apply tries the lock again.
 const RETRY: Duration = Duration::from_millis(200);
 
@@ -39,20 +41,6 @@ pub enum LockError {
 #[derive(Debug)]
 pub struct AccountLock {
     _file: File,
-}
-
-/// The directory locks live in: `ROSTER_STATE_DIR`, else `$XDG_STATE_HOME/roster`, else
-/// `~/.local/state/roster`, else the temporary directory.
-pub fn state_dir() -> PathBuf {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    env("ROSTER_STATE_DIR")
-        .or_else(|| env("XDG_STATE_HOME").map(|d| d.join("roster")))
-        .or_else(|| env("HOME").map(|h| h.join(".local/state/roster")))
-        .unwrap_or_else(|| std::env::temp_dir().join("roster"))
 }
 
 /// The lock file for an account: its key with anything but letters, digits, `-` and `.`
@@ -117,11 +105,7 @@ pub fn acquire(path: &Path, holder: &str, wait: Duration) -> Result<AccountLock,
 
 /// A description of this process for the lock file: pid, user, host and start time.
 pub fn describe_self(what: &str) -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown user".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "this machine".into());
+    let (user, host) = env_vars::user_and_host();
     format!(
         "{what}, pid {} by {user} on {host}, since {}",
         std::process::id(),

@@ -4,7 +4,7 @@
 
 use ring::hmac;
 
-use crate::provider::http::Secret;
+use crate::secret::Secret;
 
 /// The environment variable that carries the key.
 pub const APPROVAL_KEY_VAR: &str = "ROSTER_APPROVAL_KEY";
@@ -52,12 +52,6 @@ impl ApprovalKey {
         Ok(ApprovalKey {
             key: hmac::Key::new(hmac::HMAC_SHA256, bytes),
         })
-    }
-
-    /// The key from [`APPROVAL_KEY_VAR`].
-    pub fn from_env() -> Result<ApprovalKey, KeyError> {
-        let value = std::env::var(APPROVAL_KEY_VAR).unwrap_or_default();
-        ApprovalKey::new(&Secret::new(value))
     }
 
     /// The full HMAC-SHA256 of `message` under `domain` (a label that keeps a tag made

@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 use super::bound::Bound;
 use super::http::{Auth, Budget, HttpClient, HttpConfig, Idempotence, Secret};
 use super::{ProviderError, ReadScope, Reader, Writer};
-use crate::model::{Account, Named, Names, Status, User};
-use crate::plan::{Action, Capabilities, Change, Plan};
+use roster_core::model::{Account, Named, Names, Status, User};
+use roster_core::plan::{Action, Capabilities, Change, Plan};
 
 /// The largest page the API serves.
 pub const LIMIT: usize = 1000;
@@ -75,31 +75,19 @@ impl Settings {
     /// CloudTalk's API base (tests/fixtures/cloudtalk-openapi.json, `servers`).
     pub const DEFAULT_BASE_URL: &str = "https://my.cloudtalk.io/api";
 
-    /// From `CLOUDTALK_ACCESS_KEY_ID`, `CLOUDTALK_ACCESS_KEY_SECRET`,
-    /// `CLOUDTALK_BASE_URL` and `CLOUDTALK_PER_MINUTE` (a pace other than the documented
-    /// 60, for a contract that allows more or a test server).
-    pub fn from_env() -> Result<Self, ProviderError> {
-        let need = |k: &str| {
-            std::env::var(k).map_err(|_| {
-                ProviderError::Setup(format!(
-                    "{k} is not set: export CLOUDTALK_ACCESS_KEY_ID and CLOUDTALK_ACCESS_KEY_SECRET (Dashboard → Settings → API keys), or use --sandbox"
-                ))
-            })
-        };
-        Ok(Settings {
-            base_url: std::env::var("CLOUDTALK_BASE_URL")
-                .unwrap_or_else(|_| Settings::DEFAULT_BASE_URL.into()),
-            key_id: need("CLOUDTALK_ACCESS_KEY_ID")?,
-            key_secret: Secret::new(need("CLOUDTALK_ACCESS_KEY_SECRET")?),
+    /// For the access key `key_id`/`key_secret`, with the defaults: the vendor's API base
+    /// and its documented pace of 60 requests a minute.
+    pub fn new(key_id: String, key_secret: Secret) -> Self {
+        Settings {
+            base_url: Settings::DEFAULT_BASE_URL.into(),
+            key_id,
+            key_secret,
             retries: 10,
             timeout: std::time::Duration::from_secs(30),
             stall_limit: super::stall::DEFAULT_STALL_LIMIT,
-            per_minute: std::env::var("CLOUDTALK_PER_MINUTE")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .or(std::num::NonZeroU32::new(60)),
+            per_minute: std::num::NonZeroU32::new(60),
             budget: None,
-        })
+        }
     }
 }
 

@@ -10,10 +10,10 @@ use futures_util::{StreamExt, stream};
 use serde::de::DeserializeOwned;
 
 use super::contract::{HalPage, PER_PAGE};
-use crate::provider::ProviderError;
-use crate::provider::bound::Bound;
-use crate::provider::http::HttpClient;
-use crate::provider::pages::fetch_and_decode;
+use crate::ProviderError;
+use crate::bound::Bound;
+use crate::http::HttpClient;
+use crate::pages::fetch_and_decode;
 
 /// An item with an ID, so pages that repeat earlier ones are caught.
 pub trait Identified {
@@ -302,7 +302,7 @@ mod tests {
             b"18446744073709551616",
             b"true",
         ];
-        let tried = crate::fuzzing::run(&corpus, tokens, |input| {
+        let tried = roster_core::fuzzing::run(&corpus, tokens, |input| {
             let _ = serde_json::from_slice::<HalPage<super::super::contract::RestUser>>(input);
             let _ = serde_json::from_slice::<HalPage<super::super::contract::Queue>>(input);
         });

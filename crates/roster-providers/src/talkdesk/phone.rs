@@ -10,10 +10,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::contract::paths;
-use crate::model::{Addon, Names, PhoneSettings, Status, User};
-use crate::plan::Change;
-use crate::provider::http::{HttpClient, Idempotence};
-use crate::provider::{ProviderError, ReadScope};
+use crate::http::{HttpClient, Idempotence};
+use crate::{ProviderError, ReadScope};
+use roster_core::model::{Addon, Names, PhoneSettings, Status, User};
+use roster_core::plan::Change;
 
 /// An add-on with its entitlement and assignees (modeled).
 #[derive(Deserialize)]

@@ -2,7 +2,7 @@
 //! backoff and `Retry-After`, a client-side rate limit, timeouts, the stall limit and
 //! bounded bodies.
 
-use std::fmt;
+pub use roster_core::secret::Secret;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,34 +22,6 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// The longest wait before a retry that is honoured as asked; a longer one (up to the
 /// stall limit) is cut to this and the request sent again.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(120);
-
-/// A credential that never prints: `Debug` and `Display` show `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a credential.
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-
-    /// The credential, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
 
 /// How a client authenticates.
 #[derive(Debug, Clone)]

@@ -333,7 +333,7 @@ fn decode(s: &str) -> Result<String, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::http::Secret;
+    use crate::secret::Secret;
 
     fn key(text: &str) -> ApprovalKey {
         ApprovalKey::new(&Secret::new(text.to_string())).unwrap()

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::config::Region;
+use roster_core::config::Region;
 
 /// API base per region. Doc: docs.talkdesk.com "Supported Regions and Base URLs".
 pub fn api_base(region: Region) -> &'static str {

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::key::ApprovalKey;
 use crate::plan::{Change, FieldChange, Guard, Kind, Plan};
-use crate::provider::http::Secret;
+use crate::secret::Secret;
 
 /// Hex digits of the keyed hash shown beside a masked value: enough that two values of
 /// one plan do not share one by chance.
@@ -24,12 +24,20 @@ const DOMAIN: &str = "mask";
 /// count such as `+4` stays as it is.
 const MIN_DIGITS: usize = 5;
 
-/// The key of this process's hashes: the approval key when [`super::APPROVAL_KEY_VAR`]
-/// holds one, else a random key. With a random key the same value hashes differently in
-/// each `roster` command, so hashes compare only within one output.
+/// This process's mask key, once chosen.
+static KEY: OnceLock<ApprovalKey> = OnceLock::new();
+
+/// Chooses the mask key: the approval key when the caller has one. Call it before the
+/// first mask; a later call changes nothing (hashes in one output must agree).
+pub fn set_mask_key(key: ApprovalKey) {
+    let _ = KEY.set(key);
+}
+
+/// The key of this process's hashes: the one [`set_mask_key`] chose, else a random key.
+/// With a random key the same value hashes differently in each `roster` command, so
+/// hashes compare only within one output.
 pub fn mask_key() -> &'static ApprovalKey {
-    static KEY: OnceLock<ApprovalKey> = OnceLock::new();
-    KEY.get_or_init(|| ApprovalKey::from_env().unwrap_or_else(|_| random_key()))
+    KEY.get_or_init(random_key)
 }
 
 /// 32 random bytes as a key; a hash under it cannot be tested against guesses.

@@ -18,12 +18,12 @@ use super::contract::{
     SCIM_COUNT, SCIM_EXTENSION, SCIM_PATCH_SCHEMA, SCIM_USER_SCHEMA, lower_keys, paths,
 };
 use super::scim_resource::{ListResponse, Resource, Scalar};
-use crate::model::{Names, Status, User};
-use crate::plan::Change;
-use crate::provider::ProviderError;
-use crate::provider::bound::Bound;
-use crate::provider::http::{HttpClient, Idempotence};
-use crate::provider::pages::fetch_and_decode;
+use crate::ProviderError;
+use crate::bound::Bound;
+use crate::http::{HttpClient, Idempotence};
+use crate::pages::fetch_and_decode;
+use roster_core::model::{Names, Status, User};
+use roster_core::plan::Change;
 
 /// The SCIM surface of one account.
 pub struct Scim {
@@ -300,7 +300,7 @@ impl Scim {
     ) -> Result<(Vec<T>, usize), ProviderError> {
         let mut url = users_url(start);
         if let Some(f) = filter {
-            url.push_str(&format!("&filter={}", crate::provider::url_encode(f)));
+            url.push_str(&format!("&filter={}", crate::url_encode(f)));
         }
         decode_list(&self.http.get(&url).await?)
     }
@@ -485,7 +485,7 @@ impl Scim {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, FieldChange, Kind, Phase};
+    use roster_core::plan::{Action, FieldChange, Kind, Phase};
 
     #[test]
     fn attribute_names_are_case_insensitive() {
@@ -562,7 +562,7 @@ mod tests {
             br#"{"totalResults": 1, "Resources": [{"id": "1", "userName": "a@acme.example", "name": {"givenName": "A", "familyName": "B"}, "active": true, "meta": {"version": "1"}, "urn:ietf:params:scim:schemas:extension:talkdesk:2.0:User": {"rolesString": "Agent"}}]}"#.to_vec(),
         ];
         let tokens: &[&[u8]] = &[b"null", b"-1", b"1e999", b"[]", b"{}", b"\"", b"true"];
-        let tried = crate::fuzzing::run(&corpus, tokens, |input| {
+        let tried = roster_core::fuzzing::run(&corpus, tokens, |input| {
             if let Ok(page) = serde_json::from_slice::<ListResponse<Resource>>(input) {
                 let _ = list_page(page).map(|(rs, _)| rs.into_iter().map(user_of).count());
             }

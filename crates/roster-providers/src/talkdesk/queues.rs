@@ -10,9 +10,9 @@ use reqwest::Method;
 
 use super::contract::{QUEUE_BATCH, Queue, QueueMember, QueueUsers, QueueWriteResult, paths};
 use super::hal;
-use crate::model::{Named, Names};
-use crate::provider::ProviderError;
-use crate::provider::http::{HttpClient, Idempotence};
+use crate::ProviderError;
+use crate::http::{HttpClient, Idempotence};
+use roster_core::model::{Named, Names};
 
 /// The queues surface of one account.
 pub struct Queues {

@@ -26,12 +26,12 @@ use std::time::Duration;
 use super::http::{self, Auth, Budget, HttpClient, HttpConfig, Secret};
 use super::stall::{DEFAULT_STALL_LIMIT, Stall};
 use super::{ProviderError, ReadScope, Reader, Writer};
-use crate::config::Region;
-use crate::email_index::EmailIndex;
-use crate::model::{Account, Named, Names, Status, User};
-use crate::plan::{Action, Capabilities, Change, MissingWrite, Plan};
 use contract::{RestUser, paths, scopes};
 use foldhash::{HashMap, HashMapExt};
+use roster_core::config::Region;
+use roster_core::email_index::EmailIndex;
+use roster_core::model::{Account, Named, Names, Status, User};
+use roster_core::plan::{Action, Capabilities, Change, MissingWrite, Plan};
 
 pub use scim::split_name;
 
@@ -98,49 +98,52 @@ impl Settings {
         s
     }
 
-    /// From the environment: `TALKDESK_CLIENT_ID`, `TALKDESK_CLIENT_SECRET`,
-    /// `TALKDESK_SCIM_TOKEN`, and the overrides `TALKDESK_BASE_URL`,
-    /// `TALKDESK_TOKEN_URL`, `TALKDESK_SCIM_URL`, `TALKDESK_SCIM_RPS`.
-    pub fn from_env(account: &str, region: Region) -> Result<Self, ProviderError> {
+    /// For `account` in `region` with what the operator gave (the binary reads it from
+    /// the environment): credentials, and hosts or a SCIM pace other than the vendor's.
+    pub fn configured(account: &str, region: Region, given: Given) -> Result<Self, ProviderError> {
         // The account becomes the host that receives the client's secret; the roster's
         // schema holds it to a subdomain, and so does this, for every other way in.
-        if !crate::config::is_talkdesk_account(account) {
+        if !roster_core::config::is_talkdesk_account(account) {
             return Err(ProviderError::Setup(format!(
                 "the Talkdesk account {account:?} is not a subdomain: write the ACCOUNT of https://ACCOUNT.mytalkdesk.com (letters, digits and hyphens); TALKDESK_TOKEN_URL and TALKDESK_BASE_URL point roster at other hosts"
             )));
         }
         let mut s = Settings::new(account, region);
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        if let Some(base) = var("TALKDESK_BASE_URL") {
+        if let Some(base) = given.base_url {
             s.base_url = base.trim_end_matches('/').to_string();
             s.scim_url = format!("{}{}", s.base_url, paths::SCIM_BASE);
         }
-        if let Some(url) = var("TALKDESK_TOKEN_URL") {
+        if let Some(url) = given.token_url {
             s.token_url = url;
         }
-        if let Some(url) = var("TALKDESK_SCIM_URL") {
+        if let Some(url) = given.scim_url {
             s.scim_url = url.trim_end_matches('/').to_string();
         }
-        s.scim_token = var("TALKDESK_SCIM_TOKEN").map(Secret::new);
-        // For a server that allows more than Talkdesk's documented 4 per second.
-        if let Some(rps) = var("TALKDESK_SCIM_RPS") {
-            s.scim_rps = Some(rps.parse().map_err(|_| {
-                ProviderError::Setup(format!(
-                    "TALKDESK_SCIM_RPS must be a positive whole number, not {rps:?}"
-                ))
-            })?);
+        s.scim_token = given.scim_token;
+        if given.scim_rps.is_some() {
+            s.scim_rps = given.scim_rps;
         }
-        s.client = match (var("TALKDESK_CLIENT_ID"), var("TALKDESK_CLIENT_SECRET")) {
-            (Some(id), Some(secret)) => Some((id, Secret::new(secret))),
-            _ => None,
-        };
-        if s.client.is_none() && s.scim_token.is_none() {
-            return Err(ProviderError::Setup(
-                "TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET are not set: export the ID and secret of an OAuth client with the scopes users:read, scim, queues:read, queues-users:read (and queues:write to apply), or TALKDESK_SCIM_TOKEN; or use --sandbox".into(),
-            ));
-        }
+        s.client = given.client;
         Ok(s)
     }
+}
+
+/// What the operator gives beside the roster: the credentials, and the hosts or SCIM
+/// pace to use instead of the vendor's.
+#[derive(Debug, Clone, Default)]
+pub struct Given {
+    /// The OAuth client: ID and secret.
+    pub client: Option<(String, Secret)>,
+    /// A SCIM bearer token, for SCIM without the OAuth client.
+    pub scim_token: Option<Secret>,
+    /// The API base instead of the region's.
+    pub base_url: Option<String>,
+    /// The token endpoint instead of the account's.
+    pub token_url: Option<String>,
+    /// The SCIM base instead of the API base's.
+    pub scim_url: Option<String>,
+    /// SCIM requests per second, for a server that allows more than Talkdesk's 4.
+    pub scim_rps: Option<NonZeroU32>,
 }
 
 /// Why a surface is left out of the read.
@@ -273,9 +276,6 @@ impl Talkdesk {
                 settings.scim_rps,
             )?,
         };
-        if let Some(token) = &settings.scim_token {
-            warn_on_expiry(token);
-        }
         Ok(Talkdesk {
             rest,
             queues,
@@ -343,35 +343,31 @@ impl Talkdesk {
     }
 }
 
-/// Warns when a static SCIM token (a JWT, valid 30 days: doc docs/scim-api) expires
-/// within a week, or has expired.
-fn warn_on_expiry(token: &Secret) {
+/// A warning when a static SCIM token (a JWT, valid 30 days: doc docs/scim-api) expires
+/// within a week, or has expired; the caller shows it.
+pub fn scim_token_warning(token: &Secret) -> Option<String> {
     use base64::Engine;
-    let Some(payload) = token.expose().split('.').nth(1) else {
-        return;
-    };
-    let Ok(bytes) =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
-    else {
-        return;
-    };
-    let Some(exp) = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| v.get("exp").and_then(serde_json::Value::as_i64))
-    else {
-        return;
-    };
+    let payload = token.expose().split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let exp = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()?
+        .get("exp")?
+        .as_i64()?;
     let left = exp - chrono::Utc::now().timestamp();
     if left < 0 {
-        eprintln!(
-            "warning: TALKDESK_SCIM_TOKEN expired {} day(s) ago: generate a new one in Admin > Settings > Security > SCIM",
+        Some(format!(
+            "TALKDESK_SCIM_TOKEN expired {} day(s) ago: generate a new one in Admin > Settings > Security > SCIM",
             -left / 86_400
-        );
+        ))
     } else if left < 7 * 86_400 {
-        eprintln!(
-            "warning: TALKDESK_SCIM_TOKEN expires in {} day(s): generate a new one in Admin > Settings > Security > SCIM",
+        Some(format!(
+            "TALKDESK_SCIM_TOKEN expires in {} day(s): generate a new one in Admin > Settings > Security > SCIM",
             left / 86_400
-        );
+        ))
+    } else {
+        None
     }
 }
 
@@ -488,7 +484,7 @@ impl Reader for Talkdesk {
         // The three surfaces go out at once: SCIM's 4 requests per second bound the
         // read, and REST and queues fit inside that time. Add-ons wait for the scope.
         let addons = async {
-            let scope = scope.await.ok_or_else(crate::provider::not_loaded)?;
+            let scope = scope.await.ok_or_else(crate::not_loaded)?;
             let wire = phone::read_addons_if(self.rest.as_ref(), scope.addons).await?;
             Ok::<_, ProviderError>((wire, scope))
         };
