@@ -2,7 +2,7 @@
 //! and rendering a large plan. `cargo bench`; figures only, no assertions.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use roster_core::plan::{self, Capabilities};
+use roster_core::plan;
 use roster_sandbox::synthetic;
 
 fn roster_of(text: &str) -> roster_core::config::Roster {
@@ -34,7 +34,7 @@ fn diff(c: &mut Criterion) {
                 plan::diff(
                     &roster,
                     &live,
-                    &Capabilities::talkdesk(),
+                    &roster_providers::capabilities::talkdesk(),
                     &plan::Options::default(),
                 )
             })
@@ -49,7 +49,7 @@ fn render(c: &mut Criterion) {
     let plan = plan::diff(
         &roster,
         &live,
-        &Capabilities::talkdesk(),
+        &roster_providers::capabilities::talkdesk(),
         &plan::Options::default(),
     )
     .expect("a plan");

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use roster_core::config::{self, Roster};
-use roster_core::plan::{self, Capabilities};
+use roster_core::plan;
 use roster_providers::talkdesk::{Settings, Talkdesk};
 use roster_providers::{ReadScope, Reader};
 use roster_sandbox::{self as sandbox, Fault, State, synthetic};
@@ -221,7 +221,7 @@ fn diffs(rows: &mut Vec<Row>) -> anyhow::Result<()> {
             let _ = plan::diff(
                 roster,
                 live,
-                &Capabilities::talkdesk(),
+                &roster_providers::capabilities::talkdesk(),
                 &plan::Options::default(),
             );
             took.push(start.elapsed());

@@ -14,7 +14,7 @@ use super::target::{self, Connection};
 use super::{Outcome, default_path};
 use roster_core::plan::{self, Plan};
 use roster_core::render::escape::terminal;
-use roster_core::{apply, render, review};
+use roster_core::{apply, plan_file, render, review};
 use roster_providers::Reader;
 
 /// Flags of `roster apply`.
@@ -63,26 +63,7 @@ pub struct Args {
 fn read_plan(path: &PathBuf) -> anyhow::Result<Plan> {
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read the plan {}", path.display()))?;
-    let plan: Plan = serde_json::from_slice(&bytes).with_context(|| {
-        format!(
-            "{} is not a roster plan (JSON, format_version 1)",
-            path.display()
-        )
-    })?;
-    if plan.format_version != 1 {
-        bail!(
-            "{}: plan format_version {} is not supported; re-run `roster plan --out`",
-            path.display(),
-            plan.format_version
-        );
-    }
-    if plan::checksum(&plan) != plan.checksum {
-        bail!(
-            "{}: the plan was modified after it was made (checksum mismatch); re-run `roster plan --out`",
-            path.display()
-        );
-    }
-    Ok(plan)
+    plan_file::from_json(&bytes).with_context(|| path.display().to_string())
 }
 
 /// Asks on the terminal; refuses when there is none.

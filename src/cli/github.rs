@@ -103,11 +103,11 @@ struct Note {
     text: String,
 }
 
+/// Reads a saved plan: this build's format, unedited since `roster plan --out`.
 fn read_plan(path: &PathBuf) -> anyhow::Result<Plan> {
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read the plan {}", path.display()))?;
-    serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not a roster plan", path.display()))
+    roster_core::plan_file::from_json(&bytes).with_context(|| path.display().to_string())
 }
 
 /// Runs `roster github`.

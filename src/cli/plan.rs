@@ -66,7 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let plan = target::reading_runtime(&args.conn)?
         .block_on(target::load_and_plan(&args.path, &args.conn, &opts))?;
     if let Some(out) = &args.out {
-        config::write_atomic(out, render::json(&plan).as_bytes())
+        config::write_atomic(out, roster_core::plan_file::to_json(&plan).as_bytes())
             .with_context(|| format!("cannot write the plan to {}", out.display()))?;
     }
     let masked = args.mask_pii.then(|| review::masked_plan(&plan));
@@ -76,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             render::text_brief(shown, env_vars::color_wanted(args.no_color), args.verbose)
         }
         Format::Markdown => render::markdown(shown),
-        Format::Json => render::json(shown),
+        Format::Json => roster_core::plan_file::to_json(shown),
     };
     print!("{text}");
     Ok(if !plan.accepted() {

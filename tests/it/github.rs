@@ -8,7 +8,7 @@ use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::support::{Server, code, root, stderr, stdout};
+use crate::support::{Server, code, root, stderr, stdout, write_plan};
 
 mod approval;
 
@@ -441,7 +441,7 @@ fn apply_on_merge_refuses_a_changed_plan_on_every_rerun_and_ignores_other_author
     // A re-run after a partial apply: every change left is one the pull request approved.
     let mut rest = approved.clone();
     rest["changes"].as_array_mut().unwrap().truncate(4);
-    fs::write(server.path("rest.json"), rest.to_string()).unwrap();
+    write_plan(&server.path("rest.json"), &rest);
     let partial = verify(&server, &api, "rest.json", &[]);
     assert_eq!(code(&partial), 0, "{}", stderr(&partial));
 

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -303,4 +304,12 @@ pub fn assert_valid_against_its_schema(file: &Path) -> PathBuf {
         schema_path.display()
     );
     schema_path
+}
+
+/// Writes `plan` (JSON) to `path` with its checksum made anew, as `roster plan --out`
+/// would have written such a plan: for tests that make a plan a planner could have made.
+pub fn write_plan(path: &Path, plan: &serde_json::Value) {
+    let mut parsed: roster_core::plan::Plan = serde_json::from_value(plan.clone()).unwrap();
+    parsed.checksum = roster_core::plan_file::checksum(&parsed);
+    fs::write(path, roster_core::plan_file::to_json(&parsed)).unwrap();
 }

@@ -13,6 +13,7 @@ pub mod import;
 mod lookalike;
 pub mod model;
 pub mod plan;
+pub mod plan_file;
 pub mod port;
 pub mod render;
 pub mod review;

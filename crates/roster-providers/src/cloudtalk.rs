@@ -489,7 +489,7 @@ impl CloudTalk {
 
 impl Reader for CloudTalk {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::cloudtalk()
+        crate::capabilities::cloudtalk()
     }
 
     async fn read_when(

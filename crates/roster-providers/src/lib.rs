@@ -3,6 +3,7 @@
 //! separate traits, so `plan` is given something that cannot write).
 
 pub mod bound;
+pub mod capabilities;
 pub mod cloudtalk;
 pub mod http;
 mod pages;

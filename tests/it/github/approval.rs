@@ -8,7 +8,7 @@ use std::fs;
 use serde_json::{Value, json};
 
 use super::{APPROVAL_KEY, Shared, acme_server, fake_github, github, pr_event, runtime, verify};
-use crate::support::{Server, code, stderr};
+use crate::support::{Server, code, stderr, write_plan};
 
 /// A sandbox with the acme roster, and two plans of it: `approved.json` as planned on
 /// pull request 7, `merged.json` after a rename slipped in (pull request 8 approved
@@ -279,14 +279,14 @@ fn an_approval_is_bound_to_its_account_provider_and_path() {
     let mut other: Value =
         serde_json::from_slice(&fs::read(server.path("approved.json")).unwrap()).unwrap();
     other["account"] = json!("beta");
-    fs::write(server.path("beta.json"), other.to_string()).unwrap();
+    write_plan(&server.path("beta.json"), &other);
     refused(
         &verify(&server, &api, "beta.json", &[]),
         "it approves account `acme`, not `beta`",
     );
     other["account"] = json!("acme");
     other["provider"] = json!("cloudtalk");
-    fs::write(server.path("cloudtalk.json"), other.to_string()).unwrap();
+    write_plan(&server.path("cloudtalk.json"), &other);
     refused(
         &verify(&server, &api, "cloudtalk.json", &[]),
         "it approves provider `talkdesk`, not `cloudtalk`",
@@ -350,4 +350,23 @@ fn without_the_key_nothing_is_approved_or_verified() {
     let body = fake.lock().unwrap().bodies(8)[0].clone();
     assert!(!body.contains("roster:approved"), "{body}");
     assert!(body.contains("ROSTER_APPROVAL_KEY is not set"), "{body}");
+}
+
+#[test]
+fn a_plan_edited_after_it_was_made_is_refused_before_any_approval_is_read() {
+    let rt = runtime();
+    let (api, fake) = fake_github(&rt);
+    let server = two_plans(&api);
+    fake.lock().unwrap().merged.push(7);
+    let mut edited: Value =
+        serde_json::from_slice(&fs::read(server.path("approved.json")).unwrap()).unwrap();
+    edited["changes"].as_array_mut().unwrap().truncate(1);
+    fs::write(server.path("edited.json"), edited.to_string()).unwrap();
+    let out = verify(&server, &api, "edited.json", &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the plan was modified after it was made"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -42,6 +42,51 @@ pub struct Capabilities {
     /// A write scope these credentials lack, and which changes need it: a plan marks
     /// them, and apply refuses a plan holding one before it sends anything.
     pub missing_write: Option<MissingWrite>,
+    /// Where the vendor's console sets a user inactive, when the API cannot: each
+    /// offboard adds a manual step naming it.
+    pub deactivate_in_console: Option<&'static str>,
+    /// The permission sets add-on licenses bring, where the vendor has them.
+    pub permission_sets: Option<PermissionSets>,
+}
+
+/// The permission sets add-on licenses bring to a user, by role: set when a license is
+/// added, left as they are when the role changes later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PermissionSets {
+    /// Add-ons whose names start with this bring a set.
+    pub addon_prefix: &'static str,
+    /// The first rule that matches a role and add-on gives the set.
+    pub rules: &'static [PermissionRule],
+    /// Where in the vendor's console a set is changed by hand.
+    pub console: &'static str,
+}
+
+/// One rule of [`PermissionSets`]: a role containing `role_contains` (any role when
+/// `None`), licensed for `addon` (any when `None`), gets `set`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PermissionRule {
+    /// A word the role's name contains.
+    pub role_contains: Option<&'static str>,
+    /// The add-on, exactly.
+    pub addon: Option<&'static str>,
+    /// The permission set.
+    pub set: &'static str,
+}
+
+impl PermissionSets {
+    /// The set `addon` brings to `role`, or `None` when the add-on brings none.
+    pub fn of(&self, role: &str, addon: &str) -> Option<&'static str> {
+        if !addon.starts_with(self.addon_prefix) {
+            return None;
+        }
+        self.rules
+            .iter()
+            .find(|r| {
+                r.role_contains.is_none_or(|w| role.contains(w))
+                    && r.addon.is_none_or(|a| a == addon)
+            })
+            .map(|r| r.set)
+    }
 }
 
 /// A write scope the credentials lack, and the changes that need it.
@@ -78,64 +123,35 @@ pub struct Costs {
 }
 
 impl Capabilities {
-    /// Talkdesk with every surface granted: roles and teams by name through SCIM (no
-    /// role catalog, no team creation), deactivation, queues, Phone and add-ons; the
-    /// extension is read (REST) but no public API writes it; time zone and language
-    /// are in no public API.
-    pub fn talkdesk() -> Self {
+    /// A provider that can do everything roster plans: every surface, every field
+    /// readable and writable, a role catalog, deactivation and team creation, one
+    /// request per change and no published limit. Providers start from it and say
+    /// what their vendor lacks; planner tests use it for the general behaviour.
+    pub fn all() -> Self {
         Capabilities {
-            create_teams: false,
+            create_teams: true,
             deactivate: true,
             reliable_status: true,
             roles: true,
             immutable_fields: Vec::new(),
             phone: true,
             addons: true,
-            role_catalog: false,
-            unmanaged: vec!["time_zone", "language"],
+            role_catalog: true,
+            unmanaged: Vec::new(),
             write_only: Vec::new(),
-            read_only: vec!["extension"],
-            teams_by_name: true,
+            read_only: Vec::new(),
+            teams_by_name: false,
             notes: Vec::new(),
-            // SCIM writes the user; a queue change is one bulk request per direction.
             costs: Costs {
                 create: 1,
                 update: 1,
                 removal: 1,
                 membership: 1,
             },
-            published_limit: Some((240, "Talkdesk SCIM's 4 requests/s")),
+            published_limit: None,
             missing_write: None,
-        }
-    }
-
-    /// CloudTalk: no deactivation (offboard), roles and group membership unreadable
-    /// (roles are taken from the roster; teams are set on create only), the extension
-    /// fixed after creation, no team creation.
-    pub fn cloudtalk() -> Self {
-        Capabilities {
-            create_teams: false,
-            deactivate: false,
-            reliable_status: false,
-            roles: false,
-            immutable_fields: vec!["extension"],
-            phone: false,
-            addons: false,
-            role_catalog: false,
-            unmanaged: vec!["queues", "time_zone", "language"],
-            write_only: vec!["teams"],
-            read_only: Vec::new(),
-            teams_by_name: false,
-            notes: Vec::new(),
-            // Updates read the agent before editing it; an offboard leaves each group.
-            costs: Costs {
-                create: 1,
-                update: 2,
-                removal: 2,
-                membership: 1,
-            },
-            published_limit: Some((60, "CloudTalk's 60 requests/min")),
-            missing_write: None,
+            deactivate_in_console: None,
+            permission_sets: None,
         }
     }
 

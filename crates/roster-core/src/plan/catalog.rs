@@ -10,8 +10,8 @@ use foldhash::HashMap;
 use serde_json::{Value, json};
 
 use super::Capabilities;
-use super::diff::Planned;
 use super::fields::field;
+use super::planned::Planned;
 use super::seat::Seat;
 use super::survey::Survey;
 use super::types::{Action, Change, Kind, Phase, PlanError};

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use foldhash::{HashMap, HashMapExt};
 
-use super::diff::Planned;
+use super::planned::Planned;
 use super::seat::is_builtin_admin;
 use crate::config::{Roster, UserDecl};
 use crate::plan::{Action, Kind};

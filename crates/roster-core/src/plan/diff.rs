@@ -19,22 +19,13 @@ use super::fields::{change_of, create, precondition, removal_fields, update_fiel
 use super::licenses::permission_set_notes;
 use super::lookalikes;
 use super::ownership::Ownership;
+use super::planned::Planned;
 use super::seat::{Baseline, Seat, desired_seat, is_builtin_admin};
 use super::survey::Survey;
 use super::types::{Action, Change, FieldChange, Kind, Phase, PlanError};
 use crate::config::{Roster, Unmanaged, UserDecl, ignore_set};
 use crate::email_index::Candidates;
 use crate::model::{Account, Status, User};
-
-/// A change with the guard-relevant state on both sides.
-pub(super) struct Planned {
-    pub change: Change,
-    /// The live role, for notes about what depends on it.
-    pub role: Option<String>,
-    pub before: Option<Seat>,
-    pub after: Seat,
-    pub admin_order: bool,
-}
 
 /// Everything `diff` works out before guards and ordering.
 pub(super) struct Diffed {
@@ -117,14 +108,13 @@ pub(super) fn changes(
         catalog::coverage_warnings(roster, live, caps, survey),
     );
     users.plan_undeclared(&declared.matched, &mut out, &mut baseline);
-    if !caps.deactivate {
-        let steps = console_steps(&out.planned);
+    if let Some(console) = caps.deactivate_in_console.filter(|_| !caps.deactivate) {
+        let steps = console_steps(&out.planned, console);
         out.manual_steps.extend(steps);
     }
-    let notes = if caps.addons {
-        permission_set_notes(&out.planned, &mut out.manual_steps)
-    } else {
-        Vec::new()
+    let notes = match caps.permission_sets.filter(|_| caps.addons) {
+        Some(sets) => permission_set_notes(&sets, &out.planned, &mut out.manual_steps),
+        None => Vec::new(),
     };
     if !out.planned.is_empty() {
         baseline.count_members(&users.users);
@@ -505,14 +495,15 @@ fn in_roster_terms<'a>(
     )
 }
 
-/// Manual steps where the API cannot deactivate (CloudTalk).
-fn console_steps(planned: &[Planned]) -> Vec<String> {
+/// Manual steps where the API cannot deactivate: set each offboarded user inactive in
+/// the vendor's `console`.
+fn console_steps(planned: &[Planned], console: &str) -> Vec<String> {
     planned
         .iter()
         .filter(|p| p.change.action == Action::Offboard)
         .map(|p| {
             format!(
-                "set {} Inactive in Dashboard → Settings → Agents (the API cannot deactivate)",
+                "set {} Inactive in {console} (the API cannot deactivate)",
                 p.change.key
             )
         })

@@ -1,31 +1,20 @@
-//! Salesforce add-on licenses: the permission set each brings, and what a role change
-//! leaves behind.
+//! Add-on licenses that bring permission sets (the vendor's rules are in its
+//! [`PermissionSets`]): the set each new license brings, and what a role change leaves
+//! behind.
 
 use crate::model::Names;
 
 use serde_json::Value;
 
-use super::diff::Planned;
+use super::capabilities::PermissionSets;
+use super::planned::Planned;
 use super::types::Kind;
-
-/// The Salesforce permission set a role gets when a license is added (seed 003): a
-/// role containing "Admin" gets Talkdesk Admin, "Supervisor" gets Talkdesk Supervisor
-/// (Admin for Voice, which has no supervisor set), any other Talkdesk Agent.
-fn permission_set(role: &str, addon: &str) -> &'static str {
-    let voice = addon == "salesforce_voice";
-    if role.contains("Admin") || (voice && role.contains("Supervisor")) {
-        "Talkdesk Admin"
-    } else if role.contains("Supervisor") {
-        "Talkdesk Supervisor"
-    } else {
-        "Talkdesk Agent"
-    }
-}
 
 /// Notes on the permission sets new Salesforce licenses bring, and manual steps where a
 /// role change leaves an existing license's permission set behind (sets are assigned
 /// only when a license is added).
 pub(super) fn permission_set_notes(
+    sets: &PermissionSets,
     planned: &[Planned],
     manual_steps: &mut Vec<String>,
 ) -> Vec<String> {
@@ -56,8 +45,7 @@ pub(super) fn permission_set_notes(
                 p.after.addons.clone(),
             ),
         };
-        for addon in after.iter().filter(|a| a.starts_with("salesforce")) {
-            let set = permission_set(&role, addon);
+        for (addon, set) in after.iter().filter_map(|a| Some((a, sets.of(&role, a)?))) {
             if !before.contains(addon) {
                 notes.push(format!(
                     "{}: {addon} license brings the permission set `{set}` (role {role})",
@@ -65,8 +53,8 @@ pub(super) fn permission_set_notes(
                 ));
             } else if c.fields.contains_key("role") {
                 manual_steps.push(format!(
-                    "{}: role changes to {role}, but permission sets follow only new licenses: set `{set}` for {addon} in Subscriptions → Change Permission Set",
-                    c.key
+                    "{}: role changes to {role}, but permission sets follow only new licenses: set `{set}` for {addon} in {}",
+                    c.key, sets.console
                 ));
             }
         }

@@ -101,11 +101,28 @@ fn bare() -> Capabilities {
 /// general behaviour, apart from any one vendor's gaps.
 fn full() -> Capabilities {
     Capabilities {
-        role_catalog: true,
-        unmanaged: Vec::new(),
-        read_only: Vec::new(),
-        teams_by_name: false,
-        ..Capabilities::talkdesk()
+        create_teams: false,
+        published_limit: Some((240, "Talkdesk SCIM's 4 requests/s")),
+        ..Capabilities::all()
+    }
+}
+
+/// A provider like CloudTalk's API: no deactivation, no readable roles, and a status
+/// that is not a seat status (its only switch is outbound calls).
+fn cloudtalk_like() -> Capabilities {
+    Capabilities {
+        create_teams: false,
+        deactivate: false,
+        reliable_status: false,
+        roles: false,
+        immutable_fields: vec!["extension"],
+        phone: false,
+        addons: false,
+        role_catalog: false,
+        unmanaged: vec!["queues", "time_zone", "language"],
+        write_only: vec!["teams"],
+        deactivate_in_console: Some("the vendor's console"),
+        ..Capabilities::all()
     }
 }
 
@@ -990,7 +1007,7 @@ fn seasonal_staff_follow_their_dates_and_the_next_week_is_listed() {
     };
     let again = diff(&roster("", &users), &account(live), &full(), &next).unwrap();
     assert_eq!(again.checksum, plan.checksum);
-    assert_eq!(checksum(&plan), plan.checksum);
+    assert_eq!(crate::plan_file::checksum(&plan), plan.checksum);
 }
 
 #[test]
@@ -1134,7 +1151,7 @@ fn preconditions_and_checksum() {
     .unwrap();
     let pre = plan.changes[0].precondition.clone().unwrap();
     assert!(pre.starts_with("sha256:") && pre.len() == 23, "{pre}");
-    assert_eq!(plan.checksum, checksum(&plan));
+    assert_eq!(plan.checksum, crate::plan_file::checksum(&plan));
     let again = diff(
         &roster("", &users),
         &account(live),
@@ -1148,7 +1165,7 @@ fn preconditions_and_checksum() {
     );
     let mut edited = plan.clone();
     edited.changes[0].key = "mallory@acme.example".into();
-    assert_ne!(checksum(&edited), plan.checksum);
+    assert_ne!(crate::plan_file::checksum(&edited), plan.checksum);
 }
 
 /// The plan order applied to the live account, one change at a time.
@@ -1349,7 +1366,7 @@ fn renderings_of_a_rich_plan() {
     assert!(!plan.accepted());
     insta::assert_snapshot!("text", crate::render::text(&plan, false));
     insta::assert_snapshot!("markdown", crate::render::markdown(&plan));
-    insta::assert_snapshot!("json", crate::render::json(&plan));
+    insta::assert_snapshot!("json", crate::plan_file::to_json(&plan));
 }
 
 #[test]
@@ -1443,7 +1460,7 @@ fn seasonal_staff_follow_their_dates_where_the_live_status_is_only_a_hint() {
     let plan = diff(
         &roster("", &users),
         &account(live),
-        &Capabilities::cloudtalk(),
+        &cloudtalk_like(),
         &opts,
     )
     .unwrap();
@@ -1681,7 +1698,7 @@ fn live_names_and_emails_with_control_characters_still_plan() {
             "deactivate mal\u{1b}lory\n@acme.example: status"
         ]
     );
-    let json = crate::render::json(&plan);
+    let json = crate::plan_file::to_json(&plan);
     let back: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(back["changes"][1]["name"], "Mallory\r\u{7}");
     for text in [

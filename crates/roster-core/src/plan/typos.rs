@@ -2,7 +2,7 @@
 //! did not declare, or a typo in the new address. Either way the plan would welcome a
 //! stranger and lock out the person it meant.
 
-use super::diff::Planned;
+use super::planned::Planned;
 use crate::plan::{Action, Kind};
 
 /// Most letters two addresses may differ by (a swap of two letters counts one) to be

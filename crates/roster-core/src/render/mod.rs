@@ -14,13 +14,6 @@ mod text;
 pub use markdown::{MARKDOWN_LIMIT, markdown, markdown_limited, markdown_titled};
 pub use text::{text, text_brief};
 
-/// The plan as pretty JSON (`format_version: 1`).
-pub fn json(plan: &Plan) -> String {
-    let mut s = serde_json::to_string_pretty(plan).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
 /// The sign of an action and its colour.
 fn symbol(a: Action) -> (&'static str, &'static str) {
     match a {

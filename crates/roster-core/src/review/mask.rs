@@ -454,7 +454,7 @@ mod tests {
         for text in [
             crate::render::markdown_limited(&masked, usize::MAX),
             crate::render::text(&masked, false),
-            crate::render::json(&masked),
+            crate::plan_file::to_json(&masked),
         ] {
             for value in [
                 "zoë",

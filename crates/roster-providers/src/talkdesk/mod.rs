@@ -450,7 +450,7 @@ fn join(
 impl Reader for Talkdesk {
     fn capabilities(&self) -> Capabilities {
         let gaps = self.gaps();
-        let mut caps = Capabilities::talkdesk();
+        let mut caps = crate::capabilities::talkdesk();
         let mut notes = Vec::new();
         if let Some(why) = &gaps.scim {
             caps.roles = false;
