@@ -1,7 +1,7 @@
 //! What each vendor's API lets roster do, for the planner: the vendor knowledge the
 //! pure core takes as data (see `roster_core::plan::Capabilities`).
 
-use roster_core::plan::{Capabilities, Costs, PermissionRule, PermissionSets};
+use roster_core::plan::{Capabilities, Costs, Field, PermissionRule, PermissionSets};
 
 /// The permission set a Salesforce license brings to a role: a role containing "Admin"
 /// gets Talkdesk Admin, "Supervisor" gets Talkdesk Supervisor (Admin for Voice, which
@@ -42,8 +42,8 @@ pub fn talkdesk() -> Capabilities {
     Capabilities {
         create_teams: false,
         role_catalog: false,
-        unmanaged: vec!["time_zone", "language"],
-        read_only: vec!["extension"],
+        unmanaged: vec![Field::TimeZone, Field::Language],
+        read_only: vec![Field::Extension],
         teams_by_name: true,
         // SCIM writes the user; a queue change is one bulk request per direction.
         costs: Costs {
@@ -68,12 +68,12 @@ pub fn cloudtalk() -> Capabilities {
         deactivate: false,
         reliable_status: false,
         roles: false,
-        immutable_fields: vec!["extension"],
+        immutable_fields: vec![Field::Extension],
         phone: false,
         addons: false,
         role_catalog: false,
-        unmanaged: vec!["queues", "time_zone", "language"],
-        write_only: vec!["teams"],
+        unmanaged: vec![Field::Queues, Field::TimeZone, Field::Language],
+        write_only: vec![Field::Teams],
         // Updates read the agent before editing it; an offboard leaves each group.
         costs: Costs {
             create: 1,

@@ -21,7 +21,7 @@ use super::bound::Bound;
 use super::http::{Auth, Budget, HttpClient, HttpConfig, Idempotence, Secret};
 use super::{ProviderError, ReadScope, Reader, Writer};
 use roster_core::model::{Account, Named, Names, Status, User};
-use roster_core::plan::{Action, Capabilities, Change, Plan};
+use roster_core::plan::{Action, Capabilities, Change, Field, Plan};
 
 /// The largest page the API serves.
 pub const LIMIT: usize = 1000;
@@ -177,8 +177,8 @@ pub fn to_user(agent: &Value) -> Option<User> {
 }
 
 /// The value a change sets `key` to, if it sets it.
-fn to(change: &Change, key: &str) -> Option<Value> {
-    change.fields.get(key).map(|f| f.to.clone())
+fn to(change: &Change, field: Field) -> Option<Value> {
+    change.fields.get(&field).map(|f| f.to.clone())
 }
 
 fn split_name(name: &str) -> (String, String) {
@@ -329,7 +329,7 @@ impl CloudTalk {
     /// Creates the agent, then adds it to each of the change's teams.
     async fn create(&self, change: &Change) -> Result<(), ProviderError> {
         let id = self.add_agent(change).await?;
-        let teams: Vec<String> = to(change, "teams")
+        let teams: Vec<String> = to(change, Field::Teams)
             .and_then(|v| serde_json::from_value(v).ok())
             .unwrap_or_default();
         let agent_id: i64 = id.parse().unwrap_or_default();
@@ -351,15 +351,15 @@ impl CloudTalk {
     /// email, so an add that did happen is not sent twice.
     async fn add_agent(&self, change: &Change) -> Result<String, ProviderError> {
         let (first, last) = split_name(
-            to(change, "name")
+            to(change, Field::Name)
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default()
                 .as_str(),
         );
         let mut body =
             json!({"firstname": first, "lastname": last, "email": change.key, "pass": password()});
-        if let Some(ext) =
-            to(change, "extension").and_then(|v| v.as_str().and_then(|s| s.parse::<i64>().ok()))
+        if let Some(ext) = to(change, Field::Extension)
+            .and_then(|v| v.as_str().and_then(|s| s.parse::<i64>().ok()))
         {
             body["extension"] = json!(ext);
         }
@@ -389,11 +389,12 @@ impl CloudTalk {
         let id = change.id.as_deref().unwrap_or_default();
         let current = self.agent(id).await?;
         let s = |k: &str| text(&current, k);
-        let (first, last) = match to(change, "name").and_then(|v| v.as_str().map(String::from)) {
+        let (first, last) = match to(change, Field::Name).and_then(|v| v.as_str().map(String::from))
+        {
             Some(n) => split_name(&n),
             None => (s("firstname"), s("lastname")),
         };
-        let email = to(change, "email")
+        let email = to(change, Field::Email)
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_else(|| s("email"));
         self.edit(

@@ -7,7 +7,7 @@
 use std::sync::Mutex;
 
 use crate::model::{Account, Status, User};
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, Field, Plan};
 
 /// Which users a floor counts.
 #[derive(Debug, Clone, Copy)]
@@ -53,7 +53,7 @@ impl Floor {
         });
         let role_after = c
             .fields
-            .get("role")
+            .get(&Field::Role)
             .and_then(|f| f.to.as_str())
             .or(live.and_then(|u| u.role.as_deref()));
         let active_after = match c.action {

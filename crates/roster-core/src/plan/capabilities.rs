@@ -1,6 +1,6 @@
 //! What a provider can do: the planner never plans what it cannot.
 
-use super::{Action, Change};
+use super::{Action, Change, Field};
 
 /// What a provider can do; the planner never plans what it cannot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,7 +16,7 @@ pub struct Capabilities {
     /// Roles can be read and changed through the API.
     pub roles: bool,
     /// Fields that can be set at creation but never changed afterwards.
-    pub immutable_fields: Vec<&'static str>,
+    pub immutable_fields: Vec<Field>,
     /// Talkdesk Phone settings can be read and written.
     pub phone: bool,
     /// Add-on licenses can be read and assigned.
@@ -25,11 +25,11 @@ pub struct Capabilities {
     pub role_catalog: bool,
     /// User fields this API does not have; the roster may declare them, they are not
     /// planned.
-    pub unmanaged: Vec<&'static str>,
+    pub unmanaged: Vec<Field>,
     /// Fields the API can set but not read back: sent on create, never compared.
-    pub write_only: Vec<&'static str>,
+    pub write_only: Vec<Field>,
     /// Fields the API reads but cannot write: a difference is a manual step.
-    pub read_only: Vec<&'static str>,
+    pub read_only: Vec<Field>,
     /// Teams exist only as names on users (Talkdesk): a team no live user holds is
     /// sent by name with a warning, not refused.
     pub teams_by_name: bool,
@@ -97,7 +97,7 @@ pub struct MissingWrite {
     /// Actions that always need it.
     pub actions: Vec<Action>,
     /// Fields whose change needs it.
-    pub fields: Vec<&'static str>,
+    pub fields: Vec<Field>,
 }
 
 impl MissingWrite {
@@ -105,7 +105,7 @@ impl MissingWrite {
     pub fn blocks(&self, c: &Change) -> bool {
         !c.held
             && (self.actions.contains(&c.action)
-                || c.fields.keys().any(|f| self.fields.contains(&f.as_str())))
+                || c.fields.keys().any(|f| self.fields.contains(f)))
     }
 }
 
@@ -155,11 +155,11 @@ impl Capabilities {
         }
     }
 
-    /// Whether the provider plans changes to this roster field.
-    pub fn manages(&self, field: &str) -> bool {
-        let base = field.split('.').next().unwrap_or(field);
-        !self.unmanaged.contains(&base)
-            && (base != "addons" || self.addons)
-            && (base != "phone" || self.phone)
+    /// Whether the provider plans changes to this field: phone settings and add-ons
+    /// only where it has those surfaces.
+    pub fn manages(&self, field: Field) -> bool {
+        !self.unmanaged.contains(&field)
+            && (field != Field::Addons || self.addons)
+            && (field.phone_setting().is_none() || self.phone)
     }
 }

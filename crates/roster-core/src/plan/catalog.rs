@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use foldhash::HashMap;
 use serde_json::{Value, json};
 
-use super::Capabilities;
-use super::fields::field;
+use super::change_fields::field;
 use super::planned::Planned;
 use super::seat::Seat;
 use super::survey::Survey;
 use super::types::{Action, Change, Kind, Phase, PlanError};
+use super::{Capabilities, Field};
 use crate::config::Roster;
 use crate::model::Account;
 
@@ -113,7 +113,7 @@ fn create_team(name: &str) -> Planned {
             held: false,
             id: None,
             phase: Phase::CreateTeams,
-            fields: BTreeMap::from([field("name", Value::Null, json!(name))]),
+            fields: BTreeMap::from([field(Field::Name, Value::Null, json!(name))]),
             precondition: None,
             needs: None,
         },
@@ -125,7 +125,7 @@ fn create_team(name: &str) -> Planned {
 
 /// Declared queues that do not exist, when the provider manages queues.
 pub(super) fn queue_errors(roster: &Roster, live: &Account, caps: &Capabilities) -> Vec<PlanError> {
-    if !caps.manages("queues") {
+    if !caps.manages(Field::Queues) {
         return Vec::new();
     }
     roster
@@ -211,7 +211,7 @@ pub(super) fn coverage_warnings(
     }
     warnings.extend(caps.notes.iter().cloned());
     for field in &caps.unmanaged {
-        if survey.declares(field) {
+        if survey.declares(field.as_str()) {
             warnings.push(format!(
                 "`{field}` is declared but cannot be read or written with this provider and these credentials; it is not planned"
             ));

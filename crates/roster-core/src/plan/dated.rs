@@ -8,7 +8,7 @@ use foldhash::{HashMap, HashMapExt};
 use super::planned::Planned;
 use super::seat::is_builtin_admin;
 use crate::config::{Roster, UserDecl};
-use crate::plan::{Action, Kind};
+use crate::plan::{Action, Field, Kind};
 
 /// How many of the differences left out are named; the rest are counted.
 const LISTED: usize = 20;
@@ -36,7 +36,7 @@ pub(super) fn only_dated(
         match decl.and_then(|u| caused(p.change.action, u, today)) {
             Some(true) => {
                 // Only the status: other fields differ for reasons of their own.
-                p.change.fields.retain(|k, _| k == "status");
+                p.change.fields.retain(|k, _| *k == Field::Status);
                 if let Some(before) = &p.before {
                     p.after = before.clone();
                     p.after.active = true;

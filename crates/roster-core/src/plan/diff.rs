@@ -12,10 +12,9 @@ use chrono::NaiveDate;
 use foldhash::HashMap;
 use serde_json::json;
 
-use super::Capabilities;
 use super::calendar;
 use super::catalog;
-use super::fields::{change_of, create, precondition, removal_fields, update_fields};
+use super::change_fields::{change_of, create, precondition, removal_fields, update_fields};
 use super::licenses::permission_set_notes;
 use super::lookalikes;
 use super::ownership::Ownership;
@@ -23,6 +22,7 @@ use super::planned::Planned;
 use super::seat::{Baseline, Seat, desired_seat, is_builtin_admin};
 use super::survey::Survey;
 use super::types::{Action, Change, FieldChange, Kind, Phase, PlanError};
+use super::{Capabilities, Field};
 use crate::config::{Roster, Unmanaged, UserDecl, ignore_set};
 use crate::email_index::Candidates;
 use crate::model::{Account, Status, User};
@@ -275,7 +275,7 @@ impl<'a> Users<'a> {
         if let Some(ext) = decl
             .extension
             .as_ref()
-            .filter(|_| self.caps.read_only.contains(&"extension"))
+            .filter(|_| self.caps.read_only.contains(&Field::Extension))
         {
             out.manual_steps.push(format!(
                 "{}: set extension {ext} in the vendor's console once the user exists (the API cannot set it)",
@@ -305,10 +305,7 @@ impl<'a> Users<'a> {
         }
         let action = match (live_user.status, decl.status()) {
             (Status::Inactive, Status::Active) => {
-                fields.insert(
-                    "status".into(),
-                    change_of(json!("inactive"), json!("active")),
-                );
+                fields.insert(Field::Status, change_of(json!("inactive"), json!("active")));
                 Action::Reactivate
             }
             (Status::Active, Status::Inactive) => {
@@ -356,7 +353,7 @@ impl<'a> Users<'a> {
         &self,
         decl: &UserDecl,
         idx: usize,
-        fields: BTreeMap<String, FieldChange>,
+        fields: BTreeMap<Field, FieldChange>,
     ) -> Planned {
         let live_user = &self.users[idx];
         let seat = self.seat_of(live_user);

@@ -1,7 +1,7 @@
 //! How long apply will take: the requests the plan's changes cost at roster's pace.
 
 use super::planned::Planned;
-use super::{Action, Capabilities, Estimate};
+use super::{Action, Capabilities, Estimate, Field};
 use crate::config::Roster;
 
 /// The requests the applied changes take and their time at roster's pace: the roster's
@@ -21,9 +21,9 @@ pub(super) fn estimate(
                 Action::Update | Action::Reactivate => c.update,
                 Action::Deactivate | Action::Offboard => c.removal,
             };
-            let lists = ["teams", "queues"]
+            let lists = [Field::Teams, Field::Queues]
                 .iter()
-                .filter(|l| p.change.fields.contains_key(**l))
+                .filter(|l| p.change.fields.contains_key(l))
                 .count();
             base + lists * c.membership
         })

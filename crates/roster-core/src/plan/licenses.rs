@@ -6,6 +6,7 @@ use crate::model::Names;
 
 use serde_json::Value;
 
+use super::Field;
 use super::capabilities::PermissionSets;
 use super::planned::Planned;
 use super::types::Kind;
@@ -30,12 +31,12 @@ pub(super) fn permission_set_notes(
         let c = &p.change;
         let role = c
             .fields
-            .get("role")
+            .get(&Field::Role)
             .and_then(|f| f.to.as_str())
             .map(String::from)
             .or_else(|| p.role.clone());
         let Some(role) = role else { continue };
-        let (before, after) = match c.fields.get("addons") {
+        let (before, after) = match c.fields.get(&Field::Addons) {
             Some(f) => (strs(Some(&f.from)), strs(Some(&f.to))),
             None => (
                 p.before
@@ -51,7 +52,7 @@ pub(super) fn permission_set_notes(
                     "{}: {addon} license brings the permission set `{set}` (role {role})",
                     c.key
                 ));
-            } else if c.fields.contains_key("role") {
+            } else if c.fields.contains_key(&Field::Role) {
                 manual_steps.push(format!(
                     "{}: role changes to {role}, but permission sets follow only new licenses: set `{set}` for {addon} in {}",
                     c.key, sets.console

@@ -4,10 +4,11 @@
 mod calendar;
 mod capabilities;
 mod catalog;
+mod change_fields;
 mod dated;
 mod diff;
 mod estimate;
-mod fields;
+mod field;
 mod guards;
 mod licenses;
 mod lookalikes;
@@ -23,7 +24,8 @@ mod typos;
 
 pub use capabilities::Capabilities;
 pub use capabilities::{Costs, MissingWrite, PermissionRule, PermissionSets};
-pub use fields::precondition;
+pub use change_fields::precondition;
+pub use field::Field;
 pub use types::{
     Action, Change, Estimate, FieldChange, Guard, Kind, Phase, Plan, PlanError, Summary,
 };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use foldhash::HashMap;
 
-use super::Capabilities;
+use super::{Capabilities, Field};
 use crate::config::{Membership, Roster};
 use crate::model::Names;
 
@@ -91,13 +91,14 @@ impl Ownership {
     /// and every override.
     pub fn header(&self, caps: &Capabilities) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
-        for (list, mode, each) in [
-            ("teams", self.teams, &self.team),
-            ("queues", self.queues, &self.queue),
+        for (field, mode, each) in [
+            (Field::Teams, self.teams, &self.team),
+            (Field::Queues, self.queues, &self.queue),
         ] {
-            let text = if caps.write_only.contains(&list) {
+            let list = field.as_str();
+            let text = if caps.write_only.contains(&field) {
                 "additive (members cannot be read: they are set on create only)".to_string()
-            } else if !caps.manages(list) {
+            } else if !caps.manages(field) {
                 "not managed by this provider".to_string()
             } else {
                 mode.as_str().to_string()

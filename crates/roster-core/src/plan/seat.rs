@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use foldhash::{HashMap, HashMapExt};
 
-use super::Capabilities;
 use super::ownership::Ownership;
+use super::{Capabilities, Field};
 use crate::config::UserDecl;
 use crate::model::{Names, Status, User};
 
@@ -68,7 +68,7 @@ pub(super) fn desired_seat(
             live.map(|l| l.addons.clone()).unwrap_or_default()
         },
         teams: list("teams", &decl.teams, live.map(|l| &l.teams)),
-        queues: if caps.manages("queues") {
+        queues: if caps.manages(Field::Queues) {
             list("queues", &decl.queues, live.map(|l| &l.queues))
         } else {
             live.map(|l| l.queues.clone()).unwrap_or_default()

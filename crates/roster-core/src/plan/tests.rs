@@ -115,12 +115,12 @@ fn cloudtalk_like() -> Capabilities {
         deactivate: false,
         reliable_status: false,
         roles: false,
-        immutable_fields: vec!["extension"],
+        immutable_fields: vec![Field::Extension],
         phone: false,
         addons: false,
         role_catalog: false,
-        unmanaged: vec!["queues", "time_zone", "language"],
-        write_only: vec!["teams"],
+        unmanaged: vec![Field::Queues, Field::TimeZone, Field::Language],
+        write_only: vec![Field::Teams],
         deactivate_in_console: Some("the vendor's console"),
         ..Capabilities::all()
     }
@@ -161,7 +161,7 @@ fn describe(plan: &Plan) -> Vec<String> {
     plan.changes
         .iter()
         .map(|c| {
-            let fields: Vec<&str> = c.fields.keys().map(String::as_str).collect();
+            let fields: Vec<&str> = c.fields.keys().map(|f| f.as_str()).collect();
             if fields.is_empty() {
                 format!("{} {}", c.action.as_str(), c.key)
             } else {
@@ -592,7 +592,7 @@ fn cases() -> Vec<Case> {
             ]
             .concat(),
             caps: Capabilities {
-                immutable_fields: vec!["extension"],
+                immutable_fields: vec![Field::Extension],
                 ..full()
             },
             ..Case::default()
@@ -1185,7 +1185,11 @@ fn apply_in_order(live: &Account, plan: &Plan, roster: &Roster) -> (Account, usi
     let mut acc = live.clone();
     let mut lowest = count(&acc);
     for c in &plan.changes {
-        let to = |k: &str| c.fields.get(k).map(|f| f.to.clone());
+        let to = |k: &str| {
+            c.fields
+                .get(&Field::named(k).unwrap())
+                .map(|f| f.to.clone())
+        };
         let strs =
             |v: serde_json::Value| -> Names { serde_json::from_value(v).unwrap_or_default() };
         let user = match c.action {
@@ -1400,7 +1404,7 @@ fn markdown_stays_under_the_limit() {
 #[test]
 fn fields_a_provider_cannot_plan_are_warned_about_only_when_some_user_declares_them() {
     let caps = Capabilities {
-        unmanaged: vec!["language"],
+        unmanaged: vec![Field::Language],
         ..bare()
     };
     let live = [live_admins2(), vec![lu("q@acme.example", "Agent")]].concat();
@@ -1490,7 +1494,7 @@ fn a_refused_plan_lists_the_phone_errors_with_the_others() {
 #[test]
 fn warnings_about_the_account_come_before_those_about_users() {
     let caps = Capabilities {
-        unmanaged: vec!["language"],
+        unmanaged: vec![Field::Language],
         ..bare()
     };
     let users = du("ext@acme.example", "Agent", "")

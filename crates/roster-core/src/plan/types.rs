@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::Field;
+
 /// What a change does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -118,8 +120,8 @@ pub struct Change {
     pub id: Option<String>,
     /// The apply phase it belongs to.
     pub phase: Phase,
-    /// Changed fields, by roster field name (`phone.caller_id` for nested ones).
-    pub fields: BTreeMap<String, FieldChange>,
+    /// Changed fields (JSON: by roster field name, `phone.caller_id` for nested ones).
+    pub fields: BTreeMap<Field, FieldChange>,
     /// The live object's `updated_at`, or `sha256:` of its fields; apply refuses the
     /// change when the object no longer matches.
     pub precondition: Option<String>,

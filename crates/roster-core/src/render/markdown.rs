@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::escape::{self, code_block, code_span, sentence};
 use super::{estimate_line, field_line, heading, membership_line, money, plan_line, symbol};
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, Field, Plan};
 
 /// Markdown output stays below this many characters (GitHub allows 65,536 per comment).
 pub const MARKDOWN_LIMIT: usize = 60_000;
@@ -167,7 +167,7 @@ fn people(head: &mut String, plan: &Plan, limit: usize) {
 fn is_person(c: &Change) -> bool {
     match c.action {
         Action::CreateTeam => false,
-        Action::Update => c.fields.contains_key("role"),
+        Action::Update => c.fields.contains_key(&Field::Role),
         _ => true,
     }
 }
@@ -176,7 +176,7 @@ fn is_person(c: &Change) -> bool {
 /// neither links nor mentions from.
 fn person(head: &mut String, c: &Change) {
     let role = |v: Option<&Value>| escape::markdown(&text_of(v)).into_owned();
-    let what = match (c.action, c.fields.get("role")) {
+    let what = match (c.action, c.fields.get(&Field::Role)) {
         (Action::Create, r) => format!("create as {}", role(r.map(|f| &f.to))),
         (Action::Update, Some(r)) => {
             format!("role {} → {}", role(Some(&r.from)), role(Some(&r.to)))

@@ -35,10 +35,11 @@ fn heading(c: &Change) -> String {
     if let Some(scope) = &c.needs {
         held.push_str(&format!(" [needs `{}` at apply]", escape::terminal(scope)));
     }
-    let modeled: Vec<&str> = [("phone", "phone."), ("addons", "addons")]
+    let phone = c.fields.keys().any(|k| k.phone_setting().is_some());
+    let addons = c.fields.contains_key(&crate::plan::Field::Addons);
+    let modeled: Vec<&str> = [("phone", phone), ("addons", addons)]
         .into_iter()
-        .filter(|(_, field)| c.fields.keys().any(|k| k.starts_with(field)))
-        .map(|(surface, _)| surface)
+        .filter_map(|(surface, touched)| touched.then_some(surface))
         .collect();
     if !modeled.is_empty() {
         held.push_str(&format!(" [modeled: {}]", modeled.join(", ")));

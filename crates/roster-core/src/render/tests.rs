@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::plan::{Estimate, Guard, Kind, Phase};
+use crate::plan::{Estimate, Field, Guard, Kind, Phase};
 
 /// Takes a string past the length at which text shows a character diff.
 const TAIL: &str = " of the northern region, on weekdays and weekends";
@@ -31,7 +31,12 @@ fn change(
         phase: Phase::Updates,
         fields: fields
             .into_iter()
-            .map(|(k, from, to)| (k, FieldChange { from, to }))
+            .map(|(k, from, to)| {
+                (
+                    Field::named(&k).expect("a field roster manages"),
+                    FieldChange { from, to },
+                )
+            })
             .collect(),
         precondition: None,
         needs: None,
@@ -117,7 +122,9 @@ fn plan_carrying(v: &str, accepted: bool) -> Plan {
             vec![
                 f("name", long(v), long(&format!("{v}!"))),
                 f("role", json!(v), json!("Agent")),
-                f(&format!("custom.{v}"), json!(1), json!({ v: [v] })),
+                // Field names are roster's own (a plan naming another is not a plan);
+                // values under them are anything.
+                f("phone.call_forward", json!(1), json!({ v: [v] })),
             ],
         ),
         change(

@@ -99,9 +99,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
             p.paint(code, sym),
             p.paint("1", &heading(c))
         );
-        let width = c.fields.keys().map(String::len).max().unwrap_or(0);
+        let width = c.fields.keys().map(|f| f.as_str().len()).max().unwrap_or(0);
         for (name, f) in &c.fields {
-            let name = escape::terminal(name);
+            let name = name.as_str();
             let _ = writeln!(out, "      {name:<width$}  {}", field_line(f));
         }
     }

@@ -10,7 +10,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::Value;
 
 use super::key::ApprovalKey;
-use crate::plan::{Change, FieldChange, Guard, Kind, Plan};
+use crate::plan::{Change, Field, FieldChange, Guard, Kind, Plan};
 use crate::secret::Secret;
 
 /// Hex digits of the keyed hash shown beside a masked value: enough that two values of
@@ -71,7 +71,10 @@ impl<'k> Masker<'k> {
             key,
             names: HashMap::new(),
         };
-        let field_names = plan.changes.iter().filter_map(|c| c.fields.get("name"));
+        let field_names = plan
+            .changes
+            .iter()
+            .filter_map(|c| c.fields.get(&Field::Name));
         let names = plan.changes.iter().filter_map(|c| c.name.as_deref()).chain(
             field_names.flat_map(|f| [f.from.as_str(), f.to.as_str()].into_iter().flatten()),
         );
@@ -226,10 +229,10 @@ impl<'k> Masker<'k> {
 
     /// A field's value masked: a name as a name, an email as an email, any other text
     /// (phone numbers, lists, call forwarding) through [`Masker::text`].
-    fn value(&self, field: &str, v: &Value) -> Value {
+    fn value(&self, field: &Field, v: &Value) -> Value {
         match v {
-            Value::String(s) if field == "name" => Value::String(self.name(s)),
-            Value::String(s) if field == "email" => Value::String(self.email(s)),
+            Value::String(s) if *field == Field::Name => Value::String(self.name(s)),
+            Value::String(s) if *field == Field::Email => Value::String(self.email(s)),
             Value::String(s) => Value::String(self.text(s)),
             Value::Array(items) => {
                 Value::Array(items.iter().map(|v| self.value(field, v)).collect())
@@ -263,7 +266,7 @@ impl<'k> Masker<'k> {
                 from: self.value(f, &v.from),
                 to: self.value(f, &v.to),
             };
-            (f.clone(), masked)
+            (*f, masked)
         });
         Change {
             action: *action,
@@ -472,13 +475,17 @@ mod tests {
             (c.id.as_deref(), c.action, c.fields.len()),
             (Some("u-1"), raw.changes[0].action, 3)
         );
-        for field in ["name", "phone.call_forward", "phone.numbers"] {
-            let f = &c.fields[field];
+        for field in [Field::Name, Field::PhoneCallForward, Field::PhoneNumbers] {
+            let f = &c.fields[&field];
             assert_ne!(f.from, f.to, "{field} still shows a change");
         }
         assert_eq!(
             c.name.as_ref(),
-            c.fields["name"].to.as_str().map(String::from).as_ref()
+            c.fields[&Field::Name]
+                .to
+                .as_str()
+                .map(String::from)
+                .as_ref()
         );
         assert_eq!(masked.checksum, raw.checksum);
         assert!(

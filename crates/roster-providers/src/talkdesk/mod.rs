@@ -31,7 +31,7 @@ use foldhash::{HashMap, HashMapExt};
 use roster_core::config::Region;
 use roster_core::email_index::EmailIndex;
 use roster_core::model::{Account, Named, Names, Status, User};
-use roster_core::plan::{Action, Capabilities, Change, MissingWrite, Plan};
+use roster_core::plan::{Action, Capabilities, Change, Field, MissingWrite, Plan};
 
 pub use scim::split_name;
 
@@ -454,8 +454,9 @@ impl Reader for Talkdesk {
         let mut notes = Vec::new();
         if let Some(why) = &gaps.scim {
             caps.roles = false;
-            caps.unmanaged.push("teams");
-            caps.read_only.extend(["name", "email", "status"]);
+            caps.unmanaged.push(Field::Teams);
+            caps.read_only
+                .extend([Field::Name, Field::Email, Field::Status]);
             notes.push(format!("SCIM cannot be used ({why}): role, teams and name parts are neither read nor written, and creates, renames and (de)activations cannot be sent; grant the OAuth client the scope scim (SCIM is an Early Access program), or set TALKDESK_SCIM_TOKEN"));
             caps.missing_write = Some(MissingWrite {
                 scope: scopes::SCIM,
@@ -464,12 +465,12 @@ impl Reader for Talkdesk {
             });
         }
         if let Some(why) = &gaps.queues {
-            caps.unmanaged.push("queues");
+            caps.unmanaged.push(Field::Queues);
             notes.push(format!("queues cannot be read ({why}): queue membership is not planned; grant the scopes queues:read and queues-users:read"));
         }
         if let Some(why) = &gaps.rest {
             notes.push(format!("the REST users list cannot be read ({why}): extensions, phone settings and add-ons are not compared; grant the OAuth client the scope users:read"));
-            caps.unmanaged.push("extension");
+            caps.unmanaged.push(Field::Extension);
             caps.phone = false;
             caps.addons = false;
         }
@@ -557,10 +558,17 @@ impl Reader for Talkdesk {
 
 /// A user field that only SCIM writes.
 /// The user fields only SCIM writes.
-const SCIM_FIELDS: [&str; 5] = ["name", "email", "role", "teams", "status"];
+const SCIM_FIELDS: [Field; 5] = [
+    Field::Name,
+    Field::Email,
+    Field::Role,
+    Field::Teams,
+    Field::Status,
+];
 
-fn is_scim_field(field: &str) -> bool {
-    SCIM_FIELDS.contains(&field)
+/// Whether SCIM writes `field` (the rest go to the REST, queue and Phone surfaces).
+fn is_scim_field(field: &Field) -> bool {
+    SCIM_FIELDS.contains(field)
 }
 
 impl Talkdesk {
@@ -611,7 +619,7 @@ impl Talkdesk {
     /// The membership part of a change: adds first, then removals, so a user moving
     /// between queues is never left with none.
     async fn write_queues(&self, change: &Change, user_id: &str) -> Result<(), ProviderError> {
-        let Some(fc) = change.fields.get("queues") else {
+        let Some(fc) = change.fields.get(&Field::Queues) else {
             return Ok(());
         };
         let q = self
@@ -686,7 +694,7 @@ impl Writer for Talkdesk {
             Action::Update | Action::Reactivate | Action::Deactivate => {
                 let id = id()?;
                 let mut stored = None;
-                if change.fields.keys().any(|f| is_scim_field(f)) {
+                if change.fields.keys().any(is_scim_field) {
                     stored = self
                         .scim_for(change)?
                         .update(&id, change, &plan.team_aliases)
@@ -731,8 +739,8 @@ impl Writer for Talkdesk {
 impl Talkdesk {
     /// Writes the phone settings and add-on licenses a change carries, if any.
     async fn write_extras(&self, change: &Change, id: &str) -> Result<(), ProviderError> {
-        let phone = change.fields.keys().any(|f| f.starts_with("phone."));
-        let addons = change.fields.contains_key("addons");
+        let phone = change.fields.keys().any(|f| f.phone_setting().is_some());
+        let addons = change.fields.contains_key(&Field::Addons);
         if !phone && !addons {
             return Ok(());
         }

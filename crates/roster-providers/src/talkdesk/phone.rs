@@ -13,7 +13,7 @@ use super::contract::paths;
 use crate::http::{HttpClient, Idempotence};
 use crate::{ProviderError, ReadScope};
 use roster_core::model::{Addon, Names, PhoneSettings, Status, User};
-use roster_core::plan::Change;
+use roster_core::plan::{Change, Field};
 
 /// An add-on with its entitlement and assignees (modeled).
 #[derive(Deserialize)]
@@ -138,10 +138,7 @@ pub async fn write_phone(
     let body: Map<String, Value> = change
         .fields
         .iter()
-        .filter_map(|(f, fc)| {
-            f.strip_prefix("phone.")
-                .map(|k| (k.to_string(), fc.to.clone()))
-        })
+        .filter_map(|(f, fc)| f.phone_setting().map(|k| (k.to_string(), fc.to.clone())))
         .collect();
     if body.is_empty() {
         return Ok(());
@@ -164,7 +161,7 @@ pub async fn write_addons(
     id: &str,
     change: &Change,
 ) -> Result<(), ProviderError> {
-    let Some(fc) = change.fields.get("addons") else {
+    let Some(fc) = change.fields.get(&Field::Addons) else {
         return Ok(());
     };
     let set =

@@ -23,7 +23,7 @@ use crate::bound::Bound;
 use crate::http::{HttpClient, Idempotence};
 use crate::pages::fetch_and_decode;
 use roster_core::model::{Names, Status, User};
-use roster_core::plan::Change;
+use roster_core::plan::{Change, Field};
 
 /// The SCIM surface of one account.
 pub struct Scim {
@@ -239,15 +239,15 @@ fn attributes(
 ) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for (field, fc) in &change.fields {
-        match field.as_str() {
-            "name" => {
+        match field {
+            Field::Name => {
                 let (g, f) = split_name(fc.to.as_str().unwrap_or_default());
                 out.push(("name.givenName".into(), json!(g)));
                 out.push(("name.familyName".into(), json!(f)));
             }
-            "email" => out.push(("userName".into(), fc.to.clone())),
-            "role" => out.push((format!("{SCIM_EXTENSION}:rolesString"), fc.to.clone())),
-            "teams" => {
+            Field::Email => out.push(("userName".into(), fc.to.clone())),
+            Field::Role => out.push((format!("{SCIM_EXTENSION}:rolesString"), fc.to.clone())),
+            Field::Teams => {
                 let teams: Vec<String> = serde_json::from_value(fc.to.clone()).unwrap_or_default();
                 let live: Vec<&str> = teams
                     .iter()
@@ -258,7 +258,7 @@ fn attributes(
                     json!(live.join(";")),
                 ));
             }
-            "status" => out.push(("active".into(), json!(fc.to == json!("active")))),
+            Field::Status => out.push(("active".into(), json!(fc.to == json!("active")))),
             _ => {}
         }
     }
@@ -387,10 +387,10 @@ impl Scim {
         apply_attributes(obj, &attributes(change, team_aliases));
         let name = change
             .fields
-            .get("name")
+            .get(&Field::Name)
             .and_then(|f| f.to.as_str())
             .unwrap_or(&change.key);
-        if !change.fields.contains_key("name") {
+        if !change.fields.contains_key(&Field::Name) {
             let (g, f) = split_name(name);
             apply_attributes(
                 obj,
@@ -600,7 +600,7 @@ mod tests {
             id: Some("7".into()),
             phase: Phase::Promotions,
             fields: [(
-                "role".to_string(),
+                Field::Role,
                 FieldChange {
                     from: json!("Agent"),
                     to: json!("Administrator"),

@@ -6,48 +6,48 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::Capabilities;
 use super::ownership::Ownership;
 use super::types::{Action, Change, FieldChange, Kind, Phase};
+use super::{Capabilities, Field};
 use crate::config::UserDecl;
 use crate::model::{Names, PhoneSettings, User};
 
 /// The create of a declared user: every field the provider manages and can write.
 pub(super) fn create(decl: &UserDecl, caps: &Capabilities) -> Change {
     let mut fields = BTreeMap::new();
-    let mut put = |k: &str, v: Value| {
+    let mut put = |k: Field, v: Value| {
         if !v.is_null() && caps.manages(k) && !caps.read_only.contains(&k) {
-            fields.insert(k.to_string(), change_of(Value::Null, v));
+            fields.insert(k, change_of(Value::Null, v));
         }
     };
-    put("email", json!(decl.email));
-    put("name", json!(decl.name));
-    put("role", json!(decl.role));
+    put(Field::Email, json!(decl.email));
+    put(Field::Name, json!(decl.name));
+    put(Field::Role, json!(decl.role));
     put(
-        "teams",
+        Field::Teams,
         decl.teams
             .as_ref()
             .map_or(Value::Null, |t| set_value(&t.iter().cloned().collect())),
     );
     put(
-        "queues",
+        Field::Queues,
         decl.queues
             .as_ref()
             .map_or(Value::Null, |t| set_value(&t.iter().cloned().collect())),
     );
-    put("extension", json!(decl.extension));
-    put("time_zone", json!(decl.time_zone));
-    put("language", json!(decl.language));
+    put(Field::Extension, json!(decl.extension));
+    put(Field::TimeZone, json!(decl.time_zone));
+    put(Field::Language, json!(decl.language));
     let set_of = |v: &Option<Vec<String>>| {
         v.as_ref()
             .map_or(Value::Null, |t| set_value(&t.iter().cloned().collect()))
     };
     if caps.addons {
-        put("addons", set_of(&decl.addons));
+        put(Field::Addons, set_of(&decl.addons));
     }
     if let Some(phone) = decl.phone.as_ref().filter(|_| caps.phone) {
         for (k, v) in phone_fields(phone) {
-            put(&format!("phone.{k}"), v);
+            put(k, v);
         }
     }
     Change {
@@ -66,19 +66,19 @@ pub(super) fn create(decl: &UserDecl, caps: &Capabilities) -> Change {
 
 /// A deactivation or offboard clears queues (Talkdesk leaves them in place), and an
 /// offboard also leaves every team.
-pub(super) fn removal_fields(u: &User, caps: &Capabilities) -> BTreeMap<String, FieldChange> {
+pub(super) fn removal_fields(u: &User, caps: &Capabilities) -> BTreeMap<Field, FieldChange> {
     // Queues stay: routing drops inactive agents by itself, and on Talkdesk a user may
     // not lose its last queue.
-    let mut fields = BTreeMap::from([field("status", json!("active"), json!("inactive"))]);
+    let mut fields = BTreeMap::from([field(Field::Status, json!("active"), json!("inactive"))]);
     if !caps.deactivate && !u.teams.is_empty() {
-        fields.insert("teams".into(), change_of(set_value(&u.teams), json!([])));
+        fields.insert(Field::Teams, change_of(set_value(&u.teams), json!([])));
     }
     fields
 }
 
 /// A change a person makes in the vendor's console. No JSON `null` in what a person
 /// reads: an unset field is set, not changed.
-fn manual_step(email: &str, name: &str, from: &Value, to: &Value) -> String {
+fn manual_step(email: &str, name: Field, from: &Value, to: &Value) -> String {
     let what = if from.is_null() {
         format!("set {name} to {to}")
     } else {
@@ -90,9 +90,9 @@ fn manual_step(email: &str, name: &str, from: &Value, to: &Value) -> String {
 /// What [`update_fields`] finds: the fields to change, manual steps for those the
 /// provider cannot change, and membership removals held back.
 pub(super) struct Differences {
-    pub fields: BTreeMap<String, FieldChange>,
+    pub fields: BTreeMap<Field, FieldChange>,
     pub steps: Vec<String>,
-    pub held: BTreeMap<String, FieldChange>,
+    pub held: BTreeMap<Field, FieldChange>,
 }
 
 /// The fields of a declared user that differ from the live one; fields left out of the
@@ -107,7 +107,7 @@ pub(super) fn update_fields(
     // differ, since this runs for every declared user.
     let mut fields = BTreeMap::new();
     let mut steps = Vec::new();
-    let mut put = |name: &str, from: Value, to: Value| {
+    let mut put = |name: Field, from: Value, to: Value| {
         if !caps.manages(name) || caps.write_only.contains(&name) {
             return;
         }
@@ -115,14 +115,14 @@ pub(super) fn update_fields(
             steps.push(manual_step(&decl.email, name, &from, &to));
             return;
         }
-        fields.insert(name.to_string(), change_of(from, to));
+        fields.insert(name, change_of(from, to));
     };
     let differs = |live: Option<&str>, want: Option<&str>| want.is_some() && live != want;
     if !live.email.eq_ignore_ascii_case(&decl.email) {
-        put("email", json!(live.email), json!(decl.email));
+        put(Field::Email, json!(live.email), json!(decl.email));
     }
     if live.name != decl.name {
-        put("name", json!(live.name), json!(decl.name));
+        put(Field::Name, json!(live.name), json!(decl.name));
     }
     if caps.roles
         && !live
@@ -130,12 +130,12 @@ pub(super) fn update_fields(
             .as_deref()
             .is_some_and(|r| r.eq_ignore_ascii_case(&decl.role))
     {
-        put("role", json!(live.role), json!(decl.role));
+        put(Field::Role, json!(live.role), json!(decl.role));
     }
     let mut held = BTreeMap::new();
     for (name, want, have) in [
-        ("teams", &decl.teams, &live.teams),
-        ("queues", &decl.queues, &live.queues),
+        (Field::Teams, &decl.teams, &live.teams),
+        (Field::Queues, &decl.queues, &live.queues),
     ] {
         let Some(want) = want.as_ref() else {
             continue;
@@ -145,32 +145,37 @@ pub(super) fn update_fields(
         if same_set(want, have) {
             continue;
         }
-        let w = own.wanted(name, want, have, decl.membership);
+        let w = own.wanted(name.as_str(), want, have, decl.membership);
         if w.applied != *have {
             put(name, set_value(have), set_value(&w.applied));
         }
         if !w.held.is_empty() && caps.manages(name) && !caps.write_only.contains(&name) {
             let without: Names = w.applied.difference(&w.held).cloned().collect();
-            held.insert(
-                name.to_string(),
-                change_of(set_value(&w.applied), set_value(&without)),
-            );
+            held.insert(name, change_of(set_value(&w.applied), set_value(&without)));
         }
     }
     if let Some(want) = decl.addons.as_ref().filter(|_| caps.addons)
         && !same_set(want, &live.addons)
     {
         put(
-            "addons",
+            Field::Addons,
             set_value(&live.addons),
             json!(want.iter().collect::<BTreeSet<_>>()),
         );
     }
     if differs(live.extension.as_deref(), decl.extension.as_deref()) {
-        put("extension", json!(live.extension), json!(decl.extension));
+        put(
+            Field::Extension,
+            json!(live.extension),
+            json!(decl.extension),
+        );
     }
     if differs(live.time_zone.as_deref(), decl.time_zone.as_deref()) {
-        put("time_zone", json!(live.time_zone), json!(decl.time_zone));
+        put(
+            Field::TimeZone,
+            json!(live.time_zone),
+            json!(decl.time_zone),
+        );
     }
     if let Some(lang) = &decl.language
         && !live
@@ -178,15 +183,15 @@ pub(super) fn update_fields(
             .as_deref()
             .is_some_and(|l| l.eq_ignore_ascii_case(lang))
     {
-        put("language", json!(live.language), json!(lang));
+        put(Field::Language, json!(live.language), json!(lang));
     }
     if let Some(phone) = decl.phone.as_ref().filter(|_| caps.phone) {
         let current = live.phone.clone().unwrap_or_default();
-        let now: BTreeMap<&str, Value> = phone_fields(&current).into_iter().collect();
+        let now: BTreeMap<Field, Value> = phone_fields(&current).into_iter().collect();
         for (k, v) in phone_fields(phone) {
-            let from = now.get(k).cloned().unwrap_or(Value::Null);
+            let from = now.get(&k).cloned().unwrap_or(Value::Null);
             if !v.is_null() && from != v {
-                put(&format!("phone.{k}"), from, v);
+                put(k, from, v);
             }
         }
     }
@@ -214,20 +219,23 @@ fn same_set(want: &[String], have: &Names) -> bool {
 }
 
 /// The phone settings as (field, value) pairs; lists as sorted sets, absent as null.
-fn phone_fields(p: &PhoneSettings) -> Vec<(&'static str, Value)> {
+fn phone_fields(p: &PhoneSettings) -> Vec<(Field, Value)> {
     let set = |v: &Option<Vec<String>>| {
         v.as_ref()
             .map_or(Value::Null, |v| json!(v.iter().collect::<BTreeSet<_>>()))
     };
     vec![
-        ("extension", json!(p.extension)),
-        ("caller_id", json!(p.caller_id)),
-        ("numbers", set(&p.numbers)),
-        ("sip_phones", set(&p.sip_phones)),
-        ("call_waiting", json!(p.call_waiting)),
-        ("call_forward", json!(p.call_forward)),
-        ("default_country_code", json!(p.default_country_code)),
-        ("do_not_disturb", json!(p.do_not_disturb)),
+        (Field::PhoneExtension, json!(p.extension)),
+        (Field::PhoneCallerId, json!(p.caller_id)),
+        (Field::PhoneNumbers, set(&p.numbers)),
+        (Field::PhoneSipPhones, set(&p.sip_phones)),
+        (Field::PhoneCallWaiting, json!(p.call_waiting)),
+        (Field::PhoneCallForward, json!(p.call_forward)),
+        (
+            Field::PhoneDefaultCountryCode,
+            json!(p.default_country_code),
+        ),
+        (Field::PhoneDoNotDisturb, json!(p.do_not_disturb)),
     ]
 }
 
@@ -245,8 +253,8 @@ pub fn precondition(u: &User) -> String {
 }
 
 /// A named field change, for building a change's field map.
-pub(super) fn field(name: &str, from: Value, to: Value) -> (String, FieldChange) {
-    (name.to_string(), FieldChange { from, to })
+pub(super) fn field(name: Field, from: Value, to: Value) -> (Field, FieldChange) {
+    (name, FieldChange { from, to })
 }
 
 /// A field change from one value to another.

@@ -1,0 +1,162 @@
+//! The fields roster manages, as a type: what a change's field map is keyed by, what a
+//! provider's capabilities name, and what the providers write. Their JSON names are
+//! the saved plan's (format 1) and the approval's change lines, so they never change.
+
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+
+/// A field of a user that a change can set. Ordered as its JSON name, so a plan's field
+/// map keeps the order (and bytes) it had when it was keyed by strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Field {
+    /// Add-on licenses, a set.
+    #[serde(rename = "addons")]
+    Addons,
+    /// The email: the user's key.
+    #[serde(rename = "email")]
+    Email,
+    /// The extension (Talkdesk reads it; CloudTalk sets it on create only).
+    #[serde(rename = "extension")]
+    Extension,
+    /// The language.
+    #[serde(rename = "language")]
+    Language,
+    /// The display name.
+    #[serde(rename = "name")]
+    Name,
+    /// Phone: call forwarding.
+    #[serde(rename = "phone.call_forward")]
+    PhoneCallForward,
+    /// Phone: call waiting.
+    #[serde(rename = "phone.call_waiting")]
+    PhoneCallWaiting,
+    /// Phone: the caller ID.
+    #[serde(rename = "phone.caller_id")]
+    PhoneCallerId,
+    /// Phone: the default country code.
+    #[serde(rename = "phone.default_country_code")]
+    PhoneDefaultCountryCode,
+    /// Phone: do not disturb.
+    #[serde(rename = "phone.do_not_disturb")]
+    PhoneDoNotDisturb,
+    /// Phone: the extension.
+    #[serde(rename = "phone.extension")]
+    PhoneExtension,
+    /// Phone: the numbers, a set.
+    #[serde(rename = "phone.numbers")]
+    PhoneNumbers,
+    /// Phone: the SIP phones, a set.
+    #[serde(rename = "phone.sip_phones")]
+    PhoneSipPhones,
+    /// Queue memberships, a set.
+    #[serde(rename = "queues")]
+    Queues,
+    /// The role.
+    #[serde(rename = "role")]
+    Role,
+    /// Active or inactive.
+    #[serde(rename = "status")]
+    Status,
+    /// Team memberships, a set.
+    #[serde(rename = "teams")]
+    Teams,
+    /// The time zone.
+    #[serde(rename = "time_zone")]
+    TimeZone,
+}
+
+impl Field {
+    /// Every field.
+    pub const ALL: [Field; 18] = [
+        Field::Addons,
+        Field::Email,
+        Field::Extension,
+        Field::Language,
+        Field::Name,
+        Field::PhoneCallForward,
+        Field::PhoneCallWaiting,
+        Field::PhoneCallerId,
+        Field::PhoneDefaultCountryCode,
+        Field::PhoneDoNotDisturb,
+        Field::PhoneExtension,
+        Field::PhoneNumbers,
+        Field::PhoneSipPhones,
+        Field::Queues,
+        Field::Role,
+        Field::Status,
+        Field::Teams,
+        Field::TimeZone,
+    ];
+
+    /// Its name in the plan, the roster and the approval.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Field::Addons => "addons",
+            Field::Email => "email",
+            Field::Extension => "extension",
+            Field::Language => "language",
+            Field::Name => "name",
+            Field::PhoneCallForward => "phone.call_forward",
+            Field::PhoneCallWaiting => "phone.call_waiting",
+            Field::PhoneCallerId => "phone.caller_id",
+            Field::PhoneDefaultCountryCode => "phone.default_country_code",
+            Field::PhoneDoNotDisturb => "phone.do_not_disturb",
+            Field::PhoneExtension => "phone.extension",
+            Field::PhoneNumbers => "phone.numbers",
+            Field::PhoneSipPhones => "phone.sip_phones",
+            Field::Queues => "queues",
+            Field::Role => "role",
+            Field::Status => "status",
+            Field::Teams => "teams",
+            Field::TimeZone => "time_zone",
+        }
+    }
+
+    /// A phone setting's name without `phone.`, or `None` for other fields.
+    pub fn phone_setting(self) -> Option<&'static str> {
+        self.as_str().strip_prefix("phone.")
+    }
+
+    /// The field named `name`.
+    pub fn named(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialOrd for Field {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Field {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_is_named_as_it_serializes_and_orders_as_its_name() {
+        for f in Field::ALL {
+            assert_eq!(serde_json::to_value(f).unwrap(), f.as_str());
+            assert_eq!(Field::named(f.as_str()), Some(f));
+        }
+        let mut by_name: Vec<&str> = Field::ALL.iter().map(|f| f.as_str()).collect();
+        by_name.sort_unstable();
+        let mut by_field = Field::ALL.to_vec();
+        by_field.sort();
+        let by_field: Vec<&str> = by_field.iter().map(|f| f.as_str()).collect();
+        assert_eq!(by_field, by_name);
+    }
+}
