@@ -16,8 +16,11 @@ use super::types::{
 use crate::lookalike::{self, Lookalikes};
 use crate::model::{PhoneSettings, Status};
 
-/// Extensions that dial emergency or crisis services (seed 004); each preceded by one
-/// digit is reserved too.
+/// Extensions that dial emergency or crisis services; each preceded by one digit is
+/// reserved too. 911, 933 and their one-digit prefixes: Talkdesk's E911 page ("Agents
+/// can dial 911, the emergency test number 933, or any of these with a prefix (X911 or
+/// X933)", https://support.talkdesk.com/hc/en-us/articles/4404424241947); 112, 999 and
+/// 988 (EU and UK emergency, US crisis line) are modeled.
 const RESERVED_EXTENSIONS: [&str; 5] = ["911", "112", "999", "933", "988"];
 
 /// Whether an extension is reserved for emergency use.
