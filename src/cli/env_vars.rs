@@ -109,11 +109,6 @@ pub fn user_and_host() -> (String, String) {
     (user, host)
 }
 
-/// Where `cargo run -p roster-bench` and the tests build: `CARGO_TARGET_DIR` or `target`.
-pub fn target_dir() -> PathBuf {
-    var("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
-}
-
 /// Talkdesk settings for `account` in `region`, from the credential and host variables.
 pub fn talkdesk(account: &str, region: Region) -> Result<talkdesk::Settings, ProviderError> {
     let scim_rps = match var(TALKDESK_SCIM_RPS) {

@@ -109,9 +109,6 @@ enum Command {
     /// Print the manual page (roff): `roster man > roster.1`.
     #[command(after_help = OTHER_EXIT)]
     Man,
-    /// Run the end-to-end benchmarks and write target/bench-report.md.
-    #[command(hide = true)]
-    Bench(crate::bench::Args),
     /// Print the JSON Schema of the roster format.
     #[command(after_help = OTHER_EXIT)]
     Schema(schema::Args),
@@ -160,15 +157,6 @@ fn workflow_data(s: &str) -> String {
 /// escaped too, so it cannot end the property list.
 fn workflow_property(s: &str) -> String {
     workflow_data(s).replace(':', "%3A").replace(',', "%2C")
-}
-
-/// Runs the benchmarks, prints the table and writes it to `target/bench-report.md`.
-fn bench(args: crate::bench::Args) -> anyhow::Result<Outcome> {
-    let table = crate::bench::run(args)?;
-    print!("{table}");
-    let target = env_vars::target_dir();
-    roster_core::config::write_atomic(&target.join("bench-report.md"), table.as_bytes())?;
-    Ok(Outcome::Success)
 }
 
 /// Parses the command line once; a usage error exits 1, since 2 means "changes present"
@@ -241,7 +229,6 @@ pub fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Github(args) => github::run(args),
-        Command::Bench(args) => bench(args),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
         Command::Schema(args) => schema::run(args),

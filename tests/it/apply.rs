@@ -108,7 +108,7 @@ fn detailed_exitcode_reports_changes() {
 fn ten_thousand_users_in_few_requests() {
     // SCIM's documented 4 requests per second would make this a minute-long test: the
     // emulator and the client are both told the server allows more. The pace itself is
-    // checked on the acme account and measured by `roster bench`.
+    // checked on the acme account and measured by `cargo run --release -p roster-bench`.
     let server = Server::start(
         None,
         Some(&State::synthetic(10_050)),

@@ -1,5 +1,4 @@
-//! End-to-end benchmarks against the emulator on loopback (`roster bench`, hidden from
-//! help): reads at 25 ms latency, apply throughput under a server rate limit with
+//! End-to-end benchmarks against the emulator on loopback: reads at 25 ms latency, apply throughput under a server rate limit with
 //! injected 429s, the diff alone, and 100,000 users validated and planned beside a plain
 //! JSON parse of the same users (time and peak memory). Prints a
 //! table and writes it to `target/bench-report.md`. Figures, never assertions.
@@ -21,7 +20,7 @@ pub struct Row {
     pub what: String,
     /// The figure.
     pub figure: String,
-    /// The target from DESIGN.md, and whether it is met.
+    /// The target it is held to, and whether it is met.
     pub target: String,
 }
 
@@ -279,20 +278,19 @@ fn median_of(mut xs: Vec<f64>) -> f64 {
 /// --rate-limit 0` in its own process (so the emulator's memory is not counted), each
 /// the best of three. The three take turns, round after round, so a machine that
 /// speeds up or slows down during the run moves both sides of each ratio alike.
-fn scale(rows: &mut Vec<Row>, dir: &Path) -> anyhow::Result<()> {
+fn scale(rows: &mut Vec<Row>, dir: &Path, exe: &Path) -> anyhow::Result<()> {
     const USERS: usize = 100_000;
     State::synthetic(USERS).save(&dir.join("state.json"))?;
     let (yaml, json) = minimal_roster(USERS);
     std::fs::write(dir.join("roster.yaml"), yaml)?;
     std::fs::write(dir.join("users.json"), json)?;
-    let exe = std::env::current_exe()?;
-    let server = Emulator::start(&exe, dir, &["--rate-limit", "0"])?;
+    let server = Emulator::start(exe, dir, &["--rate-limit", "0"])?;
     let env = server.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let run = || {
         timed(
             dir,
-            &exe,
+            exe,
             &["plan", "roster.yaml", "--concurrency", "8"],
             &env,
         )
@@ -304,7 +302,7 @@ fn scale(rows: &mut Vec<Row>, dir: &Path) -> anyhow::Result<()> {
     let (mut references, mut validates, mut plans) = (Vec::new(), vec![], vec![first]);
     for round in 0..3 {
         references.extend(json_loads(dir));
-        validates.push(timed(dir, &exe, &["validate", "roster.yaml"], &[]));
+        validates.push(timed(dir, exe, &["validate", "roster.yaml"], &[]));
         if round > 0 {
             plans.push(run());
         }
@@ -329,7 +327,7 @@ fn scale(rows: &mut Vec<Row>, dir: &Path) -> anyhow::Result<()> {
     ));
     rows.push(floor_row(&floor, reference));
     rows.push(talkdesk_at_limits(plan, &requests));
-    rows.push(cloudtalk_at_limits(dir, &exe)?);
+    rows.push(cloudtalk_at_limits(dir, exe)?);
     Ok(())
 }
 
@@ -675,7 +673,7 @@ fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "NOT met" }
 }
 
-/// `roster bench` options.
+/// What to run.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Run only these groups (default: all).
@@ -697,8 +695,9 @@ enum Group {
     Scale,
 }
 
-/// Runs the benchmarks `args` selects; returns the Markdown table.
-pub fn run(args: Args) -> anyhow::Result<String> {
+/// Runs the benchmarks `args` selects, timing the `roster` binary at `exe`; returns the
+/// Markdown table.
+pub fn run(args: Args, exe: &Path) -> anyhow::Result<String> {
     let temp = tempfile::tempdir()?;
     let dir = match &args.dir {
         Some(dir) => {
@@ -721,7 +720,7 @@ pub fn run(args: Args) -> anyhow::Result<String> {
         })?;
     }
     if runs(Group::Scale) {
-        scale(&mut rows, dir)?;
+        scale(&mut rows, dir, exe)?;
     }
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mut out = String::from("| benchmark | figure | target |\n|---|---|---|\n");
@@ -730,7 +729,7 @@ pub fn run(args: Args) -> anyhow::Result<String> {
     }
     let _ = writeln!(
         out,
-        "\nMachine: {cpus} CPU(s), {} {}; `cargo run --release -- bench`.",
+        "\nMachine: {cpus} CPU(s), {} {}; `cargo run --release -p roster-bench`.",
         std::env::consts::OS,
         std::env::consts::ARCH
     );
