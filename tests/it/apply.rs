@@ -6,11 +6,7 @@ use std::fs;
 use roster_sandbox::{SandboxUser, State};
 use serde_json::Value;
 
-use crate::support::{Server, code, reqwest_client, root, stderr, stdout};
-
-fn acme() -> String {
-    root().join("examples/acme").display().to_string()
-}
+use crate::support::{Server, acme, code, reqwest_client, root, stderr, stdout};
 
 fn plan_json(server: &Server, roster: &str) -> Value {
     let out = server.roster(&["plan", roster, "--format", "json"]);

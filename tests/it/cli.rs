@@ -1,6 +1,6 @@
 //! The command line's conventions: usage errors, help, completions and the man page.
 
-use crate::support::{code, root, roster, stderr, stdout};
+use crate::support::{acme, code, roster, stderr, stdout};
 
 #[test]
 fn a_usage_error_exits_1_not_2_which_means_changes() {
@@ -23,7 +23,7 @@ fn a_usage_error_exits_1_not_2_which_means_changes() {
 
 #[test]
 fn a_sandbox_path_given_apart_gets_a_hint() {
-    let acme = root().join("examples/acme").display().to_string();
+    let acme = acme();
     let dir = tempfile::tempdir().unwrap();
     let out = roster(dir.path(), &["plan", "--sandbox", "state.json", &acme]);
     assert_eq!(code(&out), 1);
@@ -91,7 +91,7 @@ fn completions_and_the_man_page_come_from_the_definitions() {
 #[test]
 fn a_plan_with_nothing_to_change_says_so_and_lists_the_open_manual_steps() {
     let server = crate::support::Server::start(Some("examples/acme"), None, &[]);
-    let acme = root().join("examples/acme").display().to_string();
+    let acme = acme();
     let out = server.roster(&["apply", &acme, "--auto-approve"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let brief = stdout(&server.roster(&["plan", &acme]));

@@ -8,16 +8,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::support::{Server, code, fault_seed, reqwest_client, root, stderr, stdout};
+use crate::support::{Server, acme_text, code, fault_seed, reqwest_client, root, stderr, stdout};
 
 /// The emulator's CloudTalk budget opened wide, as the client's (`ct`) is: these tests
 /// check behaviour, not pacing (the window itself has a unit test in the emulator).
 const UNPACED: [&str; 2] = ["--cloudtalk-per-minute", "1000000"];
 
 fn ct_roster() -> String {
-    fs::read_to_string(root().join("examples/acme/roster.yaml"))
-        .unwrap()
-        .replace("kind: talkdesk,", "kind: cloudtalk,")
+    acme_text().replace("kind: talkdesk,", "kind: cloudtalk,")
 }
 
 fn ct(server: &Server, args: &[&str]) -> std::process::Output {

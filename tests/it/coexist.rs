@@ -6,13 +6,11 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::support::{Server, code, root, stderr, stdout};
+use crate::support::{Server, acme, acme_text, code, stderr, stdout};
 
 /// The acme roster with `extra` added under `policy:`.
 fn acme_with(server: &Server, name: &str, extra: &str) -> String {
-    let text = fs::read_to_string(root().join("examples/acme/roster.yaml"))
-        .unwrap()
-        .replace("policy:\n", &format!("policy:\n{extra}"));
+    let text = acme_text().replace("policy:\n", &format!("policy:\n{extra}"));
     fs::write(server.path(name), text).unwrap();
     name.to_string()
 }
@@ -68,7 +66,7 @@ fn a_supervisors_queue_move_survives_additive_and_is_undone_by_authoritative() {
         "additive.yaml",
         "  membership: { queues: additive }\n",
     );
-    let authoritative = root().join("examples/acme").display().to_string();
+    let authoritative = acme();
     let (email, live, declared) = moved(&plan(&server, &authoritative, &[]));
 
     let p = plan(&server, &additive, &[]);
@@ -110,7 +108,7 @@ fn a_supervisors_queue_move_survives_additive_and_is_undone_by_authoritative() {
 #[test]
 fn held_removals_are_planned_and_shown_but_not_applied_until_the_hold_is_lifted() {
     let server = Server::start(Some("examples/acme"), None, &[]);
-    let acme = root().join("examples/acme").display().to_string();
+    let acme = acme();
     let (email, live, _) = moved(&plan(&server, &acme, &[]));
     let held = plan(&server, &acme, &["--hold-removals"]);
     let changes = held["changes"].as_array().unwrap();
@@ -234,8 +232,7 @@ fn an_api_budget_is_a_pace_not_a_burst() {
 #[test]
 fn the_clock_is_set_by_now_for_seasonal_staff() {
     let server = Server::start(Some("examples/acme"), None, &[]);
-    let text = fs::read_to_string(root().join("examples/acme/roster.yaml"))
-        .unwrap()
+    let text = acme_text()
         .replace(
             "    name: Ben Carter\n",
             "    name: Ben Carter\n    active_until: \"2026-12-20\"\n",

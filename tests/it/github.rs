@@ -8,7 +8,7 @@ use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::support::{Server, code, root, stderr, stdout, write_plan};
+use crate::support::{Server, acme, acme_text, code, root, stderr, stdout, write_plan};
 
 mod approval;
 
@@ -217,7 +217,7 @@ fn sticky_comment_is_created_then_updated_with_outputs() {
     let rt = runtime();
     let (api, fake) = fake_github(&rt);
     let server = Server::start(Some("examples/acme"), None, &[]);
-    let acme = root().join("examples/acme").display().to_string();
+    let acme = acme();
     assert_eq!(
         code(&server.roster(&["plan", &acme, "--out", "plan.json"])),
         0
@@ -285,8 +285,7 @@ fn a_plan_too_big_for_a_comment_is_cut_and_summarized_in_full() {
     let rt = runtime();
     let (api, fake) = fake_github(&rt);
     let server = Server::start(Some("examples/acme"), None, &[]);
-    let mut text = fs::read_to_string(root().join("examples/acme/roster.yaml"))
-        .unwrap()
+    let mut text = acme_text()
         .replace("limit: 40", "limit: 2000")
         .replace("\"10%\"", "100");
     for i in 0..700 {
@@ -381,15 +380,13 @@ fn apply_on_merge_refuses_a_changed_plan_on_every_rerun_and_ignores_other_author
     let rt = runtime();
     let (api, fake) = fake_github(&rt);
     let server = Server::start(Some("examples/acme"), None, &[]);
-    let acme = root().join("examples/acme").display().to_string();
+    let acme = acme();
     assert_eq!(
         code(&server.roster(&["plan", &acme, "--out", "approved.json"])),
         0
     );
     // Someone changes the roster after approval: the merged plan differs.
-    let text = fs::read_to_string(root().join("examples/acme/roster.yaml"))
-        .unwrap()
-        .replace("name: Ben Carter", "name: Benjamin Carter");
+    let text = acme_text().replace("name: Ben Carter", "name: Benjamin Carter");
     fs::write(server.path("merged.yaml"), text).unwrap();
     assert_eq!(
         code(&server.roster(&["plan", "merged.yaml", "--out", "merged.json"])),
@@ -494,7 +491,7 @@ fn a_pull_request_is_told_of_another_that_changes_the_same_users() {
     let (api, fake) = fake_github(&rt);
     fake.lock().unwrap().open = vec![7, 8];
     let server = Server::start(Some("examples/acme"), None, &[]);
-    let acme = root().join("examples/acme").display().to_string();
+    let acme = acme();
     assert_eq!(
         code(&server.roster(&["plan", &acme, "--out", "plan.json"])),
         0

@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use crate::support::{Server, code, root, stderr, stdout};
+use crate::support::{Server, acme_text, code, stderr, stdout};
 
 /// Vera Lopes's name in the roster: long enough for text to show a character diff.
 const LONG: &str = "Vera Lopes of the Southern Region Support Team, Lisbon";
@@ -14,9 +14,7 @@ const EMAIL: &str = "will.turner\x1b]8;;https://evil.example\x07@acme.example";
 
 /// The acme roster with Vera Lopes's long name, written in the server's directory.
 fn roster(server: &Server) -> String {
-    let text = fs::read_to_string(root().join("examples/acme/roster.yaml"))
-        .unwrap()
-        .replace("name: Vera Lopes\n", &format!("name: {LONG}\n"));
+    let text = acme_text().replace("name: Vera Lopes\n", &format!("name: {LONG}\n"));
     fs::write(server.path("roster.yaml"), text).unwrap();
     "roster.yaml".to_string()
 }

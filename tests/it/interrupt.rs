@@ -9,11 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Server, code, root, stderr, stdout};
-
-fn acme() -> String {
-    root().join("examples/acme").display().to_string()
-}
+use crate::support::{Server, acme, code, stderr, stdout};
 
 /// The one journal the server's directory holds, as parsed lines.
 fn journal(server: &Server) -> Vec<Value> {

@@ -5,15 +5,7 @@ use std::fs;
 use roster_sandbox::State;
 use serde_json::Value;
 
-use crate::support::{Server, code, root, stderr, stdout};
-
-fn acme() -> String {
-    root().join("examples/acme").display().to_string()
-}
-
-fn acme_text() -> String {
-    fs::read_to_string(root().join("examples/acme/roster.yaml")).unwrap()
-}
+use crate::support::{Server, acme, acme_text, code, stderr, stdout};
 
 #[test]
 fn phone_and_addon_changes_converge() {
@@ -173,7 +165,7 @@ fn deactivation_releases_addon_seats() {
 #[test]
 fn modeled_changes_are_marked_in_text_and_markdown() {
     let server = Server::start(Some("examples/acme"), None, &[]);
-    let acme = root().join("examples/acme").display().to_string();
+    let acme = acme();
     for format in ["text", "markdown"] {
         let out = server.roster(&["plan", &acme, "--format", format]);
         assert_eq!(code(&out), 0, "{}", stderr(&out));

@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use roster_core::model::Named;
 use roster_sandbox::{HistoryEntry, SandboxUser, State};
 
-use crate::support::{Server, code, root, stderr, stdout};
+use crate::support::{Server, acme, code, stderr, stdout};
 
 fn user(id: &str, role: &str, status: &str, queues: &[&str]) -> SandboxUser {
     SandboxUser {
@@ -144,7 +144,7 @@ fn crash_after_every_write_then_rerun_converges() {
 
 #[test]
 fn fault_storms_of_every_kind_finish_without_duplicates() {
-    let acme = root().join("examples/acme").display().to_string();
+    let acme = acme();
     for kind in ["429", "429-retry-after", "500", "drop"] {
         let server = Server::start(
             Some("examples/acme"),
@@ -175,7 +175,7 @@ fn fault_storms_of_every_kind_finish_without_duplicates() {
 
 /// The faults a plan met: each request line with the fault it got, in order of line.
 fn faults_met(seed: &str) -> Vec<(String, String, Option<String>, Option<String>)> {
-    let acme = root().join("examples/acme").display().to_string();
+    let acme = acme();
     let server = Server::start(
         Some("examples/acme"),
         None,
@@ -202,7 +202,7 @@ fn a_fault_seed_repeats_the_same_faults() {
 
 #[test]
 fn answers_slower_than_the_timeout_are_retried_without_duplicates() {
-    let acme = root().join("examples/acme").display().to_string();
+    let acme = acme();
     let server = Server::start(
         Some("examples/acme"),
         None,
@@ -227,7 +227,7 @@ fn answers_slower_than_the_timeout_are_retried_without_duplicates() {
 
 #[test]
 fn token_endpoint_down_is_a_clear_error() {
-    let acme = root().join("examples/acme").display().to_string();
+    let acme = acme();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
         .args(["plan", &acme, "--retries", "1"])
         .env("TALKDESK_BASE_URL", "http://127.0.0.1:9")

@@ -313,3 +313,13 @@ pub fn write_plan(path: &Path, plan: &serde_json::Value) {
     parsed.checksum = roster_core::plan_file::checksum(&parsed);
     fs::write(path, roster_core::plan_file::to_json(&parsed)).unwrap();
 }
+
+/// The example roster `examples/acme`, as a path argument.
+pub fn acme() -> String {
+    root().join("examples/acme").display().to_string()
+}
+
+/// The text of the example roster's `roster.yaml`, for tests that write a variant.
+pub fn acme_text() -> String {
+    fs::read_to_string(root().join("examples/acme/roster.yaml")).unwrap()
+}

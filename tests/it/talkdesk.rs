@@ -9,11 +9,7 @@ use axum::extract::Query;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::support::{Server, code, root, stderr, stdout};
-
-fn acme() -> String {
-    root().join("examples/acme").display().to_string()
-}
+use crate::support::{Server, acme, acme_text, code, root, stderr, stdout};
 
 fn plan_json(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(out)))
@@ -260,12 +256,10 @@ fn a_role_change_keeps_what_the_roster_does_not_manage() {
         server.scim_edit(&id, |u| u["externalId"] = "okta-7".into()),
         200
     );
-    let text = fs::read_to_string(root().join("examples/acme/roster.yaml"))
-        .unwrap()
-        .replace(
-            &format!("  - email: {email}\n"),
-            &format!("  - email: {email}\n    external_id: okta-7\n"),
-        );
+    let text = acme_text().replace(
+        &format!("  - email: {email}\n"),
+        &format!("  - email: {email}\n    external_id: okta-7\n"),
+    );
     fs::write(server.path("r.yaml"), text).unwrap();
     let out = server.roster(&["apply", "r.yaml", "--auto-approve"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -681,9 +675,7 @@ fn an_account_that_is_not_a_subdomain_reaches_no_host() {
 #[test]
 fn a_declared_address_that_imitates_a_live_one_is_refused_at_its_line() {
     let server = Server::start(Some("examples/acme"), None, &[]);
-    let text = fs::read_to_string(root().join("examples/acme/roster.yaml"))
-        .unwrap()
-        .replace("ops-lead@acme.example", "\u{43e}ps-lead@acme.example");
+    let text = acme_text().replace("ops-lead@acme.example", "\u{43e}ps-lead@acme.example");
     fs::write(server.path("r.yaml"), text).unwrap();
     let out = server.roster(&["plan", "r.yaml"]);
     let err = stderr(&out);
