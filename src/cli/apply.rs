@@ -29,7 +29,9 @@ pub struct Args {
     /// Do not ask for confirmation (required when not on a terminal).
     #[arg(long)]
     auto_approve: bool,
-    /// Let the plan deactivate up to N users beyond `policy.max_deactivations`.
+    /// Let the plan deactivate up to N users in all when that is more than
+    /// `policy.max_deactivations` allows (N counts every deactivation and offboard of
+    /// the plan, not only those past the limit).
     #[arg(long, value_name = "N", conflicts_with = "plan")]
     allow_deactivations: Option<u32>,
     /// Plan removals but apply none of them, as `policy.removals: hold`.
@@ -196,8 +198,16 @@ fn take_lock(key: &str, wait_seconds: u64) -> anyhow::Result<lock::AccountLock> 
     let path = lock::path_for(&env_vars::state_dir(), key);
     let holder = lock::describe_self("roster apply");
     let wait = std::time::Duration::from_secs(wait_seconds);
+    let waiting = |held: &str| {
+        let until = chrono::Utc::now() + chrono::Duration::seconds(wait_seconds as i64);
+        eprintln!(
+            "Waiting up to {wait_seconds} s for the lock on this account, held by {}; giving up at {}.",
+            terminal(held),
+            until.format("%H:%M:%SZ")
+        );
+    };
     Ok(tokio::task::block_in_place(|| {
-        lock::acquire(&path, &holder, wait)
+        lock::acquire(&path, &holder, wait, waiting)
     })?)
 }
 

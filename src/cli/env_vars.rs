@@ -97,9 +97,13 @@ pub fn state_dir() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("roster"))
 }
 
-/// Who runs this process and where, for the lock file: `USER`, and the host name.
+/// Who runs this process and where, for the lock file: `USER` (else `LOGNAME`, else
+/// the name of the process's user ID), and the host name.
 pub fn user_and_host() -> (String, String) {
-    let user = var("USER").unwrap_or_else(|| "unknown user".into());
+    let user = var("USER")
+        .or_else(|| var("LOGNAME"))
+        .or_else(user_of_uid)
+        .unwrap_or_else(|| "unknown user".into());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|h| h.trim().to_string())
@@ -178,4 +182,23 @@ pub fn github() -> anyhow::Result<GithubEnv> {
         output: var("GITHUB_OUTPUT").map(PathBuf::from),
         summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
     })
+}
+
+/// The name `/etc/passwd` gives this process's real user ID, or `uid N` when it names
+/// none (a container's user often has no entry).
+fn user_of_uid() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let name = passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)? == uid).then(|| name.to_string())
+    });
+    Some(name.unwrap_or_else(|| format!("uid {uid}")))
 }

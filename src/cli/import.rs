@@ -29,9 +29,9 @@ pub struct Args {
     /// The Talkdesk region, written as `provider.region`.
     #[arg(long, value_enum, default_value = "us")]
     region: RegionArg,
-    /// One file per team (by each user's first team) plus one for users in none.
-    #[arg(long, value_name = "team", value_parser = ["team"])]
-    split_by: Option<String>,
+    /// Split the roster into files (default: one file).
+    #[arg(long, value_enum, value_name = "BY")]
+    split_by: Option<SplitBy>,
     /// Keep inactive users, as `status: inactive`.
     #[arg(long)]
     include_inactive: bool,
@@ -49,20 +49,32 @@ pub struct Args {
     conn: Connection,
 }
 
+/// `--split-by`: how to split the roster into files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SplitBy {
+    /// One file per team (by each user's first team), plus one for users in none.
+    Team,
+}
+
 /// Runs `roster import`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     for p in &args.ignore {
         globset::Glob::new(p).with_context(|| format!("--ignore {p:?} is not a valid glob"))?;
     }
     let rt = target::runtime()?;
+    let example = sandbox::seed::example();
+    // No roster exists yet: a new sandbox starts as the built-in example account.
+    let seed = target::Seed {
+        roster: &example,
+        origin: "the built-in example account (no roster is read by import)",
+    };
     let account = rt.block_on(async {
         let account = target::Target {
             kind: args.provider.into(),
             name: &args.account,
             region: args.region.into(),
         };
-        let conn =
-            target::connect_to(account, &sandbox::seed::example(), &args.conn, false).await?;
+        let conn = target::connect_to(account, seed, &args.conn, false).await?;
         let scope = ReadScope {
             addons: true,
             phone_for_all: true,
@@ -77,7 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         kind: args.provider.into(),
         account: args.account.clone(),
         region: args.region.into(),
-        split_by_team: args.split_by.is_some(),
+        split_by_team: args.split_by == Some(SplitBy::Team),
         include_inactive: args.include_inactive,
         ignore: args.ignore.clone(),
         admins: args.admin.clone(),

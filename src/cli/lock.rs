@@ -60,8 +60,14 @@ pub fn path_for(dir: &Path, key: &str) -> PathBuf {
 }
 
 /// Takes the lock at `path`, waiting up to `wait`, and writes `holder` into the file so
-/// a refused apply can say who holds it.
-pub fn acquire(path: &Path, holder: &str, wait: Duration) -> Result<AccountLock, LockError> {
+/// a refused apply can say who holds it. When it has to wait, `waiting` is told once
+/// who holds the lock now.
+pub fn acquire(
+    path: &Path,
+    holder: &str,
+    wait: Duration,
+    waiting: impl FnOnce(&str),
+) -> Result<AccountLock, LockError> {
     let io = |source| LockError::Io {
         path: path.to_path_buf(),
         source,
@@ -77,20 +83,19 @@ pub fn acquire(path: &Path, holder: &str, wait: Duration) -> Result<AccountLock,
         .open(path)
         .map_err(io)?;
     let start = Instant::now();
+    let mut waiting = Some(waiting);
     loop {
         match file.try_lock() {
             Ok(()) => break,
-            Err(TryLockError::WouldBlock) if start.elapsed() < wait => std::thread::sleep(RETRY),
+            Err(TryLockError::WouldBlock) if start.elapsed() < wait => {
+                if let Some(tell) = waiting.take() {
+                    tell(&held_by(&mut file));
+                }
+                std::thread::sleep(RETRY);
+            }
             Err(TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
                 return Err(LockError::Held {
-                    holder: if holder.is_empty() {
-                        "holder unknown".into()
-                    } else {
-                        holder.to_string()
-                    },
+                    holder: held_by(&mut file),
                     path: path.to_path_buf(),
                 });
             }
@@ -101,6 +106,17 @@ pub fn acquire(path: &Path, holder: &str, wait: Duration) -> Result<AccountLock,
     file.rewind().map_err(io)?;
     file.write_all(holder.as_bytes()).map_err(io)?;
     Ok(AccountLock { _file: file })
+}
+
+/// The holder the lock file names, as its holder wrote it.
+fn held_by(file: &mut File) -> String {
+    let mut holder = String::new();
+    let _ = file.rewind();
+    let _ = file.read_to_string(&mut holder);
+    match holder.trim() {
+        "" => "holder unknown".into(),
+        named => named.to_string(),
+    }
 }
 
 /// A description of this process for the lock file: pid, user, host and start time.
@@ -122,11 +138,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = path_for(dir.path(), "talkdesk/acme@http://127.0.0.1:1");
         assert!(path.ends_with("locks/talkdesk_acme_http___127.0.0.1_1.lock"));
-        let first = acquire(&path, "roster apply, pid 1", Duration::ZERO).unwrap();
-        let err = acquire(&path, "roster apply, pid 2", Duration::from_millis(300)).unwrap_err();
+        let first = acquire(&path, "roster apply, pid 1", Duration::ZERO, |_| {}).unwrap();
+        let mut told = Vec::new();
+        let wait = Duration::from_millis(300);
+        let err = acquire(&path, "roster apply, pid 2", wait, |h| {
+            told.push(h.to_string())
+        });
+        let err = err.unwrap_err();
         assert!(matches!(&err, LockError::Held { holder, .. } if holder == "roster apply, pid 1"));
         assert!(err.to_string().contains("--lock-timeout"));
+        assert_eq!(told, ["roster apply, pid 1"], "told once whom it waits for");
         drop(first);
-        acquire(&path, "roster apply, pid 2", Duration::ZERO).unwrap();
+        acquire(&path, "roster apply, pid 2", Duration::ZERO, |_| {}).unwrap();
     }
 }

@@ -106,9 +106,14 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff): `roster man > roster.1`.
+    /// Print the manual page (roff): `roster man > roster.1`; with `--out DIR`, write
+    /// every page (roster.1, roster-plan.1, roster-github-comment.1, …) into DIR.
     #[command(after_help = OTHER_EXIT)]
-    Man,
+    Man {
+        /// Write every page into this directory instead of printing the first.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Print the JSON Schema of the roster format.
     #[command(after_help = OTHER_EXIT)]
     Schema(schema::Args),
@@ -185,11 +190,30 @@ fn sandbox_followed_by_a_path() -> bool {
         .any(|w| w[0] == "--sandbox" && !w[1].starts_with('-'))
 }
 
-/// Writes the manual page generated from the command-line definitions.
-fn man() -> anyhow::Result<Outcome> {
-    let mut page = Vec::new();
-    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut page)?;
-    print_bytes(&page)
+/// Prints the manual page generated from the command-line definitions, or writes every
+/// page (one per command and subcommand, as the first page's SEE ALSO lists them) into
+/// `out`, each through a temporary file and a rename.
+fn man(out: Option<PathBuf>) -> anyhow::Result<Outcome> {
+    let mut cmd = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    cmd.build();
+    let Some(dir) = out else {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd).render(&mut page)?;
+        return print_bytes(&page);
+    };
+    std::fs::create_dir_all(&dir)?;
+    let mut pending = vec![cmd];
+    let mut written = 0;
+    while let Some(cmd) = pending.pop() {
+        pending.extend(cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+        let man = clap_mangen::Man::new(cmd);
+        let mut page = Vec::new();
+        man.render(&mut page)?;
+        roster_core::config::write_atomic(&dir.join(man.get_filename()), &page)?;
+        written += 1;
+    }
+    eprintln!("Wrote {written} manual pages into {}.", dir.display());
+    Ok(Outcome::Success)
 }
 
 /// Writes a completion script for `shell`, generated from the command-line definitions.
@@ -230,7 +254,7 @@ pub fn main() -> ExitCode {
         Command::Sandbox(args) => sandbox::run(args),
         Command::Github(args) => github::run(args),
         Command::Completions { shell } => completions(shell),
-        Command::Man => man(),
+        Command::Man { out } => man(out),
         Command::Schema(args) => schema::run(args),
     };
     match outcome {

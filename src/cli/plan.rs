@@ -38,7 +38,9 @@ pub struct Args {
     /// list every other difference as not applied: for scheduled runs.
     #[arg(long)]
     only_dated: bool,
-    /// Let the plan deactivate up to N users beyond `policy.max_deactivations`.
+    /// Let the plan deactivate up to N users in all when that is more than
+    /// `policy.max_deactivations` allows (N counts every deactivation and offboard of
+    /// the plan, not only those past the limit).
     #[arg(long, value_name = "N")]
     allow_deactivations: Option<u32>,
     /// No colour in text output (also: the NO_COLOR environment variable).

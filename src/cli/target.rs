@@ -104,7 +104,16 @@ pub async fn load_and_plan(
     };
     let started = std::time::Instant::now();
     let read = async {
-        let connected = connect_to(account, &header, conn, false).await?;
+        let connected = connect_to(
+            account,
+            Seed {
+                roster: &header,
+                origin: "the roster",
+            },
+            conn,
+            false,
+        )
+        .await?;
         let live = connected
             .provider
             .read_when(async { scope_rx.await.ok().flatten() })
@@ -133,7 +142,16 @@ pub async fn connect(loaded: &Loaded, conn: &Connection, write: bool) -> anyhow:
         name: &p.account,
         region: p.region,
     };
-    connect_to(account, &loaded.roster, conn, write).await
+    connect_to(
+        account,
+        Seed {
+            roster: &loaded.roster,
+            origin: "the roster",
+        },
+        conn,
+        write,
+    )
+    .await
 }
 
 /// Which account to reach.
@@ -147,11 +165,20 @@ pub struct Target<'a> {
     pub region: Region,
 }
 
+/// What a new sandbox is seeded from: a roster, and how to name it to the operator.
+#[derive(Debug, Clone, Copy)]
+pub struct Seed<'a> {
+    /// The roster whose users the sandbox account starts with.
+    pub roster: &'a Roster,
+    /// "the roster", or "the built-in example account".
+    pub origin: &'a str,
+}
+
 /// Connects to `account`, or to the sandbox seeded from `seed` when its state file is
 /// absent.
 pub async fn connect_to(
     account: Target<'_>,
-    seed: &Roster,
+    seed: Seed<'_>,
     conn: &Connection,
     write: bool,
 ) -> anyhow::Result<Connected> {
@@ -163,6 +190,7 @@ pub async fn connect_to(
     let stall_limit = std::time::Duration::from_secs(conn.stall_timeout);
     // roster's share of the vendor's limit: one pace for every client of the provider.
     let budget = seed
+        .roster
         .policy
         .api_budget_per_minute()
         .and_then(|n| http::budget(std::time::Duration::from_secs_f64(60.0 / n)));
@@ -246,17 +274,18 @@ pub async fn connect_to(
 }
 
 /// Starts the in-process sandbox over `state_path`, seeding it from `seed` when absent.
-async fn start_sandbox(state_path: &Path, seed: &Roster) -> anyhow::Result<sandbox::Handle> {
+async fn start_sandbox(state_path: &Path, seed: Seed<'_>) -> anyhow::Result<sandbox::Handle> {
     let state = if state_path.exists() {
         sandbox::State::load(state_path)
             .with_context(|| format!("cannot read the sandbox state {}", state_path.display()))?
     } else {
-        let s = sandbox::seed::from_roster(seed);
+        let s = sandbox::seed::from_roster(seed.roster);
         s.save(state_path)
             .with_context(|| format!("cannot write the sandbox state {}", state_path.display()))?;
         eprintln!(
-            "sandbox: seeded {} from the roster, with drift",
-            state_path.display()
+            "sandbox: seeded {} from {}, with drift",
+            state_path.display(),
+            seed.origin
         );
         s
     };

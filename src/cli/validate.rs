@@ -19,7 +19,8 @@ pub struct Args {
 /// What `validate` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
-    /// `file:line:col: error: message` with a hint, or a one-line summary.
+    /// Each problem as `error: message`, then `--> file:line:col`, the line with a caret
+    /// under the column and a hint; or a one-line summary.
     Text,
     /// The same as JSON, for scripts.
     Json,

@@ -113,3 +113,62 @@ fn a_plan_with_nothing_to_change_says_so_and_lists_the_open_manual_steps() {
     let full = stdout(&server.roster(&["plan", &acme, "-v"]));
     assert!(full.contains("Guards:") && full.contains("Seats"), "{full}");
 }
+
+#[test]
+fn man_out_writes_every_page_the_first_one_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = roster(dir.path(), &["man", "--out", "pages"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let pages = dir.path().join("pages");
+    let top = std::fs::read_to_string(pages.join("roster.1")).unwrap();
+    for page in [
+        "roster-plan",
+        "roster-apply",
+        "roster-validate",
+        "roster-import",
+        "roster-github",
+        "roster-github-verify",
+        "roster-sandbox-serve",
+    ] {
+        let text = std::fs::read_to_string(pages.join(format!("{page}.1")))
+            .unwrap_or_else(|e| panic!("{page}.1: {e}"));
+        assert!(text.contains(".TH"), "{page}.1 is a manual page");
+    }
+    assert!(top.contains("roster\\-plan(1)"), "{top}");
+}
+
+#[test]
+fn help_says_what_configures_roster_and_what_its_flags_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = |args: &[&str]| stdout(&roster(dir.path(), args));
+    for command in ["plan", "apply", "import"] {
+        let text = help(&[command, "--help"]);
+        for var in [
+            "TALKDESK_CLIENT_ID",
+            "TALKDESK_CLIENT_SECRET",
+            "TALKDESK_SCIM_TOKEN",
+            "CLOUDTALK_ACCESS_KEY_ID",
+            "CLOUDTALK_ACCESS_KEY_SECRET",
+            "ROSTER_APPROVAL_KEY",
+        ] {
+            assert!(text.contains(var), "{command} --help lacks {var}:\n{text}");
+        }
+    }
+    // N is the plan's whole count, not a count beyond the limit.
+    for command in ["plan", "apply"] {
+        let text = help(&[command, "--help"]);
+        assert!(
+            text.contains("deactivate up to N users in all") && !text.contains("users beyond"),
+            "{text}"
+        );
+    }
+    // validate describes what it prints: the message first, the location under it.
+    let text = help(&["validate", "--help"]);
+    assert!(text.contains("`--> file:line:col`"), "{text}");
+    assert!(!text.contains("`file:line:col: error:"), "{text}");
+    let text = help(&["import", "--help"]);
+    assert!(
+        text.contains("--split-by <BY>") && text.contains("- team: "),
+        "{text}"
+    );
+}

@@ -9,7 +9,7 @@ use std::path::Path;
 use roster_core::model::{CallForward, Named, PhoneSettings};
 use roster_sandbox::{SandboxAddon, SandboxUser, State};
 
-use crate::support::{Server, assert_valid_against_its_schema, code, stderr, stdout};
+use crate::support::{Server, assert_valid_against_its_schema, code, roster, stderr, stdout};
 
 /// 250 users over four teams and two queues: admins, supervisors, agents, 30
 /// inactive, 40 with phone settings, 20 with add-ons, some in no team, two service
@@ -294,4 +294,27 @@ fn import_never_overwrites_without_force_and_respects_ignore() {
     );
     assert!(!server.path("s/roster.yaml").exists());
     server.assert_no_delete();
+}
+
+#[test]
+fn import_into_an_empty_directory_says_what_the_sandbox_starts_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = roster(
+        dir.path(),
+        &[
+            "import",
+            "--sandbox",
+            "--account",
+            "acme",
+            "--out",
+            "roster",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("sandbox: seeded .roster/sandbox.json from the built-in example account"),
+        "{said}"
+    );
+    assert!(!said.contains("from the roster"), "{said}");
 }

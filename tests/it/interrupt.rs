@@ -306,6 +306,7 @@ fn a_journal_that_cannot_grow_keeps_whole_lines_and_the_report_names_the_changes
 fn a_second_apply_on_the_account_is_refused_or_waits() {
     let server = Server::start(Some("examples/acme"), None, &["--latency-ms", "100"]);
     let first = server.spawn_roster(&["apply", &acme(), "--auto-approve", "--concurrency", "1"]);
+    let first_pid = first.id();
     wait_for_results(&server, 1);
 
     let refused = server.roster(&["apply", &acme(), "--auto-approve"]);
@@ -340,6 +341,15 @@ fn a_second_apply_on_the_account_is_refused_or_waits() {
     let first = first.wait_with_output().unwrap();
     assert_eq!(code(&first), 0, "{}", stderr(&first));
     assert_eq!(code(&waited), 0, "{}", stderr(&waited));
+    let said = stderr(&waited);
+    assert!(
+        said.contains(&format!(
+            "Waiting up to 120 s for the lock on this account, held by roster apply, pid {} by",
+            first_pid
+        )) && said.contains("; giving up at "),
+        "{said}"
+    );
+    assert!(!said.contains("unknown user"), "{said}");
     assert!(
         stdout(&waited).contains("No changes"),
         "{}",

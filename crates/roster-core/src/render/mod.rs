@@ -56,7 +56,8 @@ fn heading(c: &Change) -> String {
 pub fn estimate_line(s: &Summary) -> Option<String> {
     let e = s.estimate.as_ref()?;
     let time = match e.seconds {
-        0..=89 => format!("{} seconds", e.seconds.max(1)),
+        0..=1 => "1 second".to_string(),
+        2..=89 => format!("{} seconds", e.seconds),
         90..=5399 => format!("{} minutes", (e.seconds + 30) / 60),
         _ => format!("{:.1} hours", e.seconds as f64 / 3600.0),
     };

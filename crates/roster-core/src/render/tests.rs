@@ -616,3 +616,21 @@ fn warnings_keep_their_code_spans_and_escape_the_rest() {
     );
     assert!(!md.contains("<img"), "{md}");
 }
+
+#[test]
+fn the_time_estimate_counts_in_words() {
+    let line = |seconds: u64| {
+        let mut plan = plan_of(Vec::new());
+        plan.summary.estimate = Some(Estimate {
+            requests: 4,
+            per_minute: 240.0,
+            pace: "Talkdesk SCIM's 4 requests/s".into(),
+            seconds,
+        });
+        estimate_line(&plan.summary).unwrap()
+    };
+    assert!(line(0).contains("about 1 second at"), "{}", line(0));
+    assert!(line(1).contains("about 1 second at"), "{}", line(1));
+    assert!(line(2).contains("about 2 seconds at"), "{}", line(2));
+    assert!(line(90).contains("about 2 minutes at"), "{}", line(90));
+}
