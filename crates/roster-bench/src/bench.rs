@@ -1,7 +1,7 @@
-//! End-to-end benchmarks against the emulator on loopback: reads at 25 ms latency, apply throughput under a server rate limit with
-//! injected 429s, the diff alone, and 100,000 users validated and planned beside a plain
-//! JSON parse of the same users (time and peak memory). Prints a
-//! table and writes it to `target/bench-report.md`. Figures, never assertions.
+//! End-to-end benchmarks against the emulator on loopback: reads at 25 ms latency,
+//! apply throughput under a server rate limit with injected 429s, the diff alone, and
+//! 100,000 users validated and planned beside a plain JSON parse of the same users
+//! (time and peak memory). Figures, never assertions.
 
 use std::fmt::Write;
 use std::num::NonZeroU32;
@@ -444,8 +444,8 @@ fn talkdesk_at_limits(plan: Option<(f64, f64)>, requests: &[Requested]) -> Row {
 }
 
 /// The 100,000-user plan on CloudTalk at its documented 60 requests per minute
-/// (reference/cloudtalk-rate-limits.yml), for real: 100 pages of 1,000 agents and the
-/// groups page, paced one a second, about 100 s. The emulator counts 60 requests per
+/// (the "Usage" section of tests/fixtures/cloudtalk-openapi.json), for real: 100 pages
+/// of 1,000 agents and the groups page, paced one a second, about 100 s. The emulator counts 60 requests per
 /// fixed one-minute window, as documented, and answers 429 past them.
 fn cloudtalk_at_limits(dir: &Path, exe: &Path) -> anyhow::Result<Row> {
     let roster = std::fs::read_to_string(dir.join("roster.yaml"))?

@@ -1,4 +1,4 @@
-//! CloudTalk (API-FACTS.md "CloudTalk", `reference/cloudtalk-openapi.json`): agents and
+//! CloudTalk (its OpenAPI document, copied as tests/fixtures/cloudtalk-openapi.json): agents and
 //! groups over HTTP Basic, 60 operations a minute.
 //!
 //! The API has no deactivation and its only removal is a hard delete, which roster never

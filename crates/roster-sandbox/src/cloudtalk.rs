@@ -1,6 +1,7 @@
-//! The CloudTalk emulator, built to `reference/cloudtalk-openapi.json`: `responseData`
-//! envelopes, 403 past the seat count, 406 with per-field errors, unique four-digit
-//! extensions, HTTP Basic with key `sandbox` / `sandbox-secret`.
+//! The CloudTalk emulator, built to CloudTalk's OpenAPI document (a copy is
+//! tests/fixtures/cloudtalk-openapi.json): `responseData` envelopes, 403 past the seat
+//! count, 406 with per-field errors, unique four-digit extensions, HTTP Basic with key
+//! `sandbox` / `sandbox-secret`.
 
 use std::collections::HashMap;
 use std::sync::Arc;

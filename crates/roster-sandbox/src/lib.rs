@@ -82,7 +82,8 @@ pub struct Config {
     /// CloudTalk's per-company budget: this many requests per one-minute window (doc:
     /// 60, no burst figure published), announced on every response in the
     /// `X-CloudTalkAPI-Limit`/`-Remaining`/`-ResetTime` headers, 429 without
-    /// `Retry-After` once spent (reference/cloudtalk-rate-limits.yml).
+    /// `Retry-After` once spent (the "Usage" section of
+    /// tests/fixtures/cloudtalk-openapi.json).
     pub cloudtalk_per_minute: Option<NonZeroU32>,
     /// CloudTalk's `DELETE /groups/delete/{agent_id}.json` deletes the agent, as the
     /// reference's summary ("Delete an agent") reads, instead of its group membership.

@@ -1,5 +1,5 @@
-//! The Talkdesk emulator of the documented contract (API-FACTS.md revision 2, wire
-//! facts in `provider::talkdesk::contract`): the token endpoint (HTTP Basic only,
+//! The Talkdesk emulator of the documented contract (wire facts and their sources in
+//! `roster_providers::talkdesk::contract`): the token endpoint (HTTP Basic only,
 //! scopes granted per token), the read-only HAL users list, and queues with their
 //! members and bulk membership writes that report per-user failures inside a 200.
 //! Anything the vendor does not publish (`POST /users`, `/roles`, `/teams`, ring

@@ -2,10 +2,9 @@
 //! client sends or reads, each with its source. The emulator serves these same
 //! constants; it may import this module, the product never imports the emulator.
 //!
-//! Sources (API-FACTS.md, revision 2): "doc" is Talkdesk's own reference
-//! (docs.talkdesk.com, support.talkdesk.com); "connector" is Talkdesk's certified Power
-//! Platform connector; "modeled" means no public contract exists and this project
-//! defines one (the README lists them).
+//! Sources: "doc" is Talkdesk's own reference (docs.talkdesk.com, support.talkdesk.com);
+//! "connector" is Talkdesk's certified Power Platform connector; "modeled" means no
+//! public contract shows it and this project defines one (docs/talkdesk.md lists them).
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;

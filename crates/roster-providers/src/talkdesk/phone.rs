@@ -1,5 +1,5 @@
 //! Talkdesk Phone settings and add-on licenses. No public contract exists for either:
-//! the paths in [`contract::paths`](super::contract::paths) are modeled (API-FACTS.md),
+//! the paths in [`contract::paths`](super::contract::paths) are modeled (docs/talkdesk.md),
 //! and both are read only when the roster declares them.
 
 use std::collections::{BTreeSet, HashMap};
