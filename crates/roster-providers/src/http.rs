@@ -14,6 +14,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use super::ProviderError;
+use super::cloudtalk::contract::{ENVELOPE, headers};
 use super::stall::{DEFAULT_STALL_LIMIT, Stall};
 
 /// Largest response body read; a bigger one is a hostile or broken server.
@@ -626,7 +627,7 @@ fn parse_json(bytes: &[u8]) -> Result<Value, String> {
 fn error_message(bytes: &[u8]) -> String {
     if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
         // CloudTalk wraps everything, errors included, in `responseData`.
-        let v = v.get("responseData").cloned().unwrap_or(v);
+        let v = v.get(ENVELOPE).cloned().unwrap_or(v);
         for key in ["message", "error_description", "detail", "error"] {
             if let Some(m) = v.get(key).and_then(Value::as_str) {
                 // The SCIM error schema adds a machine-readable kind.
@@ -655,8 +656,8 @@ const EASE_BELOW: u64 = 5;
 /// so a shared budget runs low without a 429.
 fn ease_off(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
-    let remaining = number("x-cloudtalkapi-remaining").filter(|r| *r <= EASE_BELOW)?;
-    let reset = number("x-cloudtalkapi-resettime")?;
+    let remaining = number(headers::REMAINING).filter(|r| *r <= EASE_BELOW)?;
+    let reset = number(headers::RESET_TIME)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -671,7 +672,7 @@ fn ease_off(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     if headers.get(reqwest::header::RETRY_AFTER).is_none()
         && let Some(reset) = headers
-            .get("x-cloudtalkapi-resettime")
+            .get(headers::RESET_TIME)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
     {

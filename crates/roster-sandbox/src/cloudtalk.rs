@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State as Extract};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State as Extract};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -16,6 +17,7 @@ use serde_json::{Map, Value, json};
 
 use super::{CLIENT_ID, CLIENT_SECRET, SandboxUser, Shared, State, lock};
 use roster_core::model::Named;
+use roster_providers::cloudtalk::contract::{ENVELOPE, LIMIT, paths};
 
 /// A CloudTalk answer: the status inside `responseData` too.
 fn answer(status: StatusCode, data: Value) -> Response {
@@ -26,7 +28,7 @@ fn answer(status: StatusCode, data: Value) -> Response {
             body[k] = v;
         }
     }
-    (status, Json(json!({ "responseData": body }))).into_response()
+    (status, Json(json!({ (ENVELOPE): body }))).into_response()
 }
 
 fn failure(status: StatusCode, message: &str, fields: Option<Value>) -> Response {
@@ -55,15 +57,49 @@ fn authorize(headers: &HeaderMap) -> Result<(), Box<Response>> {
     }
 }
 
+/// A request whose HTTP Basic key is the sandbox's; otherwise CloudTalk's 401 answers
+/// it before the handler runs.
+struct Authorized;
+
+impl FromRequestParts<Arc<Shared>> for Authorized {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &Arc<Shared>) -> Result<Self, Response> {
+        authorize(&parts.headers)
+            .map(|()| Authorized)
+            .map_err(|r| *r)
+    }
+}
+
+/// A JSON object body; anything else is CloudTalk's 406 "Invalid input data.".
+struct Object(Map<String, Value>);
+
+impl FromRequest<Arc<Shared>> for Object {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, s: &Arc<Shared>) -> Result<Self, Response> {
+        let body = Option::<Json<Value>>::from_request(req, s)
+            .await
+            .unwrap_or(None);
+        object(body).map(Object).map_err(|r| *r)
+    }
+}
+
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()
-        .route("/agents/index.json", get(list_agents))
-        .route("/agents/add.json", put(add_agent))
-        .route("/agents/edit/{file}", post(edit_agent))
-        .route("/agents/delete/{file}", delete(delete_agent))
-        .route("/groups/index.json", get(list_groups))
-        .route("/groups/add.json", put(add_to_group))
-        .route("/groups/delete/{file}", delete(remove_from_group))
+        .route(paths::AGENTS, get(list_agents))
+        .route(paths::AGENT_ADD, put(add_agent))
+        .route(&format!("{}/{{file}}", paths::AGENT_EDIT), post(edit_agent))
+        .route(
+            &format!("{}/{{file}}", paths::AGENT_DELETE),
+            delete(delete_agent),
+        )
+        .route(paths::GROUPS, get(list_groups))
+        .route(paths::GROUP_ADD, put(add_to_group))
+        .route(
+            &format!("{}/{{file}}", paths::GROUP_LEAVE),
+            delete(remove_from_group),
+        )
 }
 
 /// A string ID as the schema's integer when it is one.
@@ -89,7 +125,7 @@ fn agent_json(u: &SandboxUser) -> Value {
 fn page<T>(items: &[T], json: impl Fn(&T) -> Value, q: &HashMap<String, String>) -> Response {
     let limit: usize = match q.get("limit").map(|l| l.parse::<usize>()) {
         None => 10,
-        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(Ok(n)) if (1..=LIMIT).contains(&n) => n,
         Some(_) => {
             return failure(
                 StatusCode::NOT_ACCEPTABLE,
@@ -118,12 +154,9 @@ fn page<T>(items: &[T], json: impl Fn(&T) -> Value, q: &HashMap<String, String>)
 
 async fn list_agents(
     Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
+    _: Authorized,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = authorize(&headers) {
-        return *r;
-    }
     let st = lock(&s.state);
     let agent = |u: &SandboxUser| json!({"Agent": agent_json(u)});
     match q.get("id") {
@@ -137,12 +170,9 @@ async fn list_agents(
 
 async fn list_groups(
     Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
+    _: Authorized,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = authorize(&headers) {
-        return *r;
-    }
     let st = lock(&s.state);
     let group = |g: &Named| json!({"Groups": {"id": num(&g.id), "internal_name": g.name}});
     page(&st.teams, group, &q)
@@ -215,16 +245,9 @@ fn object(body: Option<Json<Value>>) -> Result<Map<String, Value>, Box<Response>
 
 async fn add_agent(
     Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Option<Json<Value>>,
+    _: Authorized,
+    Object(body): Object,
 ) -> Response {
-    if let Err(r) = authorize(&headers) {
-        return *r;
-    }
-    let body = match object(body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
     let max = s.config.max_agents;
     let mut refusal = None;
     let result = s.change("PUT /agents/add.json".into(), |st| {
@@ -302,17 +325,10 @@ fn id_in(file: &str) -> String {
 
 async fn edit_agent(
     Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
+    _: Authorized,
     Path(file): Path<String>,
-    body: Option<Json<Value>>,
+    Object(body): Object,
 ) -> Response {
-    if let Err(r) = authorize(&headers) {
-        return *r;
-    }
-    let body = match object(body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
     let id = id_in(&file);
     let mut refusal = None;
     let result = s.change(format!("POST /agents/edit/{file}"), |st| {
@@ -377,12 +393,9 @@ async fn edit_agent(
 /// Implemented because the real API has it (a hard delete); roster never sends it.
 async fn delete_agent(
     Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
+    _: Authorized,
     Path(file): Path<String>,
 ) -> Response {
-    if let Err(r) = authorize(&headers) {
-        return *r;
-    }
     remove_agent(&s, format!("DELETE /agents/delete/{file}"), id_in(&file))
 }
 
@@ -458,16 +471,9 @@ fn membership(
 
 async fn add_to_group(
     Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Option<Json<Value>>,
+    _: Authorized,
+    Object(body): Object,
 ) -> Response {
-    if let Err(r) = authorize(&headers) {
-        return *r;
-    }
-    let body = match object(body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
     let agent = body
         .get("agent_id")
         .and_then(Value::as_i64)
@@ -484,17 +490,10 @@ async fn add_to_group(
 
 async fn remove_from_group(
     Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
+    _: Authorized,
     Path(file): Path<String>,
-    body: Option<Json<Value>>,
+    Object(body): Object,
 ) -> Response {
-    if let Err(r) = authorize(&headers) {
-        return *r;
-    }
-    let body = match object(body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
     let request = format!("DELETE /groups/delete/{file}");
     // The other reading of its reference: the agent is deleted.
     if s.config.cloudtalk_leave_deletes {

@@ -26,6 +26,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use roster_providers::cloudtalk::contract::headers;
+use roster_providers::talkdesk::contract::paths;
 use serde_json::json;
 use views::Views;
 
@@ -455,13 +457,13 @@ async fn limited(s: &Shared, req: Request, next: Next) -> Response {
             }
         };
         let h = r.headers_mut();
-        h.insert("x-cloudtalkapi-limit", HeaderValue::from(limit.get()));
-        h.insert("x-cloudtalkapi-remaining", HeaderValue::from(remaining));
-        h.insert("x-cloudtalkapi-resettime", HeaderValue::from(reset));
+        h.insert(headers::LIMIT, HeaderValue::from(limit.get()));
+        h.insert(headers::REMAINING, HeaderValue::from(remaining));
+        h.insert(headers::RESET_TIME, HeaderValue::from(reset));
         return r;
     }
     // Talkdesk SCIM's own limit: 429, retry after a second (doc: docs/scim-api).
-    if req.uri().path().starts_with("/scim/")
+    if req.uri().path().starts_with(paths::SCIM_BASE)
         && let Some(l) = &s.scim_limiter
         && l.check().is_err()
     {
@@ -508,7 +510,7 @@ async fn limited(s: &Shared, req: Request, next: Next) -> Response {
 
 /// Whether a path is CloudTalk's API rather than Talkdesk's.
 fn is_cloudtalk(path: &str) -> bool {
-    path.starts_with("/agents") || path.starts_with("/groups")
+    path.starts_with("/agents/") || path.starts_with("/groups/")
 }
 
 /// Counts one request against a fixed one-minute window that started at a multiple of

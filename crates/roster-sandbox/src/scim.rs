@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State as Extract};
+use axum::extract::{FromRequestParts, Path, Query, State as Extract};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -18,6 +19,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::{SandboxUser, Shared, State, lock};
+use roster_providers::talkdesk::contract::paths::{SCIM_BASE, SCIM_CONFIG, SCIM_USERS};
 use roster_providers::talkdesk::contract::{SCIM_EXTENSION as EXTENSION, scopes};
 
 /// The SCIM token the emulator accepts.
@@ -60,18 +62,33 @@ fn authorize(s: &Shared, headers: &HeaderMap) -> Result<(), ScimError> {
         .map_err(|e| scim_error(e.status, None, &e.message))
 }
 
+/// A request with a token SCIM accepts (the static SCIM token, or an OAuth token with
+/// the `scim` scope); otherwise a SCIM error answers it before the handler runs.
+struct Authorized;
+
+impl FromRequestParts<Arc<Shared>> for Authorized {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &Arc<Shared>) -> Result<Self, Response> {
+        authorize(s, &parts.headers)
+            .map(|()| Authorized)
+            .map_err(IntoResponse::into_response)
+    }
+}
+
 pub(super) fn routes() -> Router<Arc<Shared>> {
+    let users = format!("{SCIM_BASE}{SCIM_USERS}");
     Router::new()
-        .route("/scim/v2/Users", get(list_users).post(create_user))
+        .route(&users, get(list_users).post(create_user))
         .route(
-            "/scim/v2/Users/{id}",
+            &format!("{users}/{{id}}"),
             get(get_user)
                 .put(put_user)
                 .patch(patch_user)
                 .delete(delete_user),
         )
         .route(
-            "/scim/v2/ServiceProviderConfig",
+            &format!("{SCIM_BASE}{SCIM_CONFIG}"),
             get(|s: Extract<Arc<Shared>>| async move {
                 Json(service_provider_config(
                     s.config.scim_patch,
@@ -80,10 +97,13 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
             }),
         )
         .route(
-            "/scim/v2/ResourceTypes",
+            &format!("{SCIM_BASE}/ResourceTypes"),
             get(|| async { Json(resource_types()) }),
         )
-        .route("/scim/v2/Schemas", get(|| async { Json(schemas()) }))
+        .route(
+            &format!("{SCIM_BASE}/Schemas"),
+            get(|| async { Json(schemas()) }),
+        )
 }
 
 /// The stored display name as Talkdesk's two required parts: a one-word name is both.
@@ -181,7 +201,7 @@ fn scim_user<'a>(st: &'a State, u: &'a SandboxUser) -> ScimUser<'a> {
         meta: ScimMeta {
             resource_type: "User",
             version: format!("W/\"{}\"", u.updated_at),
-            location: format!("/scim/v2/Users/{}", u.id),
+            location: format!("{SCIM_BASE}{SCIM_USERS}/{}", u.id),
         },
         extension: ScimExtension {
             roles_string: role,
@@ -219,12 +239,9 @@ fn eq_filter(q: &HashMap<String, String>) -> Option<(String, String)> {
 
 async fn list_users(
     Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
+    _: Authorized,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = authorize(&s, &headers) {
-        return r.into_response();
-    }
     let start: usize = q
         .get("startIndex")
         .and_then(|v| v.parse().ok())
@@ -282,12 +299,9 @@ async fn list_users(
 
 async fn get_user(
     Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
+    _: Authorized,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorize(&s, &headers) {
-        return r.into_response();
-    }
     let st = lock(&s.state);
     match st.users.iter().find(|u| u.id == id) {
         Some(u) => Json(user_json(&st, u)).into_response(),
@@ -490,12 +504,9 @@ fn user_change(
 
 async fn create_user(
     Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
+    _: Authorized,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Err(r) = authorize(&s, &headers) {
-        return r.into_response();
-    }
     if let Err(r) = required(&body) {
         return r.into_response();
     }
@@ -506,13 +517,10 @@ async fn create_user(
 
 async fn put_user(
     Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
+    _: Authorized,
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Err(r) = authorize(&s, &headers) {
-        return r.into_response();
-    }
     if let Err(r) = required(&body) {
         return r.into_response();
     }
@@ -556,13 +564,10 @@ fn required(body: &Value) -> Result<(), ScimError> {
 
 async fn patch_user(
     Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
+    _: Authorized,
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Err(r) = authorize(&s, &headers) {
-        return r.into_response();
-    }
     if !s.config.scim_patch {
         return scim_error(
             StatusCode::NOT_IMPLEMENTED,
@@ -609,12 +614,9 @@ async fn patch_user(
 /// Implemented because the real API has it; roster never sends it.
 async fn delete_user(
     Extract(s): Extract<Arc<Shared>>,
-    headers: HeaderMap,
+    _: Authorized,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorize(&s, &headers) {
-        return r.into_response();
-    }
     let result = s.change(format!("DELETE /scim/v2/Users/{id}"), |st| {
         let i =
             st.users.iter().position(|u| u.id == id).ok_or_else(|| {

@@ -186,13 +186,8 @@ pub(super) fn update_fields(
         put(Field::Language, json!(live.language), json!(lang));
     }
     if let Some(phone) = decl.phone.as_ref().filter(|_| caps.phone) {
-        let current = live.phone.clone().unwrap_or_default();
-        let now: BTreeMap<Field, Value> = phone_fields(&current).into_iter().collect();
-        for (k, v) in phone_fields(phone) {
-            let from = now.get(&k).cloned().unwrap_or(Value::Null);
-            if !v.is_null() && from != v {
-                put(k, from, v);
-            }
+        for (k, from, to) in phone_changes(phone, live.phone.as_ref()) {
+            put(k, from, to);
         }
     }
     Differences {
@@ -216,6 +211,20 @@ fn same_set(want: &[String], have: &Names) -> bool {
         .filter(|(i, w)| !want[..*i].contains(w))
         .count();
     distinct == have.len()
+}
+
+/// The phone settings `want` declares that differ from the live ones: (field, from, to).
+fn phone_changes(want: &PhoneSettings, live: Option<&PhoneSettings>) -> Vec<(Field, Value, Value)> {
+    let current = live.cloned().unwrap_or_default();
+    let now: BTreeMap<Field, Value> = phone_fields(&current).into_iter().collect();
+    phone_fields(want)
+        .into_iter()
+        .filter(|(_, v)| !v.is_null())
+        .filter_map(|(k, v)| {
+            let from = now.get(&k).cloned().unwrap_or(Value::Null);
+            (from != v).then_some((k, from, v))
+        })
+        .collect()
 }
 
 /// The phone settings as (field, value) pairs; lists as sorted sets, absent as null.

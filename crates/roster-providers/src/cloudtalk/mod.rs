@@ -23,8 +23,10 @@ use super::{ProviderError, ReadScope, Reader, Writer};
 use roster_core::model::{Account, Named, Names, Status, User};
 use roster_core::plan::{Action, Capabilities, Change, Field, Plan};
 
-/// The largest page the API serves.
-pub const LIMIT: usize = 1000;
+pub mod contract;
+
+pub use contract::LIMIT;
+use contract::{ENVELOPE, PER_MINUTE, paths};
 
 /// A paged index: where it is, the keys its items come under, and what it holds.
 struct Index {
@@ -35,13 +37,13 @@ struct Index {
 
 /// The agents: each item under `Agent`.
 const AGENTS: Index = Index {
-    path: "/agents/index.json",
+    path: paths::AGENTS,
     keys: &["Agent"],
     noun: "agents",
 };
 /// The groups: the example puts each item under `Group`, the schema under `Groups`.
 const GROUPS: Index = Index {
-    path: "/groups/index.json",
+    path: paths::GROUPS,
     keys: &["Group", "Groups"],
     noun: "groups",
 };
@@ -73,7 +75,7 @@ pub struct Settings {
 
 impl Settings {
     /// CloudTalk's API base (tests/fixtures/cloudtalk-openapi.json, `servers`).
-    pub const DEFAULT_BASE_URL: &str = "https://my.cloudtalk.io/api";
+    pub const DEFAULT_BASE_URL: &str = contract::DEFAULT_BASE_URL;
 
     /// For the access key `key_id`/`key_secret`, with the defaults: the vendor's API base
     /// and its documented pace of 60 requests a minute.
@@ -85,7 +87,7 @@ impl Settings {
             retries: 10,
             timeout: std::time::Duration::from_secs(30),
             stall_limit: super::stall::DEFAULT_STALL_LIMIT,
-            per_minute: std::num::NonZeroU32::new(60),
+            per_minute: std::num::NonZeroU32::new(PER_MINUTE),
             budget: None,
         }
     }
@@ -120,13 +122,13 @@ fn count(v: &Value, key: &str) -> Option<usize> {
 
 /// The `responseData` of an answer.
 fn data(v: &Value) -> &Value {
-    v.get("responseData").unwrap_or(v)
+    v.get(ENVELOPE).unwrap_or(v)
 }
 
 /// [`data`], to take items out of.
 fn data_mut(v: &mut Value) -> &mut Value {
-    if v.get("responseData").is_some() {
-        &mut v["responseData"]
+    if v.get(ENVELOPE).is_some() {
+        &mut v[ENVELOPE]
     } else {
         v
     }
@@ -308,7 +310,7 @@ impl CloudTalk {
         self.http
             .send(
                 Method::POST,
-                &format!("/agents/edit/{id}.json"),
+                &paths::agent_edit(id),
                 Some(&body),
                 Idempotence::Safe,
             )
@@ -338,7 +340,7 @@ impl CloudTalk {
             self.http
                 .send(
                     Method::PUT,
-                    "/groups/add.json",
+                    paths::GROUP_ADD,
                     Some(&body),
                     Idempotence::Safe,
                 )
@@ -368,7 +370,7 @@ impl CloudTalk {
                 .http
                 .send(
                     Method::PUT,
-                    "/agents/add.json",
+                    paths::AGENT_ADD,
                     Some(&body),
                     Idempotence::Unsafe,
                 )
@@ -443,7 +445,7 @@ impl CloudTalk {
     async fn leave_group(&self, agent: &str, group_id: i64) -> Result<(), ProviderError> {
         use std::sync::atomic::Ordering;
         let agent_id: i64 = agent.parse().unwrap_or_default();
-        let path = format!("/groups/delete/{agent_id}.json");
+        let path = paths::group_leave(&agent_id.to_string());
         let body = json!({"group_id": group_id});
         let mut checked = self.leave_checked.lock().await;
         if self.agent_deleted.load(Ordering::SeqCst) {
