@@ -186,7 +186,7 @@ pub(super) fn update_fields(
         put(Field::Language, json!(live.language), json!(lang));
     }
     if let Some(phone) = decl.phone.as_ref().filter(|_| caps.phone) {
-        for (k, from, to) in phone_changes(phone, live.phone.as_ref()) {
+        for (k, from, to) in phone_changes(phone, live.phone.as_deref()) {
             put(k, from, to);
         }
     }
