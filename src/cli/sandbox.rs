@@ -89,6 +89,10 @@ struct Serve {
     /// its reference), to test that roster stops at once when it does.
     #[arg(long)]
     cloudtalk_leave_deletes: bool,
+    /// A queue is edited before every queue-list request that names no order, so the
+    /// default order (most recently updated first) moves between pages.
+    #[arg(long)]
+    queue_churn: bool,
 }
 
 /// Runs `roster sandbox`.
@@ -146,6 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             _ => NonZeroU32::new(s.cloudtalk_per_minute),
         },
         cloudtalk_leave_deletes: s.cloudtalk_leave_deletes,
+        queue_churn: s.queue_churn,
     };
     runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(s.listen)

@@ -441,7 +441,14 @@ fn emulator_follows_the_contract() {
         assert!(first["extension"].is_u64(), "the reference types extension as an integer: {first}");
         let queues: Value = get("/ccaas/queues?page=1&per_page=1").await.unwrap().json().await.unwrap();
         let links: Vec<&String> = queues["_links"].as_object().unwrap().keys().collect();
-        assert_eq!(links, ["next"], "the queue list links the next page only, as its reference shows: {queues}");
+        assert_eq!(links, ["next", "self"], "the queue list links itself (required) and the next page: {queues}");
+        let counts = ["total", "count", "page", "per_page"].map(|k| queues[k].as_u64());
+        assert_eq!(counts, [Some(3), Some(1), Some(1), Some(1)], "docs.talkdesk.com/reference/get-list-of-queues: {queues}");
+        assert!(queues.get("total_pages").is_none(), "the reference shows no page count: {queues}");
+        let default: Value = get("/ccaas/queues").await.unwrap().json().await.unwrap();
+        assert_eq!(default["per_page"], 20, "20 by default: {default}");
+        assert_eq!(get("/ccaas/queues?per_page=101").await.unwrap().status(), 400, "per_page is 1 to 100");
+        assert_eq!(get("/ccaas/queues?order_by=id:asc").await.unwrap().status(), 400, "only the documented orders");
         assert_eq!(queues["_embedded"]["queues"][0].as_object().unwrap().len(), 2, "queue items are {{id, name}}: {queues}");
         assert_eq!(get("/roles").await.unwrap().status(), 404);
         assert_eq!(get("/teams").await.unwrap().status(), 404);

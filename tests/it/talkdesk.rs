@@ -689,3 +689,40 @@ fn a_declared_address_that_imitates_a_live_one_is_refused_at_its_line() {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(server.history().is_empty());
 }
+
+/// The queue list's default order is most recently updated first, so a supervisor's
+/// edits move it between pages; roster asks for it by name, as
+/// docs.talkdesk.com/reference/get-list-of-queues recommends, and reads every queue.
+#[test]
+fn queues_edited_while_they_are_read_are_each_read_once() {
+    let mut state = roster_sandbox::State::synthetic(3);
+    let mut names = vec!["support".to_string()];
+    for i in 1..120 {
+        let name = format!("queue-{i:03}");
+        state.queues.push(roster_core::model::Named {
+            id: format!("q-{i:03}"),
+            name: name.clone(),
+        });
+        names.push(name);
+    }
+    let roster = roster_sandbox::synthetic::roster(3, 0).replacen(
+        "\nqueues: [support]\n",
+        &format!("\nqueues: [{}]\n", names.join(", ")),
+        1,
+    );
+    let server = Server::start(None, Some(&state), &["--queue-churn"]);
+    fs::write(server.path("roster.yaml"), roster).unwrap();
+    let out = server.roster(&["plan", "roster.yaml", "--detailed-exitcode"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let lists: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/ccaas/queues")
+        .collect();
+    assert!(lists.len() >= 3, "120 queues take pages: {lists:?}");
+    for r in &lists {
+        let query = r.query.as_deref().unwrap_or_default();
+        assert!(query.contains("order_by=name:asc"), "{query}");
+        assert_eq!(r.status, 200, "{query}");
+    }
+}

@@ -90,6 +90,10 @@ pub struct Config {
     /// CloudTalk's `DELETE /groups/delete/{agent_id}.json` deletes the agent, as the
     /// reference's summary ("Delete an agent") reads, instead of its group membership.
     pub cloudtalk_leave_deletes: bool,
+    /// A supervisor edits a queue before every queue-list request that names no order,
+    /// so that queue becomes the most recently updated and the default order (newest
+    /// first) moves under a reader paging through it.
+    pub queue_churn: bool,
 }
 
 /// The page size the emulator grants by default when 100 are asked.
@@ -144,6 +148,7 @@ impl Default for Config {
             queue_refuse: Vec::new(),
             cloudtalk_per_minute: None,
             cloudtalk_leave_deletes: false,
+            queue_churn: false,
         }
     }
 }

@@ -20,8 +20,10 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{ApiError, CLIENT_ID, CLIENT_SECRET, SandboxUser, Shared, error, lock};
+use roster_core::model::Named;
 use roster_providers::talkdesk::contract::{
-    QUEUE_BATCH, QueueUsers, QueueWriteError, QueueWriteResult, TOKEN_PATH, paths, scopes,
+    QUEUE_BATCH, QUEUES_PER_PAGE, QueueUsers, QueueWriteError, QueueWriteResult, TOKEN_PATH, paths,
+    scopes,
 };
 
 /// Every scope the emulated OAuth client may be granted.
@@ -225,7 +227,7 @@ struct Hal<'k, T> {
     key: &'k str,
     items: Vec<T>,
     links: Links,
-    counts: Option<[(&'static str, usize); 5]>,
+    counts: Option<Vec<(&'static str, usize)>>,
 }
 
 /// `_links`: `self`, `first` and `last` on the users list, whose reference shows them;
@@ -261,13 +263,15 @@ fn hal<'k, T: Serialize>(
         last: counts.then(|| link(pages)),
         next: (number < pages).then(|| link(number + 1)),
     };
-    let counts = counts.then_some([
-        ("count", items.len()),
-        ("total", total),
-        ("page", number),
-        ("per_page", size),
-        ("total_pages", pages),
-    ]);
+    let counts = counts.then(|| {
+        vec![
+            ("count", items.len()),
+            ("total", total),
+            ("page", number),
+            ("per_page", size),
+            ("total_pages", pages),
+        ]
+    });
     Hal {
         key,
         items,
@@ -438,13 +442,28 @@ async fn list_queues(
     if let Err(r) = authorize_scope(&s, &headers, scopes::QUEUES_READ) {
         return r.into_response();
     }
-    let (number, size) = match paging(&s, &q) {
+    let (number, size, by_name) = match queue_paging(&s, &q) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let st = lock(&s.state);
-    let page = st
-        .queues
+    let mut st = lock(&s.state);
+    // The store keeps queues least recently updated first.
+    if by_name.is_none() && s.config.queue_churn && !st.queues.is_empty() {
+        let edited = (number * 7) % st.queues.len();
+        let queue = st.queues.remove(edited);
+        st.queues.push(queue);
+    }
+    let mut order: Vec<&Named> = st.queues.iter().collect();
+    match by_name {
+        None => order.reverse(),
+        Some(ascending) => {
+            order.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+            if !ascending {
+                order.reverse();
+            }
+        }
+    }
+    let page = order
         .iter()
         .skip((number - 1).saturating_mul(size))
         .take(size)
@@ -453,16 +472,59 @@ async fn list_queues(
             name: &g.name,
         })
         .collect::<Vec<_>>();
-    Json(hal(
+    let mut body = hal(
         paths::QUEUES,
         "queues",
         page,
-        st.queues.len(),
+        order.len(),
         number,
         size,
-        false,
-    ))
-    .into_response()
+        true,
+    );
+    // The reference lists `total`, `count`, `page`, `per_page` and `self`: no page count.
+    if let Some(c) = body.counts.as_mut() {
+        c.retain(|(name, _)| *name != "total_pages");
+    }
+    body.links.first = None;
+    body.links.last = None;
+    Json(body).into_response()
+}
+
+/// The queue list's `page`, `per_page` (1–100, default 20) and `order_by` (`name:asc`
+/// or `name:desc`; `None` for the default, most recently updated first), as
+/// docs.talkdesk.com/reference/get-list-of-queues documents them.
+fn queue_paging(
+    s: &Shared,
+    q: &HashMap<String, String>,
+) -> Result<(usize, usize, Option<bool>), ApiError> {
+    let (default, most) = QUEUES_PER_PAGE;
+    let size = match q.get("per_page").map(|v| v.parse::<usize>()) {
+        None => default,
+        Some(Ok(n)) if (1..=most).contains(&n) => n,
+        Some(_) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_per_page",
+                "per_page must be between 1 and 100",
+            ));
+        }
+    };
+    let mut q = q.clone();
+    q.insert("per_page".into(), size.to_string());
+    let (number, size) = paging(s, &q)?;
+    let by_name = match q.get("order_by").map(String::as_str) {
+        None => None,
+        Some("name:asc") => Some(true),
+        Some("name:desc") => Some(false),
+        Some(other) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_order_by",
+                &format!("order_by {other:?} is not supported"),
+            ));
+        }
+    };
+    Ok((number, size, by_name))
 }
 
 /// `GET /ccaas/queues/{id}/users`: the members' IDs, HAL without counts.

@@ -92,6 +92,14 @@ pub mod paths {
 /// Page size asked for on HAL lists; the maximum is not published (doc:
 /// docs/paging-results says 50 by default), so the size granted is read back.
 pub const PER_PAGE: usize = 100;
+/// The queue list's order roster asks for. The list's default is most recently updated
+/// first, so pages read one after another, or at once, skip or repeat a queue that a
+/// supervisor edits meanwhile; by name the pages hold still. Doc:
+/// https://docs.talkdesk.com/reference/get-list-of-queues (`order_by`).
+pub const QUEUES_ORDER: &str = "name:asc";
+/// The queue list's page size when none is asked for, and the most it serves. Doc:
+/// https://docs.talkdesk.com/reference/get-list-of-queues (`per_page` 1–100, default 20).
+pub const QUEUES_PER_PAGE: (usize, usize) = (20, 100);
 /// SCIM `count` asked for; the server may grant fewer (RFC 7644 §3.4.2.4).
 pub const SCIM_COUNT: usize = 100;
 /// SCIM requests per second. Doc: docs/scim-api ("4 requests per second").

@@ -8,7 +8,9 @@ use std::sync::RwLock;
 use futures_util::{StreamExt, stream};
 use reqwest::Method;
 
-use super::contract::{QUEUE_BATCH, Queue, QueueMember, QueueUsers, QueueWriteResult, paths};
+use super::contract::{
+    QUEUE_BATCH, QUEUES_ORDER, Queue, QueueMember, QueueUsers, QueueWriteResult, paths,
+};
 use super::hal;
 use crate::ProviderError;
 use crate::http::{HttpClient, Idempotence};
@@ -34,8 +36,9 @@ impl Queues {
 
     /// Every queue, and each REST user ID's queue names.
     pub async fn read(&self) -> Result<(Vec<Named>, HashMap<String, Names>), ProviderError> {
+        let order = format!("&order_by={QUEUES_ORDER}");
         let queues: Vec<Queue> =
-            hal::read_all(&self.http, paths::QUEUES, "", self.concurrency).await?;
+            hal::read_all(&self.http, paths::QUEUES, &order, self.concurrency).await?;
         let wanted: Vec<(String, String)> = queues
             .iter()
             .map(|q| (paths::queue_members(&q.id), q.name.clone()))
