@@ -41,6 +41,7 @@ fn plan_apply_plan_converges_on_acme() {
     assert!(has("demotions", "role"), "a demotion");
     assert!(has("updates", "teams"), "a team move");
     assert!(has("updates", "queues"), "a queue move");
+    server.next_command();
     let out = server.roster(&["apply", &acme(), "--auto-approve"]);
     assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
     assert!(
@@ -48,6 +49,7 @@ fn plan_apply_plan_converges_on_acme() {
         "{}",
         stdout(&out)
     );
+    server.next_command();
     let again = server.roster(&["plan", &acme(), "--detailed-exitcode"]);
     assert_eq!(code(&again), 0, "{}", stdout(&again));
     assert!(stdout(&again).contains("No changes for roster to make."));

@@ -195,6 +195,14 @@ impl Server {
         })
     }
 
+    /// Waits out the vendor's one-second SCIM window before the next command: Talkdesk
+    /// counts any second, whoever sends, so a command started within a second of the
+    /// last one's requests shares that second (and is answered 429 and retries). Tests
+    /// that assert one command's pacing call this between commands.
+    pub fn next_command(&self) {
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+    }
+
     /// Asserts that no request was answered 429 by the server's own rate limit (the
     /// client paced itself).
     pub fn assert_no_429(&self) {

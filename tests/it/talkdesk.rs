@@ -103,8 +103,10 @@ fn scim_alone_plans_and_applies_users_roles_and_teams() {
             .all(|c| c["fields"].get("queues").is_none()),
         "queues are not planned without their scopes"
     );
+    server.next_command();
     let out = scim_only(&server, &["apply", &acme(), "--auto-approve"]);
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    server.next_command();
     let again = scim_only(&server, &["plan", &acme(), "--detailed-exitcode"]);
     assert_eq!(code(&again), 0, "{}{}", stdout(&again), stderr(&again));
     assert!(

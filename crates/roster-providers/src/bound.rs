@@ -17,7 +17,7 @@ pub const MAX_ANNOUNCED: usize = 1_000_000;
 pub const UNANNOUNCED_ITEMS: usize = 200_000;
 
 /// The most pages read of one list. Modeled: [`MAX_ANNOUNCED`] items at 50 a page,
-/// Talkdesk's default page size (doc: docs/paging-results).
+/// Talkdesk's default page size (doc: https://docs.talkdesk.com/docs/paging-results).
 pub const MAX_PAGES: usize = 20_000;
 
 /// The bound of one list, and what to say when it is crossed.

@@ -71,7 +71,8 @@ pub struct Config {
     pub page_cap: usize,
     /// The largest SCIM `count` granted, whatever is asked.
     pub scim_page_cap: usize,
-    /// Talkdesk SCIM requests per second before 429 (doc: 4).
+    /// Talkdesk SCIM requests in any one-second window before 429 (doc: 4), counted
+    /// over a sliding window: the fifth request within a second of the first is refused.
     pub scim_rate_limit: Option<NonZeroU32>,
     /// Whether `/ServiceProviderConfig` says PATCH is supported; when not, PATCH
     /// answers 501.
@@ -161,7 +162,7 @@ pub struct Shared {
     history: Mutex<Vec<HistoryEntry>>,
     tokens: Mutex<HashMap<String, (Instant, Vec<String>)>>,
     limiter: Option<DefaultDirectRateLimiter>,
-    scim_limiter: Option<DefaultDirectRateLimiter>,
+    scim_window: Option<SlidingWindow>,
     /// What the list handlers derive from the state (see [`views`]), for the state
     /// as it stands: a 100,000-user account is served page by page without a scan of
     /// every user, or a serialization of every item, per page.
@@ -187,10 +188,8 @@ impl Shared {
         let limiter = config
             .rate_limit
             .map(|n| RateLimiter::direct(Quota::per_second(n)));
-        // No burst beyond the per-second rate: Talkdesk counts requests per second.
-        let scim_limiter = config
-            .scim_rate_limit
-            .map(|n| RateLimiter::direct(Quota::per_second(n).allow_burst(n)));
+        // Talkdesk counts SCIM requests per second: any one-second window.
+        let scim_window = config.scim_rate_limit.map(SlidingWindow::new);
         Arc::new(Shared {
             config,
             state: Mutex::new(state),
@@ -198,7 +197,7 @@ impl Shared {
             history: Mutex::new(Vec::new()),
             tokens: Mutex::new(HashMap::new()),
             limiter,
-            scim_limiter,
+            scim_window,
             views: Mutex::new(None),
             cloudtalk_window: Mutex::new((0, 0)),
             started: Instant::now(),
@@ -467,10 +466,11 @@ async fn limited(s: &Shared, req: Request, next: Next) -> Response {
         h.insert(headers::RESET_TIME, HeaderValue::from(reset));
         return r;
     }
-    // Talkdesk SCIM's own limit: 429, retry after a second (doc: docs/scim-api).
+    // Talkdesk SCIM's own limit: 429, retry after a second (doc:
+    // https://docs.talkdesk.com/docs/scim-api).
     if req.uri().path().starts_with(paths::SCIM_BASE)
-        && let Some(l) = &s.scim_limiter
-        && l.check().is_err()
+        && let Some(w) = &s.scim_window
+        && !w.admit(Instant::now())
     {
         let mut r = error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -600,6 +600,38 @@ async fn faults(Extract(s): Extract<Arc<Shared>>, req: Request, next: Next) -> R
     }
 }
 
+/// At most `limit` requests in any window of one second: arrivals are kept for a second,
+/// and one that would make `limit + 1` within it is refused (not counted).
+struct SlidingWindow {
+    limit: usize,
+    arrivals: Mutex<std::collections::VecDeque<Instant>>,
+}
+
+impl SlidingWindow {
+    fn new(limit: NonZeroU32) -> SlidingWindow {
+        SlidingWindow {
+            limit: limit.get() as usize,
+            arrivals: Mutex::new(std::collections::VecDeque::new()),
+        }
+    }
+
+    /// Whether a request arriving at `now` is within the limit; it counts if so.
+    fn admit(&self, now: Instant) -> bool {
+        let mut arrivals = lock(&self.arrivals);
+        while arrivals
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            arrivals.pop_front();
+        }
+        if arrivals.len() >= self.limit {
+            return false;
+        }
+        arrivals.push_back(now);
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,5 +646,25 @@ mod tests {
         assert_eq!(take_minute(&mut window, 179, 3), Ok((0, 180)));
         assert_eq!(take_minute(&mut window, 179, 3), Err(180));
         assert_eq!(take_minute(&mut window, 180, 3), Ok((2, 240)));
+    }
+
+    #[test]
+    fn scim_counts_any_one_second_window() {
+        let w = SlidingWindow::new(NonZeroU32::new(4).unwrap());
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // Evenly paced at 4 a second, the fifth arrives just inside the first's second.
+        for ms in [0, 245, 495, 745] {
+            assert!(w.admit(at(ms)), "{ms} ms");
+        }
+        assert!(!w.admit(at(996)), "the fifth within one second is refused");
+        assert!(
+            w.admit(at(1_000)),
+            "a second after the first, there is room"
+        );
+        assert!(
+            !w.admit(at(1_100)),
+            "245, 495, 745 and 1,000 fill the window"
+        );
     }
 }

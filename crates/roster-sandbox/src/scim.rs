@@ -532,8 +532,8 @@ async fn put_user(
     })
 }
 
-/// The attributes Talkdesk requires on create and replace: `userName`,
-/// `name.givenName`, `name.familyName` and `active` (doc: reference/create-user).
+/// The attributes Talkdesk requires on create and replace: `userName`, `name.givenName`,
+/// `name.familyName` and `active` (doc: https://docs.talkdesk.com/reference/create-user).
 fn required(body: &Value) -> Result<(), ScimError> {
     let v = roster_providers::talkdesk::contract::lower_keys(body);
     for (pointer, name) in [

@@ -20,8 +20,10 @@ pub fn api_base(region: Region) -> &'static str {
     }
 }
 
-/// Token endpoint of an account. Doc: reference/client-credentials-sts-token and
-/// reference/cc-basic (client ID and secret as HTTP Basic, `scope` space-separated).
+/// Token endpoint of an account. Doc:
+/// https://docs.talkdesk.com/reference/client-credentials-sts-token and
+/// https://docs.talkdesk.com/reference/cc-basic (client ID and secret as HTTP Basic, `scope`
+/// space-separated).
 pub fn token_url(account: &str, region: Region) -> String {
     let host = match region {
         Region::Us => "talkdeskid.com",
@@ -35,7 +37,7 @@ pub fn token_url(account: &str, region: Region) -> String {
 /// own `talkdeskid` host, see [`token_url`]).
 pub const TOKEN_PATH: &str = "/oauth/token";
 
-/// OAuth scopes. Doc: docs/scopes, reference pages of each endpoint.
+/// OAuth scopes. Doc: https://docs.talkdesk.com/docs/scopes, reference pages of each endpoint.
 pub mod scopes {
     /// `GET /users`.
     pub const USERS_READ: &str = "users:read";
@@ -51,13 +53,14 @@ pub mod scopes {
 
 /// Paths on the API base. Users and queues: doc; Phone and add-ons: modeled.
 pub mod paths {
-    /// HAL users list, `page`/`per_page`, `email` filter. Doc: reference/users;
-    /// connector "Get user by email".
+    /// HAL users list, `page`/`per_page`, `email` filter. Doc:
+    /// https://docs.talkdesk.com/reference/users; connector "Get user by email".
     pub const USERS: &str = "/users";
-    /// HAL queues list. Doc: docs/queues-api.
+    /// HAL queues list. Doc: https://docs.talkdesk.com/docs/queues-api.
     pub const QUEUES: &str = "/ccaas/queues";
     /// Bulk assign (POST) and unassign (DELETE) of users to queues. Doc:
-    /// reference/assignuserstoqueues, reference/unassignuserstoqueues.
+    /// https://docs.talkdesk.com/reference/assignuserstoqueues,
+    /// https://docs.talkdesk.com/reference/unassignuserstoqueues.
     pub const QUEUE_USERS: &str = "/ccaas/queues/users";
     /// Purchased numbers (DIDs). Modeled.
     pub const PHONE_NUMBERS: &str = "/phone/numbers";
@@ -65,15 +68,16 @@ pub mod paths {
     pub const PHONE_DEVICES: &str = "/phone/devices";
     /// Add-on licenses with entitlements and assignees. Modeled.
     pub const ADDONS: &str = "/subscriptions/addons";
-    /// SCIM base under the API base. Doc: docs/scim-api.
+    /// SCIM base under the API base. Doc: https://docs.talkdesk.com/docs/scim-api.
     pub const SCIM_BASE: &str = "/scim/v2";
-    /// SCIM users (the only SCIM resource Talkdesk serves). Doc: docs/scim-api.
+    /// SCIM users (the only SCIM resource Talkdesk serves). Doc:
+    /// https://docs.talkdesk.com/docs/scim-api.
     pub const SCIM_USERS: &str = "/Users";
     /// SCIM service provider configuration: says whether PATCH is supported. Doc:
-    /// reference/get-service-provider-configurations.
+    /// https://docs.talkdesk.com/reference/get-service-provider-configurations.
     pub const SCIM_CONFIG: &str = "/ServiceProviderConfig";
 
-    /// The members of one queue (HAL). Doc: docs/queues-api.
+    /// The members of one queue (HAL). Doc: https://docs.talkdesk.com/docs/queues-api.
     pub fn queue_members(queue_id: &str) -> String {
         format!("/ccaas/queues/{queue_id}/users")
     }
@@ -90,7 +94,8 @@ pub mod paths {
 }
 
 /// Page size asked for on HAL lists; the maximum is not published (doc:
-/// docs/paging-results says 50 by default), so the size granted is read back.
+/// https://docs.talkdesk.com/docs/paging-results says 50 by default), so the size granted is read
+/// back.
 pub const PER_PAGE: usize = 100;
 /// The queue list's order roster asks for. The list's default is most recently updated
 /// first, so pages read one after another, or at once, skip or repeat a queue that a
@@ -102,13 +107,15 @@ pub const QUEUES_ORDER: &str = "name:asc";
 pub const QUEUES_PER_PAGE: (usize, usize) = (20, 100);
 /// SCIM `count` asked for; the server may grant fewer (RFC 7644 §3.4.2.4).
 pub const SCIM_COUNT: usize = 100;
-/// SCIM requests per second. Doc: docs/scim-api ("4 requests per second").
+/// SCIM requests per second. Doc: https://docs.talkdesk.com/docs/scim-api ("4 requests per
+/// second").
 pub const SCIM_REQUESTS_PER_SECOND: u32 = 4;
-/// Queue write limits: objects per request and users per object. Doc:
-/// reference/assignuserstoqueues.
+/// Queue write limits: objects per request and users per object. Doc: the 100-object
+/// limit is stated on https://docs.talkdesk.com/reference/unassignuserstoqueues; for
+/// assignment it is modeled the same.
 pub const QUEUE_BATCH: usize = 100;
 
-/// The Talkdesk SCIM user extension. Doc: reference/create-user.
+/// The Talkdesk SCIM user extension. Doc: https://docs.talkdesk.com/reference/create-user.
 pub const SCIM_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:talkdesk:2.0:User";
 /// SCIM core user schema (RFC 7643).
 pub const SCIM_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -131,10 +138,10 @@ pub fn lower_keys(v: &Value) -> Value {
     }
 }
 
-/// A user of `GET /users`. Doc: reference/users (`extension` integer there, string in
-/// the connector, null when unset: all three are read). Pending users (invited, not
-/// confirmed) are not marked in this list (doc: only Guardian's user list says
-/// PENDING); a `status: "pending"` is read where a server sends the seed's field.
+/// A user of `GET /users`. Doc: https://docs.talkdesk.com/reference/users (`extension` integer
+/// there, string in the connector, null when unset: all three are read). Pending users (invited,
+/// not confirmed) are not marked in this list (doc: only Guardian's user list says PENDING); a
+/// `status: "pending"` is read where a server sends the seed's field.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RestUser {
     /// User ID.
@@ -207,7 +214,7 @@ fn extension_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::E
     }
 }
 
-/// A HAL link. Doc: docs/paging-results.
+/// A HAL link. Doc: https://docs.talkdesk.com/docs/paging-results.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Link {
     /// Target URL (absolute or relative).
@@ -222,8 +229,9 @@ pub struct Links {
     pub next: Option<Link>,
 }
 
-/// A HAL page of `T` under `_embedded.{key}`. Doc: reference/users, docs/queues-api
-/// (queue lists carry only `_links.next`, which may be null, and no counts).
+/// A HAL page of `T` under `_embedded.{key}`. Doc: https://docs.talkdesk.com/reference/users,
+/// https://docs.talkdesk.com/docs/queues-api (queue lists carry only `_links.next`, which may be
+/// null, and no counts).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HalPage<T> {
     /// Items on this page.
@@ -281,8 +289,9 @@ pub struct Queue {
     pub name: String,
 }
 
-/// A member of `GET /ccaas/queues/{id}/users`: the list carries user IDs only (doc:
-/// the OpenAPI bundle behind docs/queues-api); `email` is read when present.
+/// A member of `GET /ccaas/queues/{id}/users`: modeled as `{id, email, active}` (no
+/// public page shows the item's fields); only `id` is relied on, `email` read when
+/// present.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QueueMember {
     /// User ID (the REST user's).
@@ -293,8 +302,9 @@ pub struct QueueMember {
     pub email: Option<String>,
 }
 
-/// One object of a queue write body, sent as a top-level array: `[{"id", "users"}]`
-/// (doc: the OpenAPI bundle behind reference/assignuserstoqueues).
+/// One object of a queue write body, sent as a top-level array: `[{"id", "users"}]`.
+/// Modeled: https://docs.talkdesk.com/reference/assignuserstoqueues says only "objects
+/// with a queue identifier and the users"; no public page shows the field names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueUsers {
     /// The queue.
@@ -303,8 +313,9 @@ pub struct QueueUsers {
     pub users: Vec<String>,
 }
 
-/// The 200 answer of a queue write: `{"result": "OK"|"KO", "errors": [...]}` (doc: the
-/// write is idempotent, not transactional, and reports per-user failures in a 200).
+/// The 200 answer of a queue write: `{"result": "OK"|"KO", "errors": [...]}`. Doc: the
+/// write is idempotent, not transactional, and reports per-user failures in a 200; the
+/// field names are modeled (no public page shows them).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct QueueWriteResult {
     /// `OK` or `KO`.

@@ -1,6 +1,8 @@
-//! Talkdesk queues (ring groups' successor since 2026-07-31): the list, each queue's
-//! members, and bulk assign/unassign whose 200 answer carries per-user failures
-//! (doc: docs/queues-api, reference/assignuserstoqueues, reference/unassignuserstoqueues).
+//! Talkdesk queues (ring groups' successor since 2026-07-31): the list, each queue's members, and
+//! bulk assign/unassign whose 200 answer carries per-user failures (doc:
+//! https://docs.talkdesk.com/docs/queues-api,
+//! https://docs.talkdesk.com/reference/assignuserstoqueues,
+//! https://docs.talkdesk.com/reference/unassignuserstoqueues).
 
 use foldhash::{HashMap, HashMapExt};
 use std::sync::RwLock;
@@ -177,8 +179,8 @@ impl Queues {
         user_id: &str,
         names: &[String],
     ) -> Result<(), ProviderError> {
-        // The one DELETE Talkdesk gets: `DELETE /ccaas/queues/users` removes queue
-        // memberships (doc: reference/unassignuserstoqueues); no user is deleted.
+        // The one DELETE Talkdesk gets: `DELETE /ccaas/queues/users` removes queue memberships
+        // (doc: https://docs.talkdesk.com/reference/unassignuserstoqueues); no user is deleted.
         self.write(Method::DELETE, email, user_id, names).await
     }
 }

@@ -1,5 +1,6 @@
 //! Talkdesk SCIM 2.0 (RFC 7643/7644), Users only: role, teams, name parts, `externalId`
-//! and activation are read here, and every user write goes here (doc: docs/scim-api).
+//! and activation are read here, and every user write goes here (doc:
+//! https://docs.talkdesk.com/docs/scim-api).
 //!
 //! A PUT replaces the user, so writes start from the resource as it was read and
 //! change only the planned fields: what the roster does not manage (an identity

@@ -153,7 +153,8 @@ impl<'de> Visitor<'de> for Picks<'_> {
     }
 }
 
-/// The attributes of a User resource that roster reads (doc: docs/scim-api).
+/// The attributes of a User resource that roster reads (doc:
+/// https://docs.talkdesk.com/docs/scim-api).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Resource {
     /// `id` (a string, or a number read as its digits).

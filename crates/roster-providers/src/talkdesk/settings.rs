@@ -44,8 +44,9 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Settings for `account` in `region` with the defaults: URLs derived from them
-    /// (doc: "Supported Regions and Base URLs", reference/client-credentials-sts-token).
+    /// Settings for `account` in `region` with the defaults: URLs derived from them (doc:
+    /// "Supported Regions and Base URLs",
+    /// https://docs.talkdesk.com/reference/client-credentials-sts-token).
     pub fn new(account: &str, region: Region) -> Self {
         let base = contract::api_base(region).to_string();
         Settings {
@@ -123,8 +124,9 @@ pub struct Given {
     pub scim_rps: Option<NonZeroU32>,
 }
 
-/// A warning when a static SCIM token (a JWT, valid 30 days: doc docs/scim-api) expires
-/// within a week, or has expired; the caller shows it.
+/// A warning when a static SCIM token (a JWT, valid 30 days: doc
+/// https://docs.talkdesk.com/docs/scim-api) expires within a week, or has expired; the caller shows
+/// it.
 pub fn scim_token_warning(token: &Secret) -> Option<String> {
     use base64::Engine;
     let payload = token.expose().split('.').nth(1)?;
