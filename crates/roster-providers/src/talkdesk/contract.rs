@@ -141,7 +141,7 @@ pub fn lower_keys(v: &Value) -> Value {
 /// A user of `GET /users`. Doc: https://docs.talkdesk.com/reference/users (`extension` integer
 /// there, string in the connector, null when unset: all three are read). Pending users (invited,
 /// not confirmed) are not marked in this list (doc: only Guardian's user list says PENDING); a
-/// `status: "pending"` is read where a server sends the seed's field.
+/// `status: "pending"` is read where a server sends such a field (modeled).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RestUser {
     /// User ID.
@@ -152,10 +152,10 @@ pub struct RestUser {
     /// Display name.
     #[serde(default)]
     pub name: Option<String>,
-    /// Whether the user is active (doc). Absent in the seed envelope, which has `status`.
+    /// Whether the user is active (doc). Absent in a modeled envelope that carries `status` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    /// Seed envelope: `active`, `inactive`; modeled: `pending`.
+    /// Modeled: `active`, `inactive` or `pending`, where a server sends it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Extension: integer, string or null.
@@ -177,7 +177,7 @@ impl RestUser {
         }
     }
 
-    /// Whether the user is active: `active` (doc), else the seed's `status`.
+    /// Whether the user is active: `active` (doc), else the modeled `status`.
     pub fn is_active(&self) -> bool {
         match (self.active, self.status.as_deref()) {
             (Some(a), _) => a,
