@@ -246,6 +246,11 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .without_time()
         .init();
+    // Masked values hash under the approval key where there is one, so one value's hash
+    // is the same in every output of every command that holds it.
+    if let Ok(key) = env_vars::approval_key() {
+        roster_core::review::set_mask_key(key);
+    }
     let outcome = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),

@@ -172,3 +172,27 @@ fn help_says_what_configures_roster_and_what_its_flags_mean() {
         "{text}"
     );
 }
+
+#[test]
+fn masked_hashes_agree_across_commands_under_one_approval_key() {
+    let server = crate::support::Server::start(Some("examples/acme"), None, &[]);
+    let key = ("ROSTER_APPROVAL_KEY", "0123456789abcdef0123456789abcdef");
+    let masked = |env: &[(&str, &str)]| {
+        let out = server.roster_env(
+            &["plan", &acme(), "--mask-pii", "--format", "markdown"],
+            env,
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(
+        masked(&[key]),
+        masked(&[key]),
+        "one key, one hash per value"
+    );
+    assert_ne!(
+        masked(&[]),
+        masked(&[]),
+        "without a key, each command draws its own"
+    );
+}
