@@ -193,8 +193,17 @@ pub(super) fn authorize(s: &Shared, headers: &HeaderMap) -> Result<(), ApiError>
     token_scopes(s, headers).map(|_| ())
 }
 
-/// `page` and `per_page` of a HAL list; the size granted is capped at the server's.
-fn paging(s: &Shared, q: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
+/// Page size of the users and queue-member lists when none is asked for (modeled), and
+/// no largest.
+const HAL_PER_PAGE: (usize, usize) = (50, usize::MAX);
+
+/// `page` and `per_page` of a HAL list, given the list's default page size and the most
+/// it accepts; the size granted is capped at the server's.
+fn paging(
+    s: &Shared,
+    q: &HashMap<String, String>,
+    (default, most): (usize, usize),
+) -> Result<(usize, usize), ApiError> {
     let number = match q.get("page").map(|v| v.parse::<usize>()) {
         None => 1,
         Some(Ok(n)) if n >= 1 => n,
@@ -207,8 +216,15 @@ fn paging(s: &Shared, q: &HashMap<String, String>) -> Result<(usize, usize), Api
         }
     };
     let size = match q.get("per_page").map(|v| v.parse::<usize>()) {
-        None => 50,
-        Some(Ok(n)) if n >= 1 => n.min(s.config.page_cap),
+        None => default,
+        Some(Ok(n)) if (1..=most).contains(&n) => n.min(s.config.page_cap),
+        Some(_) if most < usize::MAX => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_per_page",
+                &format!("per_page must be between 1 and {most}"),
+            ));
+        }
         Some(_) => {
             return Err(error(
                 StatusCode::BAD_REQUEST,
@@ -377,7 +393,7 @@ async fn list_users(
     if let Err(r) = authorize_scope(&s, &headers, scopes::USERS_READ) {
         return r.into_response();
     }
-    let (number, size) = match paging(&s, &q) {
+    let (number, size) = match paging(&s, &q, HAL_PER_PAGE) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -497,21 +513,7 @@ fn queue_paging(
     s: &Shared,
     q: &HashMap<String, String>,
 ) -> Result<(usize, usize, Option<bool>), ApiError> {
-    let (default, most) = QUEUES_PER_PAGE;
-    let size = match q.get("per_page").map(|v| v.parse::<usize>()) {
-        None => default,
-        Some(Ok(n)) if (1..=most).contains(&n) => n,
-        Some(_) => {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                "invalid_per_page",
-                "per_page must be between 1 and 100",
-            ));
-        }
-    };
-    let mut q = q.clone();
-    q.insert("per_page".into(), size.to_string());
-    let (number, size) = paging(s, &q)?;
+    let (number, size) = paging(s, q, QUEUES_PER_PAGE)?;
     let by_name = match q.get("order_by").map(String::as_str) {
         None => None,
         Some("name:asc") => Some(true),
@@ -537,7 +539,7 @@ async fn queue_members(
     if let Err(r) = authorize_scope(&s, &headers, scopes::QUEUES_USERS_READ) {
         return r.into_response();
     }
-    let (number, size) = match paging(&s, &q) {
+    let (number, size) = match paging(&s, &q, HAL_PER_PAGE) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };

@@ -9,60 +9,43 @@ use serde::{Deserialize, Serialize};
 /// A field of a user that a change can set. Ordered as its JSON name, so a plan's field
 /// map keeps the order (and bytes) it had when it was keyed by strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum Field {
     /// Add-on licenses, a set.
-    #[serde(rename = "addons")]
     Addons,
     /// The email: the user's key.
-    #[serde(rename = "email")]
     Email,
     /// The extension (Talkdesk reads it; CloudTalk sets it on create only).
-    #[serde(rename = "extension")]
     Extension,
     /// The language.
-    #[serde(rename = "language")]
     Language,
     /// The display name.
-    #[serde(rename = "name")]
     Name,
     /// Phone: call forwarding.
-    #[serde(rename = "phone.call_forward")]
     PhoneCallForward,
     /// Phone: call waiting.
-    #[serde(rename = "phone.call_waiting")]
     PhoneCallWaiting,
     /// Phone: the caller ID.
-    #[serde(rename = "phone.caller_id")]
     PhoneCallerId,
     /// Phone: the default country code.
-    #[serde(rename = "phone.default_country_code")]
     PhoneDefaultCountryCode,
     /// Phone: do not disturb.
-    #[serde(rename = "phone.do_not_disturb")]
     PhoneDoNotDisturb,
     /// Phone: the extension.
-    #[serde(rename = "phone.extension")]
     PhoneExtension,
     /// Phone: the numbers, a set.
-    #[serde(rename = "phone.numbers")]
     PhoneNumbers,
     /// Phone: the SIP phones, a set.
-    #[serde(rename = "phone.sip_phones")]
     PhoneSipPhones,
     /// Queue memberships, a set.
-    #[serde(rename = "queues")]
     Queues,
     /// The role.
-    #[serde(rename = "role")]
     Role,
     /// Active or inactive.
-    #[serde(rename = "status")]
     Status,
     /// Team memberships, a set.
-    #[serde(rename = "teams")]
     Teams,
     /// The time zone.
-    #[serde(rename = "time_zone")]
     TimeZone,
 }
 
@@ -124,6 +107,20 @@ impl Field {
     }
 }
 
+impl From<Field> for &'static str {
+    fn from(f: Field) -> Self {
+        f.as_str()
+    }
+}
+
+impl TryFrom<String> for Field {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        Field::named(&name).ok_or_else(|| format!("`{name}` is not a field roster manages"))
+    }
+}
+
 impl std::fmt::Display for Field {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -150,8 +147,12 @@ mod tests {
     fn every_field_is_named_as_it_serializes_and_orders_as_its_name() {
         for f in Field::ALL {
             assert_eq!(serde_json::to_value(f).unwrap(), f.as_str());
-            assert_eq!(Field::named(f.as_str()), Some(f));
+            assert_eq!(
+                serde_json::from_value::<Field>(f.as_str().into()).unwrap(),
+                f
+            );
         }
+        assert!(serde_json::from_value::<Field>("custom.x".into()).is_err());
         let mut by_name: Vec<&str> = Field::ALL.iter().map(|f| f.as_str()).collect();
         by_name.sort_unstable();
         let mut by_field = Field::ALL.to_vec();
