@@ -275,6 +275,7 @@ fn user(id: &str, email: &str, role: &str, status: &str, external_id: Option<&st
         email: email.into(),
         role: role.into(),
         status: status.into(),
+        pending: false,
         extension: None,
         queues: vec![],
         teams: vec![],

@@ -66,6 +66,7 @@ pub fn varied() -> State {
             } else {
                 "active".into()
             },
+            pending: false,
             extension: (i % 3 != 0).then(|| format!("{}", 20_000 + i)),
             queues: (0..2)
                 .filter(|g| (i + g) % 3 == 0)

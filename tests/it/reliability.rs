@@ -18,6 +18,7 @@ fn user(id: &str, role: &str, status: &str, queues: &[&str]) -> SandboxUser {
         email: format!("{id}@acme.example"),
         role: role.into(),
         status: status.into(),
+        pending: false,
         extension: None,
         queues: queues.iter().map(|s| s.to_string()).collect(),
         teams: vec![],

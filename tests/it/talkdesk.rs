@@ -728,3 +728,67 @@ fn queues_edited_while_they_are_read_are_each_read_once() {
         assert_eq!(r.status, 200, "{query}");
     }
 }
+
+/// A plan job whose client holds Guardian's read scope and none that writes: roles and
+/// pending users come from Guardian, and nothing is sent to SCIM or written.
+#[test]
+fn a_plan_job_without_a_scope_that_writes_reads_roles_and_pending_users_from_guardian() {
+    let mut state = roster_sandbox::seed::from_roster(&roster_sandbox::seed::example());
+    let pending = state
+        .users
+        .iter_mut()
+        .find(|u| u.email == "ops-lead@acme.example")
+        .unwrap();
+    pending.pending = true;
+    let server = Server::start(
+        None,
+        Some(&state),
+        &[
+            "--scopes",
+            "users:read,guardian-users:read,queues:read,queues-users:read",
+        ],
+    );
+    let out = server.roster(&["plan", &acme(), "--format", "json"]);
+    let plan = plan_json(&out);
+    let warnings = plan["warnings"].to_string();
+    assert!(warnings.contains("read from Guardian"), "{warnings}");
+    assert!(
+        !warnings.contains("neither read nor written") && !warnings.contains("roles were not read"),
+        "roles were read: {warnings}"
+    );
+    let promoted = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == "marco.silva@acme.example")
+        .unwrap_or_else(|| panic!("{}", plan["changes"]));
+    assert_eq!(
+        promoted["fields"]["role"]["to"], "Administrator",
+        "{promoted}"
+    );
+    assert_eq!(
+        promoted["needs"], "scim",
+        "apply needs scim for it: {promoted}"
+    );
+    let guards = plan["guards"].to_string();
+    assert!(guards.contains("1 pending administrator"), "{guards}");
+    let requests = server.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path.starts_with("/guardian/users")),
+        "Guardian was read"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.path.starts_with("/scim/")
+                && (r.method == "GET" || r.path == "/oauth/token")),
+        "no SCIM request and no write: {:?}",
+        requests
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>()
+    );
+    assert!(server.history().is_empty());
+}

@@ -218,6 +218,7 @@ fn user(s: &mut State, d: &UserDecl) -> SandboxUser {
             .map(|r| r.id.clone())
             .unwrap_or_default(),
         status: "active".into(),
+        pending: d.expects_pending(),
         extension: d.extension.clone(),
         queues: ids(&d.queues, &s.queues),
         teams: ids(&d.teams, &s.teams),

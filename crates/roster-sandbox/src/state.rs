@@ -32,6 +32,10 @@ pub struct SandboxUser {
     pub role: String,
     /// `active` or `inactive`.
     pub status: String,
+    /// Invited and not confirmed yet: active, holding a seat, unable to sign in. Only
+    /// Guardian's list says so (`PENDING`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
     /// Extension.
     #[serde(default)]
     pub extension: Option<String>,
@@ -65,6 +69,7 @@ impl SandboxUser {
             email,
             role,
             status: "active".into(),
+            pending: false,
             extension: None,
             queues: Vec::new(),
             teams: Vec::new(),
@@ -210,6 +215,7 @@ impl State {
                 email: format!("agent{i:06}@acme.example"),
                 role: role.clone(),
                 status: "active".into(),
+                pending: false,
                 extension: Some(format!("{}", 10_000 + i)),
                 queues: vec!["rg-1".into()],
                 teams: vec!["team-1".into()],

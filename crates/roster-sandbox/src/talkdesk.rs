@@ -1,7 +1,8 @@
 //! The Talkdesk emulator of the documented contract (wire facts and their sources in
 //! `roster_providers::talkdesk::contract`): the token endpoint (HTTP Basic only,
-//! scopes granted per token), the read-only HAL users list, and queues with their
-//! members and bulk membership writes that report per-user failures inside a 200.
+//! scopes granted per token), the read-only HAL users list, Guardian's read-only users
+//! list, and queues with their members and bulk membership writes that report per-user
+//! failures inside a 200.
 //! Anything the vendor does not publish (`POST /users`, `/roles`, `/teams`, ring
 //! groups) is not served: the router answers 404 or 405.
 
@@ -27,12 +28,13 @@ use roster_providers::talkdesk::contract::{
 };
 
 /// Every scope the emulated OAuth client may be granted.
-pub const ALL_SCOPES: [&str; 5] = [
+pub const ALL_SCOPES: [&str; 6] = [
     scopes::USERS_READ,
     scopes::SCIM,
     scopes::QUEUES_READ,
     scopes::QUEUES_WRITE,
     scopes::QUEUES_USERS_READ,
+    scopes::GUARDIAN_USERS_READ,
 ];
 
 /// The JSON object body of an authorized request.
@@ -57,6 +59,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route(TOKEN_PATH, post(token))
         .route(paths::USERS, get(list_users))
         .route(&format!("{}/{{id}}", paths::USERS), get(get_user))
+        .route(paths::GUARDIAN_USERS, get(guardian_users))
         .route(paths::QUEUES, get(list_queues))
         .route(&paths::queue_members("{id}"), get(queue_members))
         .route(paths::QUEUE_USERS, post(assign).delete(unassign))
@@ -236,18 +239,20 @@ fn paging(
     Ok((number, size))
 }
 
-/// A HAL page of `items` (already the page's slice) under `_embedded.{key}`, with
-/// `_links` and, on lists that have them, the counts. Serialized straight from the
-/// items: at 100,000 users, building a JSON tree per user was half the emulator's time.
+/// A HAL page of `items` (already the page's slice) under `_embedded.{key}`, or as the
+/// `_embedded` array itself when `key` is `None` (Guardian), with `_links` and, on
+/// lists that have them, the counts. Serialized straight from the items: at 100,000
+/// users, building a JSON tree per user was half the emulator's time.
 struct Hal<'k, T> {
-    key: &'k str,
+    key: Option<&'k str>,
     items: Vec<T>,
     links: Links,
     counts: Option<Vec<(&'static str, usize)>>,
 }
 
-/// `_links`: `self`, `first` and `last` on the users list, whose reference shows them;
-/// only `next` on the queue lists, whose reference shows nothing else.
+/// `_links`: `self`, `first` and `last` on the users list, whose reference shows them,
+/// and `prev` too on Guardian's; only `next` on the queue lists, whose reference shows
+/// nothing else.
 #[derive(Serialize)]
 struct Links {
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
@@ -258,11 +263,13 @@ struct Links {
     last: Option<Href>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next: Option<Href>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev: Option<Href>,
 }
 
 fn hal<'k, T: Serialize>(
     path: &str,
-    key: &'k str,
+    key: Option<&'k str>,
     items: Vec<T>,
     total: usize,
     number: usize,
@@ -278,6 +285,7 @@ fn hal<'k, T: Serialize>(
         first: counts.then(|| link(1)),
         last: counts.then(|| link(pages)),
         next: (number < pages).then(|| link(number + 1)),
+        prev: None,
     };
     let counts = counts.then(|| {
         vec![
@@ -300,7 +308,10 @@ impl<T: Serialize> Serialize for Hal<'_, T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = s.serialize_map(None)?;
-        map.serialize_entry("_embedded", &Embedded(self.key, &self.items))?;
+        match self.key {
+            Some(key) => map.serialize_entry("_embedded", &Embedded(key, &self.items))?,
+            None => map.serialize_entry("_embedded", &self.items)?,
+        }
         map.serialize_entry("_links", &self.links)?;
         for (name, n) in self.counts.iter().flatten() {
             map.serialize_entry(name, n)?;
@@ -431,7 +442,16 @@ async fn list_users(
             .collect();
         (page, matches.len())
     };
-    Json(hal(paths::USERS, "users", page, total, number, size, true)).into_response()
+    Json(hal(
+        paths::USERS,
+        Some("users"),
+        page,
+        total,
+        number,
+        size,
+        true,
+    ))
+    .into_response()
 }
 
 async fn get_user(
@@ -447,6 +467,83 @@ async fn get_user(
         Some(u) => Json(hal_user(u)).into_response(),
         None => error(StatusCode::NOT_FOUND, "not_found", "user not found").into_response(),
     }
+}
+
+/// The name of the item of `list` whose ID is `id`.
+fn name_of<'a>(list: &'a [Named], id: &str) -> Option<&'a str> {
+    list.iter().find(|n| n.id == id).map(|n| n.name.as_str())
+}
+
+/// A user as Guardian's list shows it (https://docs.talkdesk.com/reference/guardianusers):
+/// the role's name, the queues as ring groups, and `ACTIVE`, `INACTIVE` or `PENDING`.
+#[derive(Serialize)]
+struct GuardianItem<'a> {
+    creation_time: &'a str,
+    email: &'a str,
+    id: &'a str,
+    presence: &'static str,
+    presence_type: &'static str,
+    ring_groups: Vec<&'a str>,
+    role: &'a str,
+    status: &'static str,
+}
+
+/// `GET /guardian/users` (scope `guardian-users:read`): every user with role and
+/// activation state, HAL with the counts and `first`, `last`, `next`, `prev`, `self`.
+async fn guardian_users(
+    Extract(s): Extract<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = authorize_scope(&s, &headers, scopes::GUARDIAN_USERS_READ) {
+        return r.into_response();
+    }
+    let (number, size) = match paging(&s, &q, HAL_PER_PAGE) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let st = lock(&s.state);
+    let page = st
+        .users
+        .iter()
+        .skip((number - 1).saturating_mul(size))
+        .take(size)
+        .map(|u| GuardianItem {
+            creation_time: &u.created_at,
+            email: &u.email,
+            id: &u.id,
+            presence: "Offline",
+            presence_type: "offline",
+            ring_groups: u
+                .queues
+                .iter()
+                .filter_map(|q| name_of(&st.queues, q))
+                .collect(),
+            role: name_of(&st.roles, &u.role).unwrap_or_default(),
+            status: match (u.status == "active", u.pending) {
+                (false, _) => "INACTIVE",
+                (true, true) => "PENDING",
+                (true, false) => "ACTIVE",
+            },
+        })
+        .collect::<Vec<_>>();
+    let mut body = hal(
+        paths::GUARDIAN_USERS,
+        None,
+        page,
+        st.users.len(),
+        number,
+        size,
+        true,
+    );
+    body.links.prev = (number > 1).then(|| Href {
+        href: format!(
+            "{}?page={}&per_page={size}",
+            paths::GUARDIAN_USERS,
+            number - 1
+        ),
+    });
+    Json(body).into_response()
 }
 
 /// `GET /ccaas/queues`: HAL with `_links.next` only (no counts), as documented.
@@ -490,7 +587,7 @@ async fn list_queues(
         .collect::<Vec<_>>();
     let mut body = hal(
         paths::QUEUES,
-        "queues",
+        Some("queues"),
         page,
         order.len(),
         number,
@@ -558,7 +655,7 @@ async fn queue_members(
         .collect::<Vec<_>>();
     Json(hal(
         &paths::queue_members(&id),
-        "users",
+        Some("users"),
         page,
         members.len(),
         number,

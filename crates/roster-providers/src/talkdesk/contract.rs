@@ -49,6 +49,9 @@ pub mod scopes {
     pub const QUEUES_WRITE: &str = "queues:write";
     /// `GET /ccaas/queues/{id}/users`.
     pub const QUEUES_USERS_READ: &str = "queues-users:read";
+    /// `GET /guardian/users`: roles and activation states, read-only. Doc:
+    /// https://docs.talkdesk.com/reference/guardianusers.
+    pub const GUARDIAN_USERS_READ: &str = "guardian-users:read";
 }
 
 /// Paths on the API base. Users and queues: doc; Phone and add-ons: modeled.
@@ -62,6 +65,10 @@ pub mod paths {
     /// https://docs.talkdesk.com/reference/assignuserstoqueues,
     /// https://docs.talkdesk.com/reference/unassignuserstoqueues.
     pub const QUEUE_USERS: &str = "/ccaas/queues/users";
+    /// Guardian's HAL users list: role and activation state of every user, read-only
+    /// (Guardian is a paid product; not every account has it). Doc:
+    /// https://docs.talkdesk.com/reference/guardianusers.
+    pub const GUARDIAN_USERS: &str = "/guardian/users";
     /// Purchased numbers (DIDs). Modeled.
     pub const PHONE_NUMBERS: &str = "/phone/numbers";
     /// SIP phones. Modeled.
@@ -229,10 +236,10 @@ pub struct Links {
     pub next: Option<Link>,
 }
 
-/// A HAL page of `T` under `_embedded.{key}`. Doc: https://docs.talkdesk.com/reference/users,
-/// https://docs.talkdesk.com/docs/queues-api (queue lists carry only `_links.next`, which may be
-/// null, and no counts).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A HAL page of `T` under `_embedded` (see [`Embedded`]). Doc:
+/// https://docs.talkdesk.com/reference/users, https://docs.talkdesk.com/docs/queues-api (queue
+/// lists carry only `_links.next`, which may be null, and no counts).
+#[derive(Debug, Clone, Deserialize)]
 pub struct HalPage<T> {
     /// Items on this page.
     #[serde(default)]
@@ -257,25 +264,100 @@ pub struct HalPage<T> {
     pub links: Links,
 }
 
-/// The `_embedded` object; each list names its own key, so every key is accepted.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Embedded<T> {
-    /// Users (`/users`, `/ccaas/queues/{id}/users`).
-    #[serde(default = "Vec::new", skip_serializing_if = "Vec::is_empty")]
-    pub users: Vec<T>,
-    /// Queues (`/ccaas/queues`).
-    #[serde(default = "Vec::new", skip_serializing_if = "Vec::is_empty")]
-    pub queues: Vec<T>,
-}
+/// The items of `_embedded`: an object whose one key names the list (`users`,
+/// `queues`) on the users and queue lists, or the array itself on Guardian's (doc:
+/// https://docs.talkdesk.com/reference/guardianusers, `_embedded` an array of objects).
+#[derive(Debug, Clone)]
+pub struct Embedded<T>(Vec<T>);
 
 impl<T> Embedded<T> {
     /// Whichever list the page carries.
     pub fn into_items(self) -> Vec<T> {
-        if self.users.is_empty() {
-            self.queues
-        } else {
-            self.users
+        self.0
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Embedded<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        use std::marker::PhantomData;
+
+        struct Items<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Items<T> {
+            type Value = Vec<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of items, or an object holding `users` or `queues`")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(items)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
+                let mut items = Vec::new();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "users" | "queues" if items.is_empty() => items = map.next_value()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(items)
+            }
         }
+
+        d.deserialize_any(Items(PhantomData)).map(Embedded)
+    }
+}
+
+/// A user of `GET /guardian/users`. Doc: https://docs.talkdesk.com/reference/guardianusers
+/// (every field optional there; `id` is described as the agent's name in the list and
+/// as the user ID on https://docs.talkdesk.com/reference/guardianusersid, so roster joins
+/// by `email` and keeps `id` only for a user the users list lacks).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GuardianUser {
+    /// The user's ID, where the list carries one.
+    #[serde(default, deserialize_with = "id_text_or_none")]
+    pub id: Option<String>,
+    /// Login email.
+    pub email: String,
+    /// The role's name, e.g. `Administrator`.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// `ACTIVE`, `INACTIVE` or `PENDING` (invited, not confirmed).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Ring groups (not managed by roster).
+    #[serde(default)]
+    pub ring_groups: Vec<String>,
+}
+
+impl GuardianUser {
+    /// The activation state, case aside: `active`, `inactive` or `pending`; `None` when
+    /// absent or outside the documented three.
+    pub fn state(&self) -> Option<&'static str> {
+        let s = self.status.as_deref()?;
+        ["active", "inactive", "pending"]
+            .into_iter()
+            .find(|k| s.eq_ignore_ascii_case(k))
+    }
+}
+
+fn id_text_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s)),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a string or number id, got {other}"
+        ))),
     }
 }
 
@@ -347,6 +429,24 @@ pub struct QueueWriteError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn embedded_is_an_array_or_an_object_naming_the_list() {
+        let items = |v: Value| {
+            serde_json::from_value::<HalPage<GuardianUser>>(v)
+                .map(|p| p.embedded.into_items().len())
+                .map_err(|e| e.to_string())
+        };
+        let user = json!({"email": "a@acme.example", "role": "Agent", "status": "ACTIVE"});
+        assert_eq!(items(json!({"_embedded": [user, user]})), Ok(2));
+        assert_eq!(
+            items(json!({"_embedded": {"self": 1, "users": [user]}})),
+            Ok(1)
+        );
+        assert_eq!(items(json!({"_embedded": {}})), Ok(0));
+        let err = items(json!({"_embedded": "users"})).unwrap_err();
+        assert!(err.contains("an array of items"), "{err}");
+    }
 
     #[test]
     fn urls_follow_the_region() {

@@ -290,6 +290,7 @@ mod tests {
         let corpus = vec![
             br#"{"count": 1, "total": 3, "page": 1, "per_page": 50, "total_pages": 1, "_embedded": {"users": [{"id": "1", "email": "a@acme.example", "active": true, "extension": 2001}]}, "_links": {"next": {"href": "/users?page=2"}}}"#.to_vec(),
             br#"{"total": 1, "_embedded": {"queues": [{"id": "q1", "name": "billing"}]}, "_links": {}}"#.to_vec(),
+            br#"{"count": 1, "total": 1, "page": 1, "per_page": 50, "total_pages": 1, "_embedded": [{"email": "a@acme.example", "id": "Ana", "role": "Agent", "status": "PENDING", "ring_groups": ["sales"]}], "_links": {"self": {"href": "/guardian/users?page=1"}}}"#.to_vec(),
         ];
         let tokens: &[&[u8]] = &[
             b"null",
@@ -305,6 +306,7 @@ mod tests {
         let tried = roster_core::fuzzing::run(&corpus, tokens, |input| {
             let _ = serde_json::from_slice::<HalPage<super::super::contract::RestUser>>(input);
             let _ = serde_json::from_slice::<HalPage<super::super::contract::Queue>>(input);
+            let _ = serde_json::from_slice::<HalPage<super::super::contract::GuardianUser>>(input);
         });
         assert!(tried > 0);
     }

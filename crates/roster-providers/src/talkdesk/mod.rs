@@ -8,12 +8,16 @@
 //!   user write (create, rename, role, teams, activation).
 //! - Queues (`/ccaas/queues`, scopes `queues:read`, `queues-users:read`,
 //!   `queues:write`): membership, read per queue and written in bulk.
+//! - Guardian `/guardian/users` (scope `guardian-users:read`): role and activation
+//!   state, read only where SCIM cannot be (SCIM is what apply writes, so it wins), so
+//!   a plan job can see roles with no scope that writes.
 //! - Phone settings and add-on licenses: modeled paths (no public contract).
 //!
 //! A surface the credentials do not grant is left out of the read; the plan names the
 //! fields it could not read and apply never writes them.
 
 pub mod contract;
+mod guardian;
 mod hal;
 mod join;
 mod phone;
@@ -52,11 +56,16 @@ struct Gaps {
     rest: Option<String>,
     scim: Option<String>,
     queues: Option<String>,
+    /// Why Guardian could not stand in for SCIM; `None` when it did, or was not needed.
+    guardian: Option<String>,
+    /// Roles and activation states came from Guardian.
+    from_guardian: bool,
 }
 
 /// The Talkdesk provider.
 pub struct Talkdesk {
     rest: Option<HttpClient>,
+    guardian: Option<HttpClient>,
     queues: Option<queues::Queues>,
     scim: Option<scim::Scim>,
     concurrency: usize,
@@ -135,6 +144,14 @@ impl Talkdesk {
             scopes::USERS_READ,
             settings.max_rps,
         )?;
+        let guardian = client(
+            &pool,
+            &settings,
+            &stall,
+            &settings.base_url,
+            scopes::GUARDIAN_USERS_READ,
+            settings.max_rps,
+        )?;
         let queue_scopes = if settings.write {
             format!(
                 "{} {} {}",
@@ -178,6 +195,7 @@ impl Talkdesk {
         };
         Ok(Talkdesk {
             rest,
+            guardian,
             queues,
             scim: scim_http.map(|h| scim::Scim::new(h, settings.concurrency, settings.write)),
             concurrency: settings.concurrency.max(1),

@@ -7,9 +7,9 @@ use foldhash::HashMap;
 use roster_core::model::{Account, Named, Names, User};
 use roster_core::plan::{Action, Capabilities, Field, MissingWrite};
 
-use super::contract::{RestUser, paths, scopes};
+use super::contract::{GuardianUser, RestUser, paths, scopes};
 use super::join::join;
-use super::{Gaps, SCIM_FIELDS, Talkdesk, hal, not_granted, phone};
+use super::{Gaps, SCIM_FIELDS, Talkdesk, guardian, hal, not_granted, phone};
 use crate::{ProviderError, ReadScope, Reader};
 
 impl Talkdesk {
@@ -43,6 +43,29 @@ impl Talkdesk {
         }
     }
 
+    /// Guardian's users, or why they cannot be read.
+    async fn read_guardian(&self) -> Result<Result<Vec<GuardianUser>, String>, ProviderError> {
+        let Some(http) = &self.guardian else {
+            return Ok(Err("no OAuth client is configured".into()));
+        };
+        match guardian::read(http, self.concurrency).await {
+            Ok(users) => Ok(Ok(users)),
+            Err(e) if not_granted(&e) => Ok(Err(e.to_string())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Roles from SCIM, or, where SCIM cannot be used, from Guardian: SCIM wins, since
+    /// it is what apply writes, and Guardian costs no request when SCIM answers.
+    async fn read_roles(&self) -> Result<Roles, ProviderError> {
+        let scim = self.read_scim().await?;
+        let guardian = match &scim {
+            Ok(_) => None,
+            Err(_) => Some(self.read_guardian().await?),
+        };
+        Ok(Roles { scim, guardian })
+    }
+
     /// Queues and their members, or why they cannot be read.
     async fn read_queues(
         &self,
@@ -58,17 +81,29 @@ impl Talkdesk {
     }
 }
 
+/// What the role-bearing surfaces answered: SCIM's users, and Guardian's where SCIM
+/// could not be read (each the list, or why it could not be read).
+struct Roles {
+    scim: Result<Vec<User>, String>,
+    guardian: Option<Result<Vec<GuardianUser>, String>>,
+}
+
 impl Reader for Talkdesk {
     fn capabilities(&self) -> Capabilities {
         let gaps = self.gaps();
         let mut caps = crate::capabilities::talkdesk();
         let mut notes = Vec::new();
         if let Some(why) = &gaps.scim {
-            caps.roles = false;
+            caps.roles = gaps.from_guardian;
             caps.unmanaged.push(Field::Teams);
             caps.read_only
                 .extend([Field::Name, Field::Email, Field::Status]);
-            notes.push(format!("SCIM cannot be used ({why}): role, teams and name parts are neither read nor written, and creates, renames and (de)activations cannot be sent; grant the OAuth client the scope scim (SCIM is an Early Access program), or set TALKDESK_SCIM_TOKEN"));
+            if gaps.from_guardian {
+                notes.push(format!("roles and pending users were read from Guardian (SCIM cannot be used: {why}); teams come only from SCIM and are not planned, and creates, renames, role changes and (de)activations need the scope scim to apply"));
+            } else {
+                let guardian = gaps.guardian.as_deref().unwrap_or("not tried");
+                notes.push(format!("SCIM cannot be used ({why}) nor Guardian ({guardian}): role, teams and name parts are neither read nor written, and creates, renames and (de)activations cannot be sent; grant the OAuth client the scope scim (SCIM is an Early Access program), or set TALKDESK_SCIM_TOKEN; a plan job that must not write can read roles with guardian-users:read instead"));
+            }
             caps.missing_write = Some(MissingWrite {
                 scope: scopes::SCIM,
                 actions: vec![Action::Create, Action::Reactivate, Action::Deactivate],
@@ -100,18 +135,21 @@ impl Reader for Talkdesk {
             let wire = phone::read_addons_if(self.rest.as_ref(), scope.addons).await?;
             Ok::<_, ProviderError>((wire, scope))
         };
-        let (rest, scim, queues, (wire_addons, scope)) = tokio::try_join!(
+        let (rest, roles, queues, (wire_addons, scope)) = tokio::try_join!(
             self.read_rest(),
-            self.read_scim(),
+            self.read_roles(),
             self.read_queues(),
             addons,
         )?;
+        let Roles { scim, guardian } = roles;
         let gaps = Gaps {
             rest: rest.as_ref().err().cloned(),
             scim: scim.as_ref().err().cloned(),
             queues: queues.as_ref().err().cloned(),
+            guardian: guardian.as_ref().and_then(|g| g.as_ref().err().cloned()),
+            from_guardian: matches!(guardian, Some(Ok(_))),
         };
-        if let (Some(r), Some(s)) = (&gaps.rest, &gaps.scim) {
+        if let (Some(r), Some(s), false) = (&gaps.rest, &gaps.scim, gaps.from_guardian) {
             return Err(ProviderError::Unauthorized {
                 request: "GET /users and GET /scim/v2/Users".into(),
                 hint: format!("neither the users list nor SCIM can be read: {r}; {s}"),
@@ -129,6 +167,9 @@ impl Reader for Talkdesk {
         }
         let (queue_list, mut members) = queues.unwrap_or_default();
         let mut users = join(rest.ok(), scim.ok(), &mut members);
+        if let Some(Ok(g)) = guardian {
+            guardian::overlay(&mut users, g);
+        }
         let (addons, held) = phone::addons_of(wire_addons);
         for u in &mut users {
             if let Some(names) = held.get(u.id.as_str()) {
