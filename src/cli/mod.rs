@@ -4,6 +4,7 @@
 
 mod apply;
 mod choices;
+mod doctor;
 mod env_vars;
 mod github;
 mod identity;
@@ -73,6 +74,7 @@ const VALIDATE_EXIT: &str = "Exit codes: 0 valid, 1 problems found (or a usage e
 const PLAN_EXIT: &str = "Exit codes: 0 success (with --detailed-exitcode: nothing to apply), 1 error, 2 changes to apply (only with --detailed-exitcode), 3 a guard refused the plan.";
 const APPLY_EXIT: &str = "Exit codes: 0 applied (or nothing to apply), 1 error or failed changes, 3 a guard refused the plan, 130 interrupted (SIGINT, Ctrl-C), 143 terminated (SIGTERM).";
 const OTHER_EXIT: &str = "Exit codes: 0 success, 1 error (or a usage error).";
+const DOCTOR_EXIT: &str = "Exit codes: 0 the credentials can run the job(s) checked, 1 they cannot (the report says what to grant) or an error.";
 const GITHUB_EXIT: &str = "Exit codes: 0 success, 1 error, 3 (verify) the plan has changes the pull request did not approve.";
 
 /// A command's exit codes and the environment variables that configure it.
@@ -91,6 +93,10 @@ enum Command {
     /// Carry out a plan, with guards that refuse to lock the account out.
     #[command(after_help = with_env(APPLY_EXIT))]
     Apply(apply::Args),
+    /// Check the credentials and the account before the first plan or apply: scopes
+    /// granted, page sizes, SCIM's configuration, and what each job lacks. Reads only.
+    #[command(after_help = with_env(DOCTOR_EXIT))]
+    Doctor(doctor::Args),
     /// Write a roster from a live account, so adoption starts from a plan with no changes.
     #[command(after_help = with_env(OTHER_EXIT))]
     Import(import::Args),
@@ -255,6 +261,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
+        Command::Doctor(args) => doctor::run(args),
         Command::Import(args) => import::run(args),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Github(args) => github::run(args),

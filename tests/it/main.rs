@@ -5,6 +5,7 @@ mod apply;
 mod cli;
 mod cloudtalk;
 mod coexist;
+mod doctor;
 mod github;
 mod hostile;
 mod import;

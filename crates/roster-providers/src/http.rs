@@ -207,6 +207,18 @@ impl HttpClient {
         Ok((status, value))
     }
 
+    /// Fetches an OAuth token without calling the API: whether the token endpoint
+    /// grants the client and its scopes (`roster doctor`). Other credentials have no
+    /// token endpoint to ask, so they pass.
+    pub async fn check_token(&self) -> Result<(), ProviderError> {
+        match self.token("doctor").await {
+            Ok(_) => Ok(()),
+            Err(Attempt::Retry { error, .. } | Attempt::Reauth(error) | Attempt::Fail(error)) => {
+                Err(error)
+            }
+        }
+    }
+
     /// `GET path`, retried like every read; the body unparsed, for callers that decode
     /// it into their own types in one pass.
     pub async fn get(&self, path: &str) -> Result<Vec<u8>, ProviderError> {

@@ -5,6 +5,7 @@
 pub mod bound;
 pub mod capabilities;
 pub mod cloudtalk;
+pub mod doctor;
 pub mod http;
 mod pages;
 pub mod stall;
@@ -52,6 +53,22 @@ impl Reader for AnyProvider {
         match self {
             AnyProvider::Talkdesk(p) => p.read_when(scope).await,
             AnyProvider::CloudTalk(p) => p.read_when(scope).await,
+        }
+    }
+}
+
+impl AnyProvider {
+    /// `roster doctor`: checks the credentials and the account's contract for `jobs`,
+    /// sending no write unless `probe_writes` (Talkdesk only).
+    pub async fn doctor(
+        &self,
+        jobs: &[doctor::Job],
+        needs: doctor::Needs,
+        probe_writes: bool,
+    ) -> Result<doctor::Report, ProviderError> {
+        match self {
+            AnyProvider::Talkdesk(p) => p.doctor(jobs, needs, probe_writes).await,
+            AnyProvider::CloudTalk(p) => p.doctor(jobs, needs).await,
         }
     }
 }

@@ -24,6 +24,7 @@ use roster_core::model::{Account, Named, Names, Status, User};
 use roster_core::plan::{Action, Capabilities, Change, Field, Plan};
 
 pub mod contract;
+mod doctor;
 
 pub use contract::LIMIT;
 use contract::{ENVELOPE, PER_MINUTE, paths};

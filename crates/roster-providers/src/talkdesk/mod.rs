@@ -17,6 +17,7 @@
 //! fields it could not read and apply never writes them.
 
 pub mod contract;
+mod doctor;
 mod guardian;
 mod hal;
 mod join;
@@ -75,6 +76,8 @@ pub struct Talkdesk {
     /// Whether this provider will write (apply): only then are REST IDs kept.
     write: bool,
     addon_lock: tokio::sync::Mutex<()>,
+    /// What it was made from, for `roster doctor`'s clients of one scope each.
+    settings: Settings,
 }
 
 /// The connection settings of a surface at `base`: retries, timeout, the budget and
@@ -203,6 +206,7 @@ impl Talkdesk {
             rest_ids: RwLock::new(HashMap::new()),
             write: settings.write,
             addon_lock: tokio::sync::Mutex::new(()),
+            settings,
         })
     }
 
