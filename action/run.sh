@@ -15,6 +15,15 @@ plan_file="${RUNNER_TEMP:-/tmp}/roster-plan.json"
 rm -f "$plan_file"
 allow=()
 [ -n "${ROSTER_ALLOW:-}" ] && allow=(--allow-deactivations "$ROSTER_ALLOW")
+# Comma-separated team or queue names, each passed as one flag (names may hold spaces).
+if [ -n "${ROSTER_ALLOW_UNDERSTAFFED:-}" ]; then
+  IFS=',' read -r -a understaffed <<<"$ROSTER_ALLOW_UNDERSTAFFED"
+  for name in "${understaffed[@]}"; do
+    name="${name#"${name%%[![:space:]]*}"}"
+    name="${name%"${name##*[![:space:]]}"}"
+    [ -n "$name" ] && allow+=(--allow-understaffed "$name")
+  done
+fi
 mask=()
 [ "${ROSTER_MASK:-false}" = "true" ] && mask=(--mask-pii)
 common=(--path "$ROSTER_PATH" --bot-login "${ROSTER_BOT_LOGIN:-github-actions[bot]}" "${mask[@]}")

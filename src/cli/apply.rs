@@ -34,6 +34,9 @@ pub struct Args {
     /// the plan, not only those past the limit).
     #[arg(long, value_name = "N", conflicts_with = "plan")]
     allow_deactivations: Option<u32>,
+    /// Let the plan leave this team or queue below its `min_agents` (repeatable).
+    #[arg(long, value_name = "NAME", conflicts_with = "plan")]
+    allow_understaffed: Vec<String>,
     /// Plan removals but apply none of them, as `policy.removals: hold`.
     #[arg(long, conflicts_with = "plan")]
     hold_removals: bool,
@@ -145,6 +148,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     hold_removals: args.hold_removals,
                     today: args.now,
                     only_dated: false,
+                    allow_understaffed: args.allow_understaffed.clone(),
                 };
                 target::make_plan(&loaded, &conn.provider, &opts).await?
             }

@@ -43,6 +43,9 @@ pub struct Args {
     /// the plan, not only those past the limit).
     #[arg(long, value_name = "N")]
     allow_deactivations: Option<u32>,
+    /// Let the plan leave this team or queue below its `min_agents` (repeatable).
+    #[arg(long, value_name = "NAME")]
+    allow_understaffed: Vec<String>,
     /// No colour in text output (also: the NO_COLOR environment variable).
     #[arg(long)]
     no_color: bool,
@@ -64,6 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         hold_removals: args.hold_removals,
         today: args.now,
         only_dated: args.only_dated,
+        allow_understaffed: args.allow_understaffed,
     };
     let plan = target::reading_runtime(&args.conn)?
         .block_on(target::load_and_plan(&args.path, &args.conn, &opts))?;

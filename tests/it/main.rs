@@ -12,6 +12,7 @@ mod import;
 mod interrupt;
 mod phone;
 mod reliability;
+mod staffing;
 mod support;
 mod talkdesk;
 mod validate;

@@ -74,11 +74,11 @@ async fn reads(rows: &mut Vec<Row>) -> anyhow::Result<()> {
             bound.as_secs_f64()
         ),
         target: format!(
-            "requests <= {} ({}); no 429 ({}); ratio <= 1.2 ({})",
+            "requests <= {} ({}); no 429 ({}); ratio <= 1.05 ({})",
             documented + 5,
             verdict(requests.len() <= documented + 5),
             verdict(limited == 0),
-            verdict(ratio <= 1.2)
+            verdict(ratio <= 1.05)
         ),
     });
     Ok(())

@@ -209,8 +209,9 @@ struct Run<'a, W> {
     writer: &'a W,
     plan: &'a Plan,
     by_id: HashMap<&'a str, &'a User>,
-    /// The administrator floors, counting only changes that surely happened.
-    floors: [Floor; 2],
+    /// The administrator floors and the staffing floors not let through, counting only
+    /// changes that surely happened.
+    floors: Vec<Floor<'a>>,
     journal: Journal,
     stop: &'a Stop,
     ledger: &'a Ledger,
@@ -257,10 +258,11 @@ impl<W: Writer> Run<'_, W> {
             return Outcome::NotSent;
         }
         let live_user = c.id.as_deref().and_then(|id| self.by_id.get(id).copied());
-        let effects = self
+        let effects: Vec<(bool, bool)> = self
             .floors
-            .each_ref()
-            .map(|f| f.effect(self.plan, c, live_user));
+            .iter()
+            .map(|f| f.effect(self.plan, c, live_user))
+            .collect();
         if let Err(reason) = self.take_floors(&effects) {
             self.record(json!({"event": "refused", "phase": phase, "action": c.action, "key": self.key(c), "id": c.id, "error": reason}));
             // Nothing was sent, so a refusal the journal missed leaves no doubt.
@@ -271,8 +273,8 @@ impl<W: Writer> Run<'_, W> {
             json!({"event": "send", "phase": phase, "action": c.action, "key": self.key(c), "id": c.id}),
         ) {
             // Not sent: it would have gone out unrecorded.
-            for (floor, (takes, _)) in self.floors.iter().zip(effects) {
-                if takes {
+            for (floor, (takes, _)) in self.floors.iter().zip(&effects) {
+                if *takes {
                     floor.give();
                 }
             }
@@ -309,9 +311,9 @@ impl<W: Writer> Run<'_, W> {
         }
     }
 
-    /// Counts away, on every floor, the administrators `effects` take; refuses (and
-    /// gives back what it took) when one floor would go below its minimum.
-    fn take_floors(&self, effects: &[(bool, bool); 2]) -> Result<(), String> {
+    /// Counts away, on every floor, the members `effects` take; refuses (and gives back
+    /// what it took) when one floor would go below its minimum.
+    fn take_floors(&self, effects: &[(bool, bool)]) -> Result<(), String> {
         for (k, (floor, (takes, _))) in self.floors.iter().zip(effects).enumerate() {
             if !takes {
                 continue;
@@ -366,7 +368,15 @@ pub async fn run<W: Writer>(
                 plan.min_admins.max(1) as usize,
             ),
             Floor::new(Counts::BuiltinAdministrator, plan, live, 1),
-        ],
+        ]
+        .into_iter()
+        .chain(
+            plan.floors
+                .iter()
+                .filter(|f| !f.allowed)
+                .map(|f| Floor::new(Counts::Members(f), plan, live, f.min_agents as usize)),
+        )
+        .collect(),
         journal,
         stop: &opts.stop,
         ledger: &opts.ledger,

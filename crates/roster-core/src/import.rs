@@ -259,10 +259,36 @@ fn account_yaml(account: &Account, opts: &Options, users: &[&User]) -> String {
     );
     top.push_str(&policy_yaml(account, opts));
     top.push_str(&roles_yaml(account, users));
-    let mut rgs: Vec<&String> = account.queues.iter().map(|g| &g.name).collect();
-    rgs.sort();
-    let _ = writeln!(top, "queues: {}", list(rgs));
+    top.push_str(&queues_yaml(account));
     top
+}
+
+/// The `queues:` list, each queue with its active members counted in a comment, so the
+/// operator can choose a staffing floor (`{ name: Q, min_agents: N }`).
+fn queues_yaml(account: &Account) -> String {
+    let mut names: Vec<&String> = account.queues.iter().map(|g| &g.name).collect();
+    if names.is_empty() {
+        return "queues: []\n".into();
+    }
+    names.sort();
+    let mut out = String::from(
+        "# Active members now; `{ name: Q, min_agents: N }` keeps at least N at every step.\nqueues:\n",
+    );
+    let mut members: BTreeMap<&str, usize> = BTreeMap::new();
+    for u in account
+        .users
+        .iter()
+        .filter(|u| u.status == Status::Active && !u.pending)
+    {
+        for q in u.queues.iter() {
+            *members.entry(q.as_str()).or_default() += 1;
+        }
+    }
+    for name in names {
+        let n = members.get(name.as_str()).copied().unwrap_or(0);
+        let _ = writeln!(out, "  - {}  # {n} active member(s)", scalar(name));
+    }
+    out
 }
 
 /// The `policy:` block: the safe defaults, the ignore patterns and the add-ons' seats.

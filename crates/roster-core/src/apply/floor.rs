@@ -1,21 +1,24 @@
-//! The administrator floors apply keeps at run time, counting only changes that surely
-//! happened: the roster's own (`min_admins` over its `admin: true` roles) and Talkdesk's
+//! The floors apply keeps at run time, counting only changes that surely happened: the
+//! roster's administrators (`min_admins` over its `admin: true` roles), Talkdesk's
 //! built-in `Administrator` role, which at least one active user must keep whatever the
-//! roster declares. The plan simulated both; apply checks again, since a promotion may
-//! fail and the demotion after it must not go through then.
+//! roster declares, and each team's or queue's `min_agents`. The plan simulated them;
+//! apply checks again, since a promotion or an addition may fail and the removal after
+//! it must not go through then.
 
 use std::sync::Mutex;
 
 use crate::model::{Account, Status, User};
-use crate::plan::{Action, Change, Field, Plan};
+use crate::plan::{Action, Change, Field, FloorOf, Plan, StaffingFloor};
 
 /// Which users a floor counts.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Counts {
+pub(super) enum Counts<'p> {
     /// Holders of the roles the plan marks administrative.
     RosterRoles,
     /// Holders of Talkdesk's built-in `Administrator` role.
     BuiltinAdministrator,
+    /// Members of a team or queue with a staffing floor, of any role.
+    Members(&'p StaffingFloor),
 }
 
 /// Talkdesk's built-in administrator role (support.talkdesk.com, "Roles and
@@ -23,20 +26,20 @@ pub(super) enum Counts {
 const BUILTIN: &str = "Administrator";
 
 /// One floor: who counts, how many are active now, and the fewest allowed.
-pub(super) struct Floor {
-    counts: Counts,
+pub(super) struct Floor<'p> {
+    counts: Counts<'p>,
     now: Mutex<usize>,
     min: usize,
 }
 
-impl Floor {
+impl<'p> Floor<'p> {
     /// The floor of `counts` over the live account, at least `min`.
-    pub(super) fn new(counts: Counts, plan: &Plan, live: &Account, min: usize) -> Floor {
+    pub(super) fn new(counts: Counts<'p>, plan: &Plan, live: &Account, min: usize) -> Self {
         let now = live
             .users
             .iter()
             .filter(|u| u.status == Status::Active && !u.pending)
-            .filter(|u| counts.holds(plan, u.role.as_deref()))
+            .filter(|u| counts.held_by(plan, u))
             .count();
         Floor {
             counts,
@@ -47,21 +50,16 @@ impl Floor {
 
     /// Whether `c` takes a counted user away, and whether it adds one.
     pub(super) fn effect(&self, plan: &Plan, c: &Change, live: Option<&User>) -> (bool, bool) {
-        // A pending administrator cannot log in, so taking one away costs nothing.
+        // A pending user cannot log in, so taking one away costs nothing.
         let before = live.is_some_and(|u| {
-            u.status == Status::Active && !u.pending && self.counts.holds(plan, u.role.as_deref())
+            u.status == Status::Active && !u.pending && self.counts.held_by(plan, u)
         });
-        let role_after = c
-            .fields
-            .get(&Field::Role)
-            .and_then(|f| f.to.as_str())
-            .or(live.and_then(|u| u.role.as_deref()));
         let active_after = match c.action {
             Action::Deactivate | Action::Offboard => false,
             Action::Create | Action::Reactivate => true,
             _ => live.is_some_and(|u| u.status == Status::Active && !u.pending),
         };
-        let after = active_after && self.counts.holds(plan, role_after);
+        let after = active_after && self.counts.held_after(plan, c, live);
         (before && !after, !before && after)
     }
 
@@ -78,6 +76,12 @@ impl Floor {
                 Counts::BuiltinAdministrator => format!(
                     "refused: it would leave no active user with the built-in {BUILTIN} role"
                 ),
+                Counts::Members(f) => format!(
+                    "refused: it would leave {} `{}` with fewer than {} active member(s) (its min_agents)",
+                    f.of.as_str(),
+                    f.names[0],
+                    self.min
+                ),
             });
         }
         *n -= 1;
@@ -90,12 +94,57 @@ impl Floor {
     }
 }
 
-impl Counts {
-    fn holds(self, plan: &Plan, role: Option<&str>) -> bool {
+impl Counts<'_> {
+    /// Whether the live user `u` holds what this floor counts.
+    fn held_by(self, plan: &Plan, u: &User) -> bool {
+        match self {
+            Counts::Members(f) => f.names.iter().any(|n| members(f.of, u).contains(n)),
+            _ => self.role_counts(plan, u.role.as_deref()),
+        }
+    }
+
+    /// Whether the user holds it once `c` is applied: the change's role or list where
+    /// it changes them, the live user's otherwise.
+    fn held_after(self, plan: &Plan, c: &Change, live: Option<&User>) -> bool {
+        match self {
+            Counts::Members(f) => {
+                let field = match f.of {
+                    FloorOf::Team => Field::Teams,
+                    FloorOf::Queue => Field::Queues,
+                };
+                match c.fields.get(&field).and_then(|v| v.to.as_array()) {
+                    Some(list) => list
+                        .iter()
+                        .filter_map(|v| v.as_str())
+                        .any(|m| f.names.iter().any(|n| n == m)),
+                    None => live.is_some_and(|u| self.held_by(plan, u)),
+                }
+            }
+            _ => {
+                let role = c
+                    .fields
+                    .get(&Field::Role)
+                    .and_then(|f| f.to.as_str())
+                    .or(live.and_then(|u| u.role.as_deref()));
+                self.role_counts(plan, role)
+            }
+        }
+    }
+
+    fn role_counts(self, plan: &Plan, role: Option<&str>) -> bool {
         role.is_some_and(|r| match self {
             Counts::RosterRoles => plan.admin_roles.contains(&r.to_lowercase()),
             Counts::BuiltinAdministrator => r.eq_ignore_ascii_case(BUILTIN),
+            Counts::Members(_) => false,
         })
+    }
+}
+
+/// The teams or the queues `u` belongs to.
+fn members(of: FloorOf, u: &User) -> &crate::model::Names {
+    match of {
+        FloorOf::Team => &u.teams,
+        FloorOf::Queue => &u.queues,
     }
 }
 
@@ -155,5 +204,62 @@ mod tests {
         // A second holder, promoted first, lets the demotion through.
         builtin.give();
         assert_eq!(builtin.take(), Ok(()));
+    }
+
+    /// A queue of two with a floor of two: a move out of it is refused at run time,
+    /// and a move into it (once done) makes room for one.
+    #[test]
+    fn a_staffing_floor_counts_members_moving_out_and_in() {
+        let plan: Plan = serde_json::from_value(serde_json::json!({
+            "format_version": 1, "provider": "talkdesk", "account": "acme", "checksum": "",
+            "summary": {"create": 0, "update": 1, "reactivate": 0, "deactivate": 0, "offboard": 0,
+                "create_team": 0, "seats_before": 3, "seats_after": 3, "monthly_cost_delta": 0.0,
+                "currency": null, "welcome_emails": 0},
+            "guards": [], "warnings": [], "manual_steps": [], "notes": [],
+            "admin_roles": ["administrator"], "min_admins": 1, "team_aliases": {},
+            "floors": [{"of": "queue", "names": ["spanish"], "min_agents": 2}],
+            "changes": []
+        }))
+        .unwrap();
+        let mut live = Account {
+            users: vec![
+                user("s1", "Agent"),
+                user("s2", "Agent"),
+                user("e1", "Agent"),
+            ],
+            ..Account::default()
+        };
+        for u in &mut live.users[..2] {
+            u.queues.insert("spanish".into());
+        }
+        let floor = Floor::new(Counts::Members(&plan.floors[0]), &plan, &live, 2);
+        let moved = |id: &str, to: &str| -> Change {
+            serde_json::from_value(serde_json::json!({
+                "action": "update", "kind": "user", "key": format!("{id}@acme.example"),
+                "id": id, "phase": "updates", "precondition": null,
+                "fields": {"queues": {"from": [], "to": [to]}}
+            }))
+            .unwrap()
+        };
+        let out = moved("s1", "english");
+        assert_eq!(
+            floor.effect(&plan, &out, Some(&live.users[0])),
+            (true, false)
+        );
+        let err = floor.take().unwrap_err();
+        assert!(err.contains("queue `spanish` with fewer than 2"), "{err}");
+        let into = moved("e1", "spanish");
+        assert_eq!(
+            floor.effect(&plan, &into, Some(&live.users[2])),
+            (false, true)
+        );
+        floor.give();
+        assert_eq!(floor.take(), Ok(()));
+        // A role change leaves membership alone.
+        let role = demote("s2", "Supervisor");
+        assert_eq!(
+            floor.effect(&plan, &role, Some(&live.users[1])),
+            (false, false)
+        );
     }
 }

@@ -272,6 +272,11 @@ pub struct QueueSpec {
     /// Who owns its members.
     #[serde(default)]
     pub membership: Option<Membership>,
+    /// The fewest active, non-pending members (of any role) the queue may be left
+    /// with at any step of an apply: a plan going below it is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub min_agents: Option<u32>,
 }
 
 impl QueueDecl {
@@ -288,6 +293,14 @@ impl QueueDecl {
         match self {
             QueueDecl::Name(_) => None,
             QueueDecl::Full(q) => q.membership,
+        }
+    }
+
+    /// Its staffing floor, if it declares one.
+    pub fn min_agents(&self) -> Option<u32> {
+        match self {
+            QueueDecl::Name(_) => None,
+            QueueDecl::Full(q) => q.min_agents,
         }
     }
 }
@@ -390,6 +403,11 @@ pub struct TeamDecl {
     /// Who owns its members (overrides `policy.membership.teams`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub membership: Option<Membership>,
+    /// The fewest active, non-pending members (of any role) the team may be left with
+    /// at any step of an apply: a plan going below it is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub min_agents: Option<u32>,
 }
 
 /// The longest address, in bytes: RFC 5321 §4.5.3.1.3 bounds a path at 256 octets,

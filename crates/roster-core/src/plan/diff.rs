@@ -192,6 +192,7 @@ impl<'a> Users<'a> {
         Seat {
             email: u.email.to_lowercase(),
             active: u.status == Status::Active,
+            staffed: u.status == Status::Active && !u.pending,
             admin: !u.pending && self.is_admin(u.role.as_deref()),
             builtin_admin: u.status == Status::Active
                 && !u.pending
@@ -320,6 +321,7 @@ impl<'a> Users<'a> {
         let after = match action {
             Action::Deactivate | Action::Offboard => Seat {
                 active: false,
+                staffed: false,
                 builtin_admin: false,
                 ..before.clone()
             },
@@ -418,6 +420,7 @@ impl<'a> Users<'a> {
                 },
                 after: Seat {
                     active: false,
+                    staffed: false,
                     builtin_admin: false,
                     ..before.clone()
                 },

@@ -16,6 +16,7 @@ mod ownership;
 mod planned;
 mod seat;
 mod simulate;
+mod staffing;
 mod survey;
 #[cfg(test)]
 mod tests;
@@ -27,7 +28,8 @@ pub use capabilities::{Costs, MissingWrite, PermissionRule, PermissionSets};
 pub use change_fields::precondition;
 pub use field::Field;
 pub use types::{
-    Action, Change, Estimate, FieldChange, Guard, Kind, Phase, Plan, PlanError, Summary,
+    Action, Change, Estimate, FieldChange, FloorOf, Guard, Kind, Phase, Plan, PlanError,
+    StaffingFloor, Summary,
 };
 
 use crate::config::{Removals, Roster};
@@ -53,6 +55,9 @@ pub struct Options {
     pub today: Option<chrono::NaiveDate>,
     /// `--only-dated`: plan only what the users' dates cause today (see [`dated`]).
     pub only_dated: bool,
+    /// `--allow-understaffed NAME`: teams and queues whose staffing floor the plan may
+    /// go below.
+    pub allow_understaffed: Vec<String>,
 }
 
 /// Diffs the roster against the live account and checks the guards.
@@ -62,6 +67,7 @@ pub fn diff(
     caps: &Capabilities,
     opts: &Options,
 ) -> Result<Plan, Vec<PlanError>> {
+    let floors = staffing::declared(roster, caps, opts)?;
     let hold = opts.hold_removals || roster.policy.removals == Removals::Hold;
     let today = opts.today.unwrap_or_else(|| calendar::today(roster));
     let mut d = diff::changes(roster, live, caps, hold, today)?;
@@ -125,6 +131,7 @@ pub fn diff(
         ));
     }
     let mut guards = guards(roster, live, opts, &summary, &sim, d.pending_admins);
+    guards.extend(staffing::guards(&floors, live, &d.planned));
     guards.insert(1, builtin_admin_guard(caps, &sim.builtin));
     if let Some(floor) = guards.first_mut() {
         floor.detail.push_str(&counted_roles(roster, caps));
@@ -144,6 +151,7 @@ pub fn diff(
         min_admins: floor,
         team_aliases: d.team_aliases,
         memberships: d.memberships,
+        floors,
         upcoming: Vec::new(),
         changes: d.planned.into_iter().map(|p| p.change).collect(),
     };

@@ -15,6 +15,8 @@ use crate::model::{Names, Status, User};
 pub(super) struct Seat {
     pub email: String,
     pub active: bool,
+    /// Active and signed in (not pending): counts toward staffing floors.
+    pub staffed: bool,
     pub admin: bool,
     /// Holds Talkdesk's built-in Administrator role, active and not pending.
     pub builtin_admin: bool,
@@ -28,6 +30,7 @@ impl Seat {
         Seat {
             email: String::new(),
             active: false,
+            staffed: false,
             admin: false,
             builtin_admin: false,
             addons: Names::new(),
@@ -59,6 +62,7 @@ pub(super) fn desired_seat(
     Seat {
         email: decl.email.to_lowercase(),
         active,
+        staffed: active && signs_in,
         // A pending administrator cannot log in yet: it does not count toward the floor.
         admin: is_admin(Some(&decl.role)) && signs_in,
         builtin_admin: active && signs_in && is_builtin_admin(Some(&decl.role)),

@@ -1302,6 +1302,7 @@ fn escalations() -> crate::config::TeamDecl {
         name: "Escalations".into(),
         previously: Vec::new(),
         membership: None,
+        min_agents: None,
     }
 }
 

@@ -201,6 +201,41 @@ pub struct Estimate {
     pub seconds: u64,
 }
 
+/// What a staffing floor counts the members of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FloorOf {
+    /// A team.
+    Team,
+    /// A queue.
+    Queue,
+}
+
+impl FloorOf {
+    /// `team` or `queue`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FloorOf::Team => "team",
+            FloorOf::Queue => "queue",
+        }
+    }
+}
+
+/// A team or queue that must keep `min_agents` active, non-pending members at every
+/// step of an apply (`min_agents` in the roster).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffingFloor {
+    /// A team or a queue.
+    pub of: FloorOf,
+    /// Its name first, then former names a live team may still carry.
+    pub names: Vec<String>,
+    /// The fewest members allowed.
+    pub min_agents: u32,
+    /// Let below its floor by `--allow-understaffed`: apply does not refuse for it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allowed: bool,
+}
+
 /// A complete plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -232,6 +267,10 @@ pub struct Plan {
     /// as `team NAME` or `queue NAME`.
     #[serde(default)]
     pub memberships: BTreeMap<String, String>,
+    /// The staffing floors the roster declares, for apply's own check before each
+    /// removal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub floors: Vec<StaffingFloor>,
     /// Starts and expiries of the next 7 days: informational, outside the checksum.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub upcoming: Vec<String>,

@@ -81,6 +81,7 @@ fn plan_of(changes: Vec<Change>) -> Plan {
         min_admins: 1,
         team_aliases: Default::default(),
         memberships: Default::default(),
+        floors: Vec::new(),
         upcoming: Vec::new(),
         changes,
     }

@@ -122,22 +122,30 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// One line per change: action, key and the values it sets. Approval covers these,
-/// not the plan's bytes, so warnings and other informational parts may differ.
+/// One line per change: action, key and the values it sets; and one per staffing floor
+/// `--allow-understaffed` lets through. Approval covers these, not the plan's bytes, so
+/// warnings and other informational parts may differ.
 pub fn change_lines(plan: &Plan) -> Vec<String> {
-    plan.changes
-        .iter()
-        .map(|c| {
-            let fields: Vec<String> = c
-                .fields
-                .iter()
-                .map(|(k, f)| format!("{k}={}", f.to))
-                .collect();
-            // A held change approves nothing to apply: lifting the hold needs review.
-            let held = if c.held { " (held)" } else { "" };
-            format!("{} {} {}{held}", c.action.as_str(), c.key, fields.join(" "))
-        })
-        .collect()
+    let changes = plan.changes.iter().map(|c| {
+        let fields: Vec<String> = c
+            .fields
+            .iter()
+            .map(|(k, f)| format!("{k}={}", f.to))
+            .collect();
+        // A held change approves nothing to apply: lifting the hold needs review.
+        let held = if c.held { " (held)" } else { "" };
+        format!("{} {} {}{held}", c.action.as_str(), c.key, fields.join(" "))
+    });
+    // A floor let through at merge must have been let through in the reviewed plan.
+    let allowed = plan.floors.iter().filter(|f| f.allowed).map(|f| {
+        format!(
+            "allow-understaffed {} {} min_agents={}",
+            f.of.as_str(),
+            f.names[0],
+            f.min_agents
+        )
+    });
+    changes.chain(allowed).collect()
 }
 
 /// Keyed hashes of the users `plan` changes.
@@ -383,6 +391,28 @@ mod tests {
             read.lacking(&plan("Ann"), &k),
             ["create a@acme.example name=\"Ann\""]
         );
+    }
+
+    #[test]
+    fn a_floor_let_through_at_merge_must_have_been_let_through_in_review() {
+        let k = key(KEY);
+        let floor = |allowed: bool| crate::plan::StaffingFloor {
+            of: crate::plan::FloorOf::Queue,
+            names: vec!["spanish".into()],
+            min_agents: 2,
+            allowed,
+        };
+        let mut reviewed = plan("Ana");
+        reviewed.floors = vec![floor(false)];
+        let approval = Approval::sign(&reviewed, binding(), &k);
+        let mut merged = plan("Ana");
+        merged.floors = vec![floor(true)];
+        assert_eq!(
+            approval.lacking(&merged, &k),
+            ["allow-understaffed queue spanish min_agents=2"]
+        );
+        let approval = Approval::sign(&merged, binding(), &k);
+        assert!(approval.lacking(&merged, &k).is_empty());
     }
 
     #[test]

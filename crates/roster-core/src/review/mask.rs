@@ -300,6 +300,7 @@ impl<'k> Masker<'k> {
             min_admins,
             team_aliases,
             memberships,
+            floors,
             upcoming,
             changes,
         } = plan;
@@ -322,6 +323,8 @@ impl<'k> Masker<'k> {
             min_admins: *min_admins,
             team_aliases: team_aliases.clone(),
             memberships: memberships.clone(),
+            // Team and queue names, never a person's.
+            floors: floors.clone(),
             upcoming: texts(upcoming),
             changes: changes.iter().map(|c| self.change(c)).collect(),
         }
