@@ -100,7 +100,7 @@ fn plan_markdown_shows_names_from_the_account_as_their_text() {
     }
     assert!(
         md.contains(
-            "| &lt;/details&gt;&lt;img src=x&gt; @&#8203;acme/admins &lt;!-- roster:approved --&gt; | `will.turner␛]8;;https://evil.example␇@acme.example` | deactivate |"
+            "| &lt;/details&gt;&lt;img src=x&gt; @&#8203;acme/admins &lt;!-- roster:approved --&gt; | `will.turner␛]8;;https://evil.example␇@acme.example` | leaves (deactivated) |"
         ),
         "{md}"
     );

@@ -961,6 +961,67 @@ fn the_pull_request_comment_names_the_people_above_the_fold() {
     insta::assert_snapshot!("pull_request_comment", body);
 }
 
+/// The comment a contact-center manager approves: what happens to people in the
+/// heading, and each moved person's old and new team and queue above the fold.
+#[test]
+fn a_manager_reads_moves_renames_and_promotions_above_the_fold() {
+    let users = admins2()
+        + &du(
+            "mover@acme.example",
+            "Agent",
+            ", teams: [Sales], queues: [sales]",
+        )
+        + &du(
+            "new.name@acme.example",
+            "Agent",
+            ", previously: [old.name@acme.example]",
+        )
+        + &du("rising@acme.example", "Administrator", "")
+        + &du(
+            "joiner@acme.example",
+            "Agent",
+            ", teams: [Billing], queues: [billing]",
+        );
+    let mut mover = lu("mover@acme.example", "Agent");
+    mover.teams = Names::from(["Billing"]);
+    mover.queues = Names::from(["billing"]);
+    let live = [
+        live_admins2(),
+        vec![
+            mover,
+            lu("old.name@acme.example", "Agent"),
+            lu("rising@acme.example", "Agent"),
+            lu("leaver@acme.example", "Agent"),
+        ],
+    ]
+    .concat();
+    let plan = diff(
+        &roster("", &users),
+        &account(live),
+        &full(),
+        &Options::default(),
+    )
+    .unwrap();
+    let (body, cut) =
+        crate::review::comment_body(&plan, "roster", &crate::review::CommentParts::default());
+    assert!(!cut);
+    assert!(
+        body.contains(": 📋 planned: 1 person joins, 1 leaves, 1 becomes an administrator, 1 moves team or queue, 1 changes email\n"),
+        "{body}"
+    );
+    let fold = body.split("<details>").next().unwrap();
+    for row in [
+        "| mover | `mover@acme.example` | team Billing → Sales; queues billing → sales |",
+        "| rising | `rising@acme.example` | role Agent → Administrator; **becomes an administrator** |",
+        "`old.name@acme.example` → `new.name@acme.example`",
+        "| joiner | `joiner@acme.example` | joins as Agent; team Billing; queues billing; welcome email |",
+        "| leaver | `leaver@acme.example` | leaves (deactivated) |",
+    ] {
+        assert!(fold.contains(row), "{row} is not above the fold:\n{fold}");
+    }
+    insta::assert_snapshot!("manager_comment", body);
+}
+
 #[test]
 fn seasonal_staff_follow_their_dates_and_the_next_week_is_listed() {
     let users = admins2()

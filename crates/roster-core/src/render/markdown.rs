@@ -3,11 +3,10 @@
 
 use std::fmt::Write;
 
-use serde_json::Value;
-
 use super::escape::{self, code_block, code_span, sentence};
+use super::people::{self, is_person};
 use super::{estimate_line, field_line, heading, membership_line, money, plan_line, symbol};
-use crate::plan::{Action, Change, Field, Plan};
+use crate::plan::{Action, Change, Plan};
 
 /// Markdown output stays below this many characters (GitHub allows 65,536 per comment).
 pub const MARKDOWN_LIMIT: usize = 60_000;
@@ -46,9 +45,11 @@ pub fn markdown_titled(plan: &Plan, limit: usize, status: Option<&str>, note: &s
     } else {
         "📋 planned"
     };
+    // What happens to people, in the heading: the line a manager approves.
+    let who = people::sentence(plan).map_or_else(String::new, |p| format!(": {p}"));
     let _ = writeln!(
         head,
-        "### roster plan for {}: {}\n",
+        "### roster plan for {}: {}{who}\n",
         code_span(&format!("{}/{}", plan.provider, plan.account)),
         status.unwrap_or(verdict)
     );
@@ -56,13 +57,8 @@ pub fn markdown_titled(plan: &Plan, limit: usize, status: Option<&str>, note: &s
         let _ = writeln!(head, "{}\n", note.trim_end());
     }
     let _ = writeln!(head, "**{}**\n", plan_line(s));
-    for line in [estimate_line(s), membership_line(plan)]
-        .into_iter()
-        .flatten()
-    {
-        let _ = writeln!(head, "{}\n", escape::markdown(&line));
-    }
     people(&mut head, plan, limit);
+    staffing(&mut head, plan);
     guards(&mut head, plan);
     let delta = s.seats_after as i64 - s.seats_before as i64;
     let _ = writeln!(
@@ -73,6 +69,7 @@ pub fn markdown_titled(plan: &Plan, limit: usize, status: Option<&str>, note: &s
         escape::inline(&money(s), false),
         s.welcome_emails
     );
+    engineering(&mut head, plan);
     lists(&mut head, plan, limit);
     let foot = format!("<sub>checksum {}</sub>\n", code_span(&plan.checksum));
     let budget = limit.saturating_sub(head.len() + foot.len() + 200);
@@ -127,9 +124,10 @@ fn changes(plan: &Plan, mut budget: usize) -> String {
     body
 }
 
-/// The people a reviewer must see: creates, reactivations, deactivations and role
-/// changes, by name and email; past [`PEOPLE_SHOWN`] the rest collapse, and a limited
-/// rendering lists at most [`PEOPLE_LIMITED`].
+/// The people a reviewer must see: every person-level change (joins and leaves, role
+/// changes, team and queue moves, email renames, add-ons, welcome emails), by name and
+/// email, from → to; past [`PEOPLE_SHOWN`] the rest collapse, and a limited rendering
+/// lists at most [`PEOPLE_LIMITED`].
 fn people(head: &mut String, plan: &Plan, limit: usize) {
     let people: Vec<&Change> = plan.changes.iter().filter(|c| is_person(c)).collect();
     if people.is_empty() {
@@ -138,7 +136,7 @@ fn people(head: &mut String, plan: &Plan, limit: usize) {
     let table = "| Name | Email | Change |\n|---|---|---|\n";
     let _ = write!(head, "**People**\n\n{table}");
     let shown = PEOPLE_SHOWN.min(people.len());
-    people[..shown].iter().for_each(|c| person(head, c));
+    people[..shown].iter().for_each(|c| person(head, plan, c));
     if people.len() > shown {
         let listed = if limit == usize::MAX {
             people.len()
@@ -150,7 +148,9 @@ fn people(head: &mut String, plan: &Plan, limit: usize) {
             head,
             "\n<details><summary>and {more} more</summary>\n\n{table}"
         );
-        people[shown..listed].iter().for_each(|c| person(head, c));
+        people[shown..listed]
+            .iter()
+            .for_each(|c| person(head, plan, c));
         if listed < people.len() {
             let _ = writeln!(
                 head,
@@ -163,37 +163,51 @@ fn people(head: &mut String, plan: &Plan, limit: usize) {
     head.push('\n');
 }
 
-/// Whether a change adds, removes or re-roles a person.
-fn is_person(c: &Change) -> bool {
-    match c.action {
-        Action::CreateTeam => false,
-        Action::Update => c.fields.contains_key(&Field::Role),
-        _ => true,
-    }
-}
-
 /// One row of the people table: the name as text, the email as code, which GitHub
 /// neither links nor mentions from.
-fn person(head: &mut String, c: &Change) {
-    let role = |v: Option<&Value>| escape::markdown(&text_of(v)).into_owned();
-    let what = match (c.action, c.fields.get(&Field::Role)) {
-        (Action::Create, r) => format!("create as {}", role(r.map(|f| &f.to))),
-        (Action::Update, Some(r)) => {
-            format!("role {} → {}", role(Some(&r.from)), role(Some(&r.to)))
-        }
-        (other, _) => other.as_str().to_string(),
-    };
+fn person(head: &mut String, plan: &Plan, c: &Change) {
     let name = escape::markdown(c.name.as_deref().unwrap_or(""));
-    let _ = writeln!(head, "| {name} | {} | {what} |", code_span(&c.key));
+    let _ = writeln!(
+        head,
+        "| {name} | {} | {} |",
+        code_span(&c.key),
+        people::cell(plan, c)
+    );
 }
 
-/// A JSON value as plain text: strings without quotes, nothing as "—".
-fn text_of(v: Option<&Value>) -> String {
-    match v {
-        Some(Value::String(s)) => s.clone(),
-        None | Some(Value::Null) => "—".into(),
-        Some(other) => other.to_string(),
+/// The staffing floors' verdicts, beside the people they concern.
+fn staffing(head: &mut String, plan: &Plan) {
+    let floors: Vec<_> = plan
+        .guards
+        .iter()
+        .filter(|g| g.name == "staffing_floor")
+        .collect();
+    if floors.is_empty() {
+        return;
     }
+    head.push_str("**Staffing floors**\n\n");
+    for g in floors {
+        let mark = if g.ok { "✅" } else { "❌" };
+        let _ = writeln!(head, "- {mark} {}", sentence(&g.detail));
+    }
+    head.push('\n');
+}
+
+/// Request pacing and membership policy: for whoever runs roster, collapsed.
+fn engineering(head: &mut String, plan: &Plan) {
+    let lines: Vec<String> = [estimate_line(&plan.summary), membership_line(plan)]
+        .into_iter()
+        .flatten()
+        .map(|l| format!("{}\n", escape::markdown(&l)))
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        head,
+        "<details><summary>Pacing and membership policy</summary>\n\n{}\n</details>\n",
+        lines.join("\n")
+    );
 }
 
 /// The guards as a table, collapsed when every one passes.

@@ -9,6 +9,7 @@ use crate::plan::{Action, Change, FieldChange, Plan, Summary};
 
 pub mod escape;
 mod markdown;
+mod people;
 mod text;
 
 pub use markdown::{MARKDOWN_LIMIT, markdown, markdown_limited, markdown_titled};

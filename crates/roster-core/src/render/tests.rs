@@ -582,10 +582,35 @@ fn ordinary_names_and_emails_read_as_they_are() {
     )]);
     let md = markdown(&plan);
     assert!(
-        md.contains("| José Núñez-O'Brien | `ana.silva@acme.example` | create as Agent |"),
+        md.contains(
+            "| José Núñez-O'Brien | `ana.silva@acme.example` | joins as Agent; welcome email |"
+        ),
         "{md}"
     );
     assert!(md.contains("+ user ana.silva@acme.example\n"), "{md}");
+}
+
+#[test]
+fn a_hostile_team_or_role_in_a_move_cannot_leave_its_cell() {
+    let hostile = "a|b</details><img src=x> @acme/admins";
+    let plan = plan_of(vec![change(
+        Action::Update,
+        "x@acme.example",
+        Some("X"),
+        vec![
+            f("teams", json!(["Billing"]), json!([hostile])),
+            f("role", json!("Agent"), json!(hostile)),
+        ],
+    )]);
+    let md = markdown(&plan);
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| X |"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert_eq!(row.matches(" | ").count(), 2, "three cells: {row}");
+    for raw in ["<img", "</details>", "@acme/admins", "a|b"] {
+        assert!(!row.contains(raw), "{raw:?} in {row}");
+    }
 }
 
 #[test]
@@ -598,7 +623,7 @@ fn a_hostile_name_in_the_people_table_is_its_text() {
     )]);
     let md = markdown(&plan);
     assert!(
-        md.contains("| &lt;/details&gt;&lt;img src=x&gt; @&#8203;acme/admins &lt;!-- #&#8203;12 --&gt; | `x@acme.example` | create as Agent |"),
+        md.contains("| &lt;/details&gt;&lt;img src=x&gt; @&#8203;acme/admins &lt;!-- #&#8203;12 --&gt; | `x@acme.example` | joins as Agent; welcome email |"),
         "{md}"
     );
 }
