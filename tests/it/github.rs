@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::{Server, acme, acme_text, code, root, stderr, stdout, write_plan};
 
+mod accounts;
 mod approval;
 
 /// The login the fake's token writes as, and the workflow's default `bot-login`.
