@@ -71,7 +71,8 @@ pub struct Config {
     pub page_cap: usize,
     /// The largest SCIM `count` granted, whatever is asked.
     pub scim_page_cap: usize,
-    /// Talkdesk SCIM requests in any one-second window before 429 (doc: 4), counted
+    /// Talkdesk SCIM requests in any one-second window before 429 (doc: 4,
+    /// https://docs.talkdesk.com/docs/scim-api), counted
     /// over a sliding window: the fifth request within a second of the first is refused.
     pub scim_rate_limit: Option<NonZeroU32>,
     /// Whether `/ServiceProviderConfig` says PATCH is supported; when not, PATCH

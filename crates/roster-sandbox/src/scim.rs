@@ -449,7 +449,7 @@ fn user_change(
             return Err(super::error(StatusCode::BAD_REQUEST, "invalid", "rejected"));
         }
         // A user provisioned or activated with every license taken is stored
-        // deactivated (doc: Talkdesk's SCIM guides for Okta and Entra ID).
+        // deactivated (doc: https://docs.talkdesk.com/docs/scim-api).
         if u.status == "active" && !was_active {
             let others = st
                 .users

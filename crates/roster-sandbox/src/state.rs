@@ -106,7 +106,7 @@ pub struct State {
     #[serde(default)]
     pub addons: Vec<SandboxAddon>,
     /// Base-edition licenses: a user created or activated while every one is taken
-    /// stays inactive (doc: support "Talkdesk Users"). None: unlimited.
+    /// stays inactive (doc: https://docs.talkdesk.com/docs/scim-api). None: unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub licenses: Option<usize>,
     /// Counter behind `updated_at` and IDs.

@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use roster_core::config::Region;
 
-/// API base per region. Doc: docs.talkdesk.com "Supported Regions and Base URLs".
+/// API base per region. Doc: "Supported Regions and Base URLs" on
+/// https://docs.talkdesk.com/reference/client-credentials-sts-token.
 pub fn api_base(region: Region) -> &'static str {
     match region {
         Region::Us => "https://api.talkdeskapp.com",
@@ -147,7 +148,8 @@ pub fn lower_keys(v: &Value) -> Value {
 
 /// A user of `GET /users`. Doc: https://docs.talkdesk.com/reference/users (`extension` integer
 /// there, string in the connector, null when unset: all three are read). Pending users (invited,
-/// not confirmed) are not marked in this list (doc: only Guardian's user list says PENDING); a
+/// not confirmed) are not marked in this list (doc: only Guardian's user list says PENDING,
+/// https://docs.talkdesk.com/reference/guardianusers); a
 /// `status: "pending"` is read where a server sends such a field (modeled).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RestUser {
@@ -395,9 +397,10 @@ pub struct QueueUsers {
     pub users: Vec<String>,
 }
 
-/// The 200 answer of a queue write: `{"result": "OK"|"KO", "errors": [...]}`. Doc: the
-/// write is idempotent, not transactional, and reports per-user failures in a 200; the
-/// field names are modeled (no public page shows them).
+/// The 200 answer of a queue write: `{"result": "OK"|"KO", "errors": [...]}`. Doc
+/// (https://docs.talkdesk.com/reference/assignuserstoqueues): the write is idempotent,
+/// not transactional, and reports per-user failures in a 200; the field names are
+/// modeled (no public page shows them).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct QueueWriteResult {
     /// `OK` or `KO`.

@@ -40,7 +40,8 @@ pub struct Scim {
     resources: RwLock<HashMap<String, Box<str>>>,
 }
 
-/// Semicolon-separated names (doc: `rolesString`, `teamsString`).
+/// Semicolon-separated names (doc: `rolesString`, `teamsString` on
+/// https://docs.talkdesk.com/reference/create-user).
 fn names(s: Option<&str>) -> Names {
     s.unwrap_or_default()
         .split(';')

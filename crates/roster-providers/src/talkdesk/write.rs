@@ -99,7 +99,8 @@ impl Talkdesk {
 }
 
 /// Reports a user Talkdesk stored inactive although it was asked to be active: no
-/// license was free (doc: a user provisioned while licenses are short is deactivated).
+/// license was free (doc: a user provisioned while licenses are short is deactivated,
+/// https://docs.talkdesk.com/docs/scim-api).
 fn check_licensed(
     change: &Change,
     stored: Option<&User>,
