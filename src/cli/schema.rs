@@ -1,4 +1,5 @@
-//! `roster schema`: print or write the JSON Schema of the roster format.
+//! `roster schema`: print or write the JSON Schema of the roster format, of one file of
+//! a directory roster, or of the saved plan.
 
 use std::path::PathBuf;
 
@@ -14,6 +15,10 @@ pub struct Args {
     /// check each team's file against, instead of the whole roster's.
     #[arg(long)]
     part: bool,
+    /// The schema of the saved plan (`roster plan --out`, format 1) instead, for tools
+    /// that check plans.
+    #[arg(long, conflicts_with = "part")]
+    plan: bool,
     /// Write the schema to this file (atomically) instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -21,7 +26,9 @@ pub struct Args {
 
 /// Runs `roster schema`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let text = if args.part {
+    let text = if args.plan {
+        roster_core::plan_file::schema_text()
+    } else if args.part {
         config::part_schema_text()
     } else {
         config::schema_text()

@@ -11,14 +11,59 @@ pub fn root() -> PathBuf {
 
 /// Runs the `roster` binary in `dir` with `args`.
 pub fn roster(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_roster"))
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("TALKDESK_CLIENT_ID")
         .env_remove("TALKDESK_CLIENT_SECRET")
         .output()
-        .expect("the roster binary runs")
+        .expect("the roster binary runs");
+    keep_plan_out(dir, args);
+    out
+}
+
+/// After `roster plan … --out FILE` ran in `dir`, checks FILE with [`keep_plan`].
+fn keep_plan_out(dir: &Path, args: &[&str]) {
+    if args.first() != Some(&"plan") {
+        return;
+    }
+    if let Some(file) = args.windows(2).find(|w| w[0] == "--out").map(|w| w[1]) {
+        keep_plan(&dir.join(file));
+    }
+}
+
+/// Checks a plan file a test wrote against `roster schema --plan` (with the `jsonschema`
+/// crate, not the schemars that made the schema) and keeps a copy under
+/// `target/tmp/plans/`, which CI checks again with check-jsonschema. A plan a guard
+/// refused writes no file, and is skipped.
+pub fn keep_plan(path: &Path) {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    static KEPT: AtomicUsize = AtomicUsize::new(0);
+    let Ok(text) = fs::read(path) else {
+        return;
+    };
+    let plan: serde_json::Value = serde_json::from_slice(&text)
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+    let validator = VALIDATOR.get_or_init(|| {
+        jsonschema::draft202012::new(&roster_core::plan_file::schema())
+            .expect("the plan schema compiles")
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(&plan)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{} does not match `roster schema --plan`: {errors:#?}",
+        path.display()
+    );
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plans");
+    fs::create_dir_all(&dir).unwrap();
+    let n = KEPT.fetch_add(1, Ordering::Relaxed);
+    fs::write(dir.join(format!("{}-{n}.json", std::process::id())), text).unwrap();
 }
 
 /// Standard output as text.
@@ -133,7 +178,9 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.output().expect("the roster binary runs")
+        let out = cmd.output().expect("the roster binary runs");
+        keep_plan_out(self.dir.path(), args);
+        out
     }
 
     /// Starts `roster` in the background with credentials for the server; its output is
@@ -320,6 +367,7 @@ pub fn write_plan(path: &Path, plan: &serde_json::Value) {
     let mut parsed: roster_core::plan::Plan = serde_json::from_value(plan.clone()).unwrap();
     parsed.checksum = roster_core::plan_file::checksum(&parsed);
     fs::write(path, roster_core::plan_file::to_json(&parsed)).unwrap();
+    keep_plan(path);
 }
 
 /// The example roster `examples/acme`, as a path argument.

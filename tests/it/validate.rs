@@ -46,6 +46,20 @@ fn checked_in_schema_is_current() {
 }
 
 #[test]
+fn checked_in_plan_schema_is_current() {
+    let checked_in = fs::read_to_string(root().join("schema/plan.schema.json")).unwrap();
+    assert_eq!(
+        checked_in,
+        roster_core::plan_file::schema_text(),
+        "schema/plan.schema.json is stale: run `cargo run -- schema --plan --out schema/plan.schema.json`"
+    );
+    let out = roster(&root(), &["schema", "--plan"]);
+    assert_eq!(stdout(&out), checked_in);
+    let both = roster(&root(), &["schema", "--plan", "--part"]);
+    assert_eq!(both.status.code(), Some(1), "--plan and --part conflict");
+}
+
+#[test]
 fn checked_in_part_schema_is_current() {
     let checked_in = fs::read_to_string(root().join("schema/roster-part.schema.json")).unwrap();
     assert_eq!(

@@ -36,6 +36,32 @@ pub fn checksum(plan: &Plan) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
 }
 
+/// The JSON Schema of the saved plan (this format version), for tools that check plans
+/// (`roster schema --plan`, `schema/plan.schema.json`).
+pub fn schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(Plan)).unwrap_or_default();
+    if let serde_json::Value::Object(obj) = &mut schema {
+        obj.insert(
+            "$id".into(),
+            "https://roster.acme.example/schema/plan.schema.json".into(),
+        );
+        obj.insert("title".into(), "roster plan".into());
+        obj.insert(
+            "description".into(),
+            format!("A saved roster plan (`roster plan --out`), format_version {FORMAT_VERSION}.")
+                .into(),
+        );
+    }
+    schema
+}
+
+/// [`schema`] as the pretty JSON text written to `schema/plan.schema.json`.
+pub fn schema_text() -> String {
+    let mut s = serde_json::to_string_pretty(&schema()).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 /// The plan as saved: pretty JSON with a final newline.
 pub fn to_json(plan: &Plan) -> String {
     let mut s = serde_json::to_string_pretty(plan).unwrap_or_default();
@@ -108,5 +134,29 @@ mod tests {
         p.upcoming
             .push("2026-12-24: zoe@acme.example starts".into());
         assert!(from_json(to_json(&p).as_bytes()).is_ok());
+    }
+
+    /// The schema accepts what the planner writes and refuses another format version,
+    /// an unknown field name and an unknown action.
+    #[test]
+    fn the_schema_holds_the_plans_the_planner_writes() {
+        let mut plan = serde_json::to_value(plan()).unwrap();
+        plan["changes"] = serde_json::json!([{"action": "update", "kind": "user",
+            "key": "ana@acme.example", "id": "u1", "phase": "updates", "precondition": null,
+            "fields": {"queues": {"from": ["billing"], "to": ["sales"]}}}]);
+        plan["floors"] = serde_json::json!([{"of": "queue", "names": ["sales"], "min_agents": 2}]);
+        let validator = jsonschema::draft202012::new(&schema()).unwrap();
+        assert!(validator.is_valid(&plan), "{:?}", validator.validate(&plan));
+        for (pointer, bad) in [
+            ("/format_version", serde_json::json!(2)),
+            ("/changes/0/action", serde_json::json!("delete")),
+        ] {
+            let mut broken = plan.clone();
+            *broken.pointer_mut(pointer).unwrap() = bad;
+            assert!(!validator.is_valid(&broken), "{pointer}");
+        }
+        let mut broken = plan.clone();
+        broken["changes"][0]["fields"]["password"] = serde_json::json!({"from": null, "to": "x"});
+        assert!(!validator.is_valid(&broken), "an unknown field name");
     }
 }

@@ -121,6 +121,23 @@ impl TryFrom<String> for Field {
     }
 }
 
+/// The JSON Schema of a field name: one of [`Field::ALL`]'s names, from the same
+/// [`Field::as_str`] that serializes it, so the two cannot drift.
+impl schemars::JsonSchema for Field {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Field".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Field::ALL.iter().map(|f| f.as_str()).collect();
+        schemars::json_schema!({
+            "description": "A field roster manages, by its name in the roster.",
+            "type": "string",
+            "enum": names,
+        })
+    }
+}
+
 impl std::fmt::Display for Field {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

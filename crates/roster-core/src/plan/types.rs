@@ -3,13 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Field;
 
 /// What a change does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Create a team.
@@ -41,7 +44,9 @@ impl Action {
 }
 
 /// Apply phases, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Teams first, so users can join them.
@@ -83,7 +88,7 @@ impl Phase {
 }
 
 /// What kind of object a change touches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A user.
@@ -93,7 +98,7 @@ pub enum Kind {
 }
 
 /// One field's old and new value (null when absent).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FieldChange {
     /// The live value.
     pub from: Value,
@@ -102,7 +107,7 @@ pub struct FieldChange {
 }
 
 /// One change to one object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     /// What it does.
     pub action: Action,
@@ -132,7 +137,7 @@ pub struct Change {
 }
 
 /// One guard's verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Guard {
     /// Stable name: admin_floor, required_admins, max_deactivations, seat_limit,
     /// addon_entitlement.
@@ -144,7 +149,7 @@ pub struct Guard {
 }
 
 /// Counts and money.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// Users to create.
     pub create: usize,
@@ -189,7 +194,7 @@ impl Summary {
 }
 
 /// The requests an apply will send and how long they take at roster's pace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Estimate {
     /// Requests the changes take (typical counts per change).
     pub requests: usize,
@@ -202,7 +207,7 @@ pub struct Estimate {
 }
 
 /// What a staffing floor counts the members of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FloorOf {
     /// A team.
@@ -223,7 +228,7 @@ impl FloorOf {
 
 /// A team or queue that must keep `min_agents` active, non-pending members at every
 /// step of an apply (`min_agents` in the roster).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct StaffingFloor {
     /// A team or a queue.
     pub of: FloorOf,
@@ -237,9 +242,10 @@ pub struct StaffingFloor {
 }
 
 /// A complete plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
     /// Always 1.
+    #[schemars(extend("const" = 1))]
     pub format_version: u32,
     /// Provider kind, e.g. talkdesk.
     pub provider: String,
