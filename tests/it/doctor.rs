@@ -47,6 +47,13 @@ fn doctor_checks_every_surface_and_writes_nothing() {
     );
     assert!(!text.contains("| NO |"), "{text}");
     assert!(text.contains("plan: can run.") && text.contains("apply: can run."));
+    let json = stdout(&server.roster(&["doctor", &acme(), "--format", "json"]));
+    for shown in [&text, &stderr(&out), &json] {
+        assert!(
+            !shown.contains(roster_sandbox::CLIENT_SECRET) && !shown.contains("sbx-"),
+            "no secret and no access token: {shown}"
+        );
+    }
     assert_read_only(&server);
 }
 
