@@ -3,6 +3,7 @@
 //! with `probe_writes`: one queue assignment a user already holds, which the vendor
 //! documents as idempotent.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use reqwest::Method;
@@ -156,6 +157,10 @@ async fn hal_page(
     }
 }
 
+/// The clients of the scopes the token endpoint granted, by scope (`None` inside: no
+/// credentials for it); each scope's answer recorded.
+type Granted = HashMap<&'static str, Option<HttpClient>>;
+
 impl super::Talkdesk {
     /// Checks the credentials and the account's contract for `jobs` on a roster that
     /// `needs` these surfaces; sends no write unless `probe_writes`.
@@ -181,101 +186,8 @@ impl super::Talkdesk {
             format!("asked {}", s.base_url),
             true,
         );
-        let pool = http::pool()?;
-        let stall = Stall::new(s.stall_limit);
-        let mut granted = std::collections::HashMap::new();
-        for (scope, serves) in SCOPES {
-            let need = needed(scope, jobs, needs);
-            let expected = format!(
-                "{serves}; {}",
-                if need {
-                    "needed"
-                } else {
-                    "optional for this roster"
-                }
-            );
-            let client = surface_client(s, &pool, &stall, scope)?;
-            let answer = match &client {
-                None => Err(
-                    "no OAuth client: TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET are not set"
-                        .to_string(),
-                ),
-                Some(c) => c.check_token().await.map_err(|e| said(&e)),
-            };
-            let ok = answer.is_ok() || !need;
-            let answered = match &answer {
-                Ok(()) => "granted".to_string(),
-                Err(e) => format!("refused: {e}"),
-            };
-            let label = if scope == scopes::SCIM && s.scim_token.is_some() {
-                "scim (TALKDESK_SCIM_TOKEN)".to_string()
-            } else {
-                format!("scope {scope}")
-            };
-            r.check("token", label, expected, answered, ok);
-            if answer.is_ok() {
-                granted.insert(scope, client);
-            }
-        }
-        let mut u = Usable {
-            queues_write: granted.contains_key(scopes::QUEUES_WRITE),
-            ..Usable::default()
-        };
-        let page = |path: &str| {
-            let sep = if path.contains('?') { '&' } else { '?' };
-            format!("{path}{sep}page=1&per_page={}", contract::PER_PAGE)
-        };
-        if let Some(Some(http)) = granted.get(scopes::USERS_READ) {
-            u.rest = hal_page(
-                &mut r,
-                http,
-                "REST users",
-                &page(paths::USERS),
-                "HAL, 100 asked (50 by default, the largest not published): https://docs.talkdesk.com/docs/paging-results",
-                "users",
-            )
-            .await
-            .is_some();
-        }
-        if let Some(Some(http)) = granted.get(scopes::SCIM) {
-            u.scim = scim(&mut r, http).await;
-        }
-        if let Some(Some(http)) = granted.get(scopes::GUARDIAN_USERS_READ) {
-            u.guardian = hal_page(
-                &mut r,
-                http,
-                "Guardian",
-                &page(paths::GUARDIAN_USERS),
-                "HAL, `_embedded` an array of users with role and status: https://docs.talkdesk.com/reference/guardianusers",
-                "users",
-            )
-            .await
-            .is_some();
-        }
-        let mut first_member = None;
-        if let Some(Some(http)) = granted.get(scopes::QUEUES_READ) {
-            let path = format!("{}&order_by={QUEUES_ORDER}", page(paths::QUEUES));
-            let list = hal_page(
-                &mut r,
-                http,
-                "queues",
-                &path,
-                "per_page 1–100 (default 20), ordered by name: https://docs.talkdesk.com/reference/get-list-of-queues",
-                "queues",
-            )
-            .await;
-            u.queues = list.is_some();
-            if let (Some(list), Some(Some(members))) =
-                (list, granted.get(scopes::QUEUES_USERS_READ))
-            {
-                (u.queue_members, first_member) = queue_members(&mut r, members, &list).await;
-            }
-        }
-        if (needs.phone || needs.addons)
-            && let Some(Some(http)) = granted.get(scopes::USERS_READ)
-        {
-            modeled(&mut r, http, needs).await;
-        }
+        let granted = tokens(&mut r, s, jobs, needs).await?;
+        let (u, first_member) = reads(&mut r, &granted, needs).await;
         if probe_writes {
             let writer = granted.get(scopes::QUEUES_WRITE).and_then(Option::as_ref);
             probe_queue_write(&mut r, writer, first_member).await;
@@ -289,6 +201,107 @@ impl super::Talkdesk {
         }
         Ok(r)
     }
+}
+
+/// Asks the token endpoint for each scope alone and records its answer.
+async fn tokens(
+    r: &mut Report,
+    s: &Settings,
+    jobs: &[Job],
+    needs: Needs,
+) -> Result<Granted, ProviderError> {
+    let pool = http::pool()?;
+    let stall = Stall::new(s.stall_limit);
+    let mut granted = Granted::new();
+    for (scope, serves) in SCOPES {
+        let need = needed(scope, jobs, needs);
+        let expected = format!(
+            "{serves}; {}",
+            if need {
+                "needed"
+            } else {
+                "optional for this roster"
+            }
+        );
+        let client = surface_client(s, &pool, &stall, scope)?;
+        let answer = match &client {
+            None => Err(
+                "no OAuth client: TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET are not set"
+                    .to_string(),
+            ),
+            Some(c) => c.check_token().await.map_err(|e| said(&e)),
+        };
+        let ok = answer.is_ok() || !need;
+        let answered = match &answer {
+            Ok(()) => "granted".to_string(),
+            Err(e) => format!("refused: {e}"),
+        };
+        let label = if scope == scopes::SCIM && s.scim_token.is_some() {
+            "scim (TALKDESK_SCIM_TOKEN)".to_string()
+        } else {
+            format!("scope {scope}")
+        };
+        r.check("token", label, expected, answered, ok);
+        if answer.is_ok() {
+            granted.insert(scope, client);
+        }
+    }
+    Ok(granted)
+}
+
+/// Page 1 of each surface a granted scope reads; what answered, and a queue's member
+/// for the write probe.
+async fn reads(
+    r: &mut Report,
+    granted: &Granted,
+    needs: Needs,
+) -> (Usable, Option<(String, String)>) {
+    let client = |scope: &str| granted.get(scope).and_then(Option::as_ref);
+    let mut u = Usable {
+        queues_write: granted.contains_key(scopes::QUEUES_WRITE),
+        ..Usable::default()
+    };
+    let page = |path: &str| {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!("{path}{sep}page=1&per_page={}", contract::PER_PAGE)
+    };
+    if let Some(http) = client(scopes::USERS_READ) {
+        let expected = "HAL, 100 asked (50 by default, the largest not published): https://docs.talkdesk.com/docs/paging-results";
+        u.rest = hal_page(
+            r,
+            http,
+            "REST users",
+            &page(paths::USERS),
+            expected,
+            "users",
+        )
+        .await
+        .is_some();
+        if needs.phone || needs.addons {
+            modeled(r, http, needs).await;
+        }
+    }
+    if let Some(http) = client(scopes::SCIM) {
+        u.scim = scim(r, http).await;
+    }
+    if let Some(http) = client(scopes::GUARDIAN_USERS_READ) {
+        let expected = "HAL, `_embedded` an array of users with role and status: https://docs.talkdesk.com/reference/guardianusers";
+        let path = page(paths::GUARDIAN_USERS);
+        u.guardian = hal_page(r, http, "Guardian", &path, expected, "users")
+            .await
+            .is_some();
+    }
+    let mut first_member = None;
+    if let Some(http) = client(scopes::QUEUES_READ) {
+        let expected = "per_page 1–100 (default 20), ordered by name: https://docs.talkdesk.com/reference/get-list-of-queues";
+        let path = format!("{}&order_by={QUEUES_ORDER}", page(paths::QUEUES));
+        let list = hal_page(r, http, "queues", &path, expected, "queues").await;
+        u.queues = list.is_some();
+        if let (Some(list), Some(members)) = (list, client(scopes::QUEUES_USERS_READ)) {
+            (u.queue_members, first_member) = queue_members(r, members, &list).await;
+        }
+    }
+    (u, first_member)
 }
 
 /// A client holding one scope's token (SCIM's on the SCIM base, or the static SCIM
