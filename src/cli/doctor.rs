@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use roster_core::config::Roster;
+use roster_core::config::{self, Roster};
 use roster_core::render::escape::terminal;
 use roster_providers::doctor::{Job, Needs, Report};
 
@@ -64,7 +64,30 @@ fn needs(roster: &Roster) -> Needs {
 
 /// Runs `roster doctor`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let loaded = target::load(&args.path)?;
+    let sources = config::read_sources(&args.path)?;
+    // Before the first import there may be no roster but the account's name: doctor
+    // needs only the provider, and checks queues too, which most rosters declare.
+    let header = config::header(&sources);
+    let (roster, needs) = match target::load_sources(sources) {
+        Ok(loaded) => {
+            let needs = needs(&loaded.roster);
+            (loaded.roster, needs)
+        }
+        Err(diags) => match header {
+            Some(roster) => {
+                eprintln!(
+                    "note: {} does not validate yet (`roster validate` says why); checking the account it names, queues included",
+                    args.path.display()
+                );
+                let needs = Needs {
+                    queues: true,
+                    ..Needs::default()
+                };
+                (roster, needs)
+            }
+            None => return Err(diags.into()),
+        },
+    };
     let jobs: Vec<Job> = match args.job {
         Some(For::Plan) => vec![Job::Plan],
         Some(For::Apply) => vec![Job::Apply],
@@ -75,9 +98,18 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             "--probe-writes: this sends one write request that changes nothing (a queue's member assigned to that queue again)"
         );
     }
-    let needs = needs(&loaded.roster);
+    let p = &roster.provider;
+    let account = target::Target {
+        kind: p.kind,
+        name: &p.account,
+        region: p.region,
+    };
+    let seed = target::Seed {
+        roster: &roster,
+        origin: "the roster",
+    };
     let report = target::runtime()?.block_on(async {
-        let connected = target::connect(&loaded, &args.conn, false).await?;
+        let connected = target::connect_to(account, seed, &args.conn, false).await?;
         anyhow::Ok(
             connected
                 .provider
@@ -85,7 +117,6 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 .await?,
         )
     })?;
-    let p = &loaded.roster.provider;
     match args.format {
         DoctorFormat::Text => {
             let account = format!("{:?} account {}", p.kind, p.account).to_lowercase();

@@ -61,7 +61,7 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
 }
 
 /// [`load`] of files already read.
-fn load_sources(sources: config::Sources) -> Result<Loaded, Diagnostics> {
+pub fn load_sources(sources: config::Sources) -> Result<Loaded, Diagnostics> {
     let started = std::time::Instant::now();
     let loaded = config::load_sources(sources)?;
     tracing::debug!(users = loaded.roster.users.len(), elapsed = ?started.elapsed(), "roster loaded");

@@ -91,6 +91,19 @@ fn a_withheld_scope_is_named_and_fails_only_the_job_that_needs_it() {
         .map(|l| format!("{l}\n"))
         .collect();
     fs::write(server.path("no-teams.yaml"), no_teams).unwrap();
+    // Before the first import a roster may name only the account.
+    fs::write(
+        server.path("account.yaml"),
+        "version: 1\nprovider: { kind: talkdesk, account: acme }\n",
+    )
+    .unwrap();
+    let out = server.roster(&["doctor", "account.yaml", "--for", "plan"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("does not validate yet"),
+        "{}",
+        stderr(&out)
+    );
     let out = server.roster(&["doctor", "no-teams.yaml", "--for", "plan"]);
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("plan: can run."));
