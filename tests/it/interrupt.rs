@@ -49,6 +49,27 @@ fn wait_for_results(server: &Server, n: usize) {
     }
 }
 
+/// Waits until the journal holds `n` results and a change sent without its result yet
+/// (one is in flight: between phases nothing is), or fails.
+fn wait_for_in_flight(server: &Server, n: usize) {
+    let start = Instant::now();
+    loop {
+        let lines = journal(server);
+        let results: BTreeSet<String> = keys(&lines, "result").into_iter().collect();
+        let pending = keys(&lines, "send")
+            .into_iter()
+            .any(|k| !results.contains(&k));
+        if results.len() >= n && pending {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "apply never had a change in flight after {n} results"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn signal(child: &std::process::Child, sig: &str) {
     let status = std::process::Command::new("kill")
         .args([sig, &child.id().to_string()])
@@ -213,7 +234,9 @@ fn a_terminated_apply_finishes_what_is_in_flight_reports_and_exits_143() {
 fn a_second_interrupt_right_after_the_first_quits_at_once_after_a_summary() {
     let server = Server::start(Some("examples/acme"), None, &["--latency-ms", "150"]);
     let child = server.spawn_roster(&["apply", &acme(), "--auto-approve", "--concurrency", "2"]);
-    wait_for_results(&server, 2);
+    // A change in flight when the signals come: at a phase boundary the first one
+    // would end the apply at once, before the second arrives.
+    wait_for_in_flight(&server, 2);
     signal(&child, "-INT");
     signal(&child, "-INT");
     let out = child.wait_with_output().unwrap();
