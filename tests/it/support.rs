@@ -28,7 +28,9 @@ fn keep_plan_out(dir: &Path, args: &[&str]) {
     if args.first() != Some(&"plan") {
         return;
     }
-    if let Some(file) = args.windows(2).find(|w| w[0] == "--out").map(|w| w[1]) {
+    let joined = args.iter().find_map(|a| a.strip_prefix("--out="));
+    let apart = args.windows(2).find(|w| w[0] == "--out").map(|w| w[1]);
+    if let Some(file) = joined.or(apart) {
         keep_plan(&dir.join(file));
     }
 }

@@ -8,7 +8,7 @@
 use std::sync::Mutex;
 
 use crate::model::{Account, Status, User};
-use crate::plan::{Action, Change, Field, FloorOf, Plan, StaffingFloor};
+use crate::plan::{Action, Change, Field, Plan, StaffingFloor};
 
 /// Which users a floor counts.
 #[derive(Debug, Clone, Copy)]
@@ -98,7 +98,10 @@ impl Counts<'_> {
     /// Whether the live user `u` holds what this floor counts.
     fn held_by(self, plan: &Plan, u: &User) -> bool {
         match self {
-            Counts::Members(f) => f.names.iter().any(|n| members(f.of, u).contains(n)),
+            Counts::Members(f) => {
+                let list = f.of.list(&u.teams, &u.queues);
+                f.names.iter().any(|n| list.contains(n))
+            }
             _ => self.role_counts(plan, u.role.as_deref()),
         }
     }
@@ -107,19 +110,13 @@ impl Counts<'_> {
     /// it changes them, the live user's otherwise.
     fn held_after(self, plan: &Plan, c: &Change, live: Option<&User>) -> bool {
         match self {
-            Counts::Members(f) => {
-                let field = match f.of {
-                    FloorOf::Team => Field::Teams,
-                    FloorOf::Queue => Field::Queues,
-                };
-                match c.fields.get(&field).and_then(|v| v.to.as_array()) {
-                    Some(list) => list
-                        .iter()
-                        .filter_map(|v| v.as_str())
-                        .any(|m| f.names.iter().any(|n| n == m)),
-                    None => live.is_some_and(|u| self.held_by(plan, u)),
-                }
-            }
+            Counts::Members(f) => match c.fields.get(&f.of.field()).and_then(|v| v.to.as_array()) {
+                Some(list) => list
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .any(|m| f.names.iter().any(|n| n == m)),
+                None => live.is_some_and(|u| self.held_by(plan, u)),
+            },
             _ => {
                 let role = c
                     .fields
@@ -140,14 +137,6 @@ impl Counts<'_> {
     }
 }
 
-/// The teams or the queues `u` belongs to.
-fn members(of: FloorOf, u: &User) -> &crate::model::Names {
-    match of {
-        FloorOf::Team => &u.teams,
-        FloorOf::Queue => &u.queues,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +147,20 @@ mod tests {
             "status": "active", "pending": false, "teams": [], "queues": [],
             "extension": null, "time_zone": null, "language": null, "addons": [],
             "phone": null, "external_id": null
+        }))
+        .unwrap()
+    }
+
+    /// A plan of no changes counting `admin_roles` as administrative, with `floors`.
+    fn plan(admin_roles: &[&str], floors: serde_json::Value) -> Plan {
+        serde_json::from_value(serde_json::json!({
+            "format_version": 1, "provider": "talkdesk", "account": "acme", "checksum": "",
+            "summary": {"create": 0, "update": 1, "reactivate": 0, "deactivate": 0, "offboard": 0,
+                "create_team": 0, "seats_before": 3, "seats_after": 3, "monthly_cost_delta": 0.0,
+                "currency": null, "welcome_emails": 0},
+            "guards": [], "warnings": [], "manual_steps": [], "notes": [],
+            "admin_roles": admin_roles, "min_admins": 1, "team_aliases": {},
+            "floors": floors, "changes": []
         }))
         .unwrap()
     }
@@ -175,16 +178,7 @@ mod tests {
     /// Administrator be demoted to Supervisor, the built-in one does not.
     #[test]
     fn the_builtin_administrator_keeps_one_holder_whatever_the_roster_counts() {
-        let plan: Plan = serde_json::from_value(serde_json::json!({
-            "format_version": 1, "provider": "talkdesk", "account": "acme", "checksum": "",
-            "summary": {"create": 0, "update": 1, "reactivate": 0, "deactivate": 0, "offboard": 0,
-                "create_team": 0, "seats_before": 3, "seats_after": 3, "monthly_cost_delta": 0.0,
-                "currency": null, "welcome_emails": 0},
-            "guards": [], "warnings": [], "manual_steps": [], "notes": [],
-            "admin_roles": ["administrator", "supervisor"], "min_admins": 1, "team_aliases": {},
-            "changes": []
-        }))
-        .unwrap();
+        let plan = plan(&["administrator", "supervisor"], serde_json::json!([]));
         let live = Account {
             users: vec![user("a1", "Administrator"), user("s1", "Supervisor")],
             ..Account::default()
@@ -210,17 +204,8 @@ mod tests {
     /// and a move into it (once done) makes room for one.
     #[test]
     fn a_staffing_floor_counts_members_moving_out_and_in() {
-        let plan: Plan = serde_json::from_value(serde_json::json!({
-            "format_version": 1, "provider": "talkdesk", "account": "acme", "checksum": "",
-            "summary": {"create": 0, "update": 1, "reactivate": 0, "deactivate": 0, "offboard": 0,
-                "create_team": 0, "seats_before": 3, "seats_after": 3, "monthly_cost_delta": 0.0,
-                "currency": null, "welcome_emails": 0},
-            "guards": [], "warnings": [], "manual_steps": [], "notes": [],
-            "admin_roles": ["administrator"], "min_admins": 1, "team_aliases": {},
-            "floors": [{"of": "queue", "names": ["spanish"], "min_agents": 2}],
-            "changes": []
-        }))
-        .unwrap();
+        let floors = serde_json::json!([{"of": "queue", "names": ["spanish"], "min_agents": 2}]);
+        let plan = plan(&["administrator"], floors);
         let mut live = Account {
             users: vec![
                 user("s1", "Agent"),

@@ -7,7 +7,7 @@
 use super::planned::Planned;
 use super::seat::Seat;
 use super::types::{FloorOf, Guard, PlanError, StaffingFloor};
-use super::{Capabilities, Field, Options};
+use super::{Capabilities, Options};
 use crate::config::Roster;
 use crate::model::{Account, Names, Status, User};
 
@@ -32,14 +32,11 @@ pub(super) fn declared(
             .map(|min| (FloorOf::Queue, i, vec![q.name().to_string()], min))
     });
     for (of, i, names, min) in teams.chain(queues) {
-        let (field, list) = match of {
-            FloorOf::Team => (Field::Teams, "teams"),
-            FloorOf::Queue => (Field::Queues, "queues"),
-        };
+        let field = of.field();
         let readable = caps.manages(field) && !caps.write_only.contains(&field);
         if !readable {
             errors.push(PlanError {
-                pointer: format!("/{list}/{i}/min_agents"),
+                pointer: format!("/{}/{i}/min_agents", field.as_str()),
                 message: format!(
                     "{} `{}` declares a staffing floor, but its membership cannot be read with these credentials or on this provider",
                     of.as_str(),
@@ -63,12 +60,9 @@ pub(super) fn declared(
     }
 }
 
-/// Whether `floor` counts a member holding `list` (teams or queues, by `floor.of`).
+/// Whether `floor` counts a member holding these teams and queues.
 fn holds(floor: &StaffingFloor, teams: &Names, queues: &Names) -> bool {
-    let list = match floor.of {
-        FloorOf::Team => teams,
-        FloorOf::Queue => queues,
-    };
+    let list = floor.of.list(teams, queues);
     floor.names.iter().any(|n| list.contains(n))
 }
 

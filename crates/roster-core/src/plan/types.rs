@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Field;
+use crate::model::Names;
 
 /// What a change does.
 #[derive(
@@ -222,6 +223,22 @@ impl FloorOf {
         match self {
             FloorOf::Team => "team",
             FloorOf::Queue => "queue",
+        }
+    }
+
+    /// The user field holding the memberships it counts.
+    pub fn field(self) -> Field {
+        match self {
+            FloorOf::Team => Field::Teams,
+            FloorOf::Queue => Field::Queues,
+        }
+    }
+
+    /// Of a user's `teams` and `queues`, the list it counts.
+    pub fn list<'a>(self, teams: &'a Names, queues: &'a Names) -> &'a Names {
+        match self {
+            FloorOf::Team => teams,
+            FloorOf::Queue => queues,
         }
     }
 }

@@ -352,14 +352,11 @@ impl GuardianUser {
     }
 }
 
+/// [`id_text`], or `None` for a null.
 fn id_text_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     match Value::deserialize(d)? {
         Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s)),
-        Value::Number(n) => Ok(Some(n.to_string())),
-        other => Err(serde::de::Error::custom(format!(
-            "expected a string or number id, got {other}"
-        ))),
+        id => id_text(id).map(Some).map_err(serde::de::Error::custom),
     }
 }
 

@@ -7,9 +7,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::contract::{self, QUEUES_ORDER, SCIM_COUNT, lower_keys, paths, scopes};
+use super::contract::{
+    self, GuardianUser, HalPage, QUEUES_ORDER, Queue, QueueMember, RestUser, SCIM_COUNT,
+    lower_keys, paths, scopes,
+};
 use super::{Settings, client};
 use crate::ProviderError;
 use crate::doctor::{Job, Needs, Report};
@@ -112,43 +116,49 @@ fn said(e: &ProviderError) -> String {
 
 /// A number at `pointer` of `v`, as text ("absent" when missing).
 fn number(v: &Value, pointer: &str) -> String {
-    v.pointer(pointer)
-        .and_then(Value::as_u64)
-        .map_or_else(|| "absent".into(), |n| n.to_string())
+    shown(
+        v.pointer(pointer)
+            .and_then(Value::as_u64)
+            .map(|n| n as usize),
+    )
 }
 
-/// How many items a HAL page embeds: an array, or the one list an object names.
-fn embedded(v: &Value) -> Option<&Vec<Value>> {
-    match v.get("_embedded")? {
-        Value::Array(items) => Some(items),
-        Value::Object(m) => m.values().find_map(Value::as_array),
-        _ => None,
-    }
+/// Page `path` of a HAL list, decoded as the provider decodes it.
+async fn page_of<T: DeserializeOwned>(
+    http: &HttpClient,
+    path: &str,
+) -> Result<HalPage<T>, ProviderError> {
+    let bytes = http.get(path).await?;
+    serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode {
+        request: format!("GET {}", path.split('?').next().unwrap_or(path)),
+        message: e.to_string(),
+    })
 }
 
-/// Reads page 1 of a HAL list and records its page size and total; the page, if read.
-async fn hal_page(
+/// A count of a HAL page as text ("absent" when the page has none).
+fn shown(n: Option<usize>) -> String {
+    n.map_or_else(|| "absent".into(), |n| n.to_string())
+}
+
+/// Reads page 1 of a HAL list of `T` and records its page size and total; the page, if
+/// read.
+async fn hal_page<T: DeserializeOwned>(
     r: &mut Report,
     http: &HttpClient,
     surface: &'static str,
     path: &str,
     expected: &str,
     noun: &str,
-) -> Option<Value> {
-    match http.send(Method::GET, path, None, Idempotence::Safe).await {
-        Ok((_, v)) => {
-            let ok = embedded(&v).is_some();
-            let answered = if ok {
-                format!(
-                    "per_page {}; total {} {noun}",
-                    number(&v, "/per_page"),
-                    number(&v, "/total")
-                )
-            } else {
-                "no `_embedded` list in the answer".into()
-            };
-            r.check(surface, "page 1", expected, answered, ok);
-            ok.then_some(v)
+) -> Option<HalPage<T>> {
+    match page_of::<T>(http, path).await {
+        Ok(page) => {
+            let answered = format!(
+                "per_page {}; total {} {noun}",
+                shown(page.per_page),
+                shown(page.total)
+            );
+            r.check(surface, "page 1", expected, answered, true);
+            Some(page)
         }
         Err(e) => {
             r.check(surface, "page 1", expected, said(&e), false);
@@ -267,7 +277,7 @@ async fn reads(
     };
     if let Some(http) = client(scopes::USERS_READ) {
         let expected = "HAL, 100 asked (50 by default, the largest not published): https://docs.talkdesk.com/docs/paging-results";
-        u.rest = hal_page(
+        u.rest = hal_page::<RestUser>(
             r,
             http,
             "REST users",
@@ -287,7 +297,7 @@ async fn reads(
     if let Some(http) = client(scopes::GUARDIAN_USERS_READ) {
         let expected = "HAL, `_embedded` an array of users with role and status: https://docs.talkdesk.com/reference/guardianusers";
         let path = page(paths::GUARDIAN_USERS);
-        u.guardian = hal_page(r, http, "Guardian", &path, expected, "users")
+        u.guardian = hal_page::<GuardianUser>(r, http, "Guardian", &path, expected, "users")
             .await
             .is_some();
     }
@@ -295,10 +305,10 @@ async fn reads(
     if let Some(http) = client(scopes::QUEUES_READ) {
         let expected = "per_page 1–100 (default 20), ordered by name: https://docs.talkdesk.com/reference/get-list-of-queues";
         let path = format!("{}&order_by={QUEUES_ORDER}", page(paths::QUEUES));
-        let list = hal_page(r, http, "queues", &path, expected, "queues").await;
+        let list = hal_page::<Queue>(r, http, "queues", &path, expected, "queues").await;
         u.queues = list.is_some();
         if let (Some(list), Some(members)) = (list, client(scopes::QUEUES_USERS_READ)) {
-            (u.queue_members, first_member) = queue_members(r, members, &list).await;
+            (u.queue_members, first_member) = queue_members(r, members, list).await;
         }
     }
     (u, first_member)
@@ -415,20 +425,10 @@ async fn scim(r: &mut Report, http: &HttpClient) -> bool {
 async fn queue_members(
     r: &mut Report,
     http: &HttpClient,
-    list: &Value,
+    list: HalPage<Queue>,
 ) -> (bool, Option<(String, String)>) {
-    let id_text = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    };
-    let queues: Vec<String> = embedded(list)
-        .into_iter()
-        .flatten()
-        .filter_map(|q| q.get("id").and_then(id_text))
-        .collect();
     let expected = "HAL of members, each with the user's `id` (modeled: no public page shows the item): https://docs.talkdesk.com/docs/queues-api";
-    let Some(first) = queues.first() else {
+    let Some(first) = list.embedded.into_items().into_iter().next() else {
         r.check(
             "queues",
             "members",
@@ -440,28 +440,24 @@ async fn queue_members(
     };
     let path = format!(
         "{}?page=1&per_page={}",
-        paths::queue_members(&crate::url_encode(first)),
+        paths::queue_members(&crate::url_encode(&first.id)),
         contract::PER_PAGE
     );
-    match http.send(Method::GET, &path, None, Idempotence::Safe).await {
-        Ok((_, v)) => {
-            let items = embedded(&v);
-            let member = items
-                .and_then(|m| m.first())
-                .and_then(|m| m.get("id"))
-                .and_then(id_text);
-            let ok = items.is_some_and(|m| m.iter().all(|i| i.get("id").is_some()));
+    match page_of::<QueueMember>(http, &path).await {
+        Ok(page) => {
+            let members = page.embedded.into_items();
             r.check(
                 "queues",
                 "members",
                 expected,
                 format!(
-                    "{} on page 1 of the first queue; every item has an id: {ok}",
-                    items.map_or(0, Vec::len)
+                    "{} on page 1 of the first queue, each with an id",
+                    members.len()
                 ),
-                ok,
+                true,
             );
-            (ok, member.map(|m| (first.clone(), m)))
+            let member = members.into_iter().next().map(|m| (first.id, m.id));
+            (true, member)
         }
         Err(e) => {
             r.check("queues", "members", expected, said(&e), false);

@@ -4,10 +4,11 @@
 //! and pending users with no scope that writes.
 
 use roster_core::email_index::EmailIndex;
-use roster_core::model::{Names, Status, User};
+use roster_core::model::{Names, User};
 
-use super::contract::{GuardianUser, paths};
+use super::contract::{GuardianUser, RestUser, paths};
 use super::hal;
+use super::join::from_rest;
 use crate::ProviderError;
 use crate::http::HttpClient;
 
@@ -53,38 +54,30 @@ pub(super) fn overlay(users: &mut Vec<User>, guardian: Vec<GuardianUser>) {
     users.extend(extra.into_iter().map(from_guardian));
 }
 
-/// A user only Guardian shows.
+/// A user only Guardian shows: as the REST list would show it, with Guardian's role.
 fn from_guardian(g: GuardianUser) -> User {
     let state = g.state();
-    User {
+    let rest = RestUser {
         id: g
             .id
             .filter(|i| !i.is_empty())
             .unwrap_or_else(|| g.email.clone()),
-        status: if state == Some("inactive") {
-            Status::Inactive
-        } else {
-            Status::Active
-        },
-        pending: state == Some("pending"),
         email: g.email,
-        name: String::new(),
-        role: g.role.filter(|r| !r.is_empty()),
-        teams: Names::new(),
-        queues: Names::new(),
+        name: None,
+        active: Some(state != Some("inactive")),
+        status: state.map(String::from),
         extension: None,
-        time_zone: None,
-        language: None,
-        addons: Names::new(),
-        phone: None,
-        external_id: None,
-        updated_at: None,
+    };
+    User {
+        role: g.role.filter(|r| !r.is_empty()),
+        ..from_rest(rest, Names::new())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use roster_core::model::Status;
     use serde_json::json;
 
     fn guardian(v: serde_json::Value) -> Vec<GuardianUser> {

@@ -7,15 +7,10 @@ use roster_core::model::{Names, Status, User};
 
 use super::contract::RestUser;
 
-/// Joins REST users (who exists, activity, extension) with SCIM users (role, teams,
-/// name parts, externalId) by email, either may be missing, and gives each user its
-/// queues from `members` (keyed by REST user ID, moved out as they are given).
-pub(super) fn join(
-    rest: Option<Vec<RestUser>>,
-    scim: Option<Vec<User>>,
-    members: &mut HashMap<String, Names>,
-) -> Vec<User> {
-    let from_rest = |r: RestUser, members: &mut HashMap<String, Names>| User {
+/// A user only the REST list shows: who it is, whether active or pending, its
+/// extension and `queues`; role and teams unknown.
+pub(super) fn from_rest(r: RestUser, queues: Names) -> User {
+    User {
         status: if r.is_active() {
             Status::Active
         } else {
@@ -27,7 +22,7 @@ pub(super) fn join(
         name: r.name.unwrap_or_default(),
         role: None,
         teams: Names::new(),
-        queues: members.remove(&r.id).unwrap_or_default(),
+        queues,
         time_zone: None,
         language: None,
         addons: Names::new(),
@@ -35,9 +30,25 @@ pub(super) fn join(
         external_id: None,
         updated_at: None,
         id: r.id,
-    };
+    }
+}
+
+/// [`from_rest`] with the queues `members` holds for it, moved out.
+fn with_queues(r: RestUser, members: &mut HashMap<String, Names>) -> User {
+    let queues = members.remove(&r.id).unwrap_or_default();
+    from_rest(r, queues)
+}
+
+/// Joins REST users (who exists, activity, extension) with SCIM users (role, teams,
+/// name parts, externalId) by email, either may be missing, and gives each user its
+/// queues from `members` (keyed by REST user ID, moved out as they are given).
+pub(super) fn join(
+    rest: Option<Vec<RestUser>>,
+    scim: Option<Vec<User>>,
+    members: &mut HashMap<String, Names>,
+) -> Vec<User> {
     match (rest, scim) {
-        (Some(rest), None) => rest.into_iter().map(|r| from_rest(r, members)).collect(),
+        (Some(rest), None) => rest.into_iter().map(|r| with_queues(r, members)).collect(),
         (None, Some(mut scim)) => {
             for u in &mut scim {
                 u.queues = members.remove(&u.id).unwrap_or_default();
@@ -76,7 +87,7 @@ pub(super) fn join(
                 rest.into_iter()
                     .zip(joined)
                     .filter(|(_, joined)| !joined)
-                    .map(|(r, _)| from_rest(r, members)),
+                    .map(|(r, _)| with_queues(r, members)),
             );
             scim
         }
