@@ -614,6 +614,29 @@ fn a_hostile_team_or_role_in_a_move_cannot_leave_its_cell() {
 }
 
 #[test]
+fn a_hostile_queue_name_in_a_staffing_floor_is_its_text() {
+    let mut plan = plan_of(Vec::new());
+    plan.guards.push(Guard {
+        name: "staffing_floor".into(),
+        ok: false,
+        // A name holding a backtick tries to close the code span the guard puts it in.
+        detail: "queue `a` </details><img src=x> `b` falls below its floor of 2; leaving: @acme/admins <!-- roster:approved -->".into(),
+    });
+    let md = markdown(&plan);
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("- ❌ queue"))
+        .unwrap_or_else(|| panic!("{md}"));
+    // Outside code spans nothing is markup; inside one, text is shown as it is.
+    let outside: String = line.split('`').step_by(2).collect();
+    for raw in ["<img", "</details>", "@acme/admins", "<!--"] {
+        assert!(!outside.contains(raw), "{raw:?} in {line}");
+    }
+    let text = crate::render::text(&plan, false);
+    assert!(!text.contains('\x1b'), "{text}");
+}
+
+#[test]
 fn a_hostile_name_in_the_people_table_is_its_text() {
     let plan = plan_of(vec![change(
         Action::Create,
